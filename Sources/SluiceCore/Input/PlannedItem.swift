@@ -1,0 +1,55 @@
+/// One input line turned into a unit of work, ready to be stored in the checkpoint.
+///
+/// The body is kept as the JSON bytes of the request without its `model`, which
+/// is spliced in per attempt so a fallback does not need to re-encode the body.
+public struct PlannedItem: Sendable {
+    public var fileIndex: Int
+    public var line: Int
+    /// The key users see in results: `custom_id` / `id`, else `file:line`.
+    public var customID: String
+    /// FNV-1a of the raw line, so a changed line can be told from an unchanged one.
+    public var lineHash: UInt64
+    public var endpoint: String
+    public var model: String?
+    public var body: [UInt8]
+    /// Per-line gateway settings as JSON (`LineOverrides`), nil when the line has none.
+    public var overrides: [UInt8]?
+    /// The line's `metadata`, echoed in the results and never sent.
+    public var metadata: [UInt8]?
+    /// Set when the line cannot become a request; the item is then recorded as failed.
+    public var problem: InputProblem?
+}
+
+/// Why a line could not become a request. `code` is stable; `message` names the reason.
+public struct InputProblem: Sendable, Equatable {
+    public var code: String
+    public var message: String
+
+    public static let codes = (
+        invalidJSON: "invalid_json_line", invalidUTF8: "invalid_utf8", notAnObject: "not_an_object",
+        missingMessages: "missing_messages", unknownURL: "url_mismatch", invalidMethod: "invalid_method",
+        lineTooLong: "line_too_long", duplicateKey: "duplicate_custom_id", missingModel: "missing_model",
+        invalidField: "invalid_field"
+    )
+
+    /// The error users read: `file:line: reason`.
+    public func located(file: String, line: Int) -> String { "\(file):\(line): \(message)" }
+}
+
+/// The gateway settings one line may override for itself.
+public struct LineOverrides: Codable, Sendable, Equatable {
+    public var properties: [String: String]?
+    public var fallback: [String]?
+    public var sessionID: String?
+    public var userID: String?
+    public var cache: CacheMode?
+
+    enum CodingKeys: String, CodingKey {
+        case properties, fallback, cache
+        case sessionID = "session_id"
+        case userID = "user_id"
+    }
+
+    var isEmpty: Bool { self == LineOverrides() }
+}
+extension InputProblem: Error {}

@@ -1,0 +1,34 @@
+/// Header names and values come from job files and input lines; a newline in
+/// one would let a line inject headers of its own, so both are checked.
+public enum HeaderValidation {
+    /// RFC 9110 token characters.
+    static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+
+    public static func checkPropertyName(_ name: String) throws {
+        guard isToken(name) else {
+            throw InputProblem(code: InputProblem.codes.invalidField,
+                               message: "property name \"\(name)\" cannot be used in a header (letters, digits and -_. only)")
+        }
+    }
+
+    public static func checkHeaderName(_ name: String) throws {
+        guard isToken(name) else {
+            throw InputProblem(code: InputProblem.codes.invalidField, message: "\"\(name)\" is not a valid header name")
+        }
+    }
+
+    public static func checkValue(_ value: String, for what: String) throws {
+        guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
+            throw InputProblem(code: InputProblem.codes.invalidField, message: "\(what) contains a line break, which cannot be sent as a header")
+        }
+    }
+}

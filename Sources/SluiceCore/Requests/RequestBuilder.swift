@@ -1,0 +1,55 @@
+/// Builds the request for one attempt of an item: URL, gateway headers and body.
+///
+/// The stored body has no `model`; the model for this attempt (the item's own,
+/// or a fallback) is spliced in front, which costs one copy and no JSON work.
+public struct RequestBuilder: Sendable {
+    public let baseURL: String
+    public let defaultModel: String?
+    public let settings: GatewaySettings
+    public let profile: HeaderProfile
+
+    public init(baseURL: String, defaultModel: String?, settings: GatewaySettings, profile: HeaderProfile = FloopyHeaderProfile()) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.defaultModel = defaultModel
+        self.settings = settings
+        self.profile = profile
+    }
+
+    /// The models to try in order: the item's (or the job's), then its fallbacks.
+    public func modelChain(for item: DispatchItem) -> [String] {
+        let effective = settings.applying(item.overrides)
+        var chain: [String] = []
+        for model in [item.model ?? defaultModel].compactMap({ $0 }) + effective.fallback where !chain.contains(model) {
+            chain.append(model)
+        }
+        return chain
+    }
+
+    public func request(for item: DispatchItem, modelIndex: Int, chain: [String]) -> GatewayRequest {
+        let effective = settings.applying(item.overrides)
+        let model = chain[modelIndex]
+        let headers = [("Content-Type", "application/json")]
+            + profile.headers(for: effective, remainingFallbacks: Array(chain.dropFirst(modelIndex + 1)))
+        return GatewayRequest(url: url(for: item.endpoint), headers: headers,
+                              body: Self.body(item.body, model: model), model: model)
+    }
+
+    /// `https://api.floopy.ai/v1` + `/v1/chat/completions` must not become `/v1/v1/...`.
+    public func url(for endpoint: String) -> String {
+        let path = endpoint.hasPrefix("/") ? endpoint : "/" + endpoint
+        if baseURL.hasSuffix("/v1"), path.hasPrefix("/v1/") { return baseURL + path.dropFirst(3) }
+        return baseURL + path
+    }
+
+    static func body(_ stored: [UInt8], model: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(stored.count + model.utf8.count + 12)
+        out += Array(#"{"model":"#.utf8)
+        JSONText.appendQuoted(model, to: &out)
+        // The stored body is a JSON object: "{}" or "{...}".
+        let rest = stored.dropFirst()
+        if rest.first(where: { $0 != 0x20 }) != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
+        out += rest
+        return out
+    }
+}

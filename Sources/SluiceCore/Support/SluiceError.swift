@@ -1,0 +1,48 @@
+/// Every error sluice reports to a user: a stable code scripts can match on,
+/// a message a person can act on, and where it happened when that is known.
+///
+/// Modelled on async-http-client's `HTTPClientError`: a struct with static
+/// constructors rather than a growing enum, so codes can be added without
+/// breaking anyone's `switch`.
+public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// Bad flags or job file: exit code 2.
+        public static let configuration = Code("configuration")
+        /// An input file could not be opened or read.
+        public static let input = Code("input")
+        /// The gzip stream of an input is truncated or corrupt.
+        public static let corruptInput = Code("corrupt_input")
+        /// The input changed since the job started; resume refused.
+        public static let inputChanged = Code("input_changed")
+        /// Another sluice process holds the job.
+        public static let locked = Code("locked")
+        /// The checkpoint database could not be opened, read or written.
+        public static let checkpoint = Code("checkpoint")
+        /// The gateway rejected the API key: nothing else can succeed.
+        public static let authentication = Code("authentication")
+        /// The results could not be written.
+        public static let output = Code("output")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// Exit status for errors that end the run (see README "Exit codes").
+    public var exitCode: Int32 {
+        switch code {
+        case .corruptInput, .checkpoint, .output: return 1
+        default: return 2
+        }
+    }
+}

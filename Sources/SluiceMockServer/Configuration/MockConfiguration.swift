@@ -1,0 +1,51 @@
+/// Everything `sluice-mock` can be told on its command line.
+///
+/// Probabilities are fractions in [0, 1] and are drawn per request from a
+/// generator seeded by `(seed, request body, attempt)`, so a run is reproducible.
+///
+/// ```swift
+/// var config = MockConfiguration()
+/// config.faults.p429 = 0.1
+/// config.faults.failFirst = 2      // only the first two attempts of a body may fail
+/// let server = try await MockServer.start(config)
+/// ```
+public struct MockConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 0
+    /// Event-loop threads serving connections.
+    public var threads = 1
+    public var apiKey: String?
+    public var seed: UInt64 = 1
+    public var latency = LatencyModel.none
+    public var failingModels: Set<String> = []
+    public var faults = FaultRates()
+    /// Requests per minute and tokens per minute accepted before answering 429.
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+    public var embeddingDimensions = 8
+    /// How long a stalled request is held before its connection is closed.
+    public var stallSeconds: Double = 60
+    /// Keep a count per distinct request body for `/stats` (costs memory on huge runs).
+    public var countBodies = true
+
+    public init() {}
+}
+
+/// Fault-injection rates. The checks run in the order they are declared here;
+/// the first that fires decides what the request gets.
+public struct FaultRates: Sendable {
+    public var pDrop = 0.0
+    public var pStall = 0.0
+    public var p429 = 0.0
+    public var retryAfterSeconds = 1.0
+    public var p500 = 0.0
+    public var p502 = 0.0
+    public var p503 = 0.0
+    public var p400 = 0.0
+    public var pMalformed = 0.0
+    public var pCutStream = 0.0
+    /// When set, faults apply only to the first K times a given body is received.
+    public var failFirst: Int?
+
+    public init() {}
+}

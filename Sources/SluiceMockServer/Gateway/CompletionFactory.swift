@@ -1,0 +1,101 @@
+import Foundation
+
+/// Builds deterministic OpenAI-shaped answers from a request.
+///
+/// Same request body, same answer: the content is derived from the body's digest
+/// and its last user message, and usage is counted at about 4 characters per token.
+enum CompletionFactory {
+    static func tokens(forCharacters count: Int) -> Int { (count + 3) / 4 }
+
+    /// The text of every message, for counting prompt tokens.
+    static func promptCharacters(_ body: [String: Any]) -> Int {
+        guard let messages = body["messages"] as? [[String: Any]] else { return 0 }
+        return messages.reduce(0) { $0 + text(of: $1["content"]).count }
+    }
+
+    static func lastUserMessage(_ body: [String: Any]) -> String {
+        guard let messages = body["messages"] as? [[String: Any]] else { return "" }
+        let user = messages.last { ($0["role"] as? String) == "user" } ?? messages.last
+        return user.map { text(of: $0["content"]) } ?? ""
+    }
+
+    /// Content may be a string or an array of typed parts; only text parts count.
+    static func text(of content: Any?) -> String {
+        if let string = content as? String { return string }
+        if let parts = content as? [[String: Any]] {
+            return parts.compactMap { $0["text"] as? String }.joined(separator: " ")
+        }
+        return ""
+    }
+
+    struct Answer {
+        var content: String
+        var finishReason: String
+        var promptTokens: Int
+        var completionTokens: Int
+    }
+
+    static func answer(for body: [String: Any], digest: Digest) -> Answer {
+        let question = lastUserMessage(body)
+        var content = "Mock answer \(digest) to: \(question.prefix(120))"
+        var finish = "stop"
+        if let maxTokens = (body["max_completion_tokens"] ?? body["max_tokens"]) as? Int, maxTokens > 0,
+           tokens(forCharacters: content.count) > maxTokens {
+            content = String(content.prefix(maxTokens * 4))
+            finish = "length"
+        }
+        return Answer(content: content, finishReason: finish,
+                      promptTokens: tokens(forCharacters: promptCharacters(body)),
+                      completionTokens: tokens(forCharacters: content.count))
+    }
+
+    static func usageJSON(prompt: Int, completion: Int, cached: Int = 0) -> String {
+        #"{"prompt_tokens":\#(prompt),"completion_tokens":\#(completion),"total_tokens":\#(prompt + completion),"prompt_tokens_details":{"cached_tokens":\#(cached)},"completion_tokens_details":{"reasoning_tokens":0}}"#
+    }
+
+    static func chatCompletion(id: String, model: String, created: Int, answer: Answer, billed: Bool) -> String {
+        let usage = billed ? usageJSON(prompt: answer.promptTokens, completion: answer.completionTokens)
+                           : usageJSON(prompt: 0, completion: 0)
+        return #"{"id":\#(jsonQuoted(id)),"object":"chat.completion","created":\#(created),"model":\#(jsonQuoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(jsonQuoted(answer.content))},"logprobs":null,"finish_reason":"\#(answer.finishReason)"}],"usage":\#(usage)}"#
+    }
+
+    /// SSE events for a streamed answer: role chunk, content in pieces, finish chunk,
+    /// the usage chunk when asked for, then `[DONE]`.
+    static func streamEvents(id: String, model: String, created: Int, answer: Answer, includeUsage: Bool) -> [String] {
+        let prefix = #"{"id":\#(jsonQuoted(id)),"object":"chat.completion.chunk","created":\#(created),"model":\#(jsonQuoted(model)),"choices":"#
+        var events = [prefix + #"[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#]
+        var rest = Substring(answer.content)
+        while !rest.isEmpty {
+            let piece = rest.prefix(24)
+            rest = rest.dropFirst(piece.count)
+            events.append(prefix + #"[{"index":0,"delta":{"content":\#(jsonQuoted(String(piece)))},"finish_reason":null}]}"#)
+        }
+        events.append(prefix + #"[{"index":0,"delta":{},"finish_reason":"\#(answer.finishReason)"}]}"#)
+        if includeUsage {
+            events.append(prefix + #"[],"usage":\#(usageJSON(prompt: answer.promptTokens, completion: answer.completionTokens))}"#)
+        }
+        events.append("[DONE]")
+        return events
+    }
+
+    /// Deterministic unit-length vectors, one per input string.
+    static func embeddings(for body: [String: Any], model: String, dimensions: Int) -> String {
+        let inputs: [String]
+        if let single = body["input"] as? String { inputs = [single] }
+        else if let many = body["input"] as? [String] { inputs = many }
+        else { inputs = [] }
+        var data: [String] = []
+        var characters = 0
+        for (index, input) in inputs.enumerated() {
+            characters += input.count
+            var rng = SplitMix64(seed: Digest(of: input.utf8).value)
+            var vector = (0..<dimensions).map { _ in rng.nextUnit() * 2 - 1 }
+            let norm = max(vector.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-9)
+            vector = vector.map { $0 / norm }
+            let numbers = vector.map { String(format: "%.6f", $0) }.joined(separator: ",")
+            data.append(#"{"object":"embedding","index":\#(index),"embedding":[\#(numbers)]}"#)
+        }
+        let tokens = tokens(forCharacters: characters)
+        return #"{"object":"list","data":[\#(data.joined(separator: ","))],"model":\#(jsonQuoted(model)),"usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#
+    }
+}

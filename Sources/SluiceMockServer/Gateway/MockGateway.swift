@@ -1,0 +1,205 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The gateway's behaviour: routing, auth, faults, rate limits, fallback, cache.
+///
+/// Pure decision logic with no networking, so the HTTP handler stays small and
+/// every rule can be read in one place. Thread-safe: one instance serves every
+/// event loop.
+///
+/// ```swift
+/// let gateway = MockGateway(configuration: config)
+/// let reply = gateway.handle(MockRequest(method: "GET", path: "/health", headers: [], body: []))
+/// ```
+public final class MockGateway: @unchecked Sendable {
+    public let configuration: MockConfiguration
+    private let state: NIOLockedValueBox<State>
+    private let startTime = Date()
+
+    struct State {
+        var stats = MockStats()
+        var cache: Set<Digest> = []
+        var requestWindow: RateWindow?
+        var tokenWindow: RateWindow?
+        var bodyCounts: [Digest: Int] = [:]
+    }
+
+    public init(configuration: MockConfiguration) {
+        self.configuration = configuration
+        var initial = State()
+        initial.requestWindow = configuration.requestsPerMinute.map { RateWindow(limit: $0) }
+        initial.tokenWindow = configuration.tokensPerMinute.map { RateWindow(limit: $0) }
+        state = NIOLockedValueBox(initial)
+    }
+
+    private var now: Double { Date().timeIntervalSince(startTime) }
+
+    public func handle(_ request: MockRequest) -> MockReply {
+        let path = request.path.hasPrefix("/v1/") ? String(request.path.dropFirst(3)) : request.path
+        switch (request.method, path) {
+        case ("GET", "/health"):
+            return immediate(.json(200, #"{"status":"ok"}"#))
+        case ("GET", "/models"):
+            return immediate(.json(200, #"{"object":"list","data":[{"id":"mock-model","object":"model","owned_by":"sluice-mock"}]}"#))
+        case ("GET", "/stats"):
+            let body = state.withLockedValue { $0.stats.json() }
+            return immediate(MockResponse(status: 200, headers: [("content-type", "application/json")], body: body))
+        case ("POST", "/stats/reset"):
+            state.withLockedValue {
+                $0.stats = MockStats()
+                $0.cache = []
+                $0.bodyCounts = [:]
+            }
+            return immediate(.json(200, #"{"reset":true}"#))
+        case ("POST", "/chat/completions"), ("POST", "/embeddings"):
+            return inference(request, embeddings: path == "/embeddings")
+        default:
+            return immediate(.floopyError(404, code: "NOT_FOUND", message: "no route for \(request.method) \(request.path)"))
+        }
+    }
+
+    private func immediate(_ response: MockResponse) -> MockReply {
+        MockReply(action: .respond(response), delayMilliseconds: 0)
+    }
+
+    // MARK: - Inference endpoints
+
+    private func inference(_ request: MockRequest, embeddings: Bool) -> MockReply {
+        let digest = Digest(of: request.body)
+        let attempt = state.withLockedValue { state -> Int in
+            state.stats.totalRequests += 1
+            state.stats.paths[request.path, default: 0] += 1
+            state.stats.record(headers: request.headers)
+            state.bodyCounts[digest, default: 0] += 1
+            if configuration.countBodies { state.stats.bodies[digest, default: 0] += 1 }
+            return state.bodyCounts[digest]!
+        }
+        let requestID = "req_\(digest)_\(attempt)"
+        var rng = SplitMix64(seed: configuration.seed ^ digest.value ^ (UInt64(attempt) &* 0x9E37_79B9_7F4A_7C15))
+        let delay = configuration.latency.sample(using: &rng)
+        let common: [(String, String)] = [("x-request-id", requestID)]
+
+        func reply(_ action: MockAction, status: Int?, fault: String? = nil) -> MockReply {
+            state.withLockedValue { state in
+                if let status { state.stats.statusCounts[status, default: 0] += 1 }
+                if let fault { state.stats.faults[fault, default: 0] += 1 }
+            }
+            return MockReply(action: action, delayMilliseconds: delay)
+        }
+        func error(_ status: Int, _ code: String, _ message: String, _ extra: [(String, String)] = [], fault: String? = nil) -> MockReply {
+            reply(.respond(.floopyError(status, code: code, message: message, headers: common + extra)), status: status, fault: fault)
+        }
+
+        if let expected = configuration.apiKey, request.header("authorization") != "Bearer \(expected)" {
+            return error(401, "INVALID_API_KEY", "Invalid or missing API key")
+        }
+        guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
+            return error(400, "BAD_REQUEST", "request body is not a JSON object")
+        }
+        let wantsStream = (body["stream"] as? Bool) == true
+
+        // Injected faults, restricted to the first K attempts of a body when asked.
+        let faults = configuration.faults
+        if faults.failFirst.map({ attempt <= $0 }) ?? true {
+            if rng.nextUnit() < faults.pDrop { return reply(.drop, status: nil, fault: "drop") }
+            if rng.nextUnit() < faults.pStall { return reply(.stall, status: nil, fault: "stall") }
+            if rng.nextUnit() < faults.p429 {
+                return error(429, "RATE_LIMIT_EXCEEDED", "injected rate limit", [("retry-after", retryAfterText(faults.retryAfterSeconds))], fault: "429")
+            }
+            if rng.nextUnit() < faults.p500 { return error(500, "INTERNAL_ERROR", "injected server error", fault: "500") }
+            if rng.nextUnit() < faults.p502 { return error(502, "PROVIDER_ERROR", "injected provider error", fault: "502") }
+            if rng.nextUnit() < faults.p503 { return error(503, "SERVICE_UNAVAILABLE", "injected unavailability", fault: "503") }
+            if rng.nextUnit() < faults.p400 { return error(400, "BAD_REQUEST", "injected bad request", fault: "400") }
+            if rng.nextUnit() < faults.pMalformed {
+                let broken = MockResponse(status: 200, headers: [("content-type", "application/json")] + common,
+                                          body: Array(#"{"id":"chatcmpl-broken","object":"chat.comp"#.utf8))
+                return reply(.respond(broken), status: 200, fault: "malformed")
+            }
+        }
+
+        // Fallback: the body's model may be a comma-separated chain; floopy-fallback adds more.
+        let requested = (body["model"] as? String) ?? "mock-model"
+        var chain = requested.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let fallback = request.header("floopy-fallback") {
+            chain += fallback.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        state.withLockedValue { $0.stats.modelsRequested[chain.first ?? requested, default: 0] += 1 }
+        guard let model = chain.first(where: { !configuration.failingModels.contains($0) }) else {
+            return error(502, "PROVIDER_ERROR", "every provider failed for model \(requested)")
+        }
+
+        let answer = CompletionFactory.answer(for: body, digest: digest)
+        let limitHeaders: [(String, String)]
+        switch admit(tokens: answer.promptTokens + answer.completionTokens) {
+        case .limited(let wait, let headers):
+            return error(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", [("retry-after", retryAfterText(wait))] + headers)
+        case .admitted(let headers):
+            limitHeaders = headers
+        }
+
+        let cacheWanted = ["exact", "semantic"].contains(request.header("floopy-cache")?.lowercased() ?? "")
+            || request.header("floopy-cache-enabled")?.lowercased() == "true"
+            || request.header("floopy-cache-advanced")?.lowercased() == "true"
+        let cacheHit = cacheWanted && state.withLockedValue { !$0.cache.insert(digest).inserted }
+        let provider = model.hasPrefix("claude") ? "anthropic" : (model.hasPrefix("gemini") ? "google" : "openai")
+        var headers = common + limitHeaders + [("floopy-model", model), ("floopy-provider", provider)]
+        if cacheWanted { headers.append(("floopy-cache", cacheHit ? "HIT" : "MISS")) }
+        state.withLockedValue { state in
+            state.stats.modelsAnswered[model, default: 0] += 1
+            if cacheHit { state.stats.cacheHits += 1 }
+        }
+
+        let created = 1_700_000_000 + Int(digest.value % 100_000_000)
+        if embeddings {
+            let text = CompletionFactory.embeddings(for: body, model: model, dimensions: configuration.embeddingDimensions)
+            return reply(.respond(.json(200, text, headers: headers)), status: 200)
+        }
+        let id = "chatcmpl-\(digest)"
+        if wantsStream {
+            let includeUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
+            let events = CompletionFactory.streamEvents(id: id, model: model, created: created, answer: answer, includeUsage: includeUsage)
+            let cut = (faults.failFirst.map { attempt <= $0 } ?? true) && rng.nextUnit() < faults.pCutStream
+            return reply(.stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
+                         status: 200, fault: cut ? "cut_stream" : nil)
+        }
+        let text = CompletionFactory.chatCompletion(id: id, model: model, created: created, answer: answer, billed: !cacheHit)
+        return reply(.respond(.json(200, text, headers: headers)), status: 200)
+    }
+
+    private enum Admission {
+        case admitted([(String, String)])
+        case limited(wait: Double, headers: [(String, String)])
+    }
+
+    /// Sliding-window rate limits; the headers follow OpenAI's `x-ratelimit-*` names.
+    private func admit(tokens: Int) -> Admission {
+        let time = now
+        return state.withLockedValue { state -> Admission in
+            var headers: [(String, String)] = []
+            var wait: Double?
+            if var window = state.requestWindow {
+                if let w = window.admit(weight: 1, now: time) { wait = w }
+                state.requestWindow = window
+                headers += [("x-ratelimit-limit-requests", "\(window.limit)"),
+                            ("x-ratelimit-remaining-requests", "\(window.remaining(now: time))"),
+                            ("x-ratelimit-reset-requests", rateLimitDuration(window.resetSeconds(now: time)))]
+            }
+            if wait == nil, var window = state.tokenWindow {
+                if let w = window.admit(weight: tokens, now: time) {
+                    wait = w
+                    // The request was counted in the request window but is refused; give it back.
+                    state.requestWindow?.refund(weight: 1)
+                }
+                state.tokenWindow = window
+                headers += [("x-ratelimit-limit-tokens", "\(window.limit)"),
+                            ("x-ratelimit-remaining-tokens", "\(window.remaining(now: time))"),
+                            ("x-ratelimit-reset-tokens", rateLimitDuration(window.resetSeconds(now: time)))]
+            }
+            return wait.map { .limited(wait: $0, headers: headers) } ?? .admitted(headers)
+        }
+    }
+
+    private func retryAfterText(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.3f", seconds)
+    }
+}

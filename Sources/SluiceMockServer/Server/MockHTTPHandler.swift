@@ -1,0 +1,100 @@
+import NIOCore
+import NIOHTTP1
+
+/// Collects one HTTP request, asks the `MockGateway` what to do, and does it
+/// (after the gateway's latency) on the channel's event loop.
+final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let gateway: MockGateway
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+
+    init(gateway: MockGateway) { self.gateway = gateway }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body = nil
+        case .body(var part):
+            if body == nil { body = part } else { body!.writeBuffer(&part) }
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            let path = requestHead.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? requestHead.uri
+            let bytes = body.map { Array($0.readableBytesView) } ?? []
+            body = nil
+            let request = MockRequest(method: requestHead.method.rawValue, path: path,
+                                      headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
+            let reply = gateway.handle(request)
+            let keepAlive = requestHead.isKeepAlive
+            let version = requestHead.version
+            if reply.delayMilliseconds > 0, !isImmediate(reply.action) {
+                context.eventLoop.scheduleTask(in: .nanoseconds(Int64(reply.delayMilliseconds * 1_000_000))) {
+                    self.perform(reply.action, context: context, version: version, keepAlive: keepAlive)
+                }
+            } else {
+                perform(reply.action, context: context, version: version, keepAlive: keepAlive)
+            }
+        }
+    }
+
+    /// Drops and stalls happen at once: latency only delays an answer.
+    private func isImmediate(_ action: MockAction) -> Bool {
+        switch action {
+        case .drop, .stall: return true
+        default: return false
+        }
+    }
+
+    private func perform(_ action: MockAction, context: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool) {
+        guard context.channel.isActive else { return }
+        switch action {
+        case .respond(let response):
+            var headers = HTTPHeaders(response.headers)
+            headers.add(name: "content-length", value: String(response.body.count))
+            if !keepAlive { headers.add(name: "connection", value: "close") }
+            let head = HTTPResponseHead(version: version, status: .init(statusCode: response.status), headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+            buffer.writeBytes(response.body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            finish(context: context, keepAlive: keepAlive)
+        case .stream(let status, let headerList, let events, let cut):
+            var headers = HTTPHeaders(headerList)
+            headers.add(name: "cache-control", value: "no-cache")
+            if !keepAlive { headers.add(name: "connection", value: "close") }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .init(statusCode: status), headers: headers))), promise: nil)
+            let sent = cut ? events.prefix(max(events.count / 2, 1)) : events[...]
+            for event in sent {
+                var buffer = context.channel.allocator.buffer(capacity: event.utf8.count + 8)
+                buffer.writeString("data: \(event)\n\n")
+                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            }
+            if cut {
+                context.flush()
+                context.close(promise: nil)
+            } else {
+                finish(context: context, keepAlive: keepAlive)
+            }
+        case .drop:
+            context.close(promise: nil)
+        case .stall:
+            let seconds = gateway.configuration.stallSeconds
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func finish(context: ChannelHandlerContext, keepAlive: Bool) {
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

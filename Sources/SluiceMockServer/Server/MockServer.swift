@@ -1,0 +1,59 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A running `sluice-mock`: an HTTP/1.1 server with keep-alive on a loopback port.
+///
+/// ```swift
+/// var config = MockConfiguration()
+/// config.failingModels = ["gpt-4o"]
+/// let server = try await MockServer.start(config)
+/// print("listening on", server.port)
+/// try await server.shutdown()
+/// ```
+public final class MockServer: @unchecked Sendable {
+    public let gateway: MockGateway
+    public let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+
+    private init(gateway: MockGateway, port: Int, group: MultiThreadedEventLoopGroup, channel: Channel) {
+        self.gateway = gateway
+        self.port = port
+        self.group = group
+        self.channel = channel
+    }
+
+    public static func start(_ configuration: MockConfiguration) async throws -> MockServer {
+        let gateway = MockGateway(configuration: configuration)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(MockHTTPHandler(gateway: gateway))
+                }
+            }
+        do {
+            let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+            let port = channel.localAddress?.port ?? configuration.port
+            return MockServer(gateway: gateway, port: port, group: group, channel: channel)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Resolves when the listening socket closes.
+    public func waitUntilClosed() async throws {
+        try await channel.closeFuture.get()
+    }
+
+    public func shutdown() async throws {
+        try? await channel.close().get()
+        try await group.shutdownGracefully()
+    }
+}

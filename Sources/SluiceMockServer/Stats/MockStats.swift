@@ -1,0 +1,48 @@
+import Foundation
+
+/// Counters served at `GET /stats`, so tests can see exactly what reached the gateway.
+///
+/// `bodies` counts each distinct request body by its digest (the same digest that
+/// appears in the answer's `id`), which is how a test proves that no completed item
+/// was sent twice.
+struct MockStats {
+    var totalRequests = 0
+    var statusCounts: [Int: Int] = [:]
+    var faults: [String: Int] = [:]
+    var modelsRequested: [String: Int] = [:]
+    var modelsAnswered: [String: Int] = [:]
+    var properties: [String: [String: Int]] = [:]
+    var floopyHeaders: [String: [String: Int]] = [:]
+    var cacheHits = 0
+    var bodies: [Digest: Int] = [:]
+    var paths: [String: Int] = [:]
+
+    mutating func record(headers: [(name: String, value: String)]) {
+        for header in headers where header.name.hasPrefix("floopy-") {
+            if header.name.hasPrefix("floopy-property-") {
+                let name = String(header.name.dropFirst("floopy-property-".count))
+                properties[name, default: [:]][header.value, default: 0] += 1
+            } else {
+                floopyHeaders[header.name, default: [:]][header.value, default: 0] += 1
+            }
+        }
+    }
+
+    func json() -> [UInt8] {
+        let object: [String: Any] = [
+            "total_requests": totalRequests,
+            "status": Dictionary(uniqueKeysWithValues: statusCounts.map { (String($0.key), $0.value) }),
+            "faults": faults,
+            "models_requested": modelsRequested,
+            "models_answered": modelsAnswered,
+            "properties": properties,
+            "floopy_headers": floopyHeaders,
+            "cache_hits": cacheHits,
+            "paths": paths,
+            "distinct_bodies": bodies.count,
+            "bodies": Dictionary(uniqueKeysWithValues: bodies.map { ($0.key.description, $0.value) }),
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Array(data)
+    }
+}

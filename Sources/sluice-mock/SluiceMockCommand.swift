@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import SluiceMockServer
+
+/// `sluice-mock`: an OpenAI-compatible gateway emulator with Floopy semantics and fault injection.
+@main
+struct SluiceMockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice-mock",
+        abstract: "An OpenAI-compatible gateway emulator with Floopy semantics and fault injection.",
+        discussion: """
+        Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models,
+        GET /health, GET /stats and POST /stats/reset. Answers are derived deterministically from
+        the request body; usage is counted at about 4 characters per token.
+
+        Example: sluice-mock --port 0 --port-file /tmp/mock.port --latency-ms 50-150 --p429 0.05 --retry-after 1
+        """
+    )
+
+    @Option(help: "Address to bind. Loopback by default; the mock is for tests and demos.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one and prints it.")
+    var port = 0
+
+    @Option(help: "Write the bound port to this file once listening (e.g. /tmp/mock.port).")
+    var portFile: String?
+
+    @Option(help: "Require 'Authorization: Bearer KEY'; otherwise answer 401 INVALID_API_KEY.")
+    var apiKey: String?
+
+    @Option(help: "Seed for every random draw (faults, latency), for reproducible runs.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("latency-ms"), help: "Answer latency in ms: N, MIN-MAX (uniform), e.g. 50-150.")
+    var latency: String?
+
+    @Option(name: .customLong("latency-tail"), help: "Long-tail latency as P50,P99 in ms, e.g. 200,2000.")
+    var latencyTail: String?
+
+    @Option(name: .customLong("failing-model"), help: "A model that always fails with 502 PROVIDER_ERROR (repeatable).")
+    var failingModels: [String] = []
+
+    @Option(help: "Fraction of requests answered 429 with Retry-After.") var p429 = 0.0
+    @Option(help: "Retry-After seconds sent with injected 429s.") var retryAfter = 1.0
+    @Option(help: "Fraction answered 500.") var p500 = 0.0
+    @Option(help: "Fraction answered 502.") var p502 = 0.0
+    @Option(help: "Fraction answered 503.") var p503 = 0.0
+    @Option(help: "Fraction answered 400.") var p400 = 0.0
+    @Option(help: "Fraction of connections closed before any response.") var pdrop = 0.0
+    @Option(help: "Fraction of requests never answered (stalled past the client's timeout).") var pstall = 0.0
+    @Option(help: "Seconds a stalled request is held before the connection is closed.") var stallSeconds = 60.0
+    @Option(help: "Fraction of 200 answers with a malformed JSON body.") var pmalformed = 0.0
+    @Option(name: .customLong("pcut-stream"), help: "Fraction of SSE streams cut before [DONE].") var pcutStream = 0.0
+
+    @Option(help: "Apply faults only to the first K times a given body is received, so retries succeed.")
+    var failFirst: Int?
+
+    @Option(help: "Requests per minute before answering 429 (sliding window).") var rpm: Int?
+    @Option(help: "Tokens per minute before answering 429 (sliding window).") var tpm: Int?
+    @Option(help: "Dimension of the vectors from /v1/embeddings.") var embeddingDim = 8
+    @Option(help: "Event-loop threads.") var threads = 1
+
+    @Flag(help: "Do not keep per-body counts in /stats (for multi-million-request benchmarks).")
+    var noBodyCounts = false
+
+    func validate() throws {
+        for (name, value) in [("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400),
+                              ("--pdrop", pdrop), ("--pstall", pstall), ("--pmalformed", pmalformed), ("--pcut-stream", pcutStream)]
+        where !(0...1).contains(value) {
+            throw ValidationError("\(name) is a fraction between 0 and 1, got \(value)")
+        }
+        if latency != nil && latencyTail != nil {
+            throw ValidationError("give either --latency-ms or --latency-tail, not both")
+        }
+        if let latency { _ = try parseLatency(latency) }
+        if let latencyTail { _ = try parseLatency(latencyTail.contains(",") ? latencyTail : "invalid") }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
+        if embeddingDim < 1 { throw ValidationError("--embedding-dim must be at least 1") }
+    }
+
+    private func parseLatency(_ text: String) throws -> LatencyModel {
+        do { return try LatencyModel(parsing: text) } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() async throws {
+        var config = MockConfiguration()
+        config.host = host
+        config.port = port
+        config.threads = threads
+        config.apiKey = apiKey
+        config.seed = seed
+        if let latency { config.latency = try parseLatency(latency) }
+        if let latencyTail { config.latency = try parseLatency(latencyTail) }
+        config.failingModels = Set(failingModels)
+        config.faults.p429 = p429
+        config.faults.retryAfterSeconds = retryAfter
+        config.faults.p500 = p500
+        config.faults.p502 = p502
+        config.faults.p503 = p503
+        config.faults.p400 = p400
+        config.faults.pDrop = pdrop
+        config.faults.pStall = pstall
+        config.faults.pMalformed = pmalformed
+        config.faults.pCutStream = pcutStream
+        config.faults.failFirst = failFirst
+        config.stallSeconds = stallSeconds
+        config.requestsPerMinute = rpm
+        config.tokensPerMinute = tpm
+        config.embeddingDimensions = embeddingDim
+        config.countBodies = !noBodyCounts
+
+        let server = try await MockServer.start(config)
+        if let portFile {
+            // Written atomically so a watcher never reads a half-written port.
+            try String(server.port).write(toFile: portFile, atomically: true, encoding: .utf8)
+        }
+        print("sluice-mock listening on http://\(host):\(server.port)/v1")
+        fflush(stdout)
+
+        let stop = StopSignal()
+        await stop.wait()
+        try await server.shutdown()
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM so the server can close its sockets cleanly.
+final class StopSignal: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = NSLock()
+            var resumed = false
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler {
+                    once.lock(); defer { once.unlock() }
+                    if !resumed { resumed = true; continuation.resume() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+}
