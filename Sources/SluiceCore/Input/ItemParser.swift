@@ -177,7 +177,7 @@ public struct ItemParser: Sendable {
     static func key(in object: [String: Any]) -> KeyResult? {
         guard let value = object["custom_id"] ?? object["id"] else { return nil }
         if let text = value as? String, !text.isEmpty { return .success(text) }
-        if let number = value as? NSNumber, CFGetTypeID(number) != CFBooleanGetTypeID(),
+        if let number = value as? NSNumber, number.objCType.pointee != CChar(UInt8(ascii: "c")),
            number.doubleValue == number.doubleValue.rounded() {
             return .success(number.stringValue)
         }

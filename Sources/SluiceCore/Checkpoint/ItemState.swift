@@ -1,0 +1,108 @@
+/// Where an item is in its life. Stored as an integer in the checkpoint.
+///
+/// ```
+/// pending ──dispatch──▶ inFlight ──answer──▶ succeeded
+///    ▲                     │  └────────────▶ failed ──(--retry-failed)──▶ pending
+///    └──(crash, resume)────┘
+/// ```
+public enum ItemState: Int, Sendable, CaseIterable {
+    case pending = 0
+    case inFlight = 1
+    case succeeded = 2
+    case failed = 3
+
+    public var name: String {
+        switch self {
+        case .pending: return "pending"
+        case .inFlight: return "in_flight"
+        case .succeeded: return "succeeded"
+        case .failed: return "failed"
+        }
+    }
+}
+
+/// The final word on one item, written to the checkpoint in one go.
+public struct ItemOutcome: Sendable {
+    public var id: Int64
+    public var succeeded: Bool
+    /// Attempts over the item's whole life, across resumes.
+    public var attempts: Int
+    public var httpStatus: Int?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var answeredModel: String?
+    public var provider: String?
+    public var requestID: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    public var totalTokens: Int?
+    public var latencyMilliseconds: Double?
+    /// JSON object of the headers of the last attempt, without Authorization.
+    public var headersSent: [UInt8]
+    public var response: [UInt8]?
+    public var fallbacksUsed: Int
+    public var retries: Int
+
+    public init(id: Int64, succeeded: Bool, attempts: Int, headersSent: [UInt8], fallbacksUsed: Int, retries: Int) {
+        self.id = id
+        self.succeeded = succeeded
+        self.attempts = attempts
+        self.headersSent = headersSent
+        self.fallbacksUsed = fallbacksUsed
+        self.retries = retries
+    }
+}
+
+/// What the scheduler tells the checkpoint, applied in order in one transaction.
+public enum CheckpointEvent: Sendable {
+    case started(Int64)
+    case finished(ItemOutcome)
+}
+
+/// One input file of a job as the checkpoint remembers it.
+public struct InputRecord: Sendable, Equatable {
+    public var fileIndex: Int
+    public var path: String
+    public var fingerprint: InputFingerprint
+    /// Lines read and stored so far; planning resumes after this line.
+    public var plannedLines: Int
+    public var planningComplete: Bool
+    /// A read error that ended planning of this file early (a truncated gzip stream).
+    public var planningError: String?
+}
+
+/// Totals over every item of the job.
+public struct ItemCounts: Sendable, Equatable {
+    public var total = 0
+    public var pending = 0
+    public var inFlight = 0
+    public var succeeded = 0
+    public var failed = 0
+    public var invalidInput = 0
+    public var attempts = 0
+    public var promptTokens = 0
+    public var completionTokens = 0
+
+    public var finished: Int { succeeded + failed }
+}
+
+/// One row of the results file, read back from the checkpoint in input order.
+public struct ResultRow: Sendable {
+    public var id: Int64
+    public var customID: String
+    public var state: ItemState
+    public var httpStatus: Int?
+    public var requestID: String?
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var response: [UInt8]?
+    public var metadata: [UInt8]?
+}
+
+/// A bad input line as stored: where it is and why.
+public struct InputProblemRecord: Sendable {
+    public var file: String
+    public var line: Int
+    public var code: String
+    public var message: String
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// A job's settings after merging the job file, the flags and the defaults,
+/// checked as a whole. This is what the checkpoint remembers (no key in it).
+public struct JobConfiguration: Codable, Sendable, Equatable {
+    public static let defaultBaseURL = "https://api.floopy.ai/v1"
+    public static let defaultAPIKeyEnv = "FLOOPY_API_KEY"
+
+    public var name: String
+    public var inputs: [String]
+    public var output: String
+    public var errors: String
+    public var checkpoint: String
+    public var baseURL: String
+    public var apiKeyEnv: String
+    public var apiKeyFile: String?
+    public var model: String?
+    public var endpoint: String
+    public var bodyDefaults: [String: JSONValue]
+    public var concurrency: Int
+    public var maxAttempts: Int
+    public var timeoutSeconds: Double
+    public var gateway: GatewaySettings
+    public var maxLineBytes: Int
+    public var allowInsecureHTTP: Bool
+
+    /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
+    public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobOverrides) throws -> JobConfiguration {
+        let job = file ?? JobFile()
+        func fromFile(_ path: String?) -> String? {
+            guard let path else { return nil }
+            guard let directory = fileDirectory, !path.hasPrefix("/") else { return path }
+            return normalized((directory as NSString).appendingPathComponent(path))
+        }
+        let inputs = !flags.inputs.isEmpty ? flags.inputs : (job.inputs ?? []).compactMap(fromFile)
+        guard let first = inputs.first else {
+            throw SluiceError(.configuration, "no input: give a job file with \"inputs\" or --input PATH")
+        }
+        let output = flags.output ?? fromFile(job.output) ?? defaultOutput(for: first)
+        var gateway = GatewaySettings()
+        gateway.cache = flags.cache ?? job.cache ?? .off
+        gateway.properties = (job.properties ?? [:]).merging(flags.properties) { _, flag in flag }
+        gateway.fallback = !flags.fallback.isEmpty ? flags.fallback : (job.fallback ?? [])
+        gateway.sessionID = flags.sessionID ?? job.sessionID
+        gateway.userID = flags.userID ?? job.userID
+        gateway.extraHeaders = (job.headers ?? [:]).merging(flags.headers) { _, flag in flag }
+
+        let configuration = JobConfiguration(
+            name: job.name ?? ((first as NSString).lastPathComponent as NSString).deletingPathExtension,
+            inputs: inputs,
+            output: output,
+            errors: flags.errors ?? fromFile(job.errors) ?? defaultErrors(for: output),
+            checkpoint: flags.checkpoint ?? fromFile(job.checkpoint) ?? output + ".sluice.db",
+            baseURL: flags.baseURL ?? job.baseURL ?? defaultBaseURL,
+            apiKeyEnv: flags.apiKeyEnv ?? job.apiKeyEnv ?? defaultAPIKeyEnv,
+            apiKeyFile: flags.apiKeyFile ?? fromFile(job.apiKeyFile),
+            model: flags.model ?? job.model,
+            endpoint: flags.endpoint ?? job.endpoint ?? "/v1/chat/completions",
+            bodyDefaults: (job.bodyDefaults ?? [:]).merging(flags.bodyDefaults) { _, flag in flag },
+            concurrency: flags.concurrency ?? job.concurrency ?? 16,
+            maxAttempts: flags.maxAttempts ?? job.maxAttempts ?? 5,
+            timeoutSeconds: flags.timeoutSeconds ?? job.timeoutSeconds ?? 120,
+            gateway: gateway,
+            maxLineBytes: flags.maxLineBytes ?? job.maxLineBytes ?? 8 << 20,
+            allowInsecureHTTP: flags.allowInsecureHTTP || (job.allowInsecureHTTP ?? false)
+        )
+        try configuration.validate()
+        return configuration
+    }
+
+    /// `jobs/../samples/x.jsonl` → `samples/x.jsonl`, so messages show the path a user would type.
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    /// `data/prompts.jsonl.gz` → `data/prompts.results.jsonl`.
+    static func defaultOutput(for input: String) -> String {
+        let directory = (input as NSString).deletingLastPathComponent
+        let stem = stripExtensions((input as NSString).lastPathComponent)
+        let name = stem + ".results.jsonl"
+        return directory.isEmpty ? name : (directory as NSString).appendingPathComponent(name)
+    }
+
+    /// `x.results.jsonl` → `x.errors.jsonl`; gzip output gets gzip errors.
+    static func defaultErrors(for output: String) -> String {
+        let gz = output.hasSuffix(".gz")
+        var stem = gz ? String(output.dropLast(3)) : output
+        for suffix in [".results.jsonl", ".jsonl", ".json"] where stem.hasSuffix(suffix) {
+            stem = String(stem.dropLast(suffix.count))
+            break
+        }
+        return stem + ".errors.jsonl" + (gz ? ".gz" : "")
+    }
+
+    static func stripExtensions(_ name: String) -> String {
+        var stem = name
+        for suffix in [".gz", ".jsonl", ".ndjson", ".json"] where stem.hasSuffix(suffix) && stem.count > suffix.count {
+            stem = String(stem.dropLast(suffix.count))
+        }
+        return stem
+    }
+
+    public func validate() throws {
+        func fail(_ message: String) -> SluiceError { SluiceError(.configuration, message) }
+        guard (1...100_000).contains(concurrency) else { throw fail("concurrency must be between 1 and 100000, got \(concurrency)") }
+        guard (1...100).contains(maxAttempts) else { throw fail("max attempts must be between 1 and 100, got \(maxAttempts)") }
+        guard timeoutSeconds > 0, timeoutSeconds <= 3600 else { throw fail("timeout must be between 0 and 3600 seconds, got \(timeoutSeconds)") }
+        guard maxLineBytes >= 1024 else { throw fail("max line bytes must be at least 1024, got \(maxLineBytes)") }
+        guard endpoint.hasPrefix("/") else { throw fail("endpoint must be a path such as /v1/chat/completions, got \"\(endpoint)\"") }
+        guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty else {
+            throw fail("base URL must be an http(s) URL such as \(Self.defaultBaseURL), got \"\(baseURL)\"")
+        }
+        if scheme == "http", !Self.isLoopback(host), !allowInsecureHTTP {
+            throw fail("refusing to send the API key over plain http to \(host); use https, or pass --allow-insecure-http if this network is trusted")
+        }
+        if output == errors { throw fail("the results and errors files must differ (both are \(output))") }
+        if inputs.contains(output) { throw fail("the output \(output) is also an input") }
+        do {
+            for (name, value) in gateway.properties {
+                try HeaderValidation.checkPropertyName(name)
+                try HeaderValidation.checkValue(value, for: "property \(name)")
+            }
+            for (name, value) in gateway.extraHeaders {
+                try HeaderValidation.checkHeaderName(name)
+                try HeaderValidation.checkValue(value, for: "header \(name)")
+                if name.lowercased() == "authorization" {
+                    throw InputProblem(code: InputProblem.codes.invalidField,
+                                       message: "the Authorization header comes from the API key (environment variable or key file), not from --header")
+                }
+            }
+            for (field, value) in [("session id", gateway.sessionID), ("user id", gateway.userID)] {
+                if let value { try HeaderValidation.checkValue(value, for: field) }
+            }
+        } catch let problem as InputProblem {
+            throw fail(problem.message)
+        }
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare.hasPrefix("127.") || bare == "::1"
+    }
+
+    /// The settings as stored in the checkpoint.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+}

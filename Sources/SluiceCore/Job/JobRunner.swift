@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+
+/// Runs one job end to end: lock, check inputs against the checkpoint, plan,
+/// dispatch, write results. Running the same job again resumes it.
+///
+/// ```swift
+/// let runner = JobRunner(configuration: config, options: RunOptions(), apiKey: key, logger: logger)
+/// let report = try await runner.run()
+/// print(report.summary)
+/// exit(report.exitCode)
+/// ```
+public final class JobRunner: @unchecked Sendable {
+    public let configuration: JobConfiguration
+    public let options: RunOptions
+    public let control: RunControl
+    private let apiKey: String?
+    private let logger: Logger
+    private let transportOverride: GatewayTransport?
+
+    public init(configuration: JobConfiguration, options: RunOptions, apiKey: String?, logger: Logger,
+                control: RunControl = RunControl(), transport: GatewayTransport? = nil) {
+        self.configuration = configuration
+        self.options = options
+        self.apiKey = apiKey
+        self.logger = logger
+        self.control = control
+        transportOverride = transport
+    }
+
+    public func run() async throws -> RunReport {
+        for path in [configuration.output, configuration.errors, configuration.checkpoint] {
+            try createParentDirectory(of: path)
+        }
+        let lock = try JobLock(checkpointPath: configuration.checkpoint)
+        defer { withExtendedLifetime(lock) {} }
+        let fingerprints = try configuration.inputs.map { try InputFingerprint.of(path: $0) }
+        let store = try SQLiteCheckpointStore(path: configuration.checkpoint)
+        let fresh = try store.jobSettings() == nil
+        let (records, replanning) = try reconcileInputs(store: store, fingerprints: fingerprints, fresh: fresh)
+        try store.saveJobSettings(configuration.json())
+        try store.saveInputs(records)
+        let (recovered, requeued) = try store.prepareForRun(retryFailed: options.retryFailed)
+        if recovered > 0 { logger.info("resuming: \(recovered) items were in flight when the last run stopped and will be sent again") }
+
+        let planner = Planner(parser: ItemParser(endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes,
+                                                 bodyDefaults: configuration.bodyDefaults, jobHasModel: configuration.model != nil))
+        let counters = RunCounters()
+        counters.update { $0.concurrencyLimit = configuration.concurrency }
+        var needsPlanning = records.contains { !$0.planningComplete }
+        var inputErrors = records.compactMap(\.planningError)
+        let baseline = try store.counts()
+
+        if options.strict {
+            if needsPlanning {
+                let report = try await onThread { try planner.run(inputs: records, replanning: replanning, store: store, control: self.control) { _, _ in } }
+                inputErrors += report.inputErrors
+                needsPlanning = false
+            }
+            let counts = try store.counts()
+            if counts.invalidInput > 0 || !inputErrors.isEmpty {
+                let problems = try store.inputProblems(limit: 50).map { "  \($0.message)" }
+                let more = counts.invalidInput > problems.count ? ["  ... and \(counts.invalidInput - problems.count) more"] : []
+                if fresh { discardCheckpoint(store) }
+                throw SluiceError(.configuration, (["--strict: \(counts.invalidInput) bad input line\(counts.invalidInput == 1 ? "" : "s"); nothing was sent:"]
+                                                   + inputErrors.map { "  \($0)" } + problems + more).joined(separator: "\n"))
+            }
+        }
+
+        let feed = ItemFeed(store: store, planningDone: !needsPlanning)
+        let recorder = CheckpointRecorder(store: store, counters: counters, control: control)
+        let transport = transportOverride ?? HTTPGatewayTransport(apiKey: apiKey, concurrency: configuration.concurrency)
+        let scheduler = Scheduler(
+            settings: .init(maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds),
+            transport: transport,
+            builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
+            recorder: recorder, limiter: ConcurrencyLimiter(limit: configuration.concurrency), control: control,
+            counters: counters, redactor: Redactor(secret: apiKey), logger: logger)
+        let progress = ProgressReporter(counters: counters, baseline: baseline, plainInterval: options.progressInterval)
+        if options.showProgress { progress.start() }
+
+        let planning: Task<Planner.Report?, Never>? = needsPlanning ? Task {
+            defer { Task { await feed.planningFinished() } }
+            do {
+                return try await onThread {
+                    try planner.run(inputs: records, replanning: replanning, store: store, control: self.control) { planned, problems in
+                        counters.update { $0.planned += planned; $0.plannedInvalid += problems }
+                        Task { await feed.itemsPlanned() }
+                    }
+                }
+            } catch {
+                control.stop(.error(error as? SluiceError ?? SluiceError(.input, "\(error)")))
+                return nil
+            }
+        } : nil
+
+        let dispatch = Task { try await scheduler.run(feed: feed) }
+        let graceWatcher = Task { [control, options] in
+            await control.waitForStop()
+            guard !Task.isCancelled else { return }
+            try? await Task.sleep(nanoseconds: UInt64(options.graceSeconds * 1_000_000_000))
+            dispatch.cancel()
+        }
+        do {
+            try await dispatch.value
+        } catch {
+            control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "\(error)")))
+        }
+        graceWatcher.cancel()
+        await recorder.finish()
+        if let report = await planning?.value { inputErrors += report.inputErrors }
+        progress.stop()
+        await transport.shutdown()
+
+        let counts = try store.counts()
+        var report = RunReport(
+            jobName: configuration.name, counts: counts, stats: counters.snapshot, skipped: baseline.finished,
+            recoveredInFlight: recovered, requeuedFailed: requeued, elapsedSeconds: counters.elapsedSeconds, written: nil,
+            resultsPath: configuration.output, errorsPath: configuration.errors, checkpointPath: configuration.checkpoint,
+            inputErrors: inputErrors, problems: try store.inputProblems(limit: 20), stopReason: control.stopReason)
+        let allPlanned = try store.inputs().allSatisfy(\.planningComplete)
+        if control.stopReason == nil, counts.pending + counts.inFlight == 0, allPlanned {
+            report.written = try ResultWriter().write(from: store, resultsPath: configuration.output, errorsPath: configuration.errors)
+        }
+        return report
+    }
+
+    /// Compares the inputs with what the checkpoint planned. A changed input is
+    /// refused unless `--force`, which re-plans that file keeping unchanged lines.
+    private func reconcileInputs(store: CheckpointStore, fingerprints: [InputFingerprint], fresh: Bool) throws -> ([InputRecord], Set<Int>) {
+        let stored = try store.inputs()
+        func newRecord(_ index: Int) -> InputRecord {
+            InputRecord(fileIndex: index, path: configuration.inputs[index], fingerprint: fingerprints[index],
+                        plannedLines: 0, planningComplete: false, planningError: nil)
+        }
+        if fresh || stored.isEmpty { return (configuration.inputs.indices.map(newRecord), []) }
+        var records: [InputRecord] = []
+        var changes: [String] = []
+        var replanning = Set<Int>()
+        for index in configuration.inputs.indices {
+            guard index < stored.count else {
+                changes.append("\(configuration.inputs[index]) was not an input when the job started")
+                records.append(newRecord(index))
+                continue
+            }
+            var record = stored[index]
+            record.path = configuration.inputs[index]
+            if record.fingerprint != fingerprints[index] {
+                changes.append("\(record.path) changed since the job started (was \(record.fingerprint), now \(fingerprints[index]))")
+                record = newRecord(index)
+                replanning.insert(index)
+            }
+            records.append(record)
+        }
+        if stored.count > configuration.inputs.count {
+            changes.append("the job started with \(stored.count) inputs, now \(configuration.inputs.count)")
+        }
+        if !changes.isEmpty {
+            guard options.force else {
+                throw SluiceError(.inputChanged, changes.joined(separator: "; ")
+                                  + ". Nothing was sent. Run with --force to re-plan the changed lines (unchanged lines keep their results), or use another --checkpoint to start over.")
+            }
+            logger.warning("--force: \(changes.joined(separator: "; ")); re-planning changed lines")
+            for removed in configuration.inputs.count..<max(stored.count, configuration.inputs.count) {
+                try store.removeItems(fileIndex: removed, afterLine: 0)
+            }
+        }
+        return (records, replanning)
+    }
+
+    private func discardCheckpoint(_ store: SQLiteCheckpointStore) {
+        store.close()
+        for suffix in ["", "-wal", "-shm", ".lock"] { unlink(configuration.checkpoint + suffix) }
+    }
+
+    private func createParentDirectory(of path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SluiceError(.configuration, "\(directory): cannot create the folder (\(error.localizedDescription))")
+        }
+    }
+}
+
+/// Runs blocking work (parsing, SQLite) on its own thread, so it never holds
+/// one of the few threads of Swift's cooperative pool.
+func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// What a run did, for the summary, the exit code and tests.
+public struct RunReport: Sendable {
+    public var jobName: String
+    public var counts: ItemCounts
+    public var stats: RunStats
+    /// Items already finished before this run started (not sent again).
+    public var skipped: Int
+    public var recoveredInFlight: Int
+    public var requeuedFailed: Int
+    public var elapsedSeconds: Double
+    public var written: ResultWriter.Written?
+    public var resultsPath: String
+    public var errorsPath: String
+    public var checkpointPath: String
+    public var inputErrors: [String]
+    public var problems: [InputProblemRecord]
+    public var stopReason: RunControl.StopReason?
+
+    /// 0 all succeeded; 1 some items failed or an input was damaged; 2 usage,
+    /// configuration or authentication error; 130/143 interrupted (resumable).
+    public var exitCode: Int32 {
+        switch stopReason {
+        case .signal(let number): return 128 + number
+        case .error(let error): return error.exitCode
+        case nil: return counts.failed > 0 || !inputErrors.isEmpty || counts.pending + counts.inFlight > 0 ? 1 : 0
+        }
+    }
+
+    public var summary: String {
+        var lines: [String] = []
+        let state: String
+        switch stopReason {
+        case .signal(let number): state = "interrupted by \(number == SIGINT ? "SIGINT" : "SIGTERM")"
+        case .error: state = "stopped"
+        case nil: state = "finished"
+        }
+        lines.append("sluice: job \"\(jobName)\" \(state) in \(String(format: "%.1f", elapsedSeconds)) s")
+        var items = "  items      \(counts.total) total · \(counts.succeeded) succeeded · \(counts.failed) failed"
+        if counts.invalidInput > 0 { items += " (\(counts.invalidInput) bad input line\(counts.invalidInput == 1 ? "" : "s"))" }
+        if counts.pending + counts.inFlight > 0 { items += " · \(counts.pending + counts.inFlight) not yet done" }
+        items += " · \(skipped) skipped (done in earlier runs)"
+        lines.append(items)
+        let rate = Double(stats.requestsSent) / max(elapsedSeconds, 0.001)
+        lines.append("  requests   \(stats.requestsSent) sent · \(counts.attempts) attempts in all · \(stats.retries) retries · \(stats.fallbacksUsed) fallbacks · \(stats.rateLimited) rate-limited · \(String(format: "%.1f", rate)) req/s · concurrency \(stats.concurrencyLimit)")
+        lines.append("  tokens     \(counts.promptTokens) prompt + \(counts.completionTokens) completion")
+        if recoveredInFlight > 0 { lines.append("  resumed    \(recoveredInFlight) items that were in flight when the last run stopped were sent again") }
+        if requeuedFailed > 0 { lines.append("  retried    \(requeuedFailed) previously failed items (--retry-failed)") }
+        if let written {
+            lines.append("  results    \(resultsPath) (\(written.results) lines)")
+            lines.append("  errors     \(errorsPath) (\(written.errors) lines)")
+        }
+        lines.append("  checkpoint \(checkpointPath)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,92 @@
+import CZlib
+import Foundation
+
+/// A results file being written: created with mode 0600 under a temporary
+/// name and renamed into place only when complete, so a reader never sees half
+/// a file and an interrupted write leaves the previous one intact.
+/// Names ending in `.gz` are gzip-compressed as they are written.
+public final class OutputFile {
+    public let path: String
+    private let temporaryPath: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private var deflater: Deflater?
+
+    public init(path: String) throws {
+        self.path = path
+        temporaryPath = path + ".tmp-\(getpid())"
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw SluiceError(.output, "\(path): cannot create the results file (\(String(cString: strerror(errno))))")
+        }
+        buffer.reserveCapacity(1 << 20)
+        if path.hasSuffix(".gz") { deflater = try Deflater(path: path) }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        unlink(temporaryPath)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        buffer += bytes
+        if buffer.count >= 1 << 20 { try drain(finish: false) }
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    public func commit() throws {
+        try drain(finish: true)
+        guard fsync(fd) == 0, rename(temporaryPath, path) == 0 else {
+            throw SluiceError(.output, "\(path): cannot finish the results file (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    private func drain(finish: Bool) throws {
+        let bytes = try deflater?.compress(buffer, finish: finish) ?? buffer
+        buffer.removeAll(keepingCapacity: true)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SluiceError(.output, "\(path): write failed (\(String(cString: strerror(errno))))")
+            }
+            offset += written
+        }
+    }
+}
+
+/// Streaming gzip compression with zlib (windowBits 15 + 16: gzip header).
+final class Deflater {
+    private var stream = z_stream()
+    private var out = [UInt8](repeating: 0, count: 256 << 10)
+
+    init(path: String) throws {
+        let status = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { throw SluiceError(.output, "\(path): cannot start gzip compression (zlib \(status))") }
+    }
+
+    deinit { deflateEnd(&stream) }
+
+    func compress(_ input: [UInt8], finish: Bool) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var input = input
+        let count = input.count
+        try input.withUnsafeMutableBytes { raw in
+            stream.next_in = raw.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.avail_in = uInt(count)
+            repeat {
+                let status: Int32 = out.withUnsafeMutableBytes { outRaw in
+                    stream.next_out = outRaw.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    stream.avail_out = uInt(outRaw.count)
+                    return deflate(&stream, finish ? Z_FINISH : Z_NO_FLUSH)
+                }
+                guard status != Z_STREAM_ERROR else { throw SluiceError(.output, "gzip compression failed") }
+                result += out[0..<(out.count - Int(stream.avail_out))]
+                if finish, status == Z_STREAM_END { break }
+            } while finish || stream.avail_out == 0
+        }
+        return result
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// The progress line on stderr: redrawn in place on a terminal, printed as
+/// plain periodic lines otherwise (logs, CI).
+public final class ProgressReporter: @unchecked Sendable {
+    private let counters: RunCounters
+    private let baseline: ItemCounts
+    private let interactive: Bool
+    private let interval: Double
+    private var task: Task<Void, Never>?
+
+    public init(counters: RunCounters, baseline: ItemCounts, plainInterval: Double) {
+        self.counters = counters
+        self.baseline = baseline
+        interactive = isatty(STDERR_FILENO) == 1
+        interval = interactive ? 0.5 : plainInterval
+    }
+
+    public func start() {
+        task = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let interval = self?.interval else { return }
+                try? await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+                if Task.isCancelled { return }
+                self?.draw()
+            }
+        }
+    }
+
+    public func stop() {
+        task?.cancel()
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+    }
+
+    public func line() -> String {
+        let stats = counters.snapshot
+        let total = baseline.total + stats.planned
+        let done = baseline.finished + stats.succeeded + stats.failed + stats.plannedInvalid
+        let rate = Double(stats.requestsSent) / max(counters.elapsedSeconds, 0.001)
+        let percent = total > 0 ? String(format: " (%.1f%%)", Double(done) * 100 / Double(total)) : ""
+        return "sluice: \(done)/\(total) done\(percent) · ok \(baseline.succeeded + stats.succeeded) · failed \(baseline.failed + stats.failed + stats.plannedInvalid)"
+            + " · in flight \(stats.inFlight) · retrying \(stats.retrying) · \(String(format: "%.1f", rate)) req/s · limit \(stats.concurrencyLimit)"
+    }
+
+    private func draw() {
+        let text = interactive ? "\r\u{1B}[2K" + line() : line() + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
