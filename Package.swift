@@ -64,7 +64,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceTests",
-            dependencies: ["SluiceCore", "SluiceMockServer", "CSQLite"],
+            dependencies: [
+                "SluiceCore", "SluiceMockServer", "CSQLite", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
     ]

@@ -61,6 +61,9 @@ struct SluiceMockCommand: AsyncParsableCommand {
     @Option(help: "Dimension of the vectors from /v1/embeddings.") var embeddingDim = 8
     @Option(help: "Event-loop threads.") var threads = 1
 
+    @Flag(help: "Ignore floopy-fallback and model chains, like a plain OpenAI-compatible server.")
+    var noGatewayFallback = false
+
     @Flag(help: "Do not keep per-body counts in /stats (for multi-million-request benchmarks).")
     var noBodyCounts = false
 
@@ -109,6 +112,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.tokensPerMinute = tpm
         config.embeddingDimensions = embeddingDim
         config.countBodies = !noBodyCounts
+        config.gatewayFallback = !noGatewayFallback
 
         let server = try await MockServer.start(config)
         if let portFile {

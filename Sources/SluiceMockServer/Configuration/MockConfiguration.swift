@@ -18,6 +18,9 @@ public struct MockConfiguration: Sendable {
     public var seed: UInt64 = 1
     public var latency = LatencyModel.none
     public var failingModels: Set<String> = []
+    /// When false, the mock behaves like a plain OpenAI-compatible server: it
+    /// ignores `floopy-fallback` and model chains, so the client must fall back.
+    public var gatewayFallback = true
     public var faults = FaultRates()
     /// Requests per minute and tokens per minute accepted before answering 429.
     public var requestsPerMinute: Int?

@@ -120,7 +120,8 @@ public final class MockGateway: @unchecked Sendable {
         // Fallback: the body's model may be a comma-separated chain; floopy-fallback adds more.
         let requested = (body["model"] as? String) ?? "mock-model"
         var chain = requested.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if let fallback = request.header("floopy-fallback") {
+        if !configuration.gatewayFallback { chain = Array(chain.prefix(1)) }
+        if configuration.gatewayFallback, let fallback = request.header("floopy-fallback") {
             chain += fallback.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         state.withLockedValue { $0.stats.modelsRequested[chain.first ?? requested, default: 0] += 1 }

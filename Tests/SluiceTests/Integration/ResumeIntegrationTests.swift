@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// Interruptions of every kind: SIGKILL, SIGINT, a second process, a refused key.
+@Suite(.serialized)
+struct ResumeIntegrationTests {
+    /// Digest of the request body, as the mock puts it in the answer's id.
+    private func succeededDigests(_ db: String) throws -> [String] {
+        try queryCheckpoint(db, "SELECT response FROM items WHERE state = 2").compactMap { row in
+            guard let text = row.first ?? nil, let range = text.range(of: "chatcmpl-") else { return nil }
+            return String(text[range.upperBound...].prefix(16))
+        }
+    }
+
+    private func waitFor(_ condition: () -> Bool, timeout: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            guard Date() < deadline else { throw TestFailure("condition not met within \(timeout) s") }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    @Test func killedWithSIGKILLAndResumedFinishesEveryItemExactlyOnce() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "20-60", "--p500", "0.05"])
+        let dir = TemporaryDirectory()
+        let count = 600
+        let input = dir.writePrompts("in.jsonl", count: count)
+        let db = dir.file("in.results.jsonl.sluice.db")
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "16", "--no-progress"]
+
+        let first = try Child(Binaries.sluice, arguments)
+        try await waitFor { checkpointCount(db, "state = 2") >= 150 }
+        first.signal(SIGKILL)
+        let killed = await first.wait()
+        #expect(killed.status != 0)
+        #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
+
+        // What was committed before the kill, and how often the mock had seen each of those bodies.
+        let done = try succeededDigests(db)
+        #expect(done.count >= 150 && done.count < count)
+        let before = try await mock.stats().bodies
+        let inFlight = checkpointCount(db, "state = 1")
+
+        let resumed = try await runSluice(arguments)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("\(done.count) skipped"))
+        if inFlight > 0 { #expect(resumed.stdout.contains("\(inFlight) items that were in flight")) }
+
+        let results = try readJSONLines(dir.file("in.results.jsonl"))
+        #expect(results.count == count)
+        #expect(results.map { $0["custom_id"] as? String } == (0..<count).map { "i\($0)" })
+        let after = try await mock.stats().bodies
+        for digest in done {
+            #expect(after[digest] == before[digest], "completed item \(digest) was sent again")
+        }
+        #expect(checkpointCount(db, "state = 2") == count)
+    }
+
+    @Test func sigintStopsGracefullyAndTheJobResumes() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "50"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 400)
+        let db = dir.file("in.results.jsonl.sluice.db")
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "8", "--no-progress"]
+        let first = try Child(Binaries.sluice, arguments)
+        try await waitFor { checkpointCount(db, "state = 2") >= 40 }
+        first.signal(SIGINT)
+        let interrupted = await first.wait()
+        #expect(interrupted.status == 130)
+        #expect(interrupted.stderr.contains("resume with:"))
+        #expect(interrupted.stderr.contains("sluice run --input"))
+        // In-flight requests were allowed to finish: nothing is left in flight.
+        #expect(checkpointCount(db, "state = 1") == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("in.results.jsonl")))
+
+        let resumed = try await runSluice(arguments)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 400)
+        #expect(try await mock.stats().totalRequests == 400)
+    }
+
+    @Test func aSecondProcessOnTheSameJobIsRefused() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "100"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 200)
+        let db = dir.file("in.results.jsonl.sluice.db")
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress"]
+        let first = try Child(Binaries.sluice, arguments)
+        try await waitFor { checkpointCount(db, "state = 2") >= 4 }
+        let second = try await runSluice(arguments)
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("another sluice process (pid \(first.pid)) is running this job"))
+        first.signal(SIGKILL)
+        _ = await first.wait()
+        #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
+    }
+
+    @Test func aRefusedKeyStopsTheJobAtOnceAndNeverLeaksIt() async throws {
+        let mock = try await MockGatewayProcess(["--api-key", "fp_right_key_123"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 300)
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress",
+                         "--log-level", "trace"]
+        let wrong = try await runSluice(arguments, environment: ["FLOOPY_API_KEY": "fp_wrong_key_456"])
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("refused the API key (HTTP 401"))
+        #expect(try await mock.stats().totalRequests <= 8)
+        #expect(!(wrong.stdout + wrong.stderr).contains("fp_wrong_key_456"))
+
+        let right = try await runSluice(arguments, environment: ["FLOOPY_API_KEY": "fp_right_key_123"])
+        #expect(right.status == 0, "\(right.stderr)")
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 300)
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            let bytes = FileManager.default.contents(atPath: dir.file(file)) ?? Data()
+            #expect(bytes.range(of: Data("fp_right_key_123".utf8)) == nil, "key found in \(file)")
+            #expect(bytes.range(of: Data("fp_wrong_key_456".utf8)) == nil, "key found in \(file)")
+            if file != "in.jsonl" && (file.hasSuffix(".db") || file.hasSuffix(".jsonl")) {
+                let mode = (try FileManager.default.attributesOfItem(atPath: dir.file(file))[.posixPermissions] as? Int) ?? 0
+                #expect(mode & 0o077 == 0, "\(file) is readable by others: \(String(mode, radix: 8))")
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// `sluice run` end to end: the real binary against a real `sluice-mock` process.
+@Suite(.serialized)
+struct RunIntegrationTests {
+    @Test func gzipJobCompletesWithOneResultPerLineAndSendsGatewayHeaders() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let plain = dir.writePrompts("prompts.jsonl", count: 120)
+        let gz = dir.file("prompts.jsonl.gz")
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gzip.arguments = ["-c", "gzip -c '\(plain)' > '\(gz)'"]
+        try gzip.run()
+        gzip.waitUntilExit()
+
+        let run = try await runSluice(["run", "--input", gz, "--model", "gpt-4o-mini", "--base-url", mock.baseURL,
+                                       "--property", "batch=nightly", "--property", "team=search", "--cache", "exact",
+                                       "--session-id", "s-1", "--user-id", "u-9", "--header", "X-Extra: yes",
+                                       "--fallback", "backup-model", "--no-progress"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = try readJSONLines(dir.file("prompts.results.jsonl"))
+        #expect(results.count == 120)
+        #expect(results.map { $0["custom_id"] as? String } == (0..<120).map { "i\($0)" })
+        let first = try #require(results.first?["response"] as? [String: Any])
+        #expect(first["status_code"] as? Int == 200)
+        #expect((first["request_id"] as? String)?.hasPrefix("req_") == true)
+
+        let stats = try await mock.stats()
+        #expect(stats.totalRequests == 120)
+        #expect(stats.nested("properties", "batch", "nightly") == 120)
+        #expect(stats.nested("properties", "team", "search") == 120)
+        #expect(stats.nested("floopy_headers", "floopy-session-id", "s-1") == 120)
+        #expect(stats.nested("floopy_headers", "floopy-user-id", "u-9") == 120)
+        #expect(stats.nested("floopy_headers", "floopy-cache", "exact") == 120)
+        #expect(stats.nested("floopy_headers", "floopy-fallback", "backup-model") == 120)
+
+        // The headers actually sent are recorded per item, without the key.
+        let headers = try queryCheckpoint(dir.file("prompts.results.jsonl.sluice.db"), "SELECT headers_sent FROM items LIMIT 1")
+        let recorded = try #require(headers.first?.first ?? nil)
+        #expect(recorded.contains("floopy-property-batch"))
+        #expect(recorded.contains("X-Extra"))
+        #expect(!recorded.lowercased().contains("authorization"))
+    }
+
+    @Test func rateLimitWithRetryAfterIsWaitedOut() async throws {
+        let mock = try await MockGatewayProcess(["--p429", "1", "--fail-first", "1", "--retry-after", "1"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 20)
+        let started = Date()
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--concurrency", "20"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(run.status == 0, "\(run.stderr)")
+        let stats = try await mock.stats()
+        #expect(stats.count("status", "429") == 20)
+        #expect(stats.count("status", "200") == 20)
+        // Every item got its 429 and was sent again only after the gateway's Retry-After.
+        #expect(elapsed >= 1.0)
+        #expect(run.stdout.contains("rate-limited"))
+        let db = dir.file("in.results.jsonl.sluice.db")
+        #expect(checkpointCount(db, "state = 2 AND attempts = 2") == 20)
+    }
+
+    @Test func serverErrorsAreRetriedUntilTheySucceed() async throws {
+        let mock = try await MockGatewayProcess(["--p500", "1", "--fail-first", "2"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 10)
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--max-attempts", "3"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let stats = try await mock.stats()
+        #expect(stats.count("status", "500") == 20)
+        #expect(stats.count("status", "200") == 10)
+        #expect(checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2 AND attempts = 3") == 10)
+    }
+
+    @Test func badRequestIsNotRetried() async throws {
+        let mock = try await MockGatewayProcess(["--p400", "1"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 8)
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
+        #expect(run.status == 1)
+        let stats = try await mock.stats()
+        #expect(stats.totalRequests == 8)
+        let errors = try readJSONLines(dir.file("in.errors.jsonl"))
+        #expect(errors.count == 8)
+        #expect((errors.first?["response"] as? [String: Any])?["status_code"] as? Int == 400)
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 8)
+    }
+
+    @Test func fallbackModelAnswersWhenThePrimaryAlwaysFails() async throws {
+        // The gateway does not fall back by itself here, so sluice must.
+        let mock = try await MockGatewayProcess(["--failing-model", "primary", "--no-gateway-fallback"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 6)
+        let run = try await runSluice(["run", "--input", input, "--model", "primary", "--fallback", "backup",
+                                       "--base-url", mock.baseURL, "--no-progress"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let stats = try await mock.stats()
+        #expect(stats.count("models_requested", "primary") == 6)
+        #expect(stats.count("models_answered", "backup") == 6)
+        let results = try readJSONLines(dir.file("in.results.jsonl"))
+        #expect(results.allSatisfy { (($0["response"] as? [String: Any])?["body"] as? [String: Any])?["model"] as? String == "backup" })
+        #expect(checkpointCount(dir.file("in.results.jsonl.sluice.db"), "answered_model = 'backup' AND fallbacks_used = 1") == 6)
+    }
+
+    @Test func badLinesAreReportedWithTheirLineNumbers() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = dir.file("bad.jsonl")
+        let lines = [#"{"id":"a","prompt":"fine"}"#, #"{"id":"b","prompt":"#, "[1,2]", "", #"{"id":"c","text":"no prompt"}"#,
+                     #"{"id":"a","prompt":"duplicate"}"#, #"{"custom_id":"d","method":"POST","url":"/v1/nope","body":{}}"#]
+        FileManager.default.createFile(atPath: input, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("bad.jsonl:2: invalid JSON"))
+        #expect(run.stderr.contains("bad.jsonl:3: expected a JSON object, got an array"))
+        #expect(run.stderr.contains("bad.jsonl:5: line has neither"))
+        #expect(run.stderr.contains("bad.jsonl:6: duplicate custom_id \"a\" (first at \(input):1)"))
+        #expect(run.stderr.contains("bad.jsonl:7: unknown url \"/v1/nope\""))
+        let results = try readJSONLines(dir.file("bad.results.jsonl"))
+        #expect(results.count == 6)   // the blank line is skipped, not an error
+        #expect(try readJSONLines(dir.file("bad.errors.jsonl")).count == 5)
+        #expect(try await mock.stats().totalRequests == 1)
+
+        let strict = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+                                          "--output", dir.file("strict.jsonl"), "--strict", "--no-progress"])
+        #expect(strict.status == 2)
+        #expect(strict.stderr.contains("--strict: 5 bad input lines; nothing was sent"))
+        #expect(try await mock.stats().totalRequests == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.file("strict.jsonl.sluice.db")))
+    }
+
+    @Test func changedInputIsRefusedOnResumeUnlessForced() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 10)
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"]
+        #expect(try await runSluice(arguments).status == 0)
+        dir.writePrompts("in.jsonl", count: 12)   // two lines appended
+        let refused = try await runSluice(arguments)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("changed since the job started"))
+        #expect(refused.stderr.contains("--force"))
+        #expect(try await mock.stats().totalRequests == 10)
+
+        let forced = try await runSluice(arguments + ["--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        // Only the new lines were sent; the ten unchanged ones kept their results.
+        #expect(try await mock.stats().totalRequests == 12)
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 12)
+    }
+}

@@ -1,0 +1,165 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Where `swift build` put the executables: beside the test bundle.
+enum Binaries {
+    static let directory: URL = {
+        if let override = ProcessInfo.processInfo.environment["SLUICE_BIN_DIR"] { return URL(fileURLWithPath: override) }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent()
+    }()
+    static var sluice: String { directory.appendingPathComponent("sluice").path }
+    static var mock: String { directory.appendingPathComponent("sluice-mock").path }
+}
+
+/// A scratch folder removed when the test ends.
+final class TemporaryDirectory {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "sluice-test-" + UUID().uuidString.prefix(8)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+
+    /// Writes `count` prompt lines with ids `i0`...
+    @discardableResult
+    func writePrompts(_ name: String, count: Int, prefix: String = "i") -> String {
+        let text = (0..<count).map { #"{"id":"\#(prefix)\#($0)","prompt":"question number \#($0)"}"# }.joined(separator: "\n") + "\n"
+        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
+        return file(name)
+    }
+}
+
+/// The result of running a command to completion.
+struct Finished {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// A child process with captured output (to files, so a chatty child never blocks on a full pipe).
+final class Child {
+    let process = Process()
+    private let outPath: String
+    private let errPath: String
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+        let scratch = NSTemporaryDirectory() + "sluice-child-" + UUID().uuidString.prefix(8)
+        outPath = scratch + ".out"
+        errPath = scratch + ".err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "FLOOPY_API_KEY")
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        unlink(outPath)
+        unlink(errPath)
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits up to `timeout` seconds; kills the child if it takes longer.
+    func wait(timeout: Double = 120) async -> Finished {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(nanoseconds: 20_000_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        process.waitUntilExit()
+        return Finished(status: process.terminationStatus,
+                        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+}
+
+/// Runs `sluice` to completion.
+func runSluice(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) async throws -> Finished {
+    try await Child(Binaries.sluice, arguments, environment: environment).wait(timeout: timeout)
+}
+
+/// A real `sluice-mock` process on an ephemeral loopback port.
+final class MockGatewayProcess {
+    let child: Child
+    let port: Int
+    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    init(_ arguments: [String] = []) async throws {
+        let portFile = NSTemporaryDirectory() + "sluice-mock-port-" + UUID().uuidString.prefix(8)
+        child = try Child(Binaries.mock, ["--port", "0", "--port-file", portFile] + arguments)
+        var port: Int?
+        for _ in 0..<400 where port == nil {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) { port = value } else {
+                try await Task.sleep(nanoseconds: 25_000_000)
+            }
+        }
+        unlink(portFile)
+        guard let port else {
+            let finished = await child.wait(timeout: 1)
+            throw TestFailure("sluice-mock did not start: \(finished.stderr)")
+        }
+        self.port = port
+    }
+
+    deinit { child.signal(SIGKILL) }
+
+    func stats() async throws -> MockStatsView {
+        let data = try await httpGet("http://127.0.0.1:\(port)/stats")
+        return try MockStatsView(data)
+    }
+
+    func stop() async {
+        child.signal(SIGTERM)
+        _ = await child.wait(timeout: 10)
+    }
+}
+
+/// `/stats` decoded loosely, for assertions.
+struct MockStatsView {
+    let raw: [String: Any]
+    init(_ data: Data) throws {
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw TestFailure("stats is not an object") }
+        raw = object
+    }
+    var totalRequests: Int { raw["total_requests"] as? Int ?? -1 }
+    var bodies: [String: Int] { raw["bodies"] as? [String: Int] ?? [:] }
+    func count(_ section: String, _ key: String) -> Int { (raw[section] as? [String: Int])?[key] ?? 0 }
+    func nested(_ section: String, _ name: String, _ value: String) -> Int {
+        ((raw[section] as? [String: [String: Int]])?[name])?[value] ?? 0
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func httpGet(_ url: String) async throws -> Data {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+    let body = try await response.body.collect(upTo: 64 << 20)
+    return Data(body.readableBytesView)
+}
+
+/// Parses a JSONL file (plain or gzip via the library's reader) into objects.
+func readJSONLines(_ path: String) throws -> [[String: Any]] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw TestFailure("cannot read \(path)") }
+    return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+        guard let object = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] else { throw TestFailure("not an object: \($0)") }
+        return object
+    }
+}
