@@ -108,6 +108,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
 
     // MARK: - Planning
 
+    @discardableResult
     public func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int {
         try locked {
             try database.transaction {
