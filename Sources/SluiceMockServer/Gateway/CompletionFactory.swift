@@ -5,12 +5,13 @@ import Foundation
 /// Same request body, same answer: the content is derived from the body's digest
 /// and its last user message, and usage is counted at about 4 characters per token.
 enum CompletionFactory {
+    /// About 4 characters (UTF-8 bytes) per token, rounded up.
     static func tokens(forCharacters count: Int) -> Int { (count + 3) / 4 }
 
     /// The text of every message, for counting prompt tokens.
     static func promptCharacters(_ body: [String: Any]) -> Int {
         guard let messages = body["messages"] as? [[String: Any]] else { return 0 }
-        return messages.reduce(0) { $0 + text(of: $1["content"]).count }
+        return messages.reduce(0) { $0 + text(of: $1["content"]).utf8.count }
     }
 
     static func lastUserMessage(_ body: [String: Any]) -> String {
@@ -37,16 +38,17 @@ enum CompletionFactory {
 
     static func answer(for body: [String: Any], digest: Digest) -> Answer {
         let question = lastUserMessage(body)
-        var content = "Mock answer \(digest) to: \(question.prefix(120))"
+        var content = "Mock answer " + digest.description + " to: "
+        content += question.utf8.count <= 120 ? question : String(question.prefix(120))
         var finish = "stop"
         if let maxTokens = (body["max_completion_tokens"] ?? body["max_tokens"]) as? Int, maxTokens > 0,
-           tokens(forCharacters: content.count) > maxTokens {
+           tokens(forCharacters: content.utf8.count) > maxTokens {
             content = String(content.prefix(maxTokens * 4))
             finish = "length"
         }
         return Answer(content: content, finishReason: finish,
                       promptTokens: tokens(forCharacters: promptCharacters(body)),
-                      completionTokens: tokens(forCharacters: content.count))
+                      completionTokens: tokens(forCharacters: content.utf8.count))
     }
 
     static func usageJSON(prompt: Int, completion: Int, cached: Int = 0) -> String {
@@ -87,7 +89,7 @@ enum CompletionFactory {
         var data: [String] = []
         var characters = 0
         for (index, input) in inputs.enumerated() {
-            characters += input.count
+            characters += input.utf8.count
             var rng = SplitMix64(seed: Digest(of: input.utf8).value)
             var vector = (0..<dimensions).map { _ in rng.nextUnit() * 2 - 1 }
             let norm = max(vector.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-9)

@@ -96,8 +96,6 @@ public final class MockGateway: @unchecked Sendable {
         guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
             return error(400, "BAD_REQUEST", "request body is not a JSON object")
         }
-        let wantsStream = (body["stream"] as? Bool) == true
-
         // Injected faults, restricted to the first K attempts of a body when asked.
         let faults = configuration.faults
         if faults.failFirst.map({ attempt <= $0 }) ?? true {
@@ -119,52 +117,59 @@ public final class MockGateway: @unchecked Sendable {
 
         // Fallback: the body's model may be a comma-separated chain; floopy-fallback adds more.
         let requested = (body["model"] as? String) ?? "mock-model"
-        var chain = requested.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var chain = Self.modelList(requested)
         if !configuration.gatewayFallback { chain = Array(chain.prefix(1)) }
-        if configuration.gatewayFallback, let fallback = request.header("floopy-fallback") {
-            chain += fallback.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        state.withLockedValue { $0.stats.modelsRequested[chain.first ?? requested, default: 0] += 1 }
+        if configuration.gatewayFallback, let fallback = request.header("floopy-fallback") { chain += Self.modelList(fallback) }
         guard let model = chain.first(where: { !configuration.failingModels.contains($0) }) else {
+            state.withLockedValue { $0.stats.modelsRequested[chain.first ?? requested, default: 0] += 1 }
             return error(502, "PROVIDER_ERROR", "every provider failed for model \(requested)")
         }
 
         let answer = CompletionFactory.answer(for: body, digest: digest)
-        let limitHeaders: [(String, String)]
-        switch admit(tokens: answer.promptTokens + answer.completionTokens) {
-        case .limited(let wait, let headers):
-            return error(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", [("retry-after", retryAfterText(wait))] + headers)
-        case .admitted(let headers):
-            limitHeaders = headers
+        var limitHeaders: [(String, String)] = []
+        if configuration.requestsPerMinute != nil || configuration.tokensPerMinute != nil {
+            switch admit(tokens: answer.promptTokens + answer.completionTokens) {
+            case .limited(let wait, let headers):
+                state.withLockedValue { $0.stats.modelsRequested[chain.first ?? requested, default: 0] += 1 }
+                return error(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded", [("retry-after", retryAfterText(wait))] + headers)
+            case .admitted(let headers):
+                limitHeaders = headers
+            }
         }
 
-        let cacheWanted = ["exact", "semantic"].contains(request.header("floopy-cache")?.lowercased() ?? "")
+        let cacheWanted = request.header("floopy-cache").map { $0.lowercased() == "exact" || $0.lowercased() == "semantic" } == true
             || request.header("floopy-cache-enabled")?.lowercased() == "true"
             || request.header("floopy-cache-advanced")?.lowercased() == "true"
-        let cacheHit = cacheWanted && state.withLockedValue { !$0.cache.insert(digest).inserted }
+        let wantsStream = (body["stream"] as? Bool) == true
+        // One lock for all the bookkeeping of a successful answer.
+        let cacheHit = state.withLockedValue { state -> Bool in
+            let hit = cacheWanted && !state.cache.insert(digest).inserted
+            state.stats.modelsRequested[chain.first ?? requested, default: 0] += 1
+            state.stats.modelsAnswered[model, default: 0] += 1
+            state.stats.statusCounts[200, default: 0] += 1
+            if hit { state.stats.cacheHits += 1 }
+            return hit
+        }
         let provider = model.hasPrefix("claude") ? "anthropic" : (model.hasPrefix("gemini") ? "google" : "openai")
         var headers = common + limitHeaders + [("floopy-model", model), ("floopy-provider", provider)]
         if cacheWanted { headers.append(("floopy-cache", cacheHit ? "HIT" : "MISS")) }
-        state.withLockedValue { state in
-            state.stats.modelsAnswered[model, default: 0] += 1
-            if cacheHit { state.stats.cacheHits += 1 }
-        }
 
         let created = 1_700_000_000 + Int(digest.value % 100_000_000)
         if embeddings {
             let text = CompletionFactory.embeddings(for: body, model: model, dimensions: configuration.embeddingDimensions)
-            return reply(.respond(.json(200, text, headers: headers)), status: 200)
+            return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay)
         }
         let id = "chatcmpl-\(digest)"
         if wantsStream {
             let includeUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
             let events = CompletionFactory.streamEvents(id: id, model: model, created: created, answer: answer, includeUsage: includeUsage)
             let cut = (faults.failFirst.map { attempt <= $0 } ?? true) && rng.nextUnit() < faults.pCutStream
-            return reply(.stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
-                         status: 200, fault: cut ? "cut_stream" : nil)
+            if cut { state.withLockedValue { $0.stats.faults["cut_stream", default: 0] += 1 } }
+            return MockReply(action: .stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
+                             delayMilliseconds: delay)
         }
         let text = CompletionFactory.chatCompletion(id: id, model: model, created: created, answer: answer, billed: !cacheHit)
-        return reply(.respond(.json(200, text, headers: headers)), status: 200)
+        return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay)
     }
 
     private enum Admission {
@@ -198,6 +203,12 @@ public final class MockGateway: @unchecked Sendable {
             }
             return wait.map { .limited(wait: $0, headers: headers) } ?? .admitted(headers)
         }
+    }
+
+    /// `a,b` → `["a", "b"]`, without Foundation's trimming on the common single-model path.
+    static func modelList(_ text: String) -> [String] {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: " ") }) else { return [text] }
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     private func retryAfterText(_ seconds: Double) -> String {

@@ -61,6 +61,10 @@ public struct MockReply: Sendable {
 
 /// Quotes and escapes `text` as a JSON string literal.
 func jsonQuoted(_ text: String) -> String {
+    // Most strings need no escaping: skip the per-scalar walk for them.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        return "\"" + text + "\""
+    }
     var out = "\""
     out.reserveCapacity(text.utf8.count + 2)
     for scalar in text.unicodeScalars {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import SluiceCore
 
 /// `sluice run` end to end: the real binary against a real `sluice-mock` process.
 @Suite(.serialized)
@@ -149,5 +150,38 @@ struct RunIntegrationTests {
         // Only the new lines were sent; the ten unchanged ones kept their results.
         #expect(try await mock.stats().totalRequests == 12)
         #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 12)
+    }
+
+    @Test func truncatedGzipRunsTheItemsReadBeforeTheDamageAndExitsNonZero() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let text = (0..<3000).map { #"{"id":"i\#($0)","prompt":"question \#($0) with enough text to make the file compress into several blocks \#($0 * 7919)"}"# }
+            .joined(separator: "\n") + "\n"
+        let whole = try Deflater(path: "test").compress(Array(text.utf8), finish: true)
+        let input = dir.file("cut.jsonl.gz")
+        FileManager.default.createFile(atPath: input, contents: Data(whole.prefix(whole.count / 2)))
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("cut.jsonl.gz: gzip stream is truncated"))
+        let results = try readJSONLines(dir.file("cut.results.jsonl"))
+        #expect(results.count > 100 && results.count < 3000)
+        #expect(try await mock.stats().totalRequests == results.count)
+    }
+
+    @Test func gzipOutputIsWrittenWhenTheNameEndsInGz() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 25)
+        let output = dir.file("out.results.jsonl.gz")
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--output", output, "--no-progress"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let reader = LineReader(source: try openInput(path: output), maxLineBytes: 1 << 20)
+        var count = 0
+        while let line = try reader.next() {
+            #expect((try JSONSerialization.jsonObject(with: Data(line.bytes)) as? [String: Any])?["custom_id"] as? String == "i\(count)")
+            count += 1
+        }
+        #expect(count == 25)
+        #expect(FileManager.default.fileExists(atPath: dir.file("out.errors.jsonl.gz")))
     }
 }
