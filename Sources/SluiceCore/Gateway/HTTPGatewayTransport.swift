@@ -13,10 +13,10 @@ public final class HTTPGatewayTransport: GatewayTransport, @unchecked Sendable {
     private let authorization: String?
     private let maxResponseBytes: Int
 
-    public init(apiKey: String?, concurrency: Int, maxResponseBytes: Int = 64 << 20) {
+    public init(apiKey: String?, concurrency: Int, requestTimeout: Double = 120, maxResponseBytes: Int = 64 << 20) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(10))
+        configuration.timeout = .init(connect: .milliseconds(Int64(min(10, requestTimeout) * 1000)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60),
                                              concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 1))
         configuration.decompression = .disabled

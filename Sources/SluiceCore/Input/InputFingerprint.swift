@@ -14,6 +14,9 @@ public struct InputFingerprint: Equatable, Sendable, CustomStringConvertible {
         while let chunk = try reader.nextChunk() {
             crc = crc32(crc, chunk.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(chunk.count))
         }
+        guard reader.size > 0 else {
+            throw SluiceError(.input, "\(path): the input is empty (no lines to send)")
+        }
         return InputFingerprint(size: reader.size, checksum: UInt32(crc))
     }
 

@@ -69,7 +69,7 @@ public final class JobRunner: @unchecked Sendable {
 
         let feed = ItemFeed(store: store, planningDone: !needsPlanning)
         let recorder = CheckpointRecorder(store: store, counters: counters, control: control)
-        let transport = transportOverride ?? HTTPGatewayTransport(apiKey: apiKey, concurrency: configuration.concurrency)
+        let transport = transportOverride ?? HTTPGatewayTransport(apiKey: apiKey, concurrency: configuration.concurrency, requestTimeout: configuration.timeoutSeconds)
         let scheduler = Scheduler(
             settings: .init(maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds),
             transport: transport,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// Runs pending items through the gateway: at most `concurrency` requests in
 /// flight, retries and fallbacks per `ItemAttempts`, a job-wide pause on 429,
@@ -30,6 +31,10 @@ public final class Scheduler: @unchecked Sendable {
     private let counters: RunCounters
     private let redactor: Redactor
     private let logger: Logger
+    private let baseURL: String
+    /// Set once any HTTP answer arrives: until then, connection failures mean
+    /// the gateway is unreachable rather than that an item is bad.
+    private let reachedGateway = NIOLockedValueBox(false)
 
     public init(settings: Settings, transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder,
                 limiter: ConcurrencyLimiter, control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger) {
@@ -43,6 +48,7 @@ public final class Scheduler: @unchecked Sendable {
         self.counters = counters
         self.redactor = redactor
         self.logger = logger
+        baseURL = builder.baseURL
     }
 
     /// Returns when the feed is exhausted and every item has finished, or when
@@ -76,7 +82,11 @@ public final class Scheduler: @unchecked Sendable {
             let request = builder.request(for: item, modelIndex: modelIndex, chain: chain)
             counters.update { $0.requestsSent += 1 }
             let result = await transport.send(request, timeout: settings.timeoutSeconds)
-            if case .failure(let failure) = result, failure.kind == .cancelled { return }
+            switch result {
+            case .failure(let failure) where failure.kind == .cancelled: return
+            case .response: reachedGateway.withLockedValue { $0 = true }
+            case .failure: break
+            }
 
             var verdict = settings.policy.verdict(for: result)
             var summary: ResponseSummary?
@@ -91,6 +101,10 @@ public final class Scheduler: @unchecked Sendable {
             }
 
             switch attempts.finish(verdict) {
+            case .failed where isUnreachable(effectiveResult):
+                // Not the item's fault: leave it pending and stop, so nothing is marked failed.
+                control.stop(.error(SluiceError(.unreachable, "cannot reach the gateway at \(baseURL) (\(redactor.scrub(failureMessage(effectiveResult)))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume.")))
+                return
             case .succeeded, .failed:
                 recorder.record(.finished(outcome(item, attempts: attempts, request: request, result: effectiveResult, summary: summary)))
                 return
@@ -114,6 +128,16 @@ public final class Scheduler: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    private func isUnreachable(_ result: GatewayResult) -> Bool {
+        guard case .failure(let failure) = result, failure.kind == .connection else { return false }
+        return !reachedGateway.withLockedValue { $0 }
+    }
+
+    private func failureMessage(_ result: GatewayResult) -> String {
+        if case .failure(let failure) = result { return failure.message }
+        return ""
     }
 
     private func authenticationError(_ result: GatewayResult) -> SluiceError {

@@ -24,6 +24,8 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let checkpoint = Code("checkpoint")
         /// The gateway rejected the API key: nothing else can succeed.
         public static let authentication = Code("authentication")
+        /// No HTTP answer at all from the gateway: wrong URL, or it is down.
+        public static let unreachable = Code("gateway_unreachable")
         /// The results could not be written.
         public static let output = Code("output")
     }
