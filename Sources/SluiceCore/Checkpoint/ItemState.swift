@@ -57,6 +57,9 @@ public struct ItemOutcome: Sendable {
 public enum CheckpointEvent: Sendable {
     case started(Int64)
     case finished(ItemOutcome)
+    /// Abandoned unfinished because the run is stopping: pending again, so a
+    /// graceful stop leaves nothing "in flight" behind.
+    case released(Int64)
 }
 
 /// One input file of a job as the checkpoint remembers it.

@@ -74,7 +74,11 @@ public final class Scheduler: @unchecked Sendable {
         var attempts = ItemAttempts(chain: chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
         recorder.record(.started(item.id))
         counters.update { $0.inFlight += 1 }
-        defer { counters.update { $0.inFlight -= 1 } }
+        var finished = false
+        defer {
+            counters.update { $0.inFlight -= 1 }
+            if !finished { recorder.record(.released(item.id)) }
+        }
 
         while true {
             guard await gate.waitUntilOpen(), !Task.isCancelled else { return }
@@ -107,6 +111,7 @@ public final class Scheduler: @unchecked Sendable {
                 return
             case .succeeded, .failed:
                 recorder.record(.finished(outcome(item, attempts: attempts, request: request, result: effectiveResult, summary: summary)))
+                finished = true
                 return
             case .stopJob:
                 control.stop(.error(authenticationError(result)))

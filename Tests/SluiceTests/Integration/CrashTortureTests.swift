@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// Nothing lost, nothing twice: a large job against a faulty gateway, killed at
+/// random moments over and over, must end with every item exactly once.
+///
+/// `make torture` runs a longer version (SLUICE_TORTURE_ITEMS, SLUICE_TORTURE_KILLS).
+@Suite(.serialized)
+struct CrashTortureTests {
+    @Test func killedAtRandomMomentsTheJobStillEndsWithEveryItemExactlyOnce() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let count = Int(environment["SLUICE_TORTURE_ITEMS"] ?? "") ?? 20_000
+        let hardKills = Int(environment["SLUICE_TORTURE_KILLS"] ?? "") ?? 10
+        let softStops = [SIGTERM, SIGINT, SIGTERM]
+        let mock = try await MockGatewayProcess([
+            "--seed", "42", "--latency-ms", "0-3", "--p429", "0.003", "--retry-after", "0.2", "--p500", "0.01", "--p503", "0.005",
+            "--pdrop", "0.004", "--pstall", "0.0005", "--stall-seconds", "3", "--failing-model", "primary",
+        ])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: count)
+        let db = dir.file("in.results.jsonl.sluice.db")
+        let arguments = ["run", "--input", input, "--model", "primary", "--fallback", "backup", "--base-url", mock.baseURL,
+                         "--concurrency", "32", "--max-attempts", "8", "--timeout", "1", "--grace", "2", "--no-progress"]
+
+        var rng = SystemRandomNumberGenerator()
+        var firstSeen: [String: Int] = [:]   // digest of a committed item's body -> times the mock had received it then
+        var interruptions: [(signal: Int32, status: Int32, inFlight: Int)] = []
+        let schedule = Array(repeating: SIGKILL, count: hardKills) + softStops
+        for signal in schedule.shuffled(using: &rng) {
+            let child = try Child(Binaries.sluice, arguments)
+            try await Task.sleep(nanoseconds: UInt64.random(in: 300_000_000...1_200_000_000, using: &rng))
+            child.signal(signal)
+            let finished = await child.wait(timeout: 60)
+            #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok", "after \(signal)")
+            interruptions.append((signal, finished.status, checkpointCount(db, "state = 1")))
+            if signal != SIGKILL {
+                #expect(finished.status == 128 + signal, "\(finished.stderr)")
+                #expect(checkpointCount(db, "state = 1") == 0, "a graceful stop leaves nothing in flight")
+            }
+            let bodies = try await mock.stats().bodies
+            for digest in try committedDigests(db) where firstSeen[digest] == nil {
+                firstSeen[digest] = bodies[digest] ?? 0
+            }
+        }
+        #expect(checkpointCount(db, "state = 2") < count, "the job should still have work after the interruptions")
+
+        let final = try await runSluice(arguments, timeout: 600)
+        #expect(final.status == 0, "\(final.stderr)")
+
+        // 1. Exactly one line per input item, each the right item with the mock's answer to it.
+        let results = try readJSONLines(dir.file("in.results.jsonl"))
+        #expect(results.count == count)
+        var wrong = 0
+        for (index, result) in results.enumerated() {
+            let body = (result["response"] as? [String: Any])?["body"] as? [String: Any]
+            let content = ((body?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+            if result["custom_id"] as? String != "i\(index)" || content?.hasSuffix("question number \(index)") != true
+                || body?["model"] as? String != "backup" {
+                wrong += 1
+            }
+        }
+        #expect(wrong == 0)
+
+        // 2. No item recorded as succeeded was ever sent again.
+        let stats = try await mock.stats()
+        let resent = firstSeen.filter { stats.bodies[$0.key] != $0.value }
+        #expect(resent.isEmpty, "\(resent.count) committed items were sent again")
+
+        // 3. The checkpoint's counters agree with the results and with what the mock received.
+        #expect(checkpointCount(db, "state = 2") == count)
+        let attempts = Int(try queryCheckpoint(db, "SELECT sum(attempts) FROM items").first?.first.flatMap { $0 } ?? "") ?? 0
+        let answered = stats.count("status", "200")
+        #expect(attempts >= count && attempts <= stats.totalRequests)
+        let answeredTwice = answered - count   // answers that arrived for requests in flight at a kill
+        #expect(answeredTwice >= 0 && answeredTwice <= interruptions.count * 32)
+        print("torture: \(count) items, \(interruptions.count) interruptions \(interruptions.map { "\($0.signal)->\($0.status)" }), "
+              + "in flight at the kills \(interruptions.map(\.inFlight)), \(answeredTwice) answers for requests re-sent after a kill, "
+              + "\(stats.totalRequests) requests in all, \(firstSeen.count) committed items watched")
+    }
+
+    /// The digest of each committed item's request body, as the mock puts it in the answer id.
+    private func committedDigests(_ db: String) throws -> [String] {
+        try queryCheckpoint(db, "SELECT substr(response, instr(response, 'chatcmpl-') + 9, 16) FROM items WHERE state = 2").compactMap { $0.first ?? nil }
+    }
+}
