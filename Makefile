@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug
 
-.PHONY: build release demo test bench clean
+.PHONY: build release demo test torture bench clean
 
 build:
 	$(SWIFT) build
@@ -18,6 +18,12 @@ demo: build
 test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The crash torture test at a larger scale: 100,000 items, 30 SIGKILLs (plus SIGTERM/SIGINT stops).
+torture:
+	$(SWIFT) build --build-tests
+	SLUICE_TORTURE_ITEMS=$${SLUICE_TORTURE_ITEMS:-100000} SLUICE_TORTURE_KILLS=$${SLUICE_TORTURE_KILLS:-30} \
+		$(SWIFT) test --skip-build --filter CrashTortureTests
 
 clean:
 	rm -rf .build results

@@ -63,7 +63,8 @@ struct CrashTortureTests {
 
         // 2. No item recorded as succeeded was ever sent again.
         let stats = try await mock.stats()
-        let resent = firstSeen.filter { stats.bodies[$0.key] != $0.value }
+        let bodies = stats.bodies
+        let resent = firstSeen.filter { bodies[$0.key] != $0.value }
         #expect(resent.isEmpty, "\(resent.count) committed items were sent again")
 
         // 3. The checkpoint's counters agree with the results and with what the mock received.

@@ -95,6 +95,22 @@ struct ResumeIntegrationTests {
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
     }
 
+    @Test func theKeyIsNeverInTheProcessArguments() async throws {
+        let mock = try await MockGatewayProcess(["--api-key", "fp_argv_check_789", "--latency-ms", "100"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 50)
+        let keyFile = dir.file("key")
+        FileManager.default.createFile(atPath: keyFile, contents: Data("fp_argv_check_789\n".utf8), attributes: [.posixPermissions: 0o600])
+        let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+                                                "--api-key-file", keyFile, "--concurrency", "2", "--no-progress"])
+        try await waitFor { checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2") >= 2 }
+        let argv = FileManager.default.contents(atPath: "/proc/\(child.pid)/cmdline") ?? Data()
+        #expect(!argv.isEmpty)
+        #expect(argv.range(of: Data("fp_argv_check_789".utf8)) == nil)
+        child.signal(SIGKILL)
+        _ = await child.wait()
+    }
+
     @Test func aRefusedKeyStopsTheJobAtOnceAndNeverLeaksIt() async throws {
         let mock = try await MockGatewayProcess(["--api-key", "fp_right_key_123"])
         let dir = TemporaryDirectory()

@@ -137,6 +137,7 @@ struct MockStatsView {
         raw = object
     }
     var totalRequests: Int { raw["total_requests"] as? Int ?? -1 }
+    /// Converted from the parsed JSON on each access: read it once into a local.
     var bodies: [String: Int] { raw["bodies"] as? [String: Int] ?? [:] }
     func count(_ section: String, _ key: String) -> Int { (raw[section] as? [String: Int])?[key] ?? 0 }
     func nested(_ section: String, _ name: String, _ value: String) -> Int {
