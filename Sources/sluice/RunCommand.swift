@@ -83,6 +83,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("body"), help: ArgumentHelp("Body default for lines that do not set it (repeatable; JSON values), e.g. --body temperature=0 --body max_tokens=64.", valueName: "KEY=VALUE"))
     var bodyDefaults: [String] = []
 
+    @Option(help: ArgumentHelp("Requests per minute the gateway allows; sluice paces itself to stay under it, e.g. --rpm 6000.", valueName: "N"))
+    var rpm: Int?
+
+    @Option(help: ArgumentHelp("Tokens per minute the gateway allows (estimated before sending, corrected with usage), e.g. --tpm 2000000.", valueName: "N"))
+    var tpm: Int?
+
+    @Flag(help: "Keep exactly --concurrency requests in flight instead of backing off on 429s and low rate-limit headers.")
+    var noAdaptive = false
+
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes (default: 8388608).", valueName: "BYTES"))
     var maxLineBytes: Int?
 
@@ -123,6 +132,8 @@ struct RunCommand: AsyncParsableCommand {
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
         if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts must be at least 1") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let rpm, rpm < 1 { throw ValidationError("--rpm must be at least 1") }
+        if let tpm, tpm < 1 { throw ValidationError("--tpm must be at least 1") }
         if grace < 0 { throw ValidationError("--grace must not be negative") }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -177,6 +188,9 @@ struct RunCommand: AsyncParsableCommand {
         flags.headers = try parsedHeaders()
         flags.maxLineBytes = maxLineBytes
         flags.allowInsecureHTTP = allowInsecureHttp
+        flags.requestsPerMinute = rpm
+        flags.tokensPerMinute = tpm
+        if noAdaptive { flags.adaptiveConcurrency = false }
         return flags
     }
 

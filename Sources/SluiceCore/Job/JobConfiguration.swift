@@ -23,6 +23,10 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var gateway: GatewaySettings
     public var maxLineBytes: Int
     public var allowInsecureHTTP: Bool
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+    /// Learn the concurrency limit below `concurrency` from 429s and rate-limit headers.
+    public var adaptiveConcurrency: Bool
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
     public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobOverrides) throws -> JobConfiguration {
@@ -62,7 +66,10 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             timeoutSeconds: flags.timeoutSeconds ?? job.timeoutSeconds ?? 120,
             gateway: gateway,
             maxLineBytes: flags.maxLineBytes ?? job.maxLineBytes ?? 8 << 20,
-            allowInsecureHTTP: flags.allowInsecureHTTP || (job.allowInsecureHTTP ?? false)
+            allowInsecureHTTP: flags.allowInsecureHTTP || (job.allowInsecureHTTP ?? false),
+            requestsPerMinute: flags.requestsPerMinute ?? job.requestsPerMinute,
+            tokensPerMinute: flags.tokensPerMinute ?? job.tokensPerMinute,
+            adaptiveConcurrency: flags.adaptiveConcurrency ?? job.adaptiveConcurrency ?? true
         )
         try configuration.validate()
         return configuration
@@ -113,6 +120,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         guard (1...100).contains(maxAttempts) else { throw fail("max attempts must be between 1 and 100, got \(maxAttempts)") }
         guard timeoutSeconds > 0, timeoutSeconds <= 3600 else { throw fail("timeout must be between 0 and 3600 seconds, got \(timeoutSeconds)") }
         guard maxLineBytes >= 1024 else { throw fail("max line bytes must be at least 1024, got \(maxLineBytes)") }
+        if let rpm = requestsPerMinute, rpm < 1 { throw fail("requests per minute must be at least 1, got \(rpm)") }
+        if let tpm = tokensPerMinute, tpm < 1 { throw fail("tokens per minute must be at least 1, got \(tpm)") }
         guard endpoint.hasPrefix("/") else { throw fail("endpoint must be a path such as /v1/chat/completions, got \"\(endpoint)\"") }
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host, !host.isEmpty else {

@@ -39,6 +39,9 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var headers: [String: String]?
     public var maxLineBytes: Int?
     public var allowInsecureHTTP: Bool?
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+    public var adaptiveConcurrency: Bool?
 
     public init() {}
 
@@ -54,6 +57,9 @@ public struct JobFile: Codable, Sendable, Equatable {
         case userID = "user_id"
         case maxLineBytes = "max_line_bytes"
         case allowInsecureHTTP = "allow_insecure_http"
+        case requestsPerMinute = "requests_per_minute"
+        case tokensPerMinute = "tokens_per_minute"
+        case adaptiveConcurrency = "adaptive_concurrency"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

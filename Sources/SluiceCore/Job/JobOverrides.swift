@@ -23,6 +23,10 @@ public struct JobOverrides: Sendable {
     public var headers: [String: String] = [:]
     public var maxLineBytes: Int?
     public var allowInsecureHTTP = false
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+    /// Set to false by `--no-adaptive`.
+    public var adaptiveConcurrency: Bool?
 
     public init() {}
 }

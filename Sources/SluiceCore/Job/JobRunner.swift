@@ -70,12 +70,16 @@ public final class JobRunner: @unchecked Sendable {
         let feed = ItemFeed(store: store, planningDone: !needsPlanning)
         let recorder = CheckpointRecorder(store: store, counters: counters, control: control)
         let transport = transportOverride ?? HTTPGatewayTransport(apiKey: apiKey, concurrency: configuration.concurrency, requestTimeout: configuration.timeoutSeconds)
+        let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
+        let adaptive = try makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let scheduler = Scheduler(
             settings: .init(maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds),
             transport: transport,
             builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
-            recorder: recorder, limiter: ConcurrencyLimiter(limit: configuration.concurrency), control: control,
-            counters: counters, redactor: Redactor(secret: apiKey), logger: logger)
+            recorder: recorder, limiter: limiter, adaptive: adaptive,
+            budget: RateBudget(requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
+                               control: control, burstSeconds: 0),
+            control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger)
         let progress = ProgressReporter(counters: counters, baseline: baseline, plainInterval: options.progressInterval)
         if options.showProgress { progress.start() }
 
@@ -112,6 +116,7 @@ public final class JobRunner: @unchecked Sendable {
         progress.stop()
         await transport.shutdown()
 
+        if let adaptive { try? store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey) }
         let counts = try store.counts()
         var report = RunReport(
             jobName: configuration.name, counts: counts, stats: counters.snapshot, skipped: baseline.finished,
@@ -123,6 +128,23 @@ public final class JobRunner: @unchecked Sendable {
             report.written = try ResultWriter().write(from: store, resultsPath: configuration.output, errorsPath: configuration.errors)
         }
         return report
+    }
+
+    static let learnedLimitKey = "learned_concurrency"
+
+    /// Adaptive concurrency starts where the last run of this job left it (never
+    /// above the current `--concurrency`), and remembers what it learns.
+    private func makeAdaptiveConcurrency(limiter: ConcurrencyLimiter, store: CheckpointStore, counters: RunCounters) throws -> AdaptiveConcurrency? {
+        guard configuration.adaptiveConcurrency else { return nil }
+        let learned = try store.value(forKey: Self.learnedLimitKey).flatMap(Int.init)
+        if let learned, learned < configuration.concurrency {
+            logger.info("starting at the concurrency learned by the last run: \(learned) (ceiling \(configuration.concurrency))")
+        }
+        let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: configuration.concurrency, start: learned ?? configuration.concurrency) { limit in
+            try? store.setValue(String(limit), forKey: Self.learnedLimitKey)
+        }
+        counters.update { $0.concurrencyLimit = adaptive.currentLimit }
+        return adaptive
     }
 
     /// Compares the inputs with what the checkpoint planned. A changed input is

@@ -39,7 +39,11 @@ public struct RetryPolicy: Sendable {
     public func verdict(status: Int, header: (String) -> String?, body: [UInt8]) -> AttemptVerdict {
         if (200..<300).contains(status) { return .success }
         if status == 401 || status == 403 { return .stopJob }
-        let after = RetryAfter.seconds(from: header)
+        var after = RetryAfter.seconds(from: header)
+        if after == nil, status == 429 {
+            // No Retry-After: an exhausted budget says when it refills.
+            after = AdaptiveConcurrency.exhaustedFor(header).map { min($0, RetryAfter.maximumSeconds) }
+        }
         if Self.isModelError(status: status, body: body) { return .tryNextModel(after: after) }
         switch header("x-should-retry")?.lowercased() {
         case "true": return .retry(after: after, rateLimited: status == 429)

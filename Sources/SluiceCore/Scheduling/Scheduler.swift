@@ -26,6 +26,8 @@ public final class Scheduler: @unchecked Sendable {
     private let builder: RequestBuilder
     private let recorder: CheckpointRecorder
     private let limiter: ConcurrencyLimiter
+    private let adaptive: AdaptiveConcurrency?
+    private let budget: RateBudget
     private let gate: RateGate
     private let control: RunControl
     private let counters: RunCounters
@@ -37,12 +39,15 @@ public final class Scheduler: @unchecked Sendable {
     private let reachedGateway = NIOLockedValueBox(false)
 
     public init(settings: Settings, transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder,
-                limiter: ConcurrencyLimiter, control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger) {
+                limiter: ConcurrencyLimiter, adaptive: AdaptiveConcurrency?, budget: RateBudget,
+                control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger) {
         self.settings = settings
         self.transport = transport
         self.builder = builder
         self.recorder = recorder
         self.limiter = limiter
+        self.adaptive = adaptive
+        self.budget = budget
         self.gate = RateGate(control: control)
         self.control = control
         self.counters = counters
@@ -84,11 +89,15 @@ public final class Scheduler: @unchecked Sendable {
             guard await gate.waitUntilOpen(), !Task.isCancelled else { return }
             let modelIndex = attempts.begin()
             let request = builder.request(for: item, modelIndex: modelIndex, chain: chain)
+            let estimate = budget.isLimited ? budget.estimate(bodyBytes: request.body.count) : 0
+            guard await budget.acquire(tokens: estimate) else { return }
             counters.update { $0.requestsSent += 1 }
             let result = await transport.send(request, timeout: settings.timeoutSeconds)
             switch result {
             case .failure(let failure) where failure.kind == .cancelled: return
-            case .response: reachedGateway.withLockedValue { $0 = true }
+            case .response(let response):
+                reachedGateway.withLockedValue { $0 = true }
+                learn(from: response)
             case .failure: break
             }
 
@@ -97,6 +106,7 @@ public final class Scheduler: @unchecked Sendable {
             var effectiveResult = result
             if verdict == .success, case .response(let response) = result {
                 summary = ResponseSummary(body: response.body)
+                budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
                 if summary == nil {
                     effectiveResult = .failure(GatewayFailure(kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
                                                               latencySeconds: response.latencySeconds))
@@ -133,6 +143,19 @@ public final class Scheduler: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Feeds the answer's rate-limit signals to adaptive concurrency.
+    private func learn(from response: GatewayResponse) {
+        guard let adaptive else { return }
+        if response.status == 429 {
+            adaptive.record(.throttled)
+        } else if (200..<300).contains(response.status) {
+            // With a local budget sluice paces itself; "remaining is low" is then expected, not a warning.
+            let low = !budget.isLimited && AdaptiveConcurrency.budgetIsLow(response.header)
+            adaptive.record(low ? .budgetLow : .success)
+        }
+        counters.update { $0.concurrencyLimit = adaptive.currentLimit }
     }
 
     private func isUnreachable(_ result: GatewayResult) -> Bool {

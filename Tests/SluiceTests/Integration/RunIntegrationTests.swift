@@ -185,3 +185,39 @@ struct RunIntegrationTests {
         #expect(FileManager.default.fileExists(atPath: dir.file("out.errors.jsonl.gz")))
     }
 }
+
+/// Rate budgets and adaptive concurrency against a rate-limited mock.
+@Suite(.serialized)
+struct RateLimitIntegrationTests {
+    @Test func requestsPerMinuteBudgetKeepsTheGatewayFromThrottling() async throws {
+        let mock = try await MockGatewayProcess(["--rpm", "600"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 30)
+        let started = Date()
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--rpm", "600",
+                                       "--concurrency", "16", "--no-progress"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Date().timeIntervalSince(started) >= 2.8)   // 30 requests at 10 per second
+        let stats = try await mock.stats()
+        #expect(stats.count("status", "429") == 0)
+        #expect(stats.totalRequests == 30)
+    }
+
+    @Test func adaptiveConcurrencyBacksOffAndTheResumedJobStartsWhereItLeftOff() async throws {
+        let mock = try await MockGatewayProcess(["--p429", "0.3", "--retry-after", "0.05", "--latency-ms", "5"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 300)
+        let db = dir.file("in.results.jsonl.sluice.db")
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+                                       "--concurrency", "64", "--max-attempts", "20", "--no-progress"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let learned = Int(try queryCheckpoint(db, "SELECT value FROM job WHERE key = 'learned_concurrency'").first?.first.flatMap { $0 } ?? "") ?? 0
+        #expect(learned >= 1 && learned < 64)
+        #expect(run.stdout.contains("concurrency \(learned)"))
+
+        dir.writePrompts("more.jsonl", count: 1)
+        let resumed = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+                                           "--concurrency", "64", "--retry-failed", "--no-progress"])
+        #expect(resumed.stderr.contains("starting at the concurrency learned by the last run: \(learned) (ceiling 64)"))
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Requests-per-minute and tokens-per-minute budgets, so sluice stays inside
+/// what the gateway allows instead of learning it from 429s.
+///
+/// Each budget is a token bucket in its GCRA form (a "theoretical arrival
+/// time" that every request pushes forward by its cost): a request reserves
+/// its slot under a lock and then sleeps until it, so waiting costs no CPU and
+/// requests leave in the order they asked. Token costs are estimated before
+/// sending and corrected with the `usage` the gateway returns.
+///
+/// ```swift
+/// let budget = RateBudget(requestsPerMinute: 6000, tokensPerMinute: 2_000_000, control: control)
+/// guard await budget.acquire(tokens: estimate) else { return }   // false: the run is stopping
+/// budget.correct(estimated: estimate, actual: usage.totalTokens)
+/// ```
+public final class RateBudget: @unchecked Sendable {
+    private struct Bucket {
+        /// Seconds of budget one unit costs.
+        let secondsPerUnit: Double
+        /// How far ahead of schedule a burst may run, in seconds.
+        let tolerance: Double
+        var theoreticalArrival: Double = 0
+
+        init(perMinute: Int, burstSeconds: Double) {
+            secondsPerUnit = 60 / Double(perMinute)
+            tolerance = max(burstSeconds, 0)
+        }
+
+        /// Reserves `units` and returns when (in clock seconds) they may be used.
+        mutating func reserve(_ units: Double, now: Double) -> Double {
+            let start = max(now, theoreticalArrival - tolerance)
+            theoreticalArrival = max(theoreticalArrival, start) + units * secondsPerUnit
+            return start
+        }
+    }
+
+    private let lock = NSLock()
+    private var requests: Bucket?
+    private var tokens: Bucket?
+    private let control: RunControl
+    private let epoch = ContinuousClock.now
+    /// Running average of completion tokens, for estimating a request's cost before it is answered.
+    private var averageCompletion = 0.0
+    private var answered = 0.0
+
+    public init(requestsPerMinute: Int?, tokensPerMinute: Int?, control: RunControl, burstSeconds: Double = 1) {
+        requests = requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }
+        tokens = tokensPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }
+        self.control = control
+    }
+
+    public var isLimited: Bool { requests != nil || tokens != nil }
+
+    private var now: Double {
+        let elapsed = ContinuousClock.now - epoch
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    /// Tokens a request will probably cost: its body at ~4 bytes per token, plus
+    /// the completion tokens answers have averaged so far (or `max_tokens`).
+    public func estimate(bodyBytes: Int, maxTokens: Int? = nil) -> Int {
+        let completion = lock.withLock { answered > 0 ? averageCompletion : Double(maxTokens ?? 0) }
+        return bodyBytes / 4 + Int(completion.rounded(.up))
+    }
+
+    /// Waits for budget; false when the run is stopping.
+    public func acquire(tokens estimated: Int) async -> Bool {
+        guard isLimited else { return !control.isStopping }
+        let wait: Double = lock.withLock {
+            let time = now
+            var start = time
+            if var bucket = requests {
+                start = max(start, bucket.reserve(1, now: time))
+                requests = bucket
+            }
+            if var bucket = tokens {
+                start = max(start, bucket.reserve(Double(estimated), now: time))
+                tokens = bucket
+            }
+            return start - time
+        }
+        if wait <= 0 { return !control.isStopping }
+        return await control.sleep(seconds: wait)
+    }
+
+    /// Settles the difference between the estimate and the tokens actually billed.
+    public func correct(estimated: Int, actual: Int?, completion: Int?) {
+        lock.withLock {
+            if let completion {
+                answered += 1
+                averageCompletion += (Double(completion) - averageCompletion) / min(answered, 1000)
+            }
+            guard var bucket = tokens, let actual else { return }
+            bucket.theoreticalArrival += Double(actual - estimated) * bucket.secondsPerUnit
+            tokens = bucket
+        }
+    }
+}
