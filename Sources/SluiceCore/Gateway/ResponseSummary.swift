@@ -9,14 +9,24 @@ public struct ResponseSummary: Sendable {
     public var totalTokens: Int?
 
     /// Nil when the body is not a JSON object: a 2xx like that is a broken answer.
+    /// Validates the whole body but decodes only these fields (no objects built).
     public init?(body: [UInt8]) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return nil }
-        model = object["model"] as? String
-        if let usage = object["usage"] as? [String: Any] {
-            promptTokens = (usage["prompt_tokens"] ?? usage["input_tokens"]) as? Int
-            completionTokens = (usage["completion_tokens"] ?? usage["output_tokens"]) as? Int
-            totalTokens = usage["total_tokens"] as? Int
+        guard let members = (try? JSONScanner.members(of: body)) ?? nil else { return nil }
+        for member in members {
+            if member.key == "model" {
+                let value = body[member.value]
+                model = JSONScanner.string(value)
+                    ?? ((try? JSONSerialization.jsonObject(with: Data(value), options: .fragmentsAllowed)) as? String)
+            } else if member.key == "usage", let usage = JSONScanner.members(of: body, in: member.value) {
+                for field in usage {
+                    let number = JSONScanner.integer(body[field.value])
+                    if field.key == "prompt_tokens" || field.key == "input_tokens" { promptTokens = number }
+                    else if field.key == "completion_tokens" || field.key == "output_tokens" { completionTokens = number }
+                    else if field.key == "total_tokens" { totalTokens = number }
+                }
+            }
         }
+        if totalTokens == nil, let prompt = promptTokens, let completion = completionTokens { totalTokens = prompt + completion }
     }
 
     static func errorObject(in body: [UInt8]) -> [String: Any]? {

@@ -176,9 +176,14 @@ public final class Scheduler: @unchecked Sendable {
 
     private func outcome(_ item: DispatchItem, attempts: ItemAttempts, request: GatewayRequest,
                          result: GatewayResult, summary: ResponseSummary?) -> ItemOutcome {
-        var headersObject: [String: String] = [:]
-        for header in request.headers { headersObject[header.name] = header.value }
-        let headersJSON = (try? JSONText.encode(headersObject)) ?? Array("{}".utf8)
+        var headersJSON: [UInt8] = [UInt8(ascii: "{")]
+        for (index, header) in request.headers.enumerated() {
+            if index > 0 { headersJSON.append(UInt8(ascii: ",")) }
+            JSONText.appendQuoted(header.name, to: &headersJSON)
+            headersJSON.append(UInt8(ascii: ":"))
+            JSONText.appendQuoted(header.value, to: &headersJSON)
+        }
+        headersJSON.append(UInt8(ascii: "}"))
         var outcome = ItemOutcome(id: item.id, succeeded: attempts.state == .succeeded,
                                   attempts: item.previousAttempts + attempts.attempts, headersSent: headersJSON,
                                   fallbacksUsed: attempts.fallbacksUsed, retries: attempts.retries)
