@@ -114,6 +114,12 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.countBodies = !noBodyCounts
         config.gatewayFallback = !noGatewayFallback
 
+        // One socket per client connection: benchmarks open thousands.
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
         let server = try await MockServer.start(config)
         if let portFile {
             // Written atomically so a watcher never reads a half-written port.

@@ -202,6 +202,7 @@ struct RunCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "sluice")
+        FileDescriptorLimit.raiseToHardLimit()
         do {
             let file = try jobFile.map { try JobFile.load(path: $0) }
             let directory = jobFile.map { ($0 as NSString).deletingLastPathComponent }
