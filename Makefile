@@ -19,6 +19,11 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# Benchmarks (release build): prints one table of measured figures. BENCH_FLAGS=--quick for a smoke run.
+bench:
+	$(SWIFT) build -c release
+	.build/release/sluice-bench $(BENCH_FLAGS)
+
 # The crash torture test at a larger scale: 100,000 items, 30 SIGKILLs (plus SIGTERM/SIGINT stops).
 torture:
 	$(SWIFT) build --build-tests

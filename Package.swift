@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluice-mock", targets: ["sluice-mock"]),
+        .executable(name: "sluice-bench", targets: ["sluice-bench"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
         .library(name: "SluiceMockServer", targets: ["SluiceMockServer"]),
     ],
@@ -60,6 +61,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // `make bench`: measures sluice against sluice-mock (a tool, not a test).
+        .executableTarget(
+            name: "sluice-bench",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),

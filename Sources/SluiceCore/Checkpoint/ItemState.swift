@@ -72,6 +72,15 @@ public struct InputRecord: Sendable, Equatable {
     public var planningComplete: Bool
     /// A read error that ended planning of this file early (a truncated gzip stream).
     public var planningError: String?
+
+    public init(fileIndex: Int, path: String, fingerprint: InputFingerprint, plannedLines: Int, planningComplete: Bool, planningError: String?) {
+        self.fileIndex = fileIndex
+        self.path = path
+        self.fingerprint = fingerprint
+        self.plannedLines = plannedLines
+        self.planningComplete = planningComplete
+        self.planningError = planningError
+    }
 }
 
 /// Totals over every item of the job.

@@ -19,15 +19,24 @@ public struct ItemParser: Sendable {
     public var bodyDefaults: [String: JSONValue]
     /// Whether the job names a model; if not, every line must.
     public var jobHasModel: Bool
+    /// The defaults encoded once, spliced into each body that lacks them.
+    private let encodedDefaults: [(key: String, json: [UInt8])]
 
     public init(endpoint: String, maxLineBytes: Int, bodyDefaults: [String: JSONValue], jobHasModel: Bool) {
         self.endpoint = endpoint
         self.maxLineBytes = maxLineBytes
         self.bodyDefaults = bodyDefaults
         self.jobHasModel = jobHasModel
+        encodedDefaults = bodyDefaults.keys.sorted().compactMap { key in
+            (try? JSONText.encode(bodyDefaults[key]!.foundationValue)).map { (key, $0) }
+        }
     }
 
     /// Returns nil for a blank line (skipped, not an error).
+    ///
+    /// The line is validated and taken apart with `JSONScanner` and the request
+    /// body is assembled from the line's own bytes; Foundation's parser is used
+    /// only to explain invalid JSON and to decode the small settings fields.
     public func parse(_ line: InputLine, fileIndex: Int, fileLabel: String) -> PlannedItem? {
         var item = PlannedItem(fileIndex: fileIndex, line: line.number, customID: "\(fileLabel):\(line.number)",
                                lineHash: Digest64.of(line.bytes), endpoint: endpoint, model: nil, body: [],
@@ -44,105 +53,110 @@ public struct ItemParser: Sendable {
             let offset = firstInvalidUTF8Offset(line.bytes)
             return fail(InputProblem.codes.invalidUTF8, "invalid UTF-8 at byte \(offset + 1) of the line")
         }
-        let parsed: Any
+        let members: [JSONScanner.Member]
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(line.bytes), options: [.fragmentsAllowed])
-        } catch {
-            return fail(InputProblem.codes.invalidJSON, "invalid JSON: \(JSONText.reason(of: error))")
-        }
-        guard let object = parsed as? [String: Any] else {
-            return fail(InputProblem.codes.notAnObject, "expected a JSON object, got \(Self.kind(of: parsed))")
-        }
-        if let key = Self.key(in: object) {
-            guard case .success(let text) = key else {
-                return fail(InputProblem.codes.invalidField, "custom_id must be a string or an integer")
+            guard let found = try JSONScanner.members(of: line.bytes) else {
+                return fail(InputProblem.codes.notAnObject, "expected a JSON object, got \(Self.kind(ofFirstByte: line.bytes.first { $0 > 0x20 }))")
             }
-            item.customID = text
+            members = found
+        } catch {
+            return fail(InputProblem.codes.invalidJSON, "invalid JSON: \(Self.reasonForInvalidJSON(line.bytes))")
         }
+        let object = RawObject(bytes: line.bytes, members: members)
         do {
+            if let key = try Self.key(in: object) { item.customID = key }
             try readSettings(object, into: &item)
-            var body: [String: Any]
-            if object["body"] != nil || object["url"] != nil || object["method"] != nil {
-                body = try batchBody(object, item: &item)
-            } else if object["messages"] != nil {
-                body = object.filter { !Self.settingKeys.contains($0.key) && !Self.keyKeys.contains($0.key) }
-                guard body["messages"] is [Any] else { throw InputProblem(code: InputProblem.codes.invalidField, message: "\"messages\" must be an array") }
-            } else if let prompt = object["prompt"] {
-                body = try promptBody(object, prompt: prompt)
+            var body: [UInt8] = [UInt8(ascii: "{")]
+            body.reserveCapacity(line.bytes.count + 64)
+            let modelSource: RawObject
+            if object.has("body") || object.has("url") || object.has("method") {
+                modelSource = try batchBody(object, item: &item, into: &body)
+            } else if object.has("messages") {
+                guard object.kind("messages") == UInt8(ascii: "[") else { throw Self.invalid("\"messages\" must be an array") }
+                object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["model"]), to: &body)
+                modelSource = object
+            } else if object.has("prompt") {
+                try promptBody(object, into: &body)
+                modelSource = object
             } else {
                 throw InputProblem(code: InputProblem.codes.missingMessages,
                                    message: "line has neither \"messages\", \"prompt\" nor a batch \"body\"")
             }
-            for (key, value) in bodyDefaults where body[key] == nil { body[key] = value.foundationValue }
-            if let model = body.removeValue(forKey: "model") {
-                guard let name = model as? String, !name.isEmpty else {
-                    throw InputProblem(code: InputProblem.codes.invalidField, message: "\"model\" must be a non-empty string")
-                }
+            for (key, json) in encodedDefaults where !modelSource.has(key) && key != "model" {
+                if body.last != UInt8(ascii: "{") { body.append(UInt8(ascii: ",")) }
+                JSONText.appendQuoted(key, to: &body)
+                body.append(UInt8(ascii: ":"))
+                body += json
+            }
+            body.append(UInt8(ascii: "}"))
+            if modelSource.has("model") {
+                guard let name = modelSource.string("model"), !name.isEmpty else { throw Self.invalid("\"model\" must be a non-empty string") }
+                item.model = name
+            } else if case .string(let name)? = bodyDefaults["model"] {
                 item.model = name
             } else if !jobHasModel {
                 throw InputProblem(code: InputProblem.codes.missingModel, message: "line names no model and the job sets none (--model)")
             }
-            item.body = try JSONText.encode(body)
+            item.body = body
         } catch let problem as InputProblem {
             return fail(problem.code, problem.message)
         } catch {
-            return fail(InputProblem.codes.invalidField, "cannot encode the request body: \(error)")
+            return fail(InputProblem.codes.invalidField, "\(error)")
         }
         return item
     }
 
-    private func batchBody(_ object: [String: Any], item: inout PlannedItem) throws -> [String: Any] {
-        let method = (object["method"] as? String) ?? "POST"
-        guard method.uppercased() == "POST" else {
-            throw InputProblem(code: InputProblem.codes.invalidMethod, message: "method must be POST, got \(method)")
+    static func invalid(_ message: String) -> InputProblem {
+        InputProblem(code: InputProblem.codes.invalidField, message: message)
+    }
+
+    /// Returns the object the model is read from (the batch `body`).
+    private func batchBody(_ object: RawObject, item: inout PlannedItem, into body: inout [UInt8]) throws -> RawObject {
+        let method = object.has("method") ? object.string("method") : "POST"
+        guard let method, method.uppercased() == "POST" else {
+            throw InputProblem(code: InputProblem.codes.invalidMethod, message: "method must be POST, got \(object.string("method") ?? "a non-string")")
         }
-        guard let url = object["url"] as? String else {
+        guard let url = object.string("url") else {
             throw InputProblem(code: InputProblem.codes.unknownURL, message: "batch line has no \"url\"")
         }
         guard Self.knownURLs.contains(url) else {
             throw InputProblem(code: InputProblem.codes.unknownURL,
                                message: "unknown url \"\(url)\" (expected one of \(Self.knownURLs.sorted().joined(separator: ", ")))")
         }
-        guard let body = object["body"] as? [String: Any] else {
-            throw InputProblem(code: InputProblem.codes.invalidField, message: "batch line has no \"body\" object")
+        guard let inner = object.object("body") else {
+            throw Self.invalid("batch line has no \"body\" object")
         }
         item.endpoint = url
-        if url == "/v1/chat/completions", !(body["messages"] is [Any]) {
+        if url == "/v1/chat/completions", inner.kind("messages") != UInt8(ascii: "[") {
             throw InputProblem(code: InputProblem.codes.missingMessages, message: "batch body for /v1/chat/completions has no \"messages\" array")
         }
-        return body
+        inner.appendMembers(excluding: ["model"], to: &body)
+        return inner
     }
 
-    private func promptBody(_ object: [String: Any], prompt: Any) throws -> [String: Any] {
-        guard let text = prompt as? String else {
-            throw InputProblem(code: InputProblem.codes.invalidField, message: "\"prompt\" must be a string")
+    private func promptBody(_ object: RawObject, into body: inout [UInt8]) throws {
+        guard let prompt = object.raw("prompt"), prompt.first == UInt8(ascii: "\"") else { throw Self.invalid("\"prompt\" must be a string") }
+        body += Array(#""messages":["#.utf8)
+        if let system = object.raw("system") {
+            guard system.first == UInt8(ascii: "\"") else { throw Self.invalid("\"system\" must be a string") }
+            body += Array(#"{"role":"system","content":"#.utf8) + system + Array("},".utf8)
         }
-        var messages: [[String: Any]] = []
-        if let system = object["system"] {
-            guard let systemText = system as? String else {
-                throw InputProblem(code: InputProblem.codes.invalidField, message: "\"system\" must be a string")
-            }
-            messages.append(["role": "system", "content": systemText])
-        }
-        messages.append(["role": "user", "content": text])
-        var body = object.filter { !Self.settingKeys.contains($0.key) && !Self.keyKeys.contains($0.key) && $0.key != "prompt" && $0.key != "system" }
-        body["messages"] = messages
-        return body
+        body += Array(#"{"role":"user","content":"#.utf8) + prompt + Array("}]".utf8)
+        object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["prompt", "system", "model"]), to: &body)
     }
 
     /// Per-line gateway settings and metadata; wrong types are reported, not ignored.
-    private func readSettings(_ object: [String: Any], into item: inout PlannedItem) throws {
-        if let metadata = object["metadata"] { item.metadata = try JSONText.encode(metadata) }
+    private func readSettings(_ raw: RawObject, into item: inout PlannedItem) throws {
+        if let metadata = raw.raw("metadata") { item.metadata = Array(metadata) }
+        guard raw.has("properties") || raw.has("fallback") || raw.has("session_id") || raw.has("user_id") || raw.has("cache") else { return }
+        var object: [String: Any] = [:]
+        for key in ["properties", "fallback", "session_id", "user_id", "cache"] { object[key] = raw.value(key) }
         var overrides = LineOverrides()
         if let properties = object["properties"] {
-            guard let dictionary = properties as? [String: Any] else {
-                throw InputProblem(code: InputProblem.codes.invalidField, message: "\"properties\" must be an object of strings")
-            }
+            guard let dictionary = properties as? [String: Any] else { throw Self.invalid("\"properties\" must be an object of strings") }
             var values: [String: String] = [:]
             for (name, value) in dictionary {
-                guard let text = Self.scalarText(value) else {
-                    throw InputProblem(code: InputProblem.codes.invalidField, message: "property \"\(name)\" must be a string, number or boolean")
-                }
+                guard let text = Self.scalarText(value) else { throw Self.invalid("property \"\(name)\" must be a string, number or boolean") }
                 try HeaderValidation.checkPropertyName(name)
                 try HeaderValidation.checkValue(text, for: "property \(name)")
                 values[name] = text
@@ -152,52 +166,60 @@ public struct ItemParser: Sendable {
         if let fallback = object["fallback"] {
             if let single = fallback as? String { overrides.fallback = [single] }
             else if let list = fallback as? [String] { overrides.fallback = list }
-            else { throw InputProblem(code: InputProblem.codes.invalidField, message: "\"fallback\" must be a model name or a list of them") }
+            else { throw Self.invalid("\"fallback\" must be a model name or a list of them") }
         }
         for (field, keyPath) in [("session_id", \LineOverrides.sessionID), ("user_id", \LineOverrides.userID)] {
             if let value = object[field] {
-                guard let text = Self.scalarText(value) else {
-                    throw InputProblem(code: InputProblem.codes.invalidField, message: "\"\(field)\" must be a string")
-                }
+                guard let text = Self.scalarText(value) else { throw Self.invalid("\"\(field)\" must be a string") }
                 try HeaderValidation.checkValue(text, for: field)
                 overrides[keyPath: keyPath] = text
             }
         }
         if let cache = object["cache"] {
             guard let text = cache as? String, let mode = CacheMode(rawValue: text) else {
-                throw InputProblem(code: InputProblem.codes.invalidField, message: "\"cache\" must be one of exact, semantic, off")
+                throw Self.invalid("\"cache\" must be one of exact, semantic, off")
             }
             overrides.cache = mode
         }
         if !overrides.isEmpty { item.overrides = Array(try JSONEncoder().encode(overrides)) }
     }
 
-    enum KeyResult { case success(String), failure }
-
-    static func key(in object: [String: Any]) -> KeyResult? {
-        guard let value = object["custom_id"] ?? object["id"] else { return nil }
-        if let text = value as? String, !text.isEmpty { return .success(text) }
-        if let number = value as? NSNumber, number.objCType.pointee != CChar(UInt8(ascii: "c")),
-           number.doubleValue == number.doubleValue.rounded() {
-            return .success(number.stringValue)
+    /// `custom_id`, else `id`: a non-empty string or an integer.
+    static func key(in object: RawObject) throws -> String? {
+        let name = object.has("custom_id") ? "custom_id" : (object.has("id") ? "id" : nil)
+        guard let name, let raw = object.raw(name) else { return nil }
+        if raw.first == UInt8(ascii: "\""), let text = object.string(name), !text.isEmpty { return text }
+        let digits = raw.first == UInt8(ascii: "-") ? raw.dropFirst() : raw
+        if !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            return String(decoding: raw, as: UTF8.self)
         }
-        return .failure
+        throw invalid("custom_id must be a string or an integer")
+    }
+
+    static func kind(ofFirstByte byte: UInt8?) -> String {
+        switch byte {
+        case UInt8(ascii: "[")?: return "an array"
+        case UInt8(ascii: "\"")?: return "a string"
+        case UInt8(ascii: "n")?: return "null"
+        case UInt8(ascii: "t")?, UInt8(ascii: "f")?: return "a boolean"
+        default: return "a number"
+        }
+    }
+
+    /// Foundation's description of why the text is not JSON (it names the position).
+    static func reasonForInvalidJSON(_ bytes: [UInt8]) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            return "not valid JSON"
+        } catch {
+            return JSONText.reason(of: error)
+        }
     }
 
     static func scalarText(_ value: Any) -> String? {
         if let text = value as? String { return text }
         if let number = value as? NSNumber { return number.stringValue }
         return nil
-    }
-
-    static func kind(of value: Any) -> String {
-        switch value {
-        case is [Any]: return "an array"
-        case is String: return "a string"
-        case is NSNull: return "null"
-        case is NSNumber: return "a number"
-        default: return "a non-object value"
-        }
     }
 
     private func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {

@@ -111,10 +111,12 @@ public final class JobRunner: @unchecked Sendable {
             control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "\(error)")))
         }
         graceWatcher.cancel()
+        logger.debug("dispatch finished after \(String(format: "%.3f", counters.elapsedSeconds)) s")
         await recorder.finish()
         if let report = await planning?.value { inputErrors += report.inputErrors }
         progress.stop()
         await transport.shutdown()
+        logger.debug("checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s")
 
         if let adaptive { try? store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey) }
         let counts = try store.counts()
@@ -126,6 +128,7 @@ public final class JobRunner: @unchecked Sendable {
         let allPlanned = try store.inputs().allSatisfy(\.planningComplete)
         if control.stopReason == nil, counts.pending + counts.inFlight == 0, allPlanned {
             report.written = try ResultWriter().write(from: store, resultsPath: configuration.output, errorsPath: configuration.errors)
+            logger.debug("results written after \(String(format: "%.3f", counters.elapsedSeconds)) s")
         }
         return report
     }

@@ -55,6 +55,16 @@ struct ItemParserTests {
         #expect(parse(#"{"id":true,"prompt":"x"}"#)?.problem?.code == "invalid_field")
     }
 
+    @Test func bodyIsSplicedFromTheLineWithLastKeyWinning() throws {
+        let item = try #require(parse(#"{"prompt":"first","prompt":"se\u00e7ond \"q\"","n":2,"tools":[{"type":"function"}]}"#))
+        let object = try body(item)
+        let messages = try #require(object["messages"] as? [[String: String]])
+        #expect(messages == [["role": "user", "content": "seçond \"q\""]])
+        #expect(object["n"] as? Int == 2)
+        #expect((object["tools"] as? [[String: String]])?.first?["type"] == "function")
+        #expect(object["temperature"] as? Double == 0.5)
+    }
+
     @Test func blankLinesAreSkipped() {
         #expect(parse("") == nil)
         #expect(parse("   \t") == nil)

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import SluiceCore
+
+/// `sluice-bench`: what `make bench` runs. Starts sluice-mock, runs the release
+/// sluice against it, and prints one table of measured figures.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice-bench",
+        abstract: "Measure sluice's throughput, CPU, memory, input speed, resume time and rate-limit behaviour.",
+        discussion: "Example: .build/release/sluice-bench --quick    (smaller inputs, a smoke run of every measurement)"
+    )
+
+    @Option(help: "Folder with the sluice and sluice-mock binaries (default: beside this one).")
+    var binDirectory: String?
+
+    @Option(help: "Scratch folder for inputs, checkpoints and logs.")
+    var workDirectory = NSTemporaryDirectory() + "sluice-bench"
+
+    @Flag(help: "Scale every workload down (about 10x): a quick check that the benchmarks run, not figures to quote.")
+    var quick = false
+
+    @Option(help: "Run only these measurements (efficiency, cpu, memory, input, resume, rate, mock); repeatable.")
+    var only: [String] = []
+
+    func run() async throws {
+        FileDescriptorLimit.raiseToHardLimit()
+        let bin = binDirectory ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        let bench = Measurements(binDirectory: bin, workDirectory: workDirectory, scale: quick ? 0.1 : 1)
+        func wanted(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
+        var rows: [BenchRow] = []
+        func note(_ text: String) { FileHandle.standardError.write(Data("sluice-bench: \(text)\n".utf8)) }
+
+        if wanted("efficiency") {
+            var c4096: Measurements.SluiceRun?
+            for (concurrency, latency, items) in [(256, 0.1, 20_000), (1024, 1.0, 24_000), (4096, 2.0, 48_000)] {
+                note("efficiency C=\(concurrency) L=\(latency)s")
+                let (row, run) = try await bench.efficiency(concurrency: concurrency, latency: latency, items: bench.scaled(items))
+                rows.append(row)
+                if concurrency == 4096 { c4096 = run }
+            }
+            if let c4096 {
+                rows.append(BenchRow(measurement: "peak RSS at C = 4096 (the run above)", figure: "\(format(c4096.peakRSS, 1)) MB",
+                                     target: "≤ 256 MB", met: c4096.peakRSS <= 256))
+            }
+        }
+        if wanted("cpu") { note("CPU per item"); rows += try await bench.cpuCost(items: bench.scaled(200_000)) }
+        if wanted("memory") { note("memory"); rows += try await bench.memory(smallItems: 10_000, largeItems: bench.scaled(2_000_000)) }
+        if wanted("input") { note("input"); rows += try bench.inputThroughput(uncompressedBytes: bench.scaled(1_100_000_000), validationLines: bench.scaled(1_000_000)) }
+        if wanted("resume") { note("resume"); rows += try await bench.resume(items: bench.scaled(1_000_000), remaining: 1000) }
+        if wanted("rate") { note("rate limits"); rows += try await bench.rateLimited(duration: quick ? 40 : 75) }
+        if wanted("mock") { note("mock alone"); rows += try await bench.mockAlone() }
+
+        print(BenchTable.render(rows, header: "sluice-bench on \(BenchTable.machine())\(quick ? " (--quick: scaled-down workloads)" : "")"))
+    }
+}

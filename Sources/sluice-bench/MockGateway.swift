@@ -1,0 +1,43 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// A `sluice-mock` process for one measurement.
+final class MockGateway {
+    let process: ChildProcess
+    let port: Int
+    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
+    init(binDirectory: String, workDirectory: String, _ arguments: [String]) async throws {
+        let portFile = workDirectory + "/mock.port"
+        unlink(portFile)
+        process = try ChildProcess(binDirectory + "/sluice-mock", ["--port", "0", "--port-file", portFile] + arguments,
+                                   log: workDirectory + "/mock.log")
+        var found: Int?
+        for _ in 0..<400 where found == nil {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) { found = value }
+            else { try await Task.sleep(nanoseconds: 25_000_000) }
+        }
+        guard let found else { throw BenchError("sluice-mock did not start; see \(workDirectory)/mock.log") }
+        port = found
+    }
+
+    func stats() async throws -> [String: Any] {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/stats"), timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 256 << 20)
+        return (try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+    }
+
+    func totalRequests() async throws -> Int { try await stats()["total_requests"] as? Int ?? 0 }
+
+    func status(_ code: Int) async throws -> Int {
+        ((try await stats()["status"] as? [String: Int]) ?? [:])[String(code)] ?? 0
+    }
+
+    func stop() {
+        process.signal(SIGTERM)
+        process.wait()
+    }
+
+    deinit { process.signal(SIGKILL) }
+}
