@@ -35,7 +35,8 @@ struct BenchCommand: AsyncParsableCommand {
 
         if wanted("efficiency") {
             var c4096: Measurements.SluiceRun?
-            for (concurrency, latency, items) in [(256, 0.1, 20_000), (1024, 1.0, 24_000), (4096, 2.0, 48_000)] {
+            // Whole windows of C requests, so no run ends with a part-empty window of latency.
+            for (concurrency, latency, items) in [(256, 0.1, 20_480), (1024, 1.0, 24_576), (4096, 2.0, 49_152)] {
                 note("efficiency C=\(concurrency) L=\(latency)s")
                 let (row, run) = try await bench.efficiency(concurrency: concurrency, latency: latency, items: bench.scaled(items))
                 rows.append(row)
