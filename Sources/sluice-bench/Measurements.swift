@@ -45,7 +45,7 @@ struct Measurements {
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)
         let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir,
-                                         ["--latency-ms", String(Int(latency * 1000)), "--no-body-counts"])
+                                         ["--latency-ms", String(Int(latency * 1000)), "--no-body-counts", "--threads", "2"])
         defer { mock.stop() }
         let run = try runSluice(dir, input: input, mock: mock, ["--concurrency", String(concurrency)])
         let bound = Double(concurrency) / latency

@@ -195,6 +195,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let started = Date()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -225,6 +226,7 @@ struct RunCommand: AsyncParsableCommand {
                                              logger: logger, control: control).run()
             signals.uninstall()
             printReport(report)
+            logger.debug("exiting \(String(format: "%.3f", Date().timeIntervalSince(started))) s after start")
             throw ExitCode(report.exitCode)
         } catch let error as SluiceError {
             FileHandle.standardError.write(Data("sluice: error: \(error.message)\n".utf8))

@@ -66,7 +66,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func value(forKey key: String) throws -> String? {
         try locked {
             let query = try statement("SELECT value FROM job WHERE key = ?").bind(.text(key))
-            return try query.step() ? query.text(0) : nil
+            return try query.firstRow { $0.text(0) } ?? nil
         }
     }
 
@@ -114,7 +114,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
             try database.transaction {
                 var problems = 0
                 let pathQuery = try statement("SELECT path FROM inputs WHERE file_index = ?").bind(.int(fileIndex))
-                let path = try pathQuery.step() ? (pathQuery.text(0) ?? "input \(fileIndex)") : "input \(fileIndex)"
+                let path = try pathQuery.firstRow { $0.text(0) }.flatMap { $0 } ?? "input \(fileIndex)"
                 for var item in items {
                     if replanning, try keepUnchanged(item) { continue }
                     if item.problem == nil, let first = try firstOccurrence(of: item.customID, except: item) {
@@ -134,8 +134,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     /// True when the same line with the same content is already stored (its progress is kept).
     private func keepUnchanged(_ item: PlannedItem) throws -> Bool {
         let query = try statement("SELECT line_hash FROM items WHERE file_index = ? AND line = ?").bind(.int(item.fileIndex), .int(item.line))
-        guard try query.step() else { return false }
-        return UInt64(bitPattern: query.int64(0)) == item.lineHash
+        return try query.firstRow { UInt64(bitPattern: $0.int64(0)) == item.lineHash } ?? false
     }
 
     private func firstOccurrence(of key: String, except item: PlannedItem) throws -> String? {
@@ -143,7 +142,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
             SELECT inputs.path, items.line FROM items JOIN inputs USING (file_index)
             WHERE items.unique_key = ? AND NOT (items.file_index = ? AND items.line = ?)
             """).bind(.text(key), .int(item.fileIndex), .int(item.line))
-        return try query.step() ? "\(query.text(0) ?? "?"):\(query.int(1))" : nil
+        return try query.firstRow { "\($0.text(0) ?? "?"):\($0.int(1))" }
     }
 
     private func insertOrReplace(_ item: PlannedItem) throws {
@@ -265,7 +264,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                 }
             }
             let invalid = try statement("SELECT count(*) FROM items WHERE state = 3 AND body IS NULL").bind()
-            if try invalid.step() { counts.invalidInput = invalid.int(0) }
+            counts.invalidInput = try invalid.firstRow { $0.int(0) } ?? 0
             return counts
         }
     }
@@ -312,7 +311,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
     public func integrityCheck() throws -> String {
         try locked {
             let query = try database.prepare("PRAGMA integrity_check")
-            return try query.step() ? (query.text(0) ?? "") : ""
+            return try query.firstRow { $0.text(0) ?? "" } ?? ""
         }
     }
 }

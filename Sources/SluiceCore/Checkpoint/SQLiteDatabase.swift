@@ -119,6 +119,19 @@ final class SQLiteStatement {
         while try step() {}
     }
 
+    /// Reads the first row, if any, and resets the statement. A statement left
+    /// on a row keeps its read transaction open, and an open reader stops WAL
+    /// checkpoints from ever restarting the log: the WAL (and its index, mapped
+    /// into memory) would then grow with every item of the job.
+    func firstRow<T>(_ read: (SQLiteStatement) -> T) throws -> T? {
+        defer { sqlite3_reset(statement) }
+        return try step() ? read(self) : nil
+    }
+
+    /// Ends the statement's read transaction (a statement stepped to SQLITE_DONE
+    /// needs no reset; one abandoned on a row does).
+    func reset() { sqlite3_reset(statement) }
+
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
     func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }

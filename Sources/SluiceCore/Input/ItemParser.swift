@@ -89,6 +89,10 @@ public struct ItemParser: Sendable {
                 body += json
             }
             body.append(UInt8(ascii: "}"))
+            if modelSource.raw("stream").map({ $0.elementsEqual("true".utf8) }) == true {
+                // A streamed answer is a series of events, not the JSON body sluice stores.
+                throw Self.invalid("\"stream\": true is not supported; remove it (sluice stores whole answers)")
+            }
             if modelSource.has("model") {
                 guard let name = modelSource.string("model"), !name.isEmpty else { throw Self.invalid("\"model\" must be a non-empty string") }
                 item.model = name

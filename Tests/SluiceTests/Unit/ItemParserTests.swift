@@ -82,6 +82,7 @@ struct ItemParserTests {
         (#"{"prompt":"x","session_id":"a\nb"}"#, "invalid_field"),
         (#"{"prompt":"x","cache":"sometimes"}"#, "invalid_field"),
         (#"{"messages":"not a list"}"#, "invalid_field"),
+        (#"{"prompt":"x","stream":true}"#, "invalid_field"),
     ])
     func badLinesGetAStableCode(line: String, code: String) {
         #expect(parse(line)?.problem?.code == code)
