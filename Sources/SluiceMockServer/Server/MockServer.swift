@@ -28,7 +28,7 @@ public final class MockServer: @unchecked Sendable {
         let gateway = MockGateway(configuration: configuration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.backlog, value: 8192)   // thousands of clients connect at once in benchmarks
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
