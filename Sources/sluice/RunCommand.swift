@@ -165,9 +165,10 @@ struct RunCommand: AsyncParsableCommand {
         }) { _, last in last }
     }
 
-    func overrides() throws -> JobOverrides {
-        var flags = JobOverrides()
-        flags.inputs = inputs
+    /// The flags as job settings; each one given wins over the job file.
+    func overrides() throws -> JobFile {
+        var flags = JobFile()
+        flags.inputs = inputs.isEmpty ? nil : inputs
         flags.output = output
         flags.errors = errors
         flags.checkpoint = checkpoint
@@ -177,17 +178,17 @@ struct RunCommand: AsyncParsableCommand {
         flags.model = model
         flags.endpoint = endpoint
         flags.bodyDefaults = try parsedBodyDefaults()
-        flags.concurrency = concurrency
         flags.maxAttempts = maxAttempts
+        flags.concurrency = concurrency
         flags.timeoutSeconds = timeout
         flags.cache = cache
         flags.properties = try parsedProperties()
-        flags.fallback = fallbacks
+        flags.fallback = fallbacks.isEmpty ? nil : fallbacks
         flags.sessionID = sessionId
         flags.userID = userId
         flags.headers = try parsedHeaders()
         flags.maxLineBytes = maxLineBytes
-        flags.allowInsecureHTTP = allowInsecureHttp
+        flags.allowInsecureHTTP = allowInsecureHttp ? true : nil
         flags.requestsPerMinute = rpm
         flags.tokensPerMinute = tpm
         if noAdaptive { flags.adaptiveConcurrency = false }

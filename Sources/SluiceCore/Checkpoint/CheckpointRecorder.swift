@@ -9,6 +9,8 @@ public final class CheckpointRecorder: @unchecked Sendable {
     private let control: RunControl
     private let lock = NSLock()
     private var buffer: [CheckpointEvent] = []
+    /// The most events ever waiting for one commit, for diagnosing slow disks.
+    public private(set) var largestBatch = 0
     private let bell: AsyncStream<Void>.Continuation
     private var flusher: Task<Void, Never>?
 
@@ -32,6 +34,7 @@ public final class CheckpointRecorder: @unchecked Sendable {
     private func flush() {
         let batch: [CheckpointEvent] = lock.withLock {
             defer { buffer.removeAll(keepingCapacity: true) }
+            largestBatch = max(largestBatch, buffer.count)
             return buffer
         }
         guard !batch.isEmpty else { return }

@@ -14,7 +14,10 @@ public struct Planner: Sendable {
     }
 
     public var parser: ItemParser
-    public var batchSize = 2000
+    /// Items per planning transaction. Small on purpose: the planner runs beside the
+    /// dispatcher, and a transaction's dirty index pages stay in memory until it commits
+    /// (2,000 per transaction cost ~7 MB more peak memory on a 2,000,000-item job).
+    public var batchSize = 500
 
     public init(parser: ItemParser) { self.parser = parser }
 

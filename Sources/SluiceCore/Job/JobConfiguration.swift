@@ -29,25 +29,29 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var adaptiveConcurrency: Bool
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
-    public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobOverrides) throws -> JobConfiguration {
+    ///
+    /// Flags are the same settings as a job file, and each one given wins over the
+    /// file; list settings (`inputs`, `fallback`) replace the file's list, while
+    /// `properties`, `headers` and `body_defaults` are merged into it.
+    public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobFile) throws -> JobConfiguration {
         let job = file ?? JobFile()
         func fromFile(_ path: String?) -> String? {
             guard let path else { return nil }
             guard let directory = fileDirectory, !path.hasPrefix("/") else { return path }
             return normalized((directory as NSString).appendingPathComponent(path))
         }
-        let inputs = !flags.inputs.isEmpty ? flags.inputs : (job.inputs ?? []).compactMap(fromFile)
+        let inputs = flags.inputs.flatMap { $0.isEmpty ? nil : $0 } ?? (job.inputs ?? []).compactMap(fromFile)
         guard let first = inputs.first else {
             throw SluiceError(.configuration, "no input: give a job file with \"inputs\" or --input PATH")
         }
         let output = flags.output ?? fromFile(job.output) ?? defaultOutput(for: first)
         var gateway = GatewaySettings()
         gateway.cache = flags.cache ?? job.cache ?? .off
-        gateway.properties = (job.properties ?? [:]).merging(flags.properties) { _, flag in flag }
-        gateway.fallback = !flags.fallback.isEmpty ? flags.fallback : (job.fallback ?? [])
+        gateway.properties = (job.properties ?? [:]).merging(flags.properties ?? [:]) { _, flag in flag }
+        gateway.fallback = flags.fallback.flatMap { $0.isEmpty ? nil : $0 } ?? job.fallback ?? []
         gateway.sessionID = flags.sessionID ?? job.sessionID
         gateway.userID = flags.userID ?? job.userID
-        gateway.extraHeaders = (job.headers ?? [:]).merging(flags.headers) { _, flag in flag }
+        gateway.extraHeaders = (job.headers ?? [:]).merging(flags.headers ?? [:]) { _, flag in flag }
 
         let configuration = JobConfiguration(
             name: job.name ?? ((first as NSString).lastPathComponent as NSString).deletingPathExtension,
@@ -60,13 +64,13 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             apiKeyFile: flags.apiKeyFile ?? fromFile(job.apiKeyFile),
             model: flags.model ?? job.model,
             endpoint: flags.endpoint ?? job.endpoint ?? "/v1/chat/completions",
-            bodyDefaults: (job.bodyDefaults ?? [:]).merging(flags.bodyDefaults) { _, flag in flag },
+            bodyDefaults: (job.bodyDefaults ?? [:]).merging(flags.bodyDefaults ?? [:]) { _, flag in flag },
             concurrency: flags.concurrency ?? job.concurrency ?? 16,
             maxAttempts: flags.maxAttempts ?? job.maxAttempts ?? 5,
             timeoutSeconds: flags.timeoutSeconds ?? job.timeoutSeconds ?? 120,
             gateway: gateway,
             maxLineBytes: flags.maxLineBytes ?? job.maxLineBytes ?? 8 << 20,
-            allowInsecureHTTP: flags.allowInsecureHTTP || (job.allowInsecureHTTP ?? false),
+            allowInsecureHTTP: (flags.allowInsecureHTTP ?? false) || (job.allowInsecureHTTP ?? false),
             requestsPerMinute: flags.requestsPerMinute ?? job.requestsPerMinute,
             tokensPerMinute: flags.tokensPerMinute ?? job.tokensPerMinute,
             adaptiveConcurrency: flags.adaptiveConcurrency ?? job.adaptiveConcurrency ?? true

@@ -86,12 +86,14 @@ public final class JobRunner: @unchecked Sendable {
         let planning: Task<Planner.Report?, Never>? = needsPlanning ? Task {
             defer { Task { await feed.planningFinished() } }
             do {
-                return try await onThread {
+                let report = try await onThread {
                     try planner.run(inputs: records, replanning: replanning, store: store, control: self.control) { planned, problems in
                         counters.update { $0.planned += planned; $0.plannedInvalid += problems }
                         Task { await feed.itemsPlanned() }
                     }
                 }
+                logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
+                return report
             } catch {
                 control.stop(.error(error as? SluiceError ?? SluiceError(.input, "\(error)")))
                 return nil
@@ -116,7 +118,7 @@ public final class JobRunner: @unchecked Sendable {
         if let report = await planning?.value { inputErrors += report.inputErrors }
         progress.stop()
         await transport.shutdown()
-        logger.debug("checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s")
+        logger.debug("checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events")
 
         if let adaptive { try? store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey) }
         let counts = try store.counts()

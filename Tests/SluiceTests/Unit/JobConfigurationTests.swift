@@ -3,8 +3,8 @@ import Testing
 @testable import SluiceCore
 
 struct JobConfigurationTests {
-    func flags(_ change: (inout JobOverrides) -> Void = { _ in }) -> JobOverrides {
-        var flags = JobOverrides()
+    func flags(_ change: (inout JobFile) -> Void = { _ in }) -> JobFile {
+        var flags = JobFile()
         flags.inputs = ["data/prompts.jsonl.gz"]
         change(&flags)
         return flags
@@ -28,7 +28,7 @@ struct JobConfigurationTests {
         file.concurrency = 4
         file.properties = ["batch": "file", "env": "prod"]
         let config = try JobConfiguration.resolve(file: file, fileDirectory: "jobs", flags: {
-            var flags = JobOverrides()
+            var flags = JobFile()
             flags.model = "flag-model"
             flags.properties = ["batch": "flag"]
             return flags
@@ -70,7 +70,7 @@ struct JobConfigurationTests {
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["Authorization": "Bearer x"] }) }
             throws: { ($0 as? SluiceError)?.message.contains("API key") == true }
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.properties = ["a b": "c"] }) } throws: { _ in true }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: JobOverrides()) }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: JobFile()) }
             throws: { ($0 as? SluiceError)?.message.contains("no input") == true }
     }
 
