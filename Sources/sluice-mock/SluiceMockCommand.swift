@@ -9,9 +9,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         commandName: "sluice-mock",
         abstract: "An OpenAI-compatible gateway emulator with Floopy semantics and fault injection.",
         discussion: """
-        Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models,
-        GET /health, GET /stats and POST /stats/reset. Answers are derived deterministically from
-        the request body; usage is counted at about 4 characters per token.
+        Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models, GET /health, GET /stats and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
 
         Example: sluice-mock --port 0 --port-file /tmp/mock.port --latency-ms 50-150 --p429 0.05 --retry-after 1
         """

@@ -9,17 +9,14 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a job, or resume it if it was interrupted.",
         discussion: """
-        Settings come from the job file, then the flags (flags win). Running the same job again
-        resumes it: succeeded items are not sent again, items in flight at a crash are retried,
-        failed items are retried only with --retry-failed.
+        Settings come from the job file, then the flags (flags win). Running the same job again resumes it: succeeded items are not sent again, items in flight at a crash are retried, failed items are retried only with --retry-failed.
 
         Examples:
           sluice run jobs/demo.json
-          sluice run --input data.jsonl.gz --model gpt-4o-mini --property batch=nightly --cache exact
+          sluice run --input data.jsonl.gz --model gpt-4o-mini --property batch=nightly
           sluice run jobs/demo.json --retry-failed --concurrency 64
 
-        The API key is read from the environment variable named by --api-key-env (default
-        FLOOPY_API_KEY) or from --api-key-file; there is no flag that takes the key itself.
+        The API key is read from the environment variable named by --api-key-env (default FLOOPY_API_KEY) or from --api-key-file; there is no flag that takes the key itself.
         """
     )
 

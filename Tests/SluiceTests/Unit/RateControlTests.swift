@@ -40,6 +40,12 @@ struct RateControlTests {
         #expect(changes.values.first == 9 && changes.values.contains(4) && changes.values.last == 10)
     }
 
+    @Test func aLowBudgetShrinksTheLimitByAFifth() {
+        let adaptive = AdaptiveConcurrency(limiter: ConcurrencyLimiter(limit: 1), ceiling: 100, start: 50)
+        adaptive.record(.budgetLow)
+        #expect(adaptive.currentLimit == 40)
+    }
+
     @Test func budgetPacesRequestsWithoutBurst() async {
         let budget = RateBudget(requestsPerMinute: 600, tokensPerMinute: nil, control: RunControl(), burstSeconds: 0)
         let start = ContinuousClock.now
