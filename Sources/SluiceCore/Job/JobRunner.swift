@@ -120,7 +120,11 @@ public final class JobRunner: @unchecked Sendable {
         await transport.shutdown()
         logger.debug("checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events")
 
-        if let adaptive { try? store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey) }
+        if let adaptive {
+            // Workers update the shown limit as answers arrive, possibly out of order; settle it here.
+            counters.update { $0.concurrencyLimit = adaptive.currentLimit }
+            try? store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey)
+        }
         let counts = try store.counts()
         var report = RunReport(
             jobName: configuration.name, counts: counts, stats: counters.snapshot, skipped: baseline.finished,
