@@ -128,10 +128,6 @@ final class SQLiteStatement {
         return try step() ? read(self) : nil
     }
 
-    /// Ends the statement's read transaction (a statement stepped to SQLITE_DONE
-    /// needs no reset; one abandoned on a row does).
-    func reset() { sqlite3_reset(statement) }
-
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
     func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
     func double(_ column: Int32) -> Double { sqlite3_column_double(statement, column) }

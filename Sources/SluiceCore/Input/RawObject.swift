@@ -64,6 +64,4 @@ struct RawObject {
             out += bytes[member.value]
         }
     }
-
-    var keys: [String] { Array(lastIndex.keys) }
 }

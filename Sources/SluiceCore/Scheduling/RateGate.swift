@@ -31,8 +31,4 @@ public final class RateGate: @unchecked Sendable {
             if !(await control.sleep(seconds: seconds)) { return false }
         }
     }
-
-    public var isPaused: Bool {
-        lock.withLock { pausedUntil.map { $0 > ContinuousClock.now } ?? false }
-    }
 }
