@@ -15,21 +15,27 @@ public struct RequestBuilder: Sendable {
         self.profile = profile
     }
 
-    /// The models to try in order: the item's (or the job's), then its fallbacks.
-    public func modelChain(for item: DispatchItem) -> [String] {
+    /// What stays the same across an item's attempts, worked out once per item:
+    /// its gateway settings (the job's with the line's overrides) and its models.
+    public struct ItemPlan: Sendable {
+        public let settings: GatewaySettings
+        /// The models to try in order: the item's (or the job's), then its fallbacks.
+        public let chain: [String]
+    }
+
+    public func plan(for item: DispatchItem) -> ItemPlan {
         let effective = settings.applying(item.overrides)
         var chain: [String] = []
         for model in [item.model ?? defaultModel].compactMap({ $0 }) + effective.fallback where !chain.contains(model) {
             chain.append(model)
         }
-        return chain
+        return ItemPlan(settings: effective, chain: chain)
     }
 
-    public func request(for item: DispatchItem, modelIndex: Int, chain: [String]) -> GatewayRequest {
-        let effective = settings.applying(item.overrides)
-        let model = chain[modelIndex]
+    public func request(for item: DispatchItem, plan: ItemPlan, modelIndex: Int) -> GatewayRequest {
+        let model = plan.chain[modelIndex]
         let headers = [("Content-Type", "application/json")]
-            + profile.headers(for: effective, remainingFallbacks: Array(chain.dropFirst(modelIndex + 1)))
+            + profile.headers(for: plan.settings, remainingFallbacks: Array(plan.chain.dropFirst(modelIndex + 1)))
         return GatewayRequest(url: url(for: item.endpoint), headers: headers,
                               body: Self.body(item.body, model: model), model: model)
     }

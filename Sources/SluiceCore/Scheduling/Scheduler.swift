@@ -75,8 +75,8 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     private func process(_ item: DispatchItem) async {
-        let chain = builder.modelChain(for: item)
-        var attempts = ItemAttempts(chain: chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
+        let plan = builder.plan(for: item)
+        var attempts = ItemAttempts(chain: plan.chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
         recorder.record(.started(item.id))
         counters.update { $0.inFlight += 1 }
         var finished = false
@@ -88,7 +88,7 @@ public final class Scheduler: @unchecked Sendable {
         while true {
             guard await gate.waitUntilOpen(), !Task.isCancelled else { return }
             let modelIndex = attempts.begin()
-            let request = builder.request(for: item, modelIndex: modelIndex, chain: chain)
+            let request = builder.request(for: item, plan: plan, modelIndex: modelIndex)
             let estimate = budget.isLimited ? budget.estimate(bodyBytes: request.body.count) : 0
             guard await budget.acquire(tokens: estimate) else { return }
             counters.update { $0.requestsSent += 1 }

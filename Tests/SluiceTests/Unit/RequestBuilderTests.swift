@@ -42,14 +42,14 @@ struct RequestBuilderTests {
 
     @Test func modelChainAndFallbackHeaderAdvanceTogether() throws {
         let builder = RequestBuilder(baseURL: "https://api.floopy.ai/v1", defaultModel: "gpt-4o-mini", settings: settings())
-        let chain = builder.modelChain(for: item())
-        #expect(chain == ["gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro"])
-        let first = builder.request(for: item(), modelIndex: 0, chain: chain)
+        let plan = builder.plan(for: item())
+        #expect(plan.chain == ["gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro"])
+        let first = builder.request(for: item(), plan: plan, modelIndex: 0)
         #expect(first.headers.first { $0.name == "floopy-fallback" }?.value == "claude-sonnet-4,gemini-2.5-pro")
-        let last = builder.request(for: item(), modelIndex: 2, chain: chain)
+        let last = builder.request(for: item(), plan: plan, modelIndex: 2)
         #expect(last.model == "gemini-2.5-pro")
         #expect(!last.headers.contains { $0.name == "floopy-fallback" })
-        #expect(builder.modelChain(for: item(model: "claude-sonnet-4")) == ["claude-sonnet-4", "gemini-2.5-pro"])
+        #expect(builder.plan(for: item(model: "claude-sonnet-4")).chain == ["claude-sonnet-4", "gemini-2.5-pro"])
     }
 
     @Test func urlsJoinWithoutDoublingV1() {
