@@ -54,15 +54,25 @@ struct SluiceMockCommand: AsyncParsableCommand {
     @Option(help: "Apply faults only to the first K times a given body is received, so retries succeed.")
     var failFirst: Int?
 
-    @Option(help: "Requests per minute before answering 429 (sliding window).") var rpm: Int?
+    @Option(help: "Requests per minute before answering 429 with Retry-After and x-ratelimit-* (sliding window).") var rpm: Int?
     @Option(help: "Tokens per minute before answering 429 (sliding window).") var tpm: Int?
+    @Option(help: "Length of the --rpm/--tpm sliding window in seconds (default 60; shorter for quick tests).") var rateWindow = 60.0
+    @Option(help: "Answer 429 (no Retry-After, no rate-limit headers) to whatever exceeds N requests in flight: a capacity limit.")
+    var maxInflight: Int?
+    @Option(help: "Answer OpenAI's permanent 429 insufficient_quota once N requests have been answered.") var quota: Int?
+    @Option(name: .customLong("missing-model"), help: "A model that does not exist: 404 model_not_found (repeatable).")
+    var missingModels: [String] = []
+    @Flag(help: "Echo the presented Authorization header in 401 bodies, as some gateways do (for tests of key scrubbing).")
+    var echoKeyInErrors = false
+    @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "Dimension of the vectors from /v1/embeddings.") var embeddingDim = 8
     @Option(help: "Event-loop threads.") var threads = 1
 
     @Flag(help: "Ignore floopy-fallback and model chains, like a plain OpenAI-compatible server.")
     var noGatewayFallback = false
 
-    @Flag(help: "Do not keep per-body counts in /stats (for multi-million-request benchmarks).")
+    @Flag(help: "Do not keep per-body counts and the request timeline in /stats (for multi-million-request benchmarks).")
     var noBodyCounts = false
 
     func validate() throws {
@@ -78,6 +88,9 @@ struct SluiceMockCommand: AsyncParsableCommand {
         if let latencyTail { _ = try parseLatency(latencyTail.contains(",") ? latencyTail : "invalid") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         if embeddingDim < 1 { throw ValidationError("--embedding-dim must be at least 1") }
+        if rateWindow <= 0 { throw ValidationError("--rate-window must be a positive number of seconds") }
+        if let maxInflight, maxInflight < 1 { throw ValidationError("--max-inflight must be at least 1") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
 
     private func parseLatency(_ text: String) throws -> LatencyModel {
@@ -111,6 +124,14 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.embeddingDimensions = embeddingDim
         config.countBodies = !noBodyCounts
         config.gatewayFallback = !noGatewayFallback
+        config.rateWindowSeconds = rateWindow
+        config.maxInflight = maxInflight
+        config.quota = quota
+        config.missingModels = Set(missingModels)
+        config.echoKeyInErrors = echoKeyInErrors
+        config.tlsCertificate = tlsCert
+        config.tlsKey = tlsKey
+        config.recordTimeline = !noBodyCounts
 
         // One socket per client connection: benchmarks open thousands.
         var limit = rlimit()
@@ -123,7 +144,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
             // Written atomically so a watcher never reads a half-written port.
             try String(server.port).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
-        print("sluice-mock listening on http://\(host):\(server.port)/v1")
+        print("sluice-mock listening on \(tlsCert == nil ? "http" : "https")://\(host):\(server.port)/v1")
         fflush(stdout)
 
         let stop = StopSignal()

@@ -86,8 +86,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Tokens per minute the gateway allows (estimated before sending, corrected with usage), e.g. --tpm 2000000.", valueName: "N"))
     var tpm: Int?
 
-    @Flag(help: "Keep exactly --concurrency requests in flight instead of backing off on 429s and low rate-limit headers.")
+    @Flag(help: "Keep exactly --concurrency requests in flight instead of learning the limit from the share of 429s.")
     var noAdaptive = false
+
+    @Flag(help: "Do not stop the job when 50 items in a row fail with the same permanent error (a wrong model name, a wrong endpoint).")
+    var noCircuitBreaker = false
+
+    @Option(help: ArgumentHelp("PEM file of root certificates to trust besides the system's, for a gateway behind a private CA or a TLS-inspecting proxy (SSL_CERT_FILE replaces the system's roots instead).", valueName: "PATH"))
+    var caFile: String?
+
+    @Option(help: ArgumentHelp("Proxy for the gateway, e.g. http://user:pass@proxy.corp:3128 (default: HTTPS_PROXY / HTTP_PROXY unless NO_PROXY matches, as curl; --proxy '' for none).", valueName: "URL"))
+    var proxy: String?
 
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes (default: 8388608).", valueName: "BYTES"))
     var maxLineBytes: Int?
@@ -189,6 +198,8 @@ struct RunCommand: AsyncParsableCommand {
         flags.requestsPerMinute = rpm
         flags.tokensPerMinute = tpm
         if noAdaptive { flags.adaptiveConcurrency = false }
+        if noCircuitBreaker { flags.circuitBreaker = false }
+        flags.caFile = caFile
         return flags
     }
 
@@ -216,6 +227,7 @@ struct RunCommand: AsyncParsableCommand {
             options.graceSeconds = grace
             options.progressInterval = progressInterval
             options.showProgress = !noProgress
+            options.proxy = proxy
 
             let control = RunControl()
             let signals = SignalHandler(control: control, graceSeconds: grace)

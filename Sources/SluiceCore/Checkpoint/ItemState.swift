@@ -58,8 +58,9 @@ public enum CheckpointEvent: Sendable {
     case started(Int64)
     case finished(ItemOutcome)
     /// Abandoned unfinished because the run is stopping: pending again, so a
-    /// graceful stop leaves nothing "in flight" behind.
-    case released(Int64)
+    /// graceful stop leaves nothing "in flight" behind. `attempts` is the item's
+    /// total so far, so the attempts made in this run are not forgotten.
+    case released(Int64, attempts: Int)
 }
 
 /// One input file of a job as the checkpoint remembers it.

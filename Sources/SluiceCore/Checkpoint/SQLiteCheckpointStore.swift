@@ -214,7 +214,7 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         try locked {
             try database.transaction {
                 let started = try statement("UPDATE items SET state = 1 WHERE id = ? AND state = 0")
-                let released = try statement("UPDATE items SET state = 0 WHERE id = ? AND state = 1")
+                let released = try statement("UPDATE items SET state = 0, attempts = ? WHERE id = ? AND state = 1")
                 let finished = try statement("""
                     UPDATE items SET state = ?, attempts = ?, retries = ?, fallbacks_used = ?, http_status = ?, error_code = ?,
                         error_message = ?, answered_model = ?, provider = ?, request_id = ?, prompt_tokens = ?,
@@ -226,8 +226,8 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
                     switch event {
                     case .started(let id):
                         try started.bind(.integer(id)).run()
-                    case .released(let id):
-                        try released.bind(.integer(id)).run()
+                    case .released(let id, let attempts):
+                        try released.bind(.int(attempts), .integer(id)).run()
                     case .finished(let outcome):
                         try finished.bind(
                             .int(outcome.succeeded ? ItemState.succeeded.rawValue : ItemState.failed.rawValue),

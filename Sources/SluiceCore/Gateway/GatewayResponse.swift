@@ -37,6 +37,8 @@ public struct GatewayFailure: Error, Sendable, Equatable {
         public static let invalidResponse = Kind(rawValue: "invalid_response")
         /// The request was abandoned because sluice is stopping.
         public static let cancelled = Kind(rawValue: "cancelled")
+        /// The gateway's TLS certificate failed verification (untrusted issuer, wrong host name, expired).
+        public static let untrustedCertificate = Kind(rawValue: "tls_verification_failed")
     }
 
     public var kind: Kind

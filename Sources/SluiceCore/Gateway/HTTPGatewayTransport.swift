@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The real transport: async-http-client with a keep-alive pool sized to the
-/// job's concurrency and TLS certificates verified (its default).
+/// job's concurrency and TLS certificates verified (its default), through the
+/// proxy and with the extra trust roots the `TransportSettings` name.
 ///
 /// The key is held here and only here: it is added to each request on the way
 /// out and never travels through `GatewayRequest`, logs or the checkpoint.
@@ -13,16 +15,43 @@ public final class HTTPGatewayTransport: GatewayTransport, @unchecked Sendable {
     private let authorization: String?
     private let maxResponseBytes: Int
 
-    public init(apiKey: String?, concurrency: Int, requestTimeout: Double = 120, maxResponseBytes: Int = 64 << 20) {
+    /// How to reach the gateway, apart from the key.
+    public struct Settings: Sendable {
+        public var concurrency: Int
+        public var requestTimeout: Double = 120
+        public var maxResponseBytes: Int = 64 << 20
+        /// PEM roots trusted in addition to the system's (`--ca-file`).
+        public var caFile: String?
+        /// PEM roots trusted *instead of* the system's (`SSL_CERT_FILE`, as curl and Python read it).
+        public var certificateFile: String?
+        public var proxy: ProxySetting?
+
+        public init(concurrency: Int) { self.concurrency = concurrency }
+    }
+
+    public init(apiKey: String?, settings: Settings) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .milliseconds(Int64(min(10, requestTimeout) * 1000)))
+        configuration.timeout = .init(connect: .milliseconds(Int64(min(10, settings.requestTimeout) * 1000)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60),
-                                             concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 1))
+                                             concurrentHTTP1ConnectionsPerHostSoftLimit: max(settings.concurrency, 1))
         configuration.decompression = .disabled
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let certificateFile = settings.certificateFile { tls.trustRoots = .file(certificateFile) }
+        if let caFile = settings.caFile { tls.additionalTrustRoots = [.file(caFile)] }
+        configuration.tlsConfiguration = tls
+        if let proxy = settings.proxy {
+            switch proxy.kind {
+            case .http:
+                let credentials = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
+                configuration.proxy = .server(host: proxy.host, port: proxy.port, authorization: credentials)
+            case .socks5:
+                configuration.proxy = .socksServer(host: proxy.host, port: proxy.port)
+            }
+        }
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         authorization = apiKey.map { "Bearer \($0)" }
-        self.maxResponseBytes = maxResponseBytes
+        maxResponseBytes = settings.maxResponseBytes
     }
 
     public func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult {
@@ -52,6 +81,9 @@ public final class HTTPGatewayTransport: GatewayTransport, @unchecked Sendable {
         if error is CancellationError {
             return GatewayFailure(kind: .cancelled, message: "request cancelled", latencySeconds: latency)
         }
+        if let reason = certificateProblem(error) {
+            return GatewayFailure(kind: .untrustedCertificate, message: reason, latencySeconds: latency)
+        }
         if let clientError = error as? HTTPClientError {
             switch clientError {
             case .deadlineExceeded, .readTimeout, .writeTimeout:
@@ -67,6 +99,27 @@ public final class HTTPGatewayTransport: GatewayTransport, @unchecked Sendable {
             }
         }
         return GatewayFailure(kind: .connection, message: "\(error)", latencySeconds: latency)
+    }
+
+    /// A TLS failure that is about trust (verification), not the network: retrying cannot cure it.
+    static func certificateProblem(_ error: Error) -> String? {
+        let text = String(describing: error)
+        if let ssl = error as? NIOSSLError {
+            switch ssl {
+            case .handshakeFailed where text.contains("CERTIFICATE_VERIFY_FAILED"):
+                return "certificate verify failed: the certificate is not signed by a trusted root, has expired, or does not name this host"
+            case .unableToValidateCertificate, .noCertificateToValidate:
+                return "the gateway's certificate could not be validated"
+            case .cannotMatchULabel:
+                return "the gateway's host name could not be matched against its certificate"
+            default:
+                return nil
+            }
+        }
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return "the certificate does not name this host"
+        }
+        return nil
     }
 
     public func shutdown() async {

@@ -27,6 +27,10 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var tokensPerMinute: Int?
     /// Learn the concurrency limit below `concurrency` from 429s and rate-limit headers.
     public var adaptiveConcurrency: Bool
+    /// Stop the job when many items in a row fail with the same permanent error.
+    public var circuitBreaker: Bool
+    /// Extra trusted root certificates (PEM) for the gateway's TLS.
+    public var caFile: String?
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
     ///
@@ -73,7 +77,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             allowInsecureHTTP: (flags.allowInsecureHTTP ?? false) || (job.allowInsecureHTTP ?? false),
             requestsPerMinute: flags.requestsPerMinute ?? job.requestsPerMinute,
             tokensPerMinute: flags.tokensPerMinute ?? job.tokensPerMinute,
-            adaptiveConcurrency: flags.adaptiveConcurrency ?? job.adaptiveConcurrency ?? true
+            adaptiveConcurrency: flags.adaptiveConcurrency ?? job.adaptiveConcurrency ?? true,
+            circuitBreaker: flags.circuitBreaker ?? job.circuitBreaker ?? true,
+            caFile: flags.caFile ?? fromFile(job.caFile)
         )
         try configuration.validate()
         return configuration
@@ -136,6 +142,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         }
         if output == errors { throw fail("the results and errors files must differ (both are \(output))") }
         if inputs.contains(output) { throw fail("the output \(output) is also an input") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw fail("\(caFile): cannot read the CA file (--ca-file expects PEM certificates)")
+        }
         do {
             for (name, value) in gateway.properties {
                 try HeaderValidation.checkPropertyName(name)

@@ -42,6 +42,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var requestsPerMinute: Int?
     public var tokensPerMinute: Int?
     public var adaptiveConcurrency: Bool?
+    public var circuitBreaker: Bool?
+    public var caFile: String?
 
     public init() {}
 
@@ -60,6 +62,8 @@ public struct JobFile: Codable, Sendable, Equatable {
         case requestsPerMinute = "requests_per_minute"
         case tokensPerMinute = "tokens_per_minute"
         case adaptiveConcurrency = "adaptive_concurrency"
+        case circuitBreaker = "circuit_breaker"
+        case caFile = "ca_file"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

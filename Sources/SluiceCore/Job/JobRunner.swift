@@ -69,18 +69,22 @@ public final class JobRunner: @unchecked Sendable {
 
         let feed = ItemFeed(store: store, planningDone: !needsPlanning)
         let recorder = CheckpointRecorder(store: store, counters: counters, control: control)
-        let transport = transportOverride ?? HTTPGatewayTransport(apiKey: apiKey, concurrency: configuration.concurrency, requestTimeout: configuration.timeoutSeconds)
+        let transport = try transportOverride ?? makeTransport()
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
+        let gate = RateGate(control: control)
         let scheduler = Scheduler(
-            settings: .init(maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds),
-            transport: transport,
-            builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
-            recorder: recorder, limiter: limiter, adaptive: adaptive,
-            budget: RateBudget(requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
-                               control: control, burstSeconds: 0),
-            control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger)
-        let progress = ProgressReporter(counters: counters, baseline: baseline, plainInterval: options.progressInterval)
+            settings: .init(maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
+                            maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency)),
+            parts: .init(
+                transport: transport,
+                builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
+                recorder: recorder, limiter: limiter, adaptive: adaptive,
+                budget: RateBudget(requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
+                                   control: control, burstSeconds: 0),
+                gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
+                control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
+        let progress = ProgressReporter(counters: counters, baseline: baseline, plainInterval: options.progressInterval) { gate.currentPause }
         if options.showProgress { progress.start() }
 
         let planning: Task<Planner.Report?, Never>? = needsPlanning ? Task {
@@ -113,6 +117,7 @@ public final class JobRunner: @unchecked Sendable {
             control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "\(error)")))
         }
         graceWatcher.cancel()
+        scheduler.drainHeldFailures()
         logger.debug("dispatch finished after \(String(format: "%.3f", counters.elapsedSeconds)) s")
         await recorder.finish()
         if let report = await planning?.value { inputErrors += report.inputErrors }
@@ -137,6 +142,23 @@ public final class JobRunner: @unchecked Sendable {
             logger.debug("results written after \(String(format: "%.3f", counters.elapsedSeconds)) s")
         }
         return report
+    }
+
+    /// The HTTP transport with this job's trust roots and proxy (flag, else the environment, as curl).
+    private func makeTransport() throws -> GatewayTransport {
+        var settings = HTTPGatewayTransport.Settings(concurrency: configuration.concurrency)
+        settings.requestTimeout = configuration.timeoutSeconds
+        settings.caFile = configuration.caFile
+        let environment = ProcessInfo.processInfo.environment
+        if let file = environment["SSL_CERT_FILE"], !file.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw SluiceError(.configuration, "\(file): cannot read the certificate file named by SSL_CERT_FILE")
+            }
+            settings.certificateFile = file
+        }
+        settings.proxy = try ProxySetting.resolve(flag: options.proxy, baseURL: configuration.baseURL, environment: environment)
+        if let proxy = settings.proxy { logger.info("connecting to the gateway through the proxy \(proxy)") }
+        return HTTPGatewayTransport(apiKey: apiKey, settings: settings)
     }
 
     static let learnedLimitKey = "learned_concurrency"

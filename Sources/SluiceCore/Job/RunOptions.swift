@@ -8,6 +8,9 @@ public struct RunOptions: Sendable {
     /// Seconds between plain progress lines when stderr is not a terminal.
     public var progressInterval = 10.0
     public var showProgress = true
+    /// `--proxy URL`: overrides the proxy environment variables; empty for none.
+    /// A run option, not a job setting: its credentials must never reach the checkpoint.
+    public var proxy: String?
 
     public init() {}
 }

@@ -8,10 +8,14 @@ public final class ProgressReporter: @unchecked Sendable {
     private let interactive: Bool
     private let interval: Double
     private var task: Task<Void, Never>?
+    /// The job-wide pause in force, if any (seconds left, reason).
+    private let pause: @Sendable () -> (remaining: Double, reason: String)?
 
-    public init(counters: RunCounters, baseline: ItemCounts, plainInterval: Double) {
+    public init(counters: RunCounters, baseline: ItemCounts, plainInterval: Double,
+                pause: @escaping @Sendable () -> (remaining: Double, reason: String)? = { nil }) {
         self.counters = counters
         self.baseline = baseline
+        self.pause = pause
         interactive = isatty(STDERR_FILENO) == 1
         interval = interactive ? 0.5 : plainInterval
     }
@@ -40,6 +44,7 @@ public final class ProgressReporter: @unchecked Sendable {
         let percent = total > 0 ? String(format: " (%.1f%%)", Double(done) * 100 / Double(total)) : ""
         return "sluice: \(done)/\(total) done\(percent) · ok \(baseline.succeeded + stats.succeeded) · failed \(baseline.failed + stats.failed + stats.plannedInvalid)"
             + " · in flight \(stats.inFlight) · retrying \(stats.retrying) · \(String(format: "%.1f", rate)) req/s · limit \(stats.concurrencyLimit)"
+            + (pause().map { " · paused \(Int($0.remaining.rounded(.up))) s: \($0.reason)" } ?? "")
     }
 
     private func draw() {

@@ -12,6 +12,26 @@ public protocol HeaderProfile: Sendable {
     /// Headers for one attempt. `remainingFallbacks` are the models after the one
     /// this attempt asks for, so the gateway can fall back on its own side too.
     func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)]
+    /// What the gateway's response headers say about who answered and how.
+    func answerDetails(_ header: (String) -> String?) -> AnswerDetails
+}
+
+/// What a gateway reports about an answer in its response headers; each
+/// gateway names these differently, so the profile reads them.
+public struct AnswerDetails: Sendable, Equatable {
+    /// The model that actually answered (after the gateway's own fallback).
+    public var model: String?
+    public var provider: String?
+    public var requestID: String?
+    /// The gateway's cache verdict as it spells it (`HIT`, `MISS`...).
+    public var cacheStatus: String?
+
+    public init(model: String? = nil, provider: String? = nil, requestID: String? = nil, cacheStatus: String? = nil) {
+        self.model = model
+        self.provider = provider
+        self.requestID = requestID
+        self.cacheStatus = cacheStatus
+    }
 }
 
 /// Floopy's headers as its quick-start pages write them.
@@ -31,5 +51,11 @@ public struct FloopyHeaderProfile: HeaderProfile {
             headers.append((name, settings.extraHeaders[name]!))
         }
         return headers
+    }
+
+    /// Header names are lowercase here: `GatewayResponse` stores them that way.
+    public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
+        AnswerDetails(model: header("floopy-model"), provider: header("floopy-provider"),
+                      requestID: header("x-request-id"), cacheStatus: header("floopy-cache"))
     }
 }

@@ -1,114 +1,124 @@
-import Foundation
+import Synchronization
 
-/// Learns how many requests in flight the gateway tolerates, with `--concurrency`
-/// as the ceiling: additive increase while requests succeed (one more slot per
-/// window of successes), multiplicative decrease on a 429 or when the gateway's
-/// `x-ratelimit-remaining-*` runs low. At most one decrease per window, so a
-/// burst of 429s from requests already in flight counts once.
+/// Learns how many requests in flight the gateway tolerates, with
+/// `--concurrency` as the ceiling, from the *rate* of 429s rather than from
+/// each one.
+///
+/// Which classic, and why. The three studied:
+/// - TCP congestion control (AIMD, one decrease per round trip): right that
+///   answers to requests sent before a decrease say nothing about the new
+///   limit, so they are ignored here too. Wrong as TCP applies it: halving on
+///   every loss settles at sqrt(2/p) for a loss rate p, so 3 % of sporadic 429s
+///   would pin the job near 8 requests in flight whatever the gateway could take.
+/// - Google SRE's client-side throttling (reject locally when requests exceed
+///   K × accepts over two minutes): right to look at the share of refusals
+///   rather than single events; but it sheds load for an overloaded backend and
+///   does not find a concurrency.
+/// - Netflix concurrency-limits (gradient on latency, limit × minRTT / RTT):
+///   finds a queueing server's knee, but a gateway that refuses at once with a
+///   429 does not slow down first, so latency carries no signal here.
+///
+/// Taken: AIMD over *windows* of answers, with the decision made on the share
+/// refused. A window is `max(2 × limit, 40)` answers to requests sent since
+/// the last decrease, about two round trips of the current limit: large enough
+/// that 3 % of sporadic 429s rarely look like 8 %. At its end:
+/// - more than 8 % refused: decrease in proportion, to the number that were
+///   accepted (`limit × (1 − share)`, at most halving). For a gateway that
+///   refuses what exceeds N in flight, the accepted count *is* N, so one or
+///   two windows find it; when chance makes sporadic 429s cross 8 %, the
+///   decrease is as small as the share;
+/// - at most 4 % refused and no budget running low: one more slot, but only
+///   after four such windows following a decrease, so probing above a
+///   capacity limit costs a few refused requests every few windows;
+/// - otherwise: hold.
+/// Only 429 is a refusal; 5xx, dropped connections and timeouts are faults of
+/// another kind and are retried without touching the limit.
 ///
 /// ```swift
 /// let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: 256, start: learned ?? 256)
-/// adaptive.record(.success)                         // after each answer
-/// adaptive.record(.throttled)                       // on a 429
+/// adaptive.record(.accepted, sentAt: sentAt)      // after each HTTP answer
+/// adaptive.record(.refused, sentAt: sentAt)       // a 429
 /// ```
-public final class AdaptiveConcurrency: @unchecked Sendable {
-    public enum Signal: Sendable {
-        case success
-        case throttled
-        /// The gateway's budget is running low (remaining below 10 % of its limit).
+public final class AdaptiveConcurrency: Sendable {
+    public enum Answer: Sendable {
+        case accepted
+        case refused
+        /// Accepted, with `x-ratelimit-remaining-*` under 10 % of its limit.
         case budgetLow
     }
 
-    private let lock = NSLock()
-    private let limiter: ConcurrencyLimiter
+    public struct Rules: Sendable {
+        public var minimumWindow = 40
+        public var windowPerLimit = 2
+        public var decreaseShare = 0.08
+        public var increaseShare = 0.04
+        public var largestDecrease = 0.5
+        public var probationWindows = 4
+        public init() {}
+    }
+
+    private struct State {
+        var limit: Double
+        /// Answers to requests sent before this instant belong to an older limit.
+        var windowOpened: ContinuousClock.Instant
+        var answers = 0
+        var refusals = 0
+        var lowBudget = 0
+        var cleanWindowsBeforeIncrease = 0
+    }
+
     public let ceiling: Int
-    private var limit: Double
-    private var successesSinceChange = 0
-    private var lastDecrease = ContinuousClock.now - .seconds(3600)
+    public let rules: Rules
+    private let limiter: ConcurrencyLimiter
+    private let state: Mutex<State>
     /// Called when the whole-number limit changes (to show it and store it).
     private let onChange: @Sendable (Int) -> Void
 
-    public init(limiter: ConcurrencyLimiter, ceiling: Int, start: Int, onChange: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(limiter: ConcurrencyLimiter, ceiling: Int, start: Int, rules: Rules = Rules(),
+                onChange: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.limiter = limiter
         self.ceiling = max(ceiling, 1)
-        limit = Double(min(max(start, 1), self.ceiling))
+        self.rules = rules
+        let limit = min(max(start, 1), self.ceiling)
+        state = Mutex(State(limit: Double(limit), windowOpened: .now))
         self.onChange = onChange
-        limiter.setLimit(Int(limit))
+        limiter.setLimit(limit)
     }
 
-    public var currentLimit: Int { lock.withLock { Int(limit) } }
+    public var currentLimit: Int { state.withLock { Int($0.limit) } }
 
-    public func record(_ signal: Signal) {
-        let changed: Int? = lock.withLock {
-            let before = Int(limit)
-            switch signal {
-            case .success:
-                successesSinceChange += 1
-                if successesSinceChange >= Int(limit), limit < Double(ceiling) {
-                    limit = min(limit + 1, Double(ceiling))
-                    successesSinceChange = 0
-                }
-            case .throttled, .budgetLow:
-                // One decrease per second at most: answers to requests sent before the
-                // last decrease say nothing about the new limit.
-                guard ContinuousClock.now - lastDecrease > .seconds(1) else { return nil }
-                limit = max(1, (limit * (signal == .throttled ? 0.5 : 0.8)).rounded(.down))
-                lastDecrease = ContinuousClock.now
-                successesSinceChange = 0
+    public func record(_ answer: Answer, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
+        let changed: Int? = state.withLock { state in
+            guard sentAt > state.windowOpened else { return nil }
+            state.answers += 1
+            switch answer {
+            case .accepted: break
+            case .refused: state.refusals += 1
+            case .budgetLow: state.lowBudget += 1
             }
-            return Int(limit) != before ? Int(limit) : nil
+            guard state.answers >= max(rules.windowPerLimit * Int(state.limit), rules.minimumWindow) else { return nil }
+            let before = Int(state.limit)
+            let share = Double(state.refusals) / Double(state.answers)
+            if share > rules.decreaseShare {
+                let factor = max(1 - share, 1 - rules.largestDecrease)
+                state.limit = max(1, (state.limit * factor).rounded(.down))
+                state.cleanWindowsBeforeIncrease = rules.probationWindows
+                state.windowOpened = now
+            } else if share <= rules.increaseShare, state.lowBudget == 0 {
+                if state.cleanWindowsBeforeIncrease > 0 {
+                    state.cleanWindowsBeforeIncrease -= 1
+                } else {
+                    state.limit = min(state.limit + 1, Double(ceiling))
+                }
+            }
+            state.answers = 0
+            state.refusals = 0
+            state.lowBudget = 0
+            return Int(state.limit) != before ? Int(state.limit) : nil
         }
         if let changed {
             limiter.setLimit(changed)
             onChange(changed)
         }
-    }
-
-    /// Reads `x-ratelimit-remaining-{requests,tokens}` against their limits.
-    public static func budgetIsLow(_ header: (String) -> String?) -> Bool {
-        for kind in ["requests", "tokens"] {
-            if let remaining = header("x-ratelimit-remaining-\(kind)").flatMap(Double.init),
-               let limit = header("x-ratelimit-limit-\(kind)").flatMap(Double.init), limit > 0,
-               remaining < limit * 0.1 {
-                return true
-            }
-        }
-        return false
-    }
-
-    /// Seconds until an exhausted budget resets (`x-ratelimit-reset-*` when remaining is 0).
-    public static func exhaustedFor(_ header: (String) -> String?) -> Double? {
-        var wait: Double?
-        for kind in ["requests", "tokens"] where header("x-ratelimit-remaining-\(kind)").flatMap(Double.init) == 0 {
-            if let reset = header("x-ratelimit-reset-\(kind)").flatMap(parseDuration) { wait = max(wait ?? 0, reset) }
-        }
-        return wait
-    }
-
-    /// `6m0s`, `1.5s`, `12ms`, `2h3m4s`: OpenAI's duration format, in seconds.
-    public static func parseDuration(_ text: String) -> Double? {
-        var total = 0.0
-        var number = ""
-        var index = text.startIndex
-        var sawUnit = false
-        while index < text.endIndex {
-            let character = text[index]
-            if character.isNumber || character == "." {
-                number.append(character)
-                index = text.index(after: index)
-                continue
-            }
-            guard let value = Double(number) else { return nil }
-            let rest = text[index...]
-            if rest.hasPrefix("ms") { total += value / 1000; index = text.index(index, offsetBy: 2) }
-            else if character == "h" { total += value * 3600; index = text.index(after: index) }
-            else if character == "m" { total += value * 60; index = text.index(after: index) }
-            else if character == "s" { total += value; index = text.index(after: index) }
-            else { return nil }
-            number = ""
-            sawUnit = true
-        }
-        if !number.isEmpty { guard let value = Double(number) else { return nil }; total += value }
-        return sawUnit || !text.isEmpty ? total : nil
     }
 }

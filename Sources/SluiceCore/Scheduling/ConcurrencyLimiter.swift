@@ -1,47 +1,84 @@
-import Foundation
+import NIOCore
+import Synchronization
 
-/// Permits for requests in flight. The limit can change while the job runs,
-/// which is what adaptive concurrency will turn; waiting costs no CPU.
-public final class ConcurrencyLimiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var limit: Int
-    private var inUse = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+/// Permits for requests in flight, handed out in the order they were asked
+/// for. The limit can change while the job runs (adaptive concurrency turns
+/// it); waiting costs no CPU, and a waiting task that is cancelled leaves the
+/// queue at once.
+///
+/// ```swift
+/// let slots = ConcurrencyLimiter(limit: 32)
+/// guard await slots.acquire() else { return }   // false: the task was cancelled
+/// defer { slots.release() }
+/// ```
+public final class ConcurrencyLimiter: Sendable {
+    private struct State {
+        var limit: Int
+        var inUse = 0
+        var nextTicket: UInt64 = 0
+        /// Waiters in arrival order, by ticket (dictionary keys are not ordered).
+        var order = CircularBuffer<UInt64>()
+        var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
 
-    public init(limit: Int) { self.limit = max(limit, 1) }
-
-    public var currentLimit: Int { lock.withLock { limit } }
-
-    public func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let granted: Bool = lock.withLock {
-                if inUse < limit { inUse += 1; return true }
-                waiters.append(continuation)
-                return false
+        /// Wakes the oldest waiters while there is room; each gets a permit.
+        mutating func grant() -> [CheckedContinuation<Bool, Never>] {
+            var ready: [CheckedContinuation<Bool, Never>] = []
+            while inUse < limit, !order.isEmpty {
+                let ticket = order.removeFirst()
+                guard let continuation = waiters.removeValue(forKey: ticket) else { continue }
+                inUse += 1
+                ready.append(continuation)
             }
-            if granted { continuation.resume() }
+            return ready
+        }
+    }
+
+    private let state: Mutex<State>
+
+    public init(limit: Int) { state = Mutex(State(limit: max(limit, 1))) }
+
+    public var currentLimit: Int { state.withLock { $0.limit } }
+    public var inUse: Int { state.withLock { $0.inUse } }
+
+    /// Waits for a permit; false if the task was cancelled while waiting (no permit is then held).
+    public func acquire() async -> Bool {
+        let ticket: UInt64 = state.withLock { state in
+            state.nextTicket += 1
+            return state.nextTicket
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let outcome: Bool? = state.withLock { state in
+                    if Task.isCancelled { return false }
+                    if state.inUse < state.limit, state.order.isEmpty {
+                        state.inUse += 1
+                        return true
+                    }
+                    state.order.append(ticket)
+                    state.waiters[ticket] = continuation
+                    return nil
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            let continuation = state.withLock { $0.waiters.removeValue(forKey: ticket) }
+            continuation?.resume(returning: false)
         }
     }
 
     public func release() {
-        let next: CheckedContinuation<Void, Never>? = lock.withLock {
-            if inUse <= limit, !waiters.isEmpty { return waiters.removeFirst() }
-            inUse -= 1
-            return nil
+        let ready = state.withLock { state in
+            state.inUse -= 1
+            return state.grant()
         }
-        next?.resume()
+        ready.forEach { $0.resume(returning: true) }
     }
 
     public func setLimit(_ newLimit: Int) {
-        let woken: [CheckedContinuation<Void, Never>] = lock.withLock {
-            limit = max(newLimit, 1)
-            var ready: [CheckedContinuation<Void, Never>] = []
-            while inUse < limit, !waiters.isEmpty {
-                inUse += 1
-                ready.append(waiters.removeFirst())
-            }
-            return ready
+        let ready = state.withLock { state in
+            state.limit = max(newLimit, 1)
+            return state.grant()
         }
-        woken.forEach { $0.resume() }
+        ready.forEach { $0.resume(returning: true) }
     }
 }

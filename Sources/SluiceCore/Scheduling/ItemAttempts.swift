@@ -22,8 +22,8 @@ public struct ItemAttempts: Sendable {
         case failed
         /// Wait this long, then `begin()` again (possibly on another model).
         case retry(after: Double, rateLimited: Bool)
-        /// The whole job must stop (the gateway refused the key).
-        case stopJob
+        /// The whole job must stop (the key was refused, the quota is used up...).
+        case stopJob(JobStopCause)
     }
 
     public let chain: [String]
@@ -63,11 +63,15 @@ public struct ItemAttempts: Sendable {
         case .fail:
             state = .failed
             return .failed
-        case .stopJob:
+        case .stopJob(let cause):
             state = .jobStopped
-            return .stopJob
-        case .tryNextModel(let after):
+            return .stopJob(cause)
+        case .tryNextModel(let after, let permanent):
             if switchToNextModel() { return retryNow() }
+            if permanent {
+                state = .failed
+                return .failed
+            }
             return retryOrGiveUp(after: after, rateLimited: false)
         case .retry(let after, let rateLimited):
             return retryOrGiveUp(after: after, rateLimited: rateLimited)

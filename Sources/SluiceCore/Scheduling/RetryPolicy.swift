@@ -6,16 +6,29 @@ public enum AttemptVerdict: Equatable, Sendable {
     /// Worth another try; `after` is the gateway's requested wait, if it gave one.
     case retry(after: Double?, rateLimited: Bool)
     /// The model or its provider failed: try the next model of the fallback chain.
-    case tryNextModel(after: Double?)
+    /// `permanent`: the model itself is wrong (`model_not_found`), so without a
+    /// next model the item fails at once instead of asking the same model again.
+    case tryNextModel(after: Double?, permanent: Bool = false)
     /// Sending the same request again cannot help (a 400, say).
     case fail
-    /// The key was refused: every other item would be refused too, so the job stops.
-    case stopJob
+    /// Nothing else can succeed either: the job stops, items left pending.
+    case stopJob(JobStopCause)
+}
+
+extension AttemptVerdict {
+    /// Sending the item again cannot help: what the circuit breaker watches.
+    var isPermanentFailure: Bool {
+        switch self {
+        case .fail, .tryNextModel(_, permanent: true): return true
+        default: return false
+        }
+    }
 }
 
 /// The retry rules of the official OpenAI, Anthropic and Floopy SDKs: retry
 /// connection errors, timeouts, 408, 409, 425, 429 and 5xx, never other 4xx;
-/// `x-should-retry` overrides the status.
+/// `x-should-retry` overrides the status. A 429 for an exhausted quota is not
+/// a rate limit and is never retried.
 public struct RetryPolicy: Sendable {
     public var baseDelay: Double
     public var maximumDelay: Double
@@ -27,24 +40,38 @@ public struct RetryPolicy: Sendable {
 
     static let retryableStatuses: Set<Int> = [408, 409, 425, 429]
 
-    public func verdict(for result: GatewayResult) -> AttemptVerdict {
+    /// Error codes of a 429 that waiting does not cure: OpenAI's billing limit,
+    /// Floopy's plan limits. Compared case-insensitively.
+    static let quotaCodes: Set<String> = [
+        "insufficient_quota", "billing_hard_limit_reached", "billing_not_active",
+        "usage_limit_exceeded", "monthly_limit_exceeded", "subscription_expired",
+    ]
+
+    /// `limits`: the answer's rate-limit headers when the caller has read them already.
+    public func verdict(for result: GatewayResult, limits: RateLimitHeaders? = nil) -> AttemptVerdict {
         switch result {
         case .failure(let failure):
-            return failure.kind == .cancelled ? .fail : .retry(after: nil, rateLimited: false)
+            if failure.kind == .cancelled { return .fail }
+            if failure.kind == .untrustedCertificate { return .stopJob(.untrustedCertificate) }
+            return .retry(after: nil, rateLimited: false)
         case .response(let response):
-            return verdict(status: response.status, header: response.header, body: response.body)
+            return verdict(status: response.status, header: response.header, body: response.body, limits: limits)
         }
     }
 
-    public func verdict(status: Int, header: (String) -> String?, body: [UInt8]) -> AttemptVerdict {
+    public func verdict(status: Int, header: (String) -> String?, body: [UInt8], limits: RateLimitHeaders? = nil) -> AttemptVerdict {
         if (200..<300).contains(status) { return .success }
-        if status == 401 || status == 403 { return .stopJob }
-        var after = RetryAfter.seconds(from: header)
+        if status == 401 || status == 403 { return .stopJob(.keyRefused) }
+        if status == 429, let code = ResponseSummary.errorCode(in: body), Self.quotaCodes.contains(code.lowercased()) {
+            return .stopJob(.quotaExhausted)
+        }
+        let limits = limits ?? RateLimitHeaders(header)
+        var after = limits.retryAfter
         if after == nil, status == 429 {
             // No Retry-After: an exhausted budget says when it refills.
-            after = AdaptiveConcurrency.exhaustedFor(header).map { min($0, RetryAfter.maximumSeconds) }
+            after = limits.exhaustedResetSeconds.map { min($0, RetryAfter.maximumSeconds) }
         }
-        if Self.isModelError(status: status, body: body) { return .tryNextModel(after: after) }
+        if let modelError = Self.modelError(status: status, body: body) { return .tryNextModel(after: after, permanent: modelError == .notFound) }
         switch header("x-should-retry")?.lowercased() {
         case "true": return .retry(after: after, rateLimited: status == 429)
         case "false": return .fail
@@ -56,12 +83,15 @@ public struct RetryPolicy: Sendable {
         return .fail
     }
 
+    enum ModelError { case provider, notFound }
+
     /// A provider or model failure (Floopy's 502 PROVIDER_ERROR, OpenAI's
     /// `model_not_found`), where another model may well succeed.
-    static func isModelError(status: Int, body: [UInt8]) -> Bool {
-        guard status == 502 || status == 404 || status == 400, body.count < 64 << 10 else { return false }
+    static func modelError(status: Int, body: [UInt8]) -> ModelError? {
+        guard status == 502 || status == 404 || status == 400, body.count < 64 << 10 else { return nil }
         let text = String(decoding: body, as: UTF8.self)
-        return text.contains("PROVIDER_ERROR") || text.contains("model_not_found") || text.contains("MODEL_NOT_FOUND")
+        if text.contains("model_not_found") || text.contains("MODEL_NOT_FOUND") { return .notFound }
+        return text.contains("PROVIDER_ERROR") ? .provider : nil
     }
 
     /// Exponential backoff with up to 25 % jitter taken off: `min(base * 2^(n-1), cap)`.

@@ -1,214 +1,271 @@
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 
-/// Runs pending items through the gateway: at most `concurrency` requests in
-/// flight, retries and fallbacks per `ItemAttempts`, a job-wide pause on 429,
-/// and every outcome handed to the checkpoint.
+/// Runs pending items through the gateway: at most `limiter` requests in
+/// flight, retries and fallbacks per `ItemAttempts`, 429s judged by the
+/// `RefusalMonitor`, and every outcome handed to the checkpoint.
 ///
-/// Reading is back-pressured by the permits: the next item is taken from the
-/// feed only once a request slot is free.
-public final class Scheduler: @unchecked Sendable {
+/// A request slot is held only while a request is on the wire: an item waiting
+/// out a Retry-After or a backoff gives its slot back, so a few slow retries
+/// never starve the rest. Reading is back-pressured twice: a new item is taken
+/// from the feed only once a request slot is free, and no more than
+/// `maxItemsHeld` items (sending or waiting to retry) are held at once.
+public final class Scheduler: Sendable {
     public struct Settings: Sendable {
         public var maxAttemptsPerModel: Int
         public var timeoutSeconds: Double
         public var policy: RetryPolicy
+        /// Items held at once, in flight or waiting for a retry (bounds memory).
+        public var maxItemsHeld: Int
 
-        public init(maxAttemptsPerModel: Int, timeoutSeconds: Double, policy: RetryPolicy = RetryPolicy()) {
+        public init(maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, policy: RetryPolicy = RetryPolicy()) {
             self.maxAttemptsPerModel = maxAttemptsPerModel
             self.timeoutSeconds = timeoutSeconds
+            self.maxItemsHeld = max(maxItemsHeld, 1)
             self.policy = policy
+        }
+
+        /// Room for the items in flight plus as many waiting to retry (at least 1,024).
+        public static func itemsHeld(concurrency: Int) -> Int { concurrency + max(3 * concurrency, 1024) }
+    }
+
+    /// What the scheduler works with, built by the job runner.
+    public struct Parts: Sendable {
+        public var transport: GatewayTransport
+        public var builder: RequestBuilder
+        public var recorder: CheckpointRecorder
+        public var limiter: ConcurrencyLimiter
+        public var adaptive: AdaptiveConcurrency?
+        public var budget: RateBudget
+        public var gate: RateGate
+        public var monitor: RefusalMonitor
+        /// Nil with `--no-circuit-breaker`.
+        public var breaker: CircuitBreaker?
+        public var control: RunControl
+        public var counters: RunCounters
+        public var redactor: Redactor
+        public var logger: Logger
+
+        public init(transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
+                    adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
+                    control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger) {
+            self.transport = transport
+            self.builder = builder
+            self.recorder = recorder
+            self.limiter = limiter
+            self.adaptive = adaptive
+            self.budget = budget
+            self.gate = gate
+            self.monitor = monitor
+            self.breaker = breaker
+            self.control = control
+            self.counters = counters
+            self.redactor = redactor
+            self.logger = logger
         }
     }
 
     private let settings: Settings
-    private let transport: GatewayTransport
-    private let builder: RequestBuilder
-    private let recorder: CheckpointRecorder
-    private let limiter: ConcurrencyLimiter
-    private let adaptive: AdaptiveConcurrency?
-    private let budget: RateBudget
-    private let gate: RateGate
-    private let control: RunControl
-    private let counters: RunCounters
-    private let redactor: Redactor
-    private let logger: Logger
-    private let baseURL: String
+    private let parts: Parts
+    private let held: ConcurrencyLimiter
+    private let outcomes: OutcomeBuilder
     /// Set once any HTTP answer arrives: until then, connection failures mean
     /// the gateway is unreachable rather than that an item is bad.
-    private let reachedGateway = NIOLockedValueBox(false)
+    private let reachedGateway = Atomic<Bool>(false)
 
-    public init(settings: Settings, transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder,
-                limiter: ConcurrencyLimiter, adaptive: AdaptiveConcurrency?, budget: RateBudget,
-                control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger) {
+    public init(settings: Settings, parts: Parts) {
         self.settings = settings
-        self.transport = transport
-        self.builder = builder
-        self.recorder = recorder
-        self.limiter = limiter
-        self.adaptive = adaptive
-        self.budget = budget
-        self.gate = RateGate(control: control)
-        self.control = control
-        self.counters = counters
-        self.redactor = redactor
-        self.logger = logger
-        baseURL = builder.baseURL
+        self.parts = parts
+        held = ConcurrencyLimiter(limit: settings.maxItemsHeld)
+        outcomes = OutcomeBuilder(redactor: parts.redactor, profile: parts.builder.profile)
     }
 
     /// Returns when the feed is exhausted and every item has finished, or when
     /// the run is stopping and the in-flight items have finished (or were cancelled).
     public func run(feed: ItemFeed) async throws {
+        let control = parts.control
         try await withThrowingDiscardingTaskGroup { group in
             while !control.isStopping {
-                await limiter.acquire()
-                guard !control.isStopping, let item = try await feed.next() else {
-                    limiter.release()
+                guard await held.acquire() else { break }
+                guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else {
+                    held.release()
                     break
                 }
-                group.addTask {
-                    defer { self.limiter.release() }
-                    await self.process(item)
+                guard !control.isStopping, let item = try await feed.next() else {
+                    parts.limiter.release()
+                    held.release()
+                    break
                 }
+                group.addTask { await self.process(item) }
             }
         }
     }
 
+    /// One item from its first attempt to its outcome. Starts holding a request
+    /// slot and an item permit (taken by `run`).
     private func process(_ item: DispatchItem) async {
-        let plan = builder.plan(for: item)
+        let parts = self.parts
+        let plan = parts.builder.plan(for: item)
         var attempts = ItemAttempts(chain: plan.chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
-        recorder.record(.started(item.id))
-        counters.update { $0.inFlight += 1 }
-        var finished = false
+        parts.recorder.record(.started(item.id))
+        var holdingSlot = true
+        var settled = false
         defer {
-            counters.update { $0.inFlight -= 1 }
-            if !finished { recorder.record(.released(item.id)) }
+            if holdingSlot { parts.limiter.release() }
+            if !settled { parts.recorder.record(.released(item.id, attempts: item.previousAttempts + attempts.attempts)) }
+            held.release()
         }
 
         while true {
-            guard await gate.waitUntilOpen(), !Task.isCancelled else { return }
+            if !holdingSlot {
+                guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else { return }
+                holdingSlot = true
+            }
+            guard await parts.gate.waitUntilOpen(), !Task.isCancelled else { return }
+            let request = parts.builder.request(for: item, plan: plan, modelIndex: attempts.modelIndex)
+            let estimate = parts.budget.isLimited ? parts.budget.estimate(bodyBytes: request.body.count) : 0
+            guard await parts.budget.acquire(tokens: estimate) else { return }
             let modelIndex = attempts.begin()
-            let request = builder.request(for: item, plan: plan, modelIndex: modelIndex)
-            let estimate = budget.isLimited ? budget.estimate(bodyBytes: request.body.count) : 0
-            guard await budget.acquire(tokens: estimate) else { return }
-            counters.update { $0.requestsSent += 1 }
-            let result = await transport.send(request, timeout: settings.timeoutSeconds)
-            switch result {
-            case .failure(let failure) where failure.kind == .cancelled: return
-            case .response(let response):
-                reachedGateway.withLockedValue { $0 = true }
-                learn(from: response)
-            case .failure: break
+            parts.counters.update {
+                $0.requestsSent += 1
+                $0.inFlight += 1
+            }
+            let sentAt = ContinuousClock.now
+            let result = await parts.transport.send(request, timeout: settings.timeoutSeconds)
+            parts.limiter.release()
+            holdingSlot = false
+            parts.counters.update {
+                $0.inFlight -= 1
+                if case .response = result { $0.answered += 1 } else { $0.unanswered += 1 }
             }
 
-            var verdict = settings.policy.verdict(for: result)
+            var limits: RateLimitHeaders?
             var summary: ResponseSummary?
-            var effectiveResult = result
-            if verdict == .success, case .response(let response) = result {
-                summary = ResponseSummary(body: response.body)
-                budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
-                if summary == nil {
-                    effectiveResult = .failure(GatewayFailure(kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
-                                                              latencySeconds: response.latencySeconds))
-                    verdict = .retry(after: nil, rateLimited: false)
+            var effective = result
+            switch result {
+            case .failure(let failure) where failure.kind == .cancelled:
+                return
+            case .response(let response):
+                reachedGateway.store(true, ordering: .relaxed)
+                limits = RateLimitHeaders(response.header)
+                if (200..<300).contains(response.status) {
+                    summary = ResponseSummary(body: response.body)
+                    parts.budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
+                    if summary == nil {
+                        effective = .failure(GatewayFailure(kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
+                                                            latencySeconds: response.latencySeconds))
+                    }
                 }
+            case .failure:
+                break
             }
 
-            switch attempts.finish(verdict) {
-            case .failed where isUnreachable(effectiveResult):
+            let verdict = settings.policy.verdict(for: effective, limits: limits)
+            let next = attempts.finish(verdict)
+            if case .response(let response) = result, let limits {
+                react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
+            }
+
+            switch next {
+            case .failed where isUnreachable(effective):
                 // Not the item's fault: leave it pending and stop, so nothing is marked failed.
-                control.stop(.error(SluiceError(.unreachable, "cannot reach the gateway at \(baseURL) (\(redactor.scrub(failureMessage(effectiveResult)))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume.")))
+                parts.control.stop(.error(SluiceError(.unreachable, "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.redactor.scrub(effective.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume.")))
                 return
             case .succeeded, .failed:
-                recorder.record(.finished(outcome(item, attempts: attempts, request: request, result: effectiveResult, summary: summary)))
-                finished = true
+                let outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: effective, summary: summary)
+                settled = true
+                settle(outcome, permanent: verdict.isPermanentFailure)
                 return
-            case .stopJob:
-                control.stop(.error(authenticationError(result)))
+            case .stopJob(let cause):
+                parts.control.stop(.error(cause.error(result: effective, baseURL: parts.builder.baseURL, redactor: parts.redactor)))
                 return
             case .retry(let after, let rateLimited):
-                counters.update {
+                parts.counters.update {
                     $0.retries += 1
                     if rateLimited { $0.rateLimited += 1 }
                     if attempts.modelIndex != modelIndex { $0.fallbacksUsed += 1 }
                 }
-                logger.debug("retrying item", metadata: ["custom_id": "\(item.customID)", "after_s": "\(after)", "model": "\(attempts.model)"])
-                if rateLimited {
-                    gate.pause(for: after)
-                } else if after > 0 {
-                    counters.update { $0.retrying += 1 }
-                    let completed = await control.sleep(seconds: after)
-                    counters.update { $0.retrying -= 1 }
+                parts.logger.debug("retrying item", metadata: ["custom_id": "\(item.customID)", "after_s": "\(after)", "model": "\(attempts.model)"])
+                // Waiting holds no request slot; a job-wide pause (if the monitor called one) also holds back this item.
+                if after > 0 {
+                    parts.counters.update { $0.retrying += 1 }
+                    let completed = await parts.control.sleep(seconds: after)
+                    parts.counters.update { $0.retrying -= 1 }
                     if !completed { return }
                 }
             }
         }
     }
 
-    /// Feeds the answer's rate-limit signals to adaptive concurrency.
-    private func learn(from response: GatewayResponse) {
-        guard let adaptive else { return }
-        if response.status == 429 {
-            adaptive.record(.throttled)
-        } else if (200..<300).contains(response.status) {
-            // With a local budget sluice paces itself; "remaining is low" is then expected, not a warning.
-            let low = !budget.isLimited && AdaptiveConcurrency.budgetIsLow(response.header)
-            adaptive.record(low ? .budgetLow : .success)
+    /// Feeds one HTTP answer to the refusal monitor and adaptive concurrency.
+    private func react(to response: GatewayResponse, limits: RateLimitHeaders, item: DispatchItem,
+                       sentAt: ContinuousClock.Instant, next: ItemAttempts.Next) {
+        let refused = response.status == 429
+        var jobLimit = false
+        if refused {
+            let wait: Double
+            if case .retry(let after, _) = next { wait = after } else { wait = limits.retryAfter ?? settings.policy.backoff(retry: 1) }
+            parts.counters.update { $0.refusals += 1 }
+            if case .pauseJob(let seconds, let reason) = parts.monitor.observe(status: 429, limits: limits, item: item.id, wait: wait) {
+                let started = parts.gate.pause(for: seconds, reason: reason)
+                if started {
+                    parts.counters.update { $0.jobPauses += 1 }
+                    parts.logger.info("pausing every request for \(String(format: "%.1f", seconds)) s: \(reason)")
+                }
+                jobLimit = limits.isExhausted
+            }
+        } else {
+            _ = parts.monitor.observe(status: response.status, limits: limits, item: item.id, wait: 0)
         }
-        counters.update { $0.concurrencyLimit = adaptive.currentLimit }
+        guard let adaptive = parts.adaptive else { return }
+        // A budget at zero is a rate limit, which the pause handles: fewer requests
+        // in flight would not send fewer per minute, only recover more slowly after.
+        let answer: AdaptiveConcurrency.Answer
+        if refused {
+            answer = jobLimit ? .budgetLow : .refused
+        } else {
+            // With a local budget sluice paces itself; "remaining is low" is then expected, not a warning.
+            answer = !parts.budget.isLimited && limits.isLow ? .budgetLow : .accepted
+        }
+        adaptive.record(answer, sentAt: sentAt)
+        parts.counters.update { $0.concurrencyLimit = adaptive.currentLimit }
+    }
+
+    /// Hands a final outcome to the checkpoint, through the circuit breaker when
+    /// it is a permanent failure.
+    private func settle(_ outcome: ItemOutcome, permanent: Bool) {
+        let recorder = parts.recorder
+        guard let breaker = parts.breaker else {
+            recorder.record(.finished(outcome))
+            return
+        }
+        guard permanent, !outcome.succeeded else {
+            breaker.otherOutcome().forEach { recorder.record(.finished($0)) }
+            recorder.record(.finished(outcome))
+            return
+        }
+        switch breaker.permanentFailure(outcome, signature: OutcomeBuilder.signature(of: outcome)) {
+        case .held:
+            break
+        case .commit(let earlier):
+            earlier.forEach { recorder.record(.finished($0)) }
+        case .tripped(let heldBack, let signature, let sample):
+            heldBack.forEach { recorder.record(.released($0.id, attempts: $0.attempts)) }
+            parts.control.stop(.error(SluiceError(.repeatedFailure,
+                "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.redactor.scrub(sample))). "
+                + "The job stopped instead of failing every item; those items are pending again. Fix the cause and run the same command to resume "
+                + "(--no-circuit-breaker turns this check off).")))
+        }
+    }
+
+    /// Outcomes held by the circuit breaker when the run ends: they are real failures.
+    public func drainHeldFailures() {
+        parts.breaker?.drain().forEach { parts.recorder.record(.finished($0)) }
     }
 
     private func isUnreachable(_ result: GatewayResult) -> Bool {
         guard case .failure(let failure) = result, failure.kind == .connection else { return false }
-        return !reachedGateway.withLockedValue { $0 }
-    }
-
-    private func failureMessage(_ result: GatewayResult) -> String {
-        if case .failure(let failure) = result { return failure.message }
-        return ""
-    }
-
-    private func authenticationError(_ result: GatewayResult) -> SluiceError {
-        guard case .response(let response) = result else { return SluiceError(.authentication, "the gateway refused the request") }
-        let detail = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "")
-        return SluiceError(.authentication, "the gateway refused the API key (HTTP \(response.status)\(detail.isEmpty ? "" : ": \(detail)")). The job stopped before sending more; fix the key and run again to resume.")
-    }
-
-    private func outcome(_ item: DispatchItem, attempts: ItemAttempts, request: GatewayRequest,
-                         result: GatewayResult, summary: ResponseSummary?) -> ItemOutcome {
-        var headersJSON: [UInt8] = [UInt8(ascii: "{")]
-        for (index, header) in request.headers.enumerated() {
-            if index > 0 { headersJSON.append(UInt8(ascii: ",")) }
-            JSONText.appendQuoted(header.name, to: &headersJSON)
-            headersJSON.append(UInt8(ascii: ":"))
-            JSONText.appendQuoted(header.value, to: &headersJSON)
-        }
-        headersJSON.append(UInt8(ascii: "}"))
-        var outcome = ItemOutcome(id: item.id, succeeded: attempts.state == .succeeded,
-                                  attempts: item.previousAttempts + attempts.attempts, headersSent: headersJSON,
-                                  fallbacksUsed: attempts.fallbacksUsed, retries: attempts.retries)
-        switch result {
-        case .response(let response):
-            outcome.httpStatus = response.status
-            outcome.requestID = response.requestID
-            outcome.latencyMilliseconds = response.latencySeconds * 1000
-            outcome.response = redactor.scrub(response.body)
-            outcome.answeredModel = response.header("floopy-model") ?? summary?.model ?? request.model
-            outcome.provider = response.header("floopy-provider")
-            if let summary {
-                outcome.promptTokens = summary.promptTokens
-                outcome.completionTokens = summary.completionTokens
-                outcome.totalTokens = summary.totalTokens
-            }
-            if !outcome.succeeded {
-                outcome.errorCode = ResponseSummary.errorCode(in: response.body) ?? "http_\(response.status)"
-                outcome.errorMessage = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "HTTP \(response.status)")
-            }
-        case .failure(let failure):
-            outcome.errorCode = failure.kind.rawValue
-            outcome.errorMessage = redactor.scrub(failure.message)
-            outcome.latencyMilliseconds = failure.latencySeconds * 1000
-        }
-        return outcome
+        return !reachedGateway.load(ordering: .relaxed)
     }
 }

@@ -28,6 +28,12 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let unreachable = Code("gateway_unreachable")
         /// The results could not be written.
         public static let output = Code("output")
+        /// The gateway says the account's quota or billing limit is used up: waiting does not cure it.
+        public static let quota = Code("quota_exhausted")
+        /// The gateway's TLS certificate could not be verified.
+        public static let tls = Code("tls_verification_failed")
+        /// Many items in a row failed with the same permanent error: the job, not the items, is wrong.
+        public static let repeatedFailure = Code("repeated_failure")
     }
 
     public let code: Code

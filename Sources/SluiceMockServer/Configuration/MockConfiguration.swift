@@ -22,9 +22,28 @@ public struct MockConfiguration: Sendable {
     /// ignores `floopy-fallback` and model chains, so the client must fall back.
     public var gatewayFallback = true
     public var faults = FaultRates()
-    /// Requests per minute and tokens per minute accepted before answering 429.
+    /// Requests and tokens accepted per sliding window before answering 429
+    /// (with Retry-After and `x-ratelimit-*`). The window is a minute unless
+    /// `rateWindowSeconds` shortens it (tests do, to stay fast).
     public var requestsPerMinute: Int?
     public var tokensPerMinute: Int?
+    public var rateWindowSeconds = 60.0
+    /// A capacity limit: more than this many requests in flight are answered
+    /// 429 at once, with no Retry-After and no rate-limit headers.
+    public var maxInflight: Int?
+    /// The account's quota in answered requests; past it every request gets
+    /// OpenAI's permanent 429 `insufficient_quota`.
+    public var quota: Int?
+    /// Models that do not exist: 404 `model_not_found`.
+    public var missingModels: Set<String> = []
+    /// Echo the presented key in 401 bodies, as some gateways do, so tests can
+    /// prove sluice scrubs it.
+    public var echoKeyInErrors = false
+    /// PEM certificate and key: serve HTTPS instead of HTTP.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Keep `(arrival time, status)` of every inference request for `/stats?timeline=1`.
+    public var recordTimeline = true
     public var embeddingDimensions = 8
     /// How long a stalled request is held before its connection is closed.
     public var stallSeconds: Double = 60

@@ -22,13 +22,24 @@ public final class MockGateway: @unchecked Sendable {
         var requestWindow: RateWindow?
         var tokenWindow: RateWindow?
         var bodyCounts: [Digest: Int] = [:]
+        /// Requests admitted under `--max-inflight` and not yet answered.
+        var inflight = 0
+        /// Successful answers, counted against `--quota`.
+        var answered = 0
+        /// Arrival time (seconds since start) and status of each inference request; drops are -1, stalls -2.
+        var timeline: [(time: Double, status: Int)] = []
+
+        mutating func note(status: Int, at time: Double, recordTimeline: Bool) {
+            if status > 0 { stats.statusCounts[status, default: 0] += 1 }
+            if recordTimeline, timeline.count < 1_000_000 { timeline.append((time, status)) }
+        }
     }
 
     public init(configuration: MockConfiguration) {
         self.configuration = configuration
         var initial = State()
-        initial.requestWindow = configuration.requestsPerMinute.map { RateWindow(limit: $0) }
-        initial.tokenWindow = configuration.tokensPerMinute.map { RateWindow(limit: $0) }
+        initial.requestWindow = configuration.requestsPerMinute.map { RateWindow(limit: $0, window: configuration.rateWindowSeconds) }
+        initial.tokenWindow = configuration.tokensPerMinute.map { RateWindow(limit: $0, window: configuration.rateWindowSeconds) }
         state = NIOLockedValueBox(initial)
     }
 
@@ -44,11 +55,18 @@ public final class MockGateway: @unchecked Sendable {
         case ("GET", "/stats"):
             let body = state.withLockedValue { $0.stats.json() }
             return immediate(MockResponse(status: 200, headers: [("content-type", "application/json")], body: body))
+        case ("GET", "/stats/timeline"):
+            let text = state.withLockedValue { state in
+                "[" + state.timeline.map { "[\(String(format: "%.4f", $0.time)),\($0.status)]" }.joined(separator: ",") + "]"
+            }
+            return immediate(.json(200, text))
         case ("POST", "/stats/reset"):
             state.withLockedValue {
                 $0.stats = MockStats()
                 $0.cache = []
                 $0.bodyCounts = [:]
+                $0.timeline = []
+                $0.answered = 0
             }
             return immediate(.json(200, #"{"reset":true}"#))
         case ("POST", "/chat/completions"), ("POST", "/embeddings"):
@@ -79,19 +97,45 @@ public final class MockGateway: @unchecked Sendable {
         let delay = configuration.latency.sample(using: &rng)
         let common: [(String, String)] = [("x-request-id", requestID)]
 
+        let arrival = now
+        var holdsCapacity = false
         func reply(_ action: MockAction, status: Int?, fault: String? = nil) -> MockReply {
             state.withLockedValue { state in
-                if let status { state.stats.statusCounts[status, default: 0] += 1 }
+                let code: Int
+                switch action {
+                case .drop: code = -1
+                case .stall: code = -2
+                default: code = status ?? 0
+                }
+                state.note(status: code, at: arrival, recordTimeline: configuration.recordTimeline)
                 if let fault { state.stats.faults[fault, default: 0] += 1 }
             }
-            return MockReply(action: action, delayMilliseconds: delay)
+            return MockReply(action: action, delayMilliseconds: delay, holdsCapacity: holdsCapacity)
         }
         func error(_ status: Int, _ code: String, _ message: String, _ extra: [(String, String)] = [], fault: String? = nil) -> MockReply {
             reply(.respond(.floopyError(status, code: code, message: message, headers: common + extra)), status: status, fault: fault)
         }
 
         if let expected = configuration.apiKey, request.header("authorization") != "Bearer \(expected)" {
-            return error(401, "INVALID_API_KEY", "Invalid or missing API key")
+            // Some gateways echo what they refused; --echo-key-in-errors does, so tests can prove sluice scrubs it.
+            let presented = configuration.echoKeyInErrors ? ": " + (request.header("authorization") ?? "none") : ""
+            return error(401, "INVALID_API_KEY", "Invalid or missing API key\(presented)")
+        }
+        if let capacity = configuration.maxInflight {
+            let admitted = state.withLockedValue { state -> Bool in
+                guard state.inflight < capacity else { return false }
+                state.inflight += 1
+                return true
+            }
+            guard admitted else {
+                // A capacity limit says nothing about when to come back: no Retry-After, no rate-limit headers.
+                return error(429, "RATE_LIMIT_EXCEEDED", "too many requests in flight (more than \(capacity))", fault: "capacity")
+            }
+            holdsCapacity = true
+        }
+        if let quota = configuration.quota, state.withLockedValue({ $0.answered >= quota }) {
+            return reply(.respond(.json(429, #"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
+                                        headers: common)), status: 429, fault: "quota")
         }
         guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
             return error(400, "BAD_REQUEST", "request body is not a JSON object")
@@ -117,6 +161,10 @@ public final class MockGateway: @unchecked Sendable {
 
         // Fallback: the body's model may be a comma-separated chain; floopy-fallback adds more.
         let requested = (body["model"] as? String) ?? "mock-model"
+        if configuration.missingModels.contains(requested) {
+            return reply(.respond(.json(404, #"{"error":{"message":"The model `\#(requested)` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#,
+                                        headers: common)), status: 404, fault: "missing_model")
+        }
         var chain = Self.modelList(requested)
         if !configuration.gatewayFallback { chain = Array(chain.prefix(1)) }
         if configuration.gatewayFallback, let fallback = request.header("floopy-fallback") { chain += Self.modelList(fallback) }
@@ -146,7 +194,8 @@ public final class MockGateway: @unchecked Sendable {
             let hit = cacheWanted && !state.cache.insert(digest).inserted
             state.stats.modelsRequested[chain.first ?? requested, default: 0] += 1
             state.stats.modelsAnswered[model, default: 0] += 1
-            state.stats.statusCounts[200, default: 0] += 1
+            state.note(status: 200, at: arrival, recordTimeline: configuration.recordTimeline)
+            state.answered += 1
             if hit { state.stats.cacheHits += 1 }
             return hit
         }
@@ -157,7 +206,7 @@ public final class MockGateway: @unchecked Sendable {
         let created = 1_700_000_000 + Int(digest.value % 100_000_000)
         if embeddings {
             let text = CompletionFactory.embeddings(for: body, model: model, dimensions: configuration.embeddingDimensions)
-            return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay)
+            return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay, holdsCapacity: holdsCapacity)
         }
         let id = "chatcmpl-\(digest)"
         if wantsStream {
@@ -166,10 +215,16 @@ public final class MockGateway: @unchecked Sendable {
             let cut = (faults.failFirst.map { attempt <= $0 } ?? true) && rng.nextUnit() < faults.pCutStream
             if cut { state.withLockedValue { $0.stats.faults["cut_stream", default: 0] += 1 } }
             return MockReply(action: .stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
-                             delayMilliseconds: delay)
+                             delayMilliseconds: delay, holdsCapacity: holdsCapacity)
         }
         let text = CompletionFactory.chatCompletion(id: id, model: model, created: created, answer: answer, billed: !cacheHit)
-        return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay)
+        return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay, holdsCapacity: holdsCapacity)
+    }
+
+    /// The handler acted on a reply that held a `--max-inflight` place.
+    public func finished(_ reply: MockReply) {
+        guard reply.holdsCapacity else { return }
+        state.withLockedValue { $0.inflight -= 1 }
     }
 
     private enum Admission {

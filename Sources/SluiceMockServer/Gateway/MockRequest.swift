@@ -57,6 +57,15 @@ public struct MockResponse: Sendable {
 public struct MockReply: Sendable {
     public var action: MockAction
     public var delayMilliseconds: Double
+    /// The request counts against `--max-inflight` until the handler has acted
+    /// on it; the handler then calls `MockGateway.finished()`.
+    public var holdsCapacity = false
+
+    public init(action: MockAction, delayMilliseconds: Double, holdsCapacity: Bool = false) {
+        self.action = action
+        self.delayMilliseconds = delayMilliseconds
+        self.holdsCapacity = holdsCapacity
+    }
 }
 
 /// Quotes and escapes `text` as a JSON string literal.

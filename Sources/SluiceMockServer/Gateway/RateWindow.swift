@@ -4,12 +4,15 @@
 /// amortised O(1) per request.
 struct RateWindow {
     let limit: Int
-    let window: Double = 60
+    let window: Double
     private var entries: [(time: Double, weight: Int)] = []
     private var head = 0
     private(set) var used = 0
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, window: Double = 60) {
+        self.limit = limit
+        self.window = window
+    }
 
     private mutating func expire(now: Double) {
         while head < entries.count, entries[head].time <= now - window {

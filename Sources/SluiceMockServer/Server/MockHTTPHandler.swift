@@ -33,10 +33,10 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let version = requestHead.version
             if reply.delayMilliseconds > 0, !isImmediate(reply.action) {
                 context.eventLoop.scheduleTask(in: .nanoseconds(Int64(reply.delayMilliseconds * 1_000_000))) {
-                    self.perform(reply.action, context: context, version: version, keepAlive: keepAlive)
+                    self.perform(reply, context: context, version: version, keepAlive: keepAlive)
                 }
             } else {
-                perform(reply.action, context: context, version: version, keepAlive: keepAlive)
+                perform(reply, context: context, version: version, keepAlive: keepAlive)
             }
         }
     }
@@ -49,9 +49,13 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func perform(_ action: MockAction, context: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool) {
-        guard context.channel.isActive else { return }
-        switch action {
+    private func perform(_ reply: MockReply, context: ChannelHandlerContext, version: HTTPVersion, keepAlive: Bool) {
+        guard context.channel.isActive else {
+            gateway.finished(reply)
+            return
+        }
+        if case .stall = reply.action {} else { gateway.finished(reply) }
+        switch reply.action {
         case .respond(let response):
             var headers = HTTPHeaders(response.headers)
             headers.add(name: "content-length", value: String(response.body.count))
@@ -84,6 +88,7 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .stall:
             let seconds = gateway.configuration.stallSeconds
             context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+                self.gateway.finished(reply)
                 context.close(promise: nil)
             }
         }

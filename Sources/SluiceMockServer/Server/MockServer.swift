@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A running `sluice-mock`: an HTTP/1.1 server with keep-alive on a loopback port.
 ///
@@ -26,6 +27,12 @@ public final class MockServer: @unchecked Sendable {
 
     public static func start(_ configuration: MockConfiguration) async throws -> MockServer {
         let gateway = MockGateway(configuration: configuration)
+        // HTTPS with the given certificate, for tests of private CAs and TLS failures.
+        var tls: NIOSSLContext?
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .file(key)))
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 8192)   // thousands of clients connect at once in benchmarks
@@ -33,8 +40,10 @@ public final class MockServer: @unchecked Sendable {
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(MockHTTPHandler(gateway: gateway))
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(gateway: gateway))
                 }
             }
         do {

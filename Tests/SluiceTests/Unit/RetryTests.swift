@@ -24,8 +24,21 @@ struct RetryTests {
     }
 
     @Test func authenticationStopsTheJob() {
-        #expect(verdict(401) == .stopJob)
-        #expect(verdict(403) == .stopJob)
+        #expect(verdict(401) == .stopJob(.keyRefused))
+        #expect(verdict(403) == .stopJob(.keyRefused))
+    }
+
+    @Test(arguments: ["insufficient_quota", "billing_hard_limit_reached", "MONTHLY_LIMIT_EXCEEDED", "USAGE_LIMIT_EXCEEDED"])
+    func anExhaustedQuotaIsNotARateLimit(code: String) {
+        #expect(verdict(429, ["retry-after": "1"], body: #"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"\#(code)"}}"#)
+                == .stopJob(.quotaExhausted))
+        #expect(verdict(429, ["retry-after": "1"], body: #"{"error":{"code":"rate_limit_exceeded"}}"#) == .retry(after: 1, rateLimited: true))
+    }
+
+    @Test func anUntrustedCertificateStopsTheJob() {
+        let failure = GatewayFailure(kind: .untrustedCertificate, message: "certificate verify failed")
+        #expect(policy.verdict(for: .failure(failure)) == .stopJob(.untrustedCertificate))
+        #expect(policy.verdict(for: .failure(GatewayFailure(kind: .connection, message: "reset"))) == .retry(after: nil, rateLimited: false))
     }
 
     @Test func shouldRetryHeaderOverridesTheStatus() {
@@ -35,7 +48,7 @@ struct RetryTests {
 
     @Test func providerAndModelErrorsAskForTheNextModel() {
         #expect(verdict(502, body: #"{"error":{"code":"PROVIDER_ERROR","message":"x"}}"#) == .tryNextModel(after: nil))
-        #expect(verdict(404, body: #"{"error":{"code":"model_not_found"}}"#) == .tryNextModel(after: nil))
+        #expect(verdict(404, body: #"{"error":{"code":"model_not_found"}}"#) == .tryNextModel(after: nil, permanent: true))
         #expect(verdict(502, body: "Bad Gateway") == .retry(after: nil, rateLimited: false))
     }
 
@@ -97,6 +110,6 @@ struct RetryTests {
         #expect(single.finish(.fail) == .failed)
         var stopped = ItemAttempts(chain: ["a"], maxAttemptsPerModel: 3, policy: policy)
         _ = stopped.begin()
-        #expect(stopped.finish(.stopJob) == .stopJob)
+        #expect(stopped.finish(.stopJob(.keyRefused)) == .stopJob(.keyRefused))
     }
 }

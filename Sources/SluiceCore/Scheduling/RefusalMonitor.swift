@@ -1,0 +1,96 @@
+import Synchronization
+
+/// Sees every HTTP answer and decides what a 429 means.
+///
+/// Real gateways send two kinds of 429 and each wants the opposite reaction:
+/// - a *binding* limit: the job's own budget is used up (a per-key window that
+///   is exceeded refuses nearly everything until it slides). Every request sent
+///   before it slides is wasted, so the whole job pauses;
+/// - a *sporadic* refusal: an upstream provider's token bucket or a moment
+///   of capacity, independent of the job's rate. Pausing the job for it would
+///   stop hundreds of requests that would have succeeded, so only the refused
+///   item waits its Retry-After (without holding a request slot).
+///
+/// The job pauses only on evidence that the limit is the job's: the answer's
+/// `x-ratelimit-remaining-*` at (or within 2 % of) zero, or refusals from many
+/// distinct items: more than `pauseShare` of the recent answers, counted over
+/// at least `minimumAnswers`.
+///
+/// ```swift
+/// let monitor = RefusalMonitor()
+/// switch monitor.observe(status: 429, limits: limits, item: 17, wait: 1) {
+/// case .pauseJob(let seconds, let reason): gate.pause(for: seconds, reason: reason)
+/// case .delayItem, .none: break
+/// }
+/// ```
+public final class RefusalMonitor: Sendable {
+    public enum Reaction: Equatable, Sendable {
+        /// Not a refusal.
+        case none
+        /// A sporadic 429: only this item waits.
+        case delayItem
+        /// The job's own limit: every request waits.
+        case pauseJob(seconds: Double, reason: String)
+    }
+
+    public struct Rules: Sendable {
+        /// Answers remembered, and how old they may be.
+        public var windowAnswers = 200
+        public var windowSeconds = 10.0
+        /// Fewer answers than this say nothing about a share.
+        public var minimumAnswers = 20
+        /// Share of recent answers refused (counted once per item) above which the job pauses.
+        public var pauseShare = 0.2
+
+        public init() {}
+    }
+
+    private struct Answer {
+        var time: ContinuousClock.Instant
+        /// The refused item, nil for an answer that was not a 429.
+        var refusedItem: Int64?
+    }
+
+    private struct State {
+        var ring: [Answer] = []
+        var next = 0
+    }
+
+    public let rules: Rules
+    private let state = Mutex(State())
+
+    public init(rules: Rules = Rules()) { self.rules = rules }
+
+    /// Records one HTTP answer. `wait` is how long a refused item waits (its
+    /// Retry-After, or backoff), which is also how long a job-wide pause lasts.
+    public func observe(status: Int, limits: RateLimitHeaders, item: Int64, wait: Double,
+                        now: ContinuousClock.Instant = .now) -> Reaction {
+        let refused = status == 429
+        let (answers, refusedItems) = state.withLock { state -> (Int, Int) in
+            let answer = Answer(time: now, refusedItem: refused ? item : nil)
+            if state.ring.count < rules.windowAnswers {
+                state.ring.append(answer)
+            } else {
+                state.ring[state.next] = answer
+                state.next = (state.next + 1) % rules.windowAnswers
+            }
+            guard refused else { return (0, 0) }
+            let oldest = now - .seconds(rules.windowSeconds)
+            var answers = 0
+            var items = Set<Int64>()
+            for entry in state.ring where entry.time >= oldest {
+                answers += 1
+                if let refusedItem = entry.refusedItem { items.insert(refusedItem) }
+            }
+            return (answers, items.count)
+        }
+        guard refused else { return .none }
+        if limits.isExhausted {
+            return .pauseJob(seconds: wait, reason: "gateway rate limit (its budget is at zero)")
+        }
+        if answers >= rules.minimumAnswers, Double(refusedItems) > Double(answers) * rules.pauseShare {
+            return .pauseJob(seconds: wait, reason: "gateway rate limit (\(refusedItems) of the last \(answers) answers were 429)")
+        }
+        return .delayItem
+    }
+}
