@@ -228,6 +228,9 @@ struct RunCommand: AsyncParsableCommand {
             options.progressInterval = progressInterval
             options.showProgress = !noProgress
             options.proxy = proxy
+            if let proxy, (try? ProxySetting.parse(proxy))?.password != nil {
+                logger.notice("--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight")
+            }
 
             let control = RunControl()
             let signals = SignalHandler(control: control, graceSeconds: grace)
@@ -259,11 +262,13 @@ struct RunCommand: AsyncParsableCommand {
         print(report.summary)
     }
 
-    /// The command line as typed (it never holds the key), quoted for a shell.
+    /// The command line as typed (it never holds the key), quoted for a shell,
+    /// with a proxy password blanked out.
     private func resumeCommand() -> String {
         (["sluice"] + CommandLine.arguments.dropFirst()).map { argument in
-            argument.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@".contains($0) }) ? argument
-                : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+            let shown = ProxySetting.redactingPassword(argument)
+            return shown.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@".contains($0) }) ? shown
+                : "'" + shown.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }.joined(separator: " ")
     }
 }

@@ -39,6 +39,8 @@ public struct GatewayFailure: Error, Sendable, Equatable {
         public static let cancelled = Kind(rawValue: "cancelled")
         /// The gateway's TLS certificate failed verification (untrusted issuer, wrong host name, expired).
         public static let untrustedCertificate = Kind(rawValue: "tls_verification_failed")
+        /// The proxy refused sluice's credentials (HTTP 407).
+        public static let proxyRefused = Kind(rawValue: "proxy_authentication_failed")
     }
 
     public var kind: Kind

@@ -32,7 +32,9 @@ public final class HTTPGatewayTransport: GatewayTransport, @unchecked Sendable {
     public init(apiKey: String?, settings: Settings) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .milliseconds(Int64(min(10, settings.requestTimeout) * 1000)))
+        // The pool retries a failed connection until this deadline before a request sees the error, so it is
+        // also how long a certificate that cannot be verified takes to surface: short, as connecting takes ms.
+        configuration.timeout = .init(connect: .milliseconds(Int64(min(5, settings.requestTimeout) * 1000)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60),
                                              concurrentHTTP1ConnectionsPerHostSoftLimit: max(settings.concurrency, 1))
         configuration.decompression = .disabled
@@ -94,6 +96,11 @@ public final class HTTPGatewayTransport: GatewayTransport, @unchecked Sendable {
                 return GatewayFailure(kind: .cancelled, message: "request cancelled", latencySeconds: latency)
             case .remoteConnectionClosed:
                 return GatewayFailure(kind: .connection, message: "the gateway closed the connection before answering", latencySeconds: latency)
+            case .proxyAuthenticationRequired:
+                return GatewayFailure(kind: .proxyRefused, message: "it answered 407: the credentials were refused", latencySeconds: latency)
+            case .invalidProxyResponse:
+                // Some proxies (tinyproxy) answer a refused CONNECT with 401 or 403 rather than 407.
+                return GatewayFailure(kind: .proxyRefused, message: "it answered the CONNECT with an error", latencySeconds: latency)
             default:
                 break
             }

@@ -53,6 +53,13 @@ public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
                             password: components.percentEncodedPassword.flatMap { $0.removingPercentEncoding })
     }
 
+    /// `http://user:secret@host` → `http://user:[REDACTED]@host`; anything else unchanged.
+    public static func redactingPassword(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
+              let colon = text[scheme.upperBound..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<text.index(after: colon)]) + Redactor.replacement + String(text[at...])
+    }
+
     /// The proxy for requests to `baseURL`, or nil for a direct connection.
     public static func resolve(flag: String?, baseURL: String, environment: [String: String]) throws -> ProxySetting? {
         if let flag { return flag.isEmpty ? nil : try parse(flag) }

@@ -43,7 +43,15 @@ public struct RunReport: Sendable {
         items += " · \(skipped) skipped (done in earlier runs)"
         lines.append(items)
         let rate = Double(stats.requestsSent) / max(elapsedSeconds, 0.001)
-        lines.append("  requests   \(stats.requestsSent) sent · \(counts.attempts) attempts in all · \(stats.retries) retries · \(stats.fallbacksUsed) fallbacks · \(stats.rateLimited) rate-limited · \(String(format: "%.1f", rate)) req/s · concurrency \(stats.concurrencyLimit)")
+        var requests = "  requests   \(stats.requestsSent) sent (\(stats.answered) answered"
+        if stats.unanswered > 0 { requests += ", \(stats.unanswered) without an answer" }
+        requests += ") · \(stats.retries) retries · \(stats.fallbacksUsed) fallbacks · \(stats.refusals) refused with 429"
+        if stats.jobPauses > 0 { requests += " (\(stats.jobPauses) job-wide pause\(stats.jobPauses == 1 ? "" : "s"))" }
+        requests += " · \(String(format: "%.1f", rate)) req/s · concurrency \(stats.concurrencyLimit)"
+        lines.append(requests)
+        if counts.attempts != stats.requestsSent {
+            lines.append("  attempts   \(counts.attempts) over every run of this job")
+        }
         lines.append("  tokens     \(counts.promptTokens) prompt + \(counts.completionTokens) completion")
         if recoveredInFlight > 0 { lines.append("  resumed    \(recoveredInFlight) items that were in flight when the last run stopped were sent again") }
         if requeuedFailed > 0 { lines.append("  retried    \(requeuedFailed) previously failed items (--retry-failed)") }

@@ -23,13 +23,14 @@ import Synchronization
 /// the last decrease, about two round trips of the current limit: large enough
 /// that 3 % of sporadic 429s rarely look like 8 %. At its end:
 /// - more than 8 % refused: decrease in proportion, to the number that were
-///   accepted (`limit × (1 − share)`, at most halving). For a gateway that
+///   accepted (`limit × (1 − share)`, never below a quarter of it). For a gateway that
 ///   refuses what exceeds N in flight, the accepted count *is* N, so one or
 ///   two windows find it; when chance makes sporadic 429s cross 8 %, the
 ///   decrease is as small as the share;
 /// - at most 4 % refused and no budget running low: one more slot, but only
-///   after four such windows following a decrease, so probing above a
-///   capacity limit costs a few refused requests every few windows;
+///   after four such windows following a decrease. A decrease right after an
+///   increase is a failed probe, and doubles that wait (up to 64 windows), so
+///   a job sitting at a capacity limit probes above it less and less often;
 /// - otherwise: hold.
 /// Only 429 is a refusal; 5xx, dropped connections and timeouts are faults of
 /// another kind and are retried without touching the limit.
@@ -52,7 +53,7 @@ public final class AdaptiveConcurrency: Sendable {
         public var windowPerLimit = 2
         public var decreaseShare = 0.08
         public var increaseShare = 0.04
-        public var largestDecrease = 0.5
+        public var largestDecrease = 0.75
         public var probationWindows = 4
         public init() {}
     }
@@ -65,6 +66,10 @@ public final class AdaptiveConcurrency: Sendable {
         var refusals = 0
         var lowBudget = 0
         var cleanWindowsBeforeIncrease = 0
+        /// Windows of probation after the next decrease.
+        var probation: Int
+        /// The last window ended in an increase: a decrease now means the probe failed.
+        var probing = false
     }
 
     public let ceiling: Int
@@ -80,7 +85,7 @@ public final class AdaptiveConcurrency: Sendable {
         self.ceiling = max(ceiling, 1)
         self.rules = rules
         let limit = min(max(start, 1), self.ceiling)
-        state = Mutex(State(limit: Double(limit), windowOpened: .now))
+        state = Mutex(State(limit: Double(limit), windowOpened: .now, probation: rules.probationWindows))
         self.onChange = onChange
         limiter.setLimit(limit)
     }
@@ -100,16 +105,25 @@ public final class AdaptiveConcurrency: Sendable {
             let before = Int(state.limit)
             let share = Double(state.refusals) / Double(state.answers)
             if share > rules.decreaseShare {
+                // To the number accepted, rounded (a noisy 7.9 of a true 8 is 8), and at least one less.
                 let factor = max(1 - share, 1 - rules.largestDecrease)
-                state.limit = max(1, (state.limit * factor).rounded(.down))
-                state.cleanWindowsBeforeIncrease = rules.probationWindows
+                state.limit = max(1, min(state.limit - 1, (state.limit * factor).rounded()))
+                state.probation = state.probing ? min(state.probation * 2, 64) : rules.probationWindows
+                state.cleanWindowsBeforeIncrease = state.probation
                 state.windowOpened = now
+                state.probing = false
             } else if share <= rules.increaseShare, state.lowBudget == 0 {
                 if state.cleanWindowsBeforeIncrease > 0 {
                     state.cleanWindowsBeforeIncrease -= 1
-                } else {
-                    state.limit = min(state.limit + 1, Double(ceiling))
+                    state.probing = false
+                } else if state.limit < Double(ceiling) {
+                    // A window that ends clean after an increase: the probe succeeded.
+                    if state.probing { state.probation = rules.probationWindows }
+                    state.limit += 1
+                    state.probing = true
                 }
+            } else {
+                state.probing = false
             }
             state.answers = 0
             state.refusals = 0

@@ -8,6 +8,8 @@ public enum JobStopCause: String, Equatable, Sendable {
     case quotaExhausted = "quota_exhausted"
     /// The gateway's TLS certificate could not be verified.
     case untrustedCertificate = "untrusted_certificate"
+    /// The proxy refused sluice's credentials.
+    case proxyRefused = "proxy_refused"
 
     /// The error a person reads: what the gateway said and what fixes it.
     func error(result: GatewayResult, baseURL: String, redactor: Redactor) -> SluiceError {
@@ -16,6 +18,10 @@ public enum JobStopCause: String, Equatable, Sendable {
             return SluiceError(.tls, "cannot verify the TLS certificate of \(baseURL) (\(redactor.scrub(result.failureMessage))). "
                                + "If the gateway uses a private CA or you are behind a TLS-inspecting proxy, pass --ca-file PATH with its root "
                                + "certificate (PEM), or set SSL_CERT_FILE. The job stopped with its items pending; run again to resume.")
+        case (.proxyRefused, _):
+            return SluiceError(.proxy, "the proxy refused to open a tunnel to \(baseURL) (\(result.failureMessage)). Check the user and password in "
+                               + "--proxy or HTTPS_PROXY/HTTP_PROXY (http://user:password@host:port, percent-encoded), and that the proxy allows this "
+                               + "host and port. The job stopped with its items pending; run again to resume.")
         case (_, .response(let response)):
             let code = ResponseSummary.errorCode(in: response.body).map { " \($0)" } ?? ""
             let detail = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "")

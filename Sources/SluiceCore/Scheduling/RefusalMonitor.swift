@@ -12,9 +12,14 @@ import Synchronization
 ///   item waits its Retry-After (without holding a request slot).
 ///
 /// The job pauses only on evidence that the limit is the job's: the answer's
-/// `x-ratelimit-remaining-*` at (or within 2 % of) zero, or refusals from many
-/// distinct items: more than `pauseShare` of the recent answers, counted over
-/// at least `minimumAnswers`.
+/// `x-ratelimit-remaining-*` at (or within 2 % of) zero, or 429s that say when
+/// to come back (Retry-After) from many distinct items: more than
+/// `pauseShare` of the answers of the last few seconds, counted over at least
+/// `minimumAnswers`. A 429 with no Retry-After and no budget figures is what a
+/// gateway at its capacity sends; waiting a fixed time cures nothing there,
+/// fewer requests in flight do, which is adaptive concurrency's job.
+/// Answers from before a pause are forgotten when it starts, so one burst of
+/// refusals causes one pause, not a new one each time the gate reopens.
 ///
 /// ```swift
 /// let monitor = RefusalMonitor()
@@ -36,7 +41,7 @@ public final class RefusalMonitor: Sendable {
     public struct Rules: Sendable {
         /// Answers remembered, and how old they may be.
         public var windowAnswers = 200
-        public var windowSeconds = 10.0
+        public var windowSeconds = 3.0
         /// Fewer answers than this say nothing about a share.
         public var minimumAnswers = 20
         /// Share of recent answers refused (counted once per item) above which the job pauses.
@@ -85,12 +90,18 @@ public final class RefusalMonitor: Sendable {
             return (answers, items.count)
         }
         guard refused else { return .none }
+        let reaction: Reaction
         if limits.isExhausted {
-            return .pauseJob(seconds: wait, reason: "gateway rate limit (its budget is at zero)")
+            reaction = .pauseJob(seconds: wait, reason: "gateway rate limit (its budget is at zero)")
+        } else if limits.retryAfter != nil, answers >= rules.minimumAnswers, Double(refusedItems) > Double(answers) * rules.pauseShare {
+            reaction = .pauseJob(seconds: wait, reason: "gateway rate limit (\(refusedItems) of the last \(answers) answers were 429)")
+        } else {
+            return .delayItem
         }
-        if answers >= rules.minimumAnswers, Double(refusedItems) > Double(answers) * rules.pauseShare {
-            return .pauseJob(seconds: wait, reason: "gateway rate limit (\(refusedItems) of the last \(answers) answers were 429)")
+        state.withLock { state in
+            state.ring.removeAll(keepingCapacity: true)
+            state.next = 0
         }
-        return .delayItem
+        return reaction
     }
 }

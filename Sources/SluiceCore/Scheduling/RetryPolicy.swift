@@ -53,6 +53,7 @@ public struct RetryPolicy: Sendable {
         case .failure(let failure):
             if failure.kind == .cancelled { return .fail }
             if failure.kind == .untrustedCertificate { return .stopJob(.untrustedCertificate) }
+            if failure.kind == .proxyRefused { return .stopJob(.proxyRefused) }
             return .retry(after: nil, rateLimited: false)
         case .response(let response):
             return verdict(status: response.status, header: response.header, body: response.body, limits: limits)

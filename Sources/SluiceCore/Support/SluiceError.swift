@@ -32,6 +32,8 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let quota = Code("quota_exhausted")
         /// The gateway's TLS certificate could not be verified.
         public static let tls = Code("tls_verification_failed")
+        /// The proxy refused sluice's credentials.
+        public static let proxy = Code("proxy_authentication_failed")
         /// Many items in a row failed with the same permanent error: the job, not the items, is wrong.
         public static let repeatedFailure = Code("repeated_failure")
     }

@@ -26,12 +26,12 @@ public final class MockGateway: @unchecked Sendable {
         var inflight = 0
         /// Successful answers, counted against `--quota`.
         var answered = 0
-        /// Arrival time (seconds since start) and status of each inference request; drops are -1, stalls -2.
-        var timeline: [(time: Double, status: Int)] = []
+        /// Every inference request as it arrived, for `/stats/timeline`.
+        var timeline: [TimelineEntry] = []
 
-        mutating func note(status: Int, at time: Double, recordTimeline: Bool) {
-            if status > 0 { stats.statusCounts[status, default: 0] += 1 }
-            if recordTimeline, timeline.count < 1_000_000 { timeline.append((time, status)) }
+        mutating func note(_ entry: TimelineEntry, recordTimeline: Bool) {
+            if entry.status > 0 { stats.statusCounts[entry.status, default: 0] += 1 }
+            if recordTimeline, timeline.count < 1_000_000 { timeline.append(entry) }
         }
     }
 
@@ -56,9 +56,7 @@ public final class MockGateway: @unchecked Sendable {
             let body = state.withLockedValue { $0.stats.json() }
             return immediate(MockResponse(status: 200, headers: [("content-type", "application/json")], body: body))
         case ("GET", "/stats/timeline"):
-            let text = state.withLockedValue { state in
-                "[" + state.timeline.map { "[\(String(format: "%.4f", $0.time)),\($0.status)]" }.joined(separator: ",") + "]"
-            }
+            let text = state.withLockedValue { state in "[" + state.timeline.map(\.json).joined(separator: ",") + "]" }
             return immediate(.json(200, text))
         case ("POST", "/stats/reset"):
             state.withLockedValue {
@@ -101,13 +99,14 @@ public final class MockGateway: @unchecked Sendable {
         var holdsCapacity = false
         func reply(_ action: MockAction, status: Int?, fault: String? = nil) -> MockReply {
             state.withLockedValue { state in
-                let code: Int
+                var entry = TimelineEntry(time: arrival, status: status ?? 0, body: digest)
                 switch action {
-                case .drop: code = -1
-                case .stall: code = -2
-                default: code = status ?? 0
+                case .drop: entry.status = -1
+                case .stall: entry.status = -2
+                case .respond(let response): entry.retryAfter = response.headers.first { $0.0 == "retry-after" }.flatMap { Double($0.1) }
+                case .stream: break
                 }
-                state.note(status: code, at: arrival, recordTimeline: configuration.recordTimeline)
+                state.note(entry, recordTimeline: configuration.recordTimeline)
                 if let fault { state.stats.faults[fault, default: 0] += 1 }
             }
             return MockReply(action: action, delayMilliseconds: delay, holdsCapacity: holdsCapacity)
@@ -194,7 +193,7 @@ public final class MockGateway: @unchecked Sendable {
             let hit = cacheWanted && !state.cache.insert(digest).inserted
             state.stats.modelsRequested[chain.first ?? requested, default: 0] += 1
             state.stats.modelsAnswered[model, default: 0] += 1
-            state.note(status: 200, at: arrival, recordTimeline: configuration.recordTimeline)
+            state.note(TimelineEntry(time: arrival, status: 200, body: digest), recordTimeline: configuration.recordTimeline)
             state.answered += 1
             if hit { state.stats.cacheHits += 1 }
             return hit
@@ -268,5 +267,18 @@ public final class MockGateway: @unchecked Sendable {
 
     private func retryAfterText(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.3f", seconds)
+    }
+}
+
+/// One inference request as `/stats/timeline` lists it:
+/// `[seconds since start, status (-1 dropped, -2 stalled), Retry-After or null, "body digest"]`.
+struct TimelineEntry {
+    var time: Double
+    var status: Int
+    var body: Digest
+    var retryAfter: Double?
+
+    var json: String {
+        "[\(String(format: "%.4f", time)),\(status),\(retryAfter.map { String($0) } ?? "null"),\"\(body)\"]"
     }
 }

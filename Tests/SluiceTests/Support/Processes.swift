@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// Where `swift build` put the executables: beside the test bundle.
 enum Binaries {
@@ -54,7 +55,10 @@ final class Child {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "FLOOPY_API_KEY")
+        // Tests talk to loopback only: nothing from the machine's environment may reroute or re-trust them.
+        for name in ["FLOOPY_API_KEY", "SSL_CERT_FILE", "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"] {
+            env.removeValue(forKey: name)
+        }
         env.merge(environment) { _, new in new }
         process.environment = env
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -97,10 +101,13 @@ func runSluice(_ arguments: [String], environment: [String: String] = [:], timeo
 final class MockGatewayProcess {
     let child: Child
     let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    /// Serving HTTPS (`--tls-cert`): its stats are read over TLS too.
+    let tls: Bool
+    var baseURL: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)/v1" }
 
     init(_ arguments: [String] = []) async throws {
         let portFile = NSTemporaryDirectory() + "sluice-mock-port-" + UUID().uuidString.prefix(8)
+        tls = arguments.contains("--tls-cert")
         child = try Child(Binaries.mock, ["--port", "0", "--port-file", portFile] + arguments)
         var port: Int?
         for _ in 0..<400 where port == nil {
@@ -118,8 +125,10 @@ final class MockGatewayProcess {
 
     deinit { child.signal(SIGKILL) }
 
+    private var root: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
+
     func stats() async throws -> MockStatsView {
-        let data = try await httpGet("http://127.0.0.1:\(port)/stats")
+        let data = try await httpGet(root + "/stats", insecure: tls)
         return try MockStatsView(data)
     }
 
@@ -127,6 +136,23 @@ final class MockGatewayProcess {
         child.signal(SIGTERM)
         _ = await child.wait(timeout: 10)
     }
+
+    /// Every inference request in arrival order (`/stats/timeline`).
+    func timeline() async throws -> [MockArrival] {
+        let data = try await httpGet(root + "/stats/timeline", insecure: tls)
+        guard let rows = try JSONSerialization.jsonObject(with: data) as? [[Any]] else { throw TestFailure("timeline is not a list") }
+        return rows.map { row in
+            MockArrival(time: row[0] as? Double ?? 0, status: row[1] as? Int ?? 0, retryAfter: row[2] as? Double, body: row[3] as? String ?? "")
+        }
+    }
+}
+
+/// One request as the mock saw it arrive.
+struct MockArrival {
+    var time: Double
+    var status: Int
+    var retryAfter: Double?
+    var body: String
 }
 
 /// `/stats` decoded loosely, for assertions.
@@ -150,11 +176,21 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func httpGet(_ url: String) async throws -> Data {
-    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+/// GET over loopback. `insecure` skips certificate checks: only for the test's own TLS mock.
+func httpGet(_ url: String, insecure: Bool = false) async throws -> Data {
+    let client = insecure ? insecureClient : HTTPClient.shared
+    let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
     let body = try await response.body.collect(upTo: 64 << 20)
     return Data(body.readableBytesView)
 }
+
+private let insecureClient: HTTPClient = {
+    var configuration = HTTPClient.Configuration()
+    var tls = TLSConfiguration.makeClientConfiguration()
+    tls.certificateVerification = .none
+    configuration.tlsConfiguration = tls
+    return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+}()
 
 /// Parses a JSONL file (plain or gzip via the library's reader) into objects.
 func readJSONLines(_ path: String) throws -> [[String: Any]] {

@@ -137,14 +137,27 @@ struct RefusalMonitorTests {
         #expect(monitor.observe(status: 200, limits: exhausted, item: 2, wait: 0) == .none)
     }
 
-    @Test func refusalsFromManyItemsPauseTheJob() {
+    @Test func refusalsWithRetryAfterFromManyItemsPauseTheJobOnce() {
         let monitor = RefusalMonitor()
-        var paused = false
-        for index in 0..<100 where !paused {
-            let refused = index % 3 == 0   // a third of the answers, each a different item
-            if case .pauseJob = monitor.observe(status: refused ? 429 : 200, limits: none, item: Int64(index), wait: 2) { paused = true }
+        let comeBack = RateLimitHeaders(retryAfter: 2)
+        var pauses = 0
+        for index in 0..<60 {
+            // A third of the first 25 answers refused, each a different item; then one in twenty.
+            let refused = index < 25 ? index % 3 == 0 : index % 20 == 0
+            if case .pauseJob = monitor.observe(status: refused ? 429 : 200, limits: refused ? comeBack : none, item: Int64(index), wait: 2) {
+                pauses += 1
+            }
         }
-        #expect(paused)
+        // One pause: the burst before it is forgotten, so what follows is judged on its own.
+        #expect(pauses == 1)
+    }
+
+    @Test func aCapacityLimitWithoutRetryAfterIsNotAJobPause() {
+        let monitor = RefusalMonitor()
+        for index in 0..<100 {
+            let reaction = monitor.observe(status: index % 2 == 0 ? 429 : 200, limits: none, item: Int64(index), wait: 0.5)
+            #expect(reaction == (index % 2 == 0 ? .delayItem : .none))
+        }
     }
 
     @Test func oneItemRefusedOverAndOverIsStillItsOwnProblem() {
@@ -266,6 +279,8 @@ struct ProxySettingTests {
         #expect(try ProxySetting.parse("proxy.corp:8080") == ProxySetting(kind: .http, host: "proxy.corp", port: 8080))
         #expect(try ProxySetting.parse("socks5://127.0.0.1:1080").kind == .socks5)
         #expect(throws: SluiceError.self) { try ProxySetting.parse("https://proxy.corp:443") }
+        #expect(ProxySetting.redactingPassword("http://alice:s3cret@proxy:3128") == "http://alice:[REDACTED]@proxy:3128")
+        #expect(ProxySetting.redactingPassword("--model") == "--model")
     }
 
     @Test func theEnvironmentIsReadAsCurlReadsIt() throws {
