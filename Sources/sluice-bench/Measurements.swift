@@ -13,7 +13,7 @@ struct Measurements {
 
     func scaled(_ count: Int) -> Int { max(1000, Int(Double(count) * scale)) }
 
-    private func folder(_ name: String) throws -> String {
+    func folder(_ name: String) throws -> String {
         let path = workDirectory + "/" + name
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -27,7 +27,7 @@ struct Measurements {
         var peakRSS: Double
     }
 
-    private func runSluice(_ dir: String, input: String, mock: MockGateway, _ extra: [String]) throws -> SluiceRun {
+    func runSluice(_ dir: String, input: String, mock: MockProcess, _ extra: [String]) throws -> SluiceRun {
         let start = ContinuousClock.now
         let child = try ChildProcess(binDirectory + "/sluice",
                                      ["run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
@@ -44,7 +44,7 @@ struct Measurements {
         let dir = try folder("efficiency-\(concurrency)")
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)
-        let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir,
+        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir,
                                          ["--latency-ms", String(Int(latency * 1000)), "--no-body-counts", "--threads", "2"])
         defer { mock.stop() }
         let run = try runSluice(dir, input: input, mock: mock, ["--concurrency", String(concurrency)])
@@ -60,7 +60,7 @@ struct Measurements {
         let dir = try folder("cpu")
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)
-        let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"])
+        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"])
         defer { mock.stop() }
         let run = try runSluice(dir, input: input, mock: mock, ["--concurrency", "64"])
         let perItem = run.cpu / Double(items) * 1e6
@@ -77,7 +77,7 @@ struct Measurements {
     }
 
     /// The same requests through AsyncHTTPClient alone, measured in this process.
-    private func bareClientLoop(mock: MockGateway, items: Int, concurrency: Int) async throws -> (perItem: Double, rate: Double) {
+    private func bareClientLoop(mock: MockProcess, items: Int, concurrency: Int) async throws -> (perItem: Double, rate: Double) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -119,7 +119,7 @@ struct Measurements {
             let dir = try folder("memory-\(items)")
             let input = dir + "/in.jsonl.gz"
             try Workloads.writePrompts(input, count: items)
-            let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts"])
+            let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts"])
             let run = try runSluice(dir, input: input, mock: mock, ["--concurrency", "256"])
             mock.stop()
             peaks.append(run.peakRSS)
@@ -197,7 +197,7 @@ struct Measurements {
         }
         store.close()
 
-        let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir, [])
+        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, [])
         defer { mock.stop() }
         let start = ContinuousClock.now
         let child = try ChildProcess(binDirectory + "/sluice",
@@ -228,7 +228,7 @@ struct Measurements {
         let items = Int(rpm / 60 * duration)
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)
-        let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir, ["--rpm", "6000", "--latency-ms", "50", "--no-body-counts"])
+        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--rpm", "6000", "--latency-ms", "50", "--no-body-counts"])
         defer { mock.stop() }
         let start = ContinuousClock.now
         let child = try ChildProcess(binDirectory + "/sluice",
@@ -263,7 +263,7 @@ struct Measurements {
         let script = dir + "/post.lua"
         try #"wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"; wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Classify this ticket: the export button crashes."}],"max_tokens":16}'"#
             .write(toFile: script, atomically: true, encoding: .utf8)
-        let mock = try await MockGateway(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"])
+        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"])
         defer { mock.stop() }
         let child = try ChildProcess(wrk, ["-t1", "-c64", "-d8s", "-s", script, mock.baseURL + "/chat/completions"], log: dir + "/wrk.log")
         child.wait()

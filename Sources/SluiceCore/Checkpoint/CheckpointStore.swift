@@ -38,7 +38,8 @@ public protocol CheckpointStore: AnyObject, Sendable {
     func apply(_ events: [CheckpointEvent]) throws
 
     func counts() throws -> ItemCounts
-    /// Every item in input order (file, then line), for writing the results.
-    func forEachResult(_ body: (ResultRow) throws -> Void) throws
+    /// Up to `limit` items after `cursor` in input order (file, then line),
+    /// finished or not, for writing the results as a prefix completes.
+    func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow]
     func inputProblems(limit: Int) throws -> [InputProblemRecord]
 }

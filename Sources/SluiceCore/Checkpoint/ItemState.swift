@@ -99,6 +99,24 @@ public struct ItemCounts: Sendable, Equatable {
     public var finished: Int { succeeded + failed }
 }
 
+/// A position in input order: an item's file and line.
+public struct ResultCursor: Sendable, Equatable, Comparable {
+    public var fileIndex: Int
+    public var line: Int
+
+    public init(fileIndex: Int, line: Int) {
+        self.fileIndex = fileIndex
+        self.line = line
+    }
+
+    /// Before the first item of the job.
+    public static let start = ResultCursor(fileIndex: -1, line: 0)
+
+    public static func < (lhs: ResultCursor, rhs: ResultCursor) -> Bool {
+        (lhs.fileIndex, lhs.line) < (rhs.fileIndex, rhs.line)
+    }
+}
+
 /// One row of the results file, read back from the checkpoint in input order.
 public struct ResultRow: Sendable {
     public var id: Int64
@@ -110,6 +128,7 @@ public struct ResultRow: Sendable {
     public var errorMessage: String?
     public var response: [UInt8]?
     public var metadata: [UInt8]?
+    public var position: ResultCursor
 }
 
 /// A bad input line as stored: where it is and why.

@@ -269,18 +269,22 @@ public final class SQLiteCheckpointStore: CheckpointStore, @unchecked Sendable {
         }
     }
 
-    public func forEachResult(_ body: (ResultRow) throws -> Void) throws {
-        // A separate statement so the store stays usable while rows stream out.
-        let query = try locked {
-            try database.prepare("""
-                SELECT id, custom_id, state, http_status, request_id, error_code, error_message, response, metadata
-                FROM items ORDER BY file_index, line
-                """)
-        }
-        while try locked({ try query.step() }) {
-            try body(ResultRow(id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
-                               httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
-                               errorMessage: query.text(6), response: query.blob(7), metadata: query.blob(8)))
+    public func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow] {
+        try locked {
+            // Read a page and reset: a statement left open on a row would pin a read transaction (see firstRow).
+            let query = try statement("""
+                SELECT id, custom_id, state, http_status, request_id, error_code, error_message, response, metadata, file_index, line
+                FROM items WHERE (file_index, line) > (?, ?) ORDER BY file_index, line LIMIT ?
+                """).bind(.int(cursor.fileIndex), .int(cursor.line), .int(limit))
+            defer { query.reset() }
+            var rows: [ResultRow] = []
+            while try query.step() {
+                rows.append(ResultRow(id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
+                                      httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
+                                      errorMessage: query.text(6), response: query.blob(7), metadata: query.blob(8),
+                                      position: ResultCursor(fileIndex: query.int(9), line: query.int(10))))
+            }
+            return rows
         }
     }
 

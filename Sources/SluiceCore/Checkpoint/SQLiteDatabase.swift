@@ -119,6 +119,9 @@ final class SQLiteStatement {
         while try step() {}
     }
 
+    /// Ends the statement's read, so it holds no transaction open.
+    func reset() { sqlite3_reset(statement) }
+
     /// Reads the first row, if any, and resets the statement. A statement left
     /// on a row keeps its read transaction open, and an open reader stops WAL
     /// checkpoints from ever restarting the log: the WAL (and its index, mapped

@@ -104,6 +104,22 @@ public final class JobRunner: @unchecked Sendable {
             }
         } : nil
 
+        // Results are written in input order as the finished prefix grows; creating the files now
+        // also proves the output folder is writable before the first request is sent.
+        let publisher = try ResultsPublisher(store: store, resultsPath: configuration.output, errorsPath: configuration.errors)
+        let publishing = Task { [control] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                if Task.isCancelled { return }
+                do {
+                    try await onThread { try publisher.advance() }
+                } catch {
+                    control.stop(.error(error as? SluiceError ?? SluiceError(.output, "\(error)")))
+                    return
+                }
+            }
+        }
+
         let dispatch = Task { try await scheduler.run(feed: feed) }
         let graceWatcher = Task { [control, options] in
             await control.waitForStop()
@@ -117,6 +133,7 @@ public final class JobRunner: @unchecked Sendable {
             control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "\(error)")))
         }
         graceWatcher.cancel()
+        publishing.cancel()
         scheduler.drainHeldFailures()
         logger.debug("dispatch finished after \(String(format: "%.3f", counters.elapsedSeconds)) s")
         await recorder.finish()
@@ -137,9 +154,12 @@ public final class JobRunner: @unchecked Sendable {
             resultsPath: configuration.output, errorsPath: configuration.errors, checkpointPath: configuration.checkpoint,
             inputErrors: inputErrors, problems: try store.inputProblems(limit: 20), stopReason: control.stopReason)
         let allPlanned = try store.inputs().allSatisfy(\.planningComplete)
+        _ = await publishing.value
         if control.stopReason == nil, counts.pending + counts.inFlight == 0, allPlanned {
-            report.written = try ResultWriter().write(from: store, resultsPath: configuration.output, errorsPath: configuration.errors)
+            report.written = try publisher.finish()
             logger.debug("results written after \(String(format: "%.3f", counters.elapsedSeconds)) s")
+        } else {
+            try publisher.advance()
         }
         return report
     }

@@ -10,7 +10,7 @@ public struct RunReport: Sendable {
     public var recoveredInFlight: Int
     public var requeuedFailed: Int
     public var elapsedSeconds: Double
-    public var written: ResultWriter.Written?
+    public var written: ResultsPublisher.Written?
     public var resultsPath: String
     public var errorsPath: String
     public var checkpointPath: String

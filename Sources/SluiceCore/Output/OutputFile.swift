@@ -1,21 +1,29 @@
 import CZlib
 import Foundation
 
-/// A results file being written: created with mode 0600 under a temporary
+/// A results file being written: created with mode 0600 under a working
 /// name and renamed into place only when complete, so a reader never sees half
-/// a file and an interrupted write leaves the previous one intact.
+/// a file at the final name and an interrupted write leaves the previous one intact.
 /// Names ending in `.gz` are gzip-compressed as they are written.
+///
+/// The working file is a private temporary name by default; a `partialPath`
+/// makes it a known name that is kept if the file is never committed, so a
+/// long job's finished work can be read while it runs (`flush()` makes what
+/// was written so far readable, gzip included).
 public final class OutputFile {
     public let path: String
-    private let temporaryPath: String
+    public let workingPath: String
+    private let keepUncommitted: Bool
+    private var committed = false
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var deflater: Deflater?
 
-    public init(path: String) throws {
+    public init(path: String, partialPath: String? = nil) throws {
         self.path = path
-        temporaryPath = path + ".tmp-\(getpid())"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        workingPath = partialPath ?? path + ".tmp-\(getpid())"
+        keepUncommitted = partialPath != nil
+        fd = open(workingPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SluiceError(.output, "\(path): cannot create the results file (\(String(cString: strerror(errno))))")
         }
@@ -25,7 +33,12 @@ public final class OutputFile {
 
     deinit {
         if fd >= 0 { close(fd) }
-        unlink(temporaryPath)
+        if !committed && !keepUncommitted { unlink(workingPath) }
+    }
+
+    /// Writes out what is buffered, so a reader of the working file sees every line written so far.
+    public func flush() throws {
+        try drain(finish: false, sync: true)
     }
 
     public func write(_ bytes: [UInt8]) throws {
@@ -36,13 +49,14 @@ public final class OutputFile {
     /// Flushes, syncs and renames the file into place.
     public func commit() throws {
         try drain(finish: true)
-        guard fsync(fd) == 0, rename(temporaryPath, path) == 0 else {
+        guard fsync(fd) == 0, rename(workingPath, path) == 0 else {
             throw SluiceError(.output, "\(path): cannot finish the results file (\(String(cString: strerror(errno))))")
         }
+        committed = true
     }
 
-    private func drain(finish: Bool) throws {
-        let bytes = try deflater?.compress(buffer, finish: finish) ?? buffer
+    private func drain(finish: Bool, sync: Bool = false) throws {
+        let bytes = try deflater?.compress(buffer, finish: finish, sync: sync) ?? buffer
         buffer.removeAll(keepingCapacity: true)
         var offset = 0
         while offset < bytes.count {
@@ -69,7 +83,8 @@ final class Deflater {
 
     deinit { deflateEnd(&stream) }
 
-    func compress(_ input: [UInt8], finish: Bool) throws -> [UInt8] {
+    /// `sync`: end on a byte boundary (Z_SYNC_FLUSH) so everything so far can be decompressed.
+    func compress(_ input: [UInt8], finish: Bool, sync: Bool = false) throws -> [UInt8] {
         var result: [UInt8] = []
         var input = input
         let count = input.count
@@ -80,7 +95,7 @@ final class Deflater {
                 let status: Int32 = out.withUnsafeMutableBytes { outRaw in
                     stream.next_out = outRaw.baseAddress!.assumingMemoryBound(to: Bytef.self)
                     stream.avail_out = uInt(outRaw.count)
-                    return deflate(&stream, finish ? Z_FINISH : Z_NO_FLUSH)
+                    return deflate(&stream, finish ? Z_FINISH : (sync ? Z_SYNC_FLUSH : Z_NO_FLUSH))
                 }
                 guard status != Z_STREAM_ERROR else { throw SluiceError(.output, "gzip compression failed") }
                 result += out[0..<(out.count - Int(stream.avail_out))]

@@ -79,6 +79,55 @@ struct ResumeIntegrationTests {
         #expect(try await mock.stats().totalRequests == 400)
     }
 
+    @Test func finishedWorkIsReadableInInputOrderWhileTheJobRuns() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "20"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 1000)
+        let partial = dir.file("in.results.jsonl.partial")
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress"]
+        let child = try Child(Binaries.sluice, arguments)
+        try await waitFor { ((try? readJSONLines(partial).count) ?? 0) >= 40 }
+        // A prefix of the input, in order, every line whole.
+        let early = try readJSONLines(partial)
+        #expect(early.map { $0["custom_id"] as? String } == (0..<early.count).map { "i\($0)" })
+        #expect(!FileManager.default.fileExists(atPath: dir.file("in.results.jsonl")))
+        child.signal(SIGINT)
+        let stopped = await child.wait()
+        #expect(stopped.status == 130)
+        let kept = try readJSONLines(partial)
+        #expect(kept.count >= early.count && kept.count < 1000)
+        #expect(kept.map { $0["custom_id"] as? String } == (0..<kept.count).map { "i\($0)" })
+
+        let resumed = try await runSluice(arguments)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 1000)
+        #expect(!FileManager.default.fileExists(atPath: partial))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("in.errors.jsonl.partial")))
+    }
+
+    @Test func aGzipResultsFileIsReadableWhileTheJobRuns() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "20"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 1000)
+        let partial = dir.file("out.jsonl.gz.partial")
+        let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4",
+                                                "--no-progress", "--output", dir.file("out.jsonl.gz")])
+        func readable() -> Int {
+            // gzip -dc complains that the stream has no end yet, but prints every flushed line.
+            let text = (try? shellOutput("gzip -dc '\(partial)' 2>/dev/null || true")) ?? ""
+            return text.split(separator: "\n").count
+        }
+        try await waitFor { readable() >= 40 }
+        child.signal(SIGKILL)
+        _ = await child.wait()
+        let lines = try shellOutput("gzip -dc '\(partial)' 2>/dev/null || true").split(separator: "\n")
+        #expect(lines.count >= 40)
+        for (index, line) in lines.enumerated() {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["custom_id"] as? String == "i\(index)")
+        }
+    }
+
     @Test func aSecondProcessOnTheSameJobIsRefused() async throws {
         let mock = try await MockGatewayProcess(["--latency-ms", "100"])
         let dir = TemporaryDirectory()

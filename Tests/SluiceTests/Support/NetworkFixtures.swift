@@ -65,6 +65,19 @@ final class ProxyProcess {
     }
 }
 
+/// Runs a shell script and returns what it printed on standard output.
+func shellOutput(_ script: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", script]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: output, as: UTF8.self)
+}
+
 /// Runs a shell script; throws with its output if it fails.
 func shell(_ script: String) throws {
     let process = Process()

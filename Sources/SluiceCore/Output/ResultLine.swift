@@ -1,42 +1,14 @@
 import Foundation
 
-/// Writes the results and errors files from the checkpoint, in input order,
-/// in the OpenAI batch output format:
+/// One line of the results and errors files, in the OpenAI batch output format:
 ///
 /// ```json
 /// {"id": "batch_req_1", "custom_id": "a", "response": {"status_code": 200, "request_id": "req_1", "body": {...}}, "error": null}
 /// ```
 /// An HTTP error keeps `response` (with its status) and `error: null`; an item
 /// that never got an HTTP answer (bad input line, timeouts) has `response: null`
-/// and `error: {code, message}`. Every item is in the results file; failed
-/// items are also in the errors file. A line's `metadata` is echoed.
-public struct ResultWriter {
-    public struct Written: Sendable {
-        public var results = 0
-        public var errors = 0
-    }
-
-    public init() {}
-
-    public func write(from store: CheckpointStore, resultsPath: String, errorsPath: String) throws -> Written {
-        let results = try OutputFile(path: resultsPath)
-        let errors = try OutputFile(path: errorsPath)
-        var written = Written()
-        try store.forEachResult { row in
-            guard row.state == .succeeded || row.state == .failed else { return }
-            let line = Self.line(for: row)
-            try results.write(line)
-            written.results += 1
-            if row.state == .failed {
-                try errors.write(line)
-                written.errors += 1
-            }
-        }
-        try results.commit()
-        try errors.commit()
-        return written
-    }
-
+/// and `error: {code, message}`. A line's `metadata` is echoed.
+enum ResultLine {
     static func line(for row: ResultRow) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity((row.response?.count ?? 0) + 160)

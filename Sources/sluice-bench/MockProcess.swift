@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 
 /// A `sluice-mock` process for one measurement.
-final class MockGateway {
+final class MockProcess {
     let process: ChildProcess
     let port: Int
     var baseURL: String { "http://127.0.0.1:\(port)/v1" }
