@@ -173,29 +173,28 @@ struct Measurements {
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)
         let checkpoint = dir + "/out.results.jsonl.sluice.db"
-        let store = try SQLiteCheckpointStore(path: checkpoint)
+        let store = try await SQLiteCheckpointStore.open(path: checkpoint, role: .runner)
         let record = InputRecord(fileIndex: 0, path: input, fingerprint: try InputFingerprint.of(path: input),
                                  plannedLines: 0, planningComplete: false, planningError: nil)
-        try store.saveJobSettings("{}")
-        try store.saveInputs([record])
-        let planner = Planner(parser: ItemParser(endpoint: "/v1/chat/completions", maxLineBytes: 8 << 20, bodyDefaults: [:], jobHasModel: true))
-        _ = try planner.run(inputs: [record], replanning: [], store: store, control: RunControl()) { _, _ in }
+        try await store.saveJobSettings("{}")
+        try await store.saveInputs([record])
+        let planner = Planner(parser: ItemParser(endpoint: "/v1/chat/completions", maxLineBytes: 8 << 20, bodyDefaults: [:], jobHasModel: true),
+                              inputs: [record], replanning: [], store: store, control: RunControl())
+        _ = try await planner.plan()
         let answer = Array(#"{"id":"chatcmpl-done","object":"chat.completion","model":"bench-model","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#.utf8)
         var marked = 0
-        var cursor: Int64 = 0
         while marked < items - remaining {
-            let page = try store.pendingItems(after: cursor, limit: min(10_000, items - remaining - marked))
-            guard let last = page.last else { break }
-            cursor = last.id
-            try store.apply(page.map { item in
+            let page = try await store.lease(limit: min(10_000, items - remaining - marked))
+            guard !page.isEmpty else { break }
+            try await store.record(page.map { item in
                 var outcome = ItemOutcome(id: item.id, succeeded: true, attempts: 1, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
                 outcome.httpStatus = 200
                 outcome.response = answer
-                return .finished(outcome)
+                return CheckpointEvent.finished(outcome)
             })
             marked += page.count
         }
-        store.close()
+        await store.close()
 
         let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, [])
         defer { mock.stop() }

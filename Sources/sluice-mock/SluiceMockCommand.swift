@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import ServiceLifecycle
 import SluiceMockServer
 
 /// `sluice-mock`: an OpenAI-compatible gateway emulator with Floopy semantics and fault injection.
@@ -144,33 +146,11 @@ struct SluiceMockCommand: AsyncParsableCommand {
             // Written atomically so a watcher never reads a half-written port.
             try String(server.port).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
-        print("sluice-mock listening on \(tlsCert == nil ? "http" : "https")://\(host):\(server.port)/v1")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("sluice-mock listening on \(tlsCert == nil ? "http" : "https")://\(host):\(server.port)/v1\n".utf8))
 
-        let stop = StopSignal()
-        await stop.wait()
-        try await server.shutdown()
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM so the server can close its sockets cleanly.
-final class StopSignal: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = NSLock()
-            var resumed = false
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler {
-                    once.lock(); defer { once.unlock() }
-                    if !resumed { resumed = true; continuation.resume() }
-                }
-                source.resume()
-                sources.append(source)
-            }
-        }
+        // SIGINT/SIGTERM close the listening socket and every connection cleanly.
+        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: Logger(label: "sluice-mock")))
+        try await group.run()
     }
 }

@@ -232,12 +232,7 @@ struct RunCommand: AsyncParsableCommand {
                 logger.notice("--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight")
             }
 
-            let control = RunControl()
-            let signals = SignalHandler(control: control, graceSeconds: grace)
-            signals.install()
-            let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey,
-                                             logger: logger, control: control).run()
-            signals.uninstall()
+            let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger).run()
             printReport(report)
             logger.debug("exiting \(String(format: "%.3f", Date().timeIntervalSince(started))) s after start")
             throw ExitCode(report.exitCode)

@@ -1,50 +1,72 @@
-import Foundation
+import ServiceLifecycle
+import Synchronization
 
 /// Group commit: workers hand over events without waiting, and one task writes
 /// whatever has accumulated in a single transaction. Under load, batches grow
 /// by themselves; when idle, each event is committed right away.
-public final class CheckpointRecorder: @unchecked Sendable {
-    private let store: CheckpointStore
+///
+/// A service of the run: it commits until the graceful shutdown, then commits
+/// what is left and ends. Whatever is handed over after that (items released
+/// when the grace period runs out) is committed by `commitRemaining()`.
+///
+/// ```swift
+/// recorder.record(.finished(outcome))      // returns at once
+/// try await recorder.run()                 // in the run's ServiceGroup
+/// await recorder.commitRemaining()         // after the group ends
+/// ```
+public final class CheckpointRecorder: Service {
+    private struct Buffer {
+        var events: [CheckpointEvent] = []
+        /// The most events ever waiting for one commit, for diagnosing slow disks.
+        var largestBatch = 0
+    }
+
+    private let store: any CheckpointStore
     private let counters: RunCounters
     private let control: RunControl
-    private let lock = NSLock()
-    private var buffer: [CheckpointEvent] = []
-    /// The most events ever waiting for one commit, for diagnosing slow disks.
-    public private(set) var largestBatch = 0
+    private let buffer = Mutex(Buffer())
     private let bell: AsyncStream<Void>.Continuation
-    private var flusher: Task<Void, Never>?
+    private let rings: AsyncStream<Void>
 
-    public init(store: CheckpointStore, counters: RunCounters, control: RunControl) {
+    public init(store: any CheckpointStore, counters: RunCounters, control: RunControl) {
         self.store = store
         self.counters = counters
         self.control = control
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        bell = continuation
-        flusher = Task { [weak self] in
-            for await _ in stream { self?.flush() }
-            self?.flush()
-        }
+        (rings, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    public var largestBatch: Int { buffer.withLock { $0.largestBatch } }
+
     public func record(_ event: CheckpointEvent) {
-        lock.withLock { buffer.append(event) }
+        buffer.withLock { $0.events.append(event) }
         bell.yield()
     }
 
-    private func flush() {
-        let batch: [CheckpointEvent] = lock.withLock {
-            defer { buffer.removeAll(keepingCapacity: true) }
-            largestBatch = max(largestBatch, buffer.count)
-            return buffer
+    public func run() async {
+        await withGracefulShutdownHandler {
+            for await _ in rings { await commit() }
+        } onGracefulShutdown: { [bell] in
+            bell.finish()
+        }
+        await commit()
+    }
+
+    /// Commits whatever was handed over and not yet committed.
+    public func commitRemaining() async {
+        await commit()
+    }
+
+    private func commit() async {
+        let batch: [CheckpointEvent] = buffer.withLock { buffer in
+            defer { buffer.events.removeAll(keepingCapacity: true) }
+            buffer.largestBatch = max(buffer.largestBatch, buffer.events.count)
+            return buffer.events
         }
         guard !batch.isEmpty else { return }
         do {
-            try store.apply(batch)
-        } catch let error as SluiceError {
-            control.stop(.error(error))
-            return
+            try await store.record(batch)
         } catch {
-            control.stop(.error(SluiceError(.checkpoint, "writing the checkpoint failed: \(error)")))
+            control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "writing the checkpoint failed: \(error)")))
             return
         }
         counters.update { stats in
@@ -54,11 +76,5 @@ public final class CheckpointRecorder: @unchecked Sendable {
                 stats.completionTokens += outcome.completionTokens ?? 0
             }
         }
-    }
-
-    /// Commits everything handed over so far and stops the flusher.
-    public func finish() async {
-        bell.finish()
-        await flusher?.value
     }
 }

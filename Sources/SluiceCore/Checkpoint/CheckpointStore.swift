@@ -1,45 +1,93 @@
 /// Where a job remembers everything it has done, so it can stop at any moment
 /// and resume exactly there. SQLite is the embedded default; a shared store
 /// (PostgreSQL, for several workers on one job) implements the same protocol.
+/// `CheckpointStores.open` picks the implementation from the checkpoint location.
 ///
 /// ```swift
-/// let store = try SQLiteCheckpointStore(path: "out.results.jsonl.sluice.db")
-/// try store.insertPlanned(items, fileIndex: 0, throughLine: 1000, complete: false, replanning: false)
-/// let page = try store.pendingItems(after: 0, limit: 256)
-/// try store.apply([.started(page[0].id)])
+/// let store = try await CheckpointStores.open("out.results.jsonl.sluice.db", role: .runner)
+/// try await store.insertPlanned(items, fileIndex: 0, throughLine: 1000, complete: false, replanning: false, error: nil)
+/// let leased = try await store.lease(limit: 512)
+/// try await store.record([.finished(outcome)])
 /// ```
 ///
-/// Implementations must make `apply` atomic: after a crash, an item is either
-/// recorded as finished with its whole outcome, or not at all.
-public protocol CheckpointStore: AnyObject, Sendable {
-    /// The job's settings as JSON (never the API key), nil for a new job.
-    func jobSettings() throws -> String?
-    func saveJobSettings(_ json: String) throws
-    /// A value the job learned and wants back on resume (e.g. a concurrency limit).
-    func value(forKey key: String) throws -> String?
-    func setValue(_ value: String, forKey key: String) throws
+/// ## The contract
+/// Every implementation keeps these rules, and `CheckpointStoreContract` (in
+/// the tests) checks each one against every implementation:
+/// 1. **Planning is idempotent by (input, line).** `insertPlanned` stores each
+///    line once, with the file's planning position, in one transaction: a crash
+///    between batches loses nothing and a repeated batch does not duplicate.
+///    A line whose key is already taken is stored as a failed item naming the
+///    first. With `replanning`, a line stored with the same content hash keeps
+///    its state and result.
+/// 2. **One item lifecycle.** `pending ─lease→ leased ─record(finished)→
+///    succeeded | failed`; `record(released)` puts a leased item back to
+///    pending. `lease` hands out pending items in input order and marks them
+///    leased, so no two leases hold the same item.
+/// 3. **Outcomes are atomic and grouped.** `record` applies its events in one
+///    transaction: after a crash an item is either finished with its whole
+///    outcome, or not at all. Finishing an item that is not leased changes
+///    nothing (a late answer never overwrites a result).
+/// 4. **Recovery.** `prepareForRun` makes leased items whose owner is gone
+///    pending again (for SQLite, the one owner is the process holding the job
+///    lock, so every leased item) and, when asked, failed items that have a
+///    request body (bad input lines stay failed).
+/// 5. **Reading back.** `counts` are totals over every item; `results(after:)`
+///    pages through items in input order (file, then line), finished or not;
+///    nothing read is ever held open between calls.
+/// 6. **Blocking work stays off the cooperative pool.** Every call runs on the
+///    store's own executor (a dedicated thread for SQLite, a connection pool
+///    for PostgreSQL).
+public protocol CheckpointStore: Sendable {
+    /// Where the checkpoint is, as the user named it (a path, or a URL without its password).
+    nonisolated var location: String { get }
 
-    func inputs() throws -> [InputRecord]
-    func saveInputs(_ inputs: [InputRecord]) throws
+    /// The job's settings as JSON (never the API key), nil for a new job.
+    func jobSettings() async throws -> String?
+    func saveJobSettings(_ json: String) async throws
+    /// A value the job learned and wants back on resume (e.g. a concurrency limit).
+    func value(forKey key: String) async throws -> String?
+    func setValue(_ value: String, forKey key: String) async throws
+
+    func inputs() async throws -> [InputRecord]
+    func saveInputs(_ inputs: [InputRecord]) async throws
 
     /// Stores a batch of planned items and the planning position of their file
     /// in one transaction. Returns how many were bad lines (including duplicates).
     /// With `replanning`, a line already stored with the same content is kept as it is.
     @discardableResult
-    func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int
+    func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) async throws -> Int
     /// Drops items of a file beyond its last line (after the file was shortened and replanned).
-    func removeItems(fileIndex: Int, afterLine: Int) throws
+    func removeItems(fileIndex: Int, afterLine: Int) async throws
 
-    /// Makes in-flight items (from a crash) pending again, and failed ones too
-    /// when asked. Returns both counts.
-    func prepareForRun(retryFailed: Bool) throws -> (recoveredInFlight: Int, requeuedFailed: Int)
-    /// Pending items with an id above `after`, in input order.
-    func pendingItems(after: Int64, limit: Int) throws -> [DispatchItem]
-    func apply(_ events: [CheckpointEvent]) throws
+    /// Makes leased items whose owner is gone pending again, and failed ones
+    /// too when asked (bad input lines excepted).
+    func prepareForRun(retryFailed: Bool) async throws -> RunPreparation
+    /// Up to `limit` pending items in input order, now leased to the caller.
+    func lease(limit: Int) async throws -> [DispatchItem]
+    /// Applies outcomes and releases in one transaction, in order.
+    func record(_ events: [CheckpointEvent]) async throws
 
-    func counts() throws -> ItemCounts
+    func counts() async throws -> ItemCounts
     /// Up to `limit` items after `cursor` in input order (file, then line),
     /// finished or not, for writing the results as a prefix completes.
-    func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow]
-    func inputProblems(limit: Int) throws -> [InputProblemRecord]
+    func results(after cursor: ResultCursor, limit: Int) async throws -> [ResultRow]
+    func inputProblems(limit: Int) async throws -> [InputProblemRecord]
+
+    /// Removes everything this job stored (a fresh job refused by `--strict`).
+    func destroy() async throws
+    /// Releases the connection, the job lock and the executor. The store is unusable afterwards.
+    func close() async
+}
+
+/// What `prepareForRun` changed.
+public struct RunPreparation: Sendable, Equatable {
+    /// Leased items of a run that stopped without releasing them (a crash), pending again.
+    public var recoveredInFlight: Int
+    /// Failed items made pending by `--retry-failed`.
+    public var requeuedFailed: Int
+
+    public init(recoveredInFlight: Int, requeuedFailed: Int) {
+        self.recoveredInFlight = recoveredInFlight
+        self.requeuedFailed = requeuedFailed
+    }
 }

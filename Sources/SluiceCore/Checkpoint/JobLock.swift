@@ -5,12 +5,13 @@ import Foundation
 /// An advisory `flock` on `<checkpoint>.lock`: the kernel drops it when the
 /// holder exits, however it exits (`kill -9` included), so a stale lock never
 /// blocks a resume.
-public final class JobLock {
-    public let path: String
+final class JobLock {
+    static let suffix = ".lock"
+    let path: String
     private let fd: Int32
 
-    public init(checkpointPath: String) throws {
-        path = checkpointPath + ".lock"
+    init(checkpointPath: String) throws {
+        path = checkpointPath + Self.suffix
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SluiceError(.checkpoint, "\(path): cannot create the job lock (\(String(cString: strerror(errno))))")

@@ -41,26 +41,26 @@ public struct ItemParser: Sendable {
         var item = PlannedItem(fileIndex: fileIndex, line: line.number, customID: "\(fileLabel):\(line.number)",
                                lineHash: Digest64.of(line.bytes), endpoint: endpoint, model: nil, body: [],
                                overrides: nil, metadata: nil, problem: nil)
-        func fail(_ code: String, _ message: String) -> PlannedItem {
+        func fail(_ code: InputProblem.Code, _ message: String) -> PlannedItem {
             item.problem = InputProblem(code: code, message: message)
             return item
         }
         if line.oversized {
-            return fail(InputProblem.codes.lineTooLong, "line is \(line.length) bytes, over the limit of \(maxLineBytes) bytes (--max-line-bytes)")
+            return fail(.lineTooLong, "line is \(line.length) bytes, over the limit of \(maxLineBytes) bytes (--max-line-bytes)")
         }
         if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
         if line.bytes.contains(where: { $0 >= 0x80 }), String(validating: line.bytes, as: UTF8.self) == nil {
             let offset = firstInvalidUTF8Offset(line.bytes)
-            return fail(InputProblem.codes.invalidUTF8, "invalid UTF-8 at byte \(offset + 1) of the line")
+            return fail(.invalidUTF8, "invalid UTF-8 at byte \(offset + 1) of the line")
         }
         let members: [JSONScanner.Member]
         do {
             guard let found = try JSONScanner.members(of: line.bytes) else {
-                return fail(InputProblem.codes.notAnObject, "expected a JSON object, got \(Self.kind(ofFirstByte: line.bytes.first { $0 > 0x20 }))")
+                return fail(.notAnObject, "expected a JSON object, got \(Self.kind(ofFirstByte: line.bytes.first { $0 > 0x20 }))")
             }
             members = found
         } catch {
-            return fail(InputProblem.codes.invalidJSON, "invalid JSON: \(Self.reasonForInvalidJSON(line.bytes))")
+            return fail(.invalidJSON, "invalid JSON: \(Self.reasonForInvalidJSON(line.bytes))")
         }
         let object = RawObject(bytes: line.bytes, members: members)
         do {
@@ -79,7 +79,7 @@ public struct ItemParser: Sendable {
                 try promptBody(object, into: &body)
                 modelSource = object
             } else {
-                throw InputProblem(code: InputProblem.codes.missingMessages,
+                throw InputProblem(code: .missingMessages,
                                    message: "line has neither \"messages\", \"prompt\" nor a batch \"body\"")
             }
             for (key, json) in encodedDefaults where !modelSource.has(key) && key != "model" {
@@ -99,32 +99,32 @@ public struct ItemParser: Sendable {
             } else if case .string(let name)? = bodyDefaults["model"] {
                 item.model = name
             } else if !jobHasModel {
-                throw InputProblem(code: InputProblem.codes.missingModel, message: "line names no model and the job sets none (--model)")
+                throw InputProblem(code: .missingModel, message: "line names no model and the job sets none (--model)")
             }
             item.body = body
         } catch let problem as InputProblem {
             return fail(problem.code, problem.message)
         } catch {
-            return fail(InputProblem.codes.invalidField, "\(error)")
+            return fail(.invalidField, "\(error)")
         }
         return item
     }
 
     static func invalid(_ message: String) -> InputProblem {
-        InputProblem(code: InputProblem.codes.invalidField, message: message)
+        InputProblem(code: .invalidField, message: message)
     }
 
     /// Returns the object the model is read from (the batch `body`).
     private func batchBody(_ object: RawObject, item: inout PlannedItem, into body: inout [UInt8]) throws -> RawObject {
         let method = object.has("method") ? object.string("method") : "POST"
         guard let method, method.uppercased() == "POST" else {
-            throw InputProblem(code: InputProblem.codes.invalidMethod, message: "method must be POST, got \(object.string("method") ?? "a non-string")")
+            throw InputProblem(code: .invalidMethod, message: "method must be POST, got \(object.string("method") ?? "a non-string")")
         }
         guard let url = object.string("url") else {
-            throw InputProblem(code: InputProblem.codes.unknownURL, message: "batch line has no \"url\"")
+            throw InputProblem(code: .unknownURL, message: "batch line has no \"url\"")
         }
         guard Self.knownURLs.contains(url) else {
-            throw InputProblem(code: InputProblem.codes.unknownURL,
+            throw InputProblem(code: .unknownURL,
                                message: "unknown url \"\(url)\" (expected one of \(Self.knownURLs.sorted().joined(separator: ", ")))")
         }
         guard let inner = object.object("body") else {
@@ -132,7 +132,7 @@ public struct ItemParser: Sendable {
         }
         item.endpoint = url
         if url == "/v1/chat/completions", inner.kind("messages") != UInt8(ascii: "[") {
-            throw InputProblem(code: InputProblem.codes.missingMessages, message: "batch body for /v1/chat/completions has no \"messages\" array")
+            throw InputProblem(code: .missingMessages, message: "batch body for /v1/chat/completions has no \"messages\" array")
         }
         inner.appendMembers(excluding: ["model"], to: &body)
         return inner
@@ -240,17 +240,5 @@ public struct ItemParser: Sendable {
             case .error: _ = index; return consumed
             }
         }
-    }
-}
-
-/// FNV-1a over bytes, for cheap change detection of input lines.
-public enum Digest64 {
-    public static func of<Bytes: Sequence>(_ bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
     }
 }

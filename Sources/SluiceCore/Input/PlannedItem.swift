@@ -20,21 +20,6 @@ public struct PlannedItem: Sendable {
     public var problem: InputProblem?
 }
 
-/// Why a line could not become a request. `code` is stable; `message` names the reason.
-public struct InputProblem: Sendable, Equatable {
-    public var code: String
-    public var message: String
-
-    public static let codes = (
-        invalidJSON: "invalid_json_line", invalidUTF8: "invalid_utf8", notAnObject: "not_an_object",
-        missingMessages: "missing_messages", unknownURL: "url_mismatch", invalidMethod: "invalid_method",
-        lineTooLong: "line_too_long", duplicateKey: "duplicate_custom_id", missingModel: "missing_model",
-        invalidField: "invalid_field"
-    )
-
-    /// The error users read: `file:line: reason`.
-    public func located(file: String, line: Int) -> String { "\(file):\(line): \(message)" }
-}
 
 /// The gateway settings one line may override for itself.
 public struct LineOverrides: Codable, Sendable, Equatable {
@@ -52,4 +37,3 @@ public struct LineOverrides: Codable, Sendable, Equatable {
 
     var isEmpty: Bool { self == LineOverrides() }
 }
-extension InputProblem: Error {}

@@ -1,11 +1,18 @@
-import Foundation
+import ServiceLifecycle
 
 /// Reads every input line, parses it, and stores it in the checkpoint as a
 /// pending (or, for a bad line, failed) item, a batch per transaction.
 ///
 /// Planning can itself be interrupted: each batch records how far into its
 /// file it got, and the next run skips those lines without parsing them again.
-public struct Planner: Sendable {
+/// It runs as a service beside the dispatcher (which starts sending as soon as
+/// the first batch is stored), or on its own first for `--strict`.
+///
+/// ```swift
+/// let planner = Planner(parser: parser, inputs: records, replanning: [], store: store, control: control)
+/// let report = try await planner.plan { planned, problems in ... }
+/// ```
+public final class Planner: Service {
     public struct Report: Sendable {
         public var planned = 0
         public var problems = 0
@@ -13,57 +20,75 @@ public struct Planner: Sendable {
         public var inputErrors: [String] = []
     }
 
-    public var parser: ItemParser
     /// Items per planning transaction. Small on purpose: the planner runs beside the
     /// dispatcher, and a transaction's dirty index pages stay in memory until it commits
     /// (2,000 per transaction cost ~7 MB more peak memory on a 2,000,000-item job).
-    public var batchSize = 500
+    public static let batchSize = 500
 
-    public init(parser: ItemParser) { self.parser = parser }
+    private let parser: ItemParser
+    private let inputs: [InputRecord]
+    private let replanning: Set<Int>
+    private let store: any CheckpointStore
+    private let control: RunControl
+    /// Told after each stored batch, as the service (`run`) runs.
+    private let onBatch: @Sendable (_ planned: Int, _ problems: Int) async -> Void
+    private let onEnd: @Sendable (Report) async -> Void
 
-    /// Plans every input not yet fully planned. `replanning` holds the indexes of
-    /// files that changed and are read again in full, keeping unchanged lines.
-    public func run(inputs: [InputRecord], replanning: Set<Int>, store: CheckpointStore, control: RunControl,
-                    onBatch: (_ planned: Int, _ problems: Int) -> Void) throws -> Report {
+    public init(parser: ItemParser, inputs: [InputRecord], replanning: Set<Int>, store: any CheckpointStore, control: RunControl,
+                onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in }, onEnd: @escaping @Sendable (Report) async -> Void = { _ in }) {
+        self.parser = parser
+        self.inputs = inputs
+        self.replanning = replanning
+        self.store = store
+        self.control = control
+        self.onBatch = onBatch
+        self.onEnd = onEnd
+    }
+
+    public var needsPlanning: Bool { inputs.contains { !$0.planningComplete } }
+
+    /// As a service: plans until done or the run stops (graceful shutdown stops at the next batch).
+    public func run() async {
+        var report = Report()
+        do {
+            report = try await plan()
+        } catch {
+            control.stop(.error(error as? SluiceError ?? SluiceError(.input, "\(error)")))
+        }
+        await onEnd(report)
+    }
+
+    /// Plans every input not yet fully planned.
+    public func plan() async throws -> Report {
+        let reader = InputReader(parser: parser)
+        do {
+            let report = try await plan(with: reader)
+            await reader.close()
+            return report
+        } catch {
+            await reader.close()
+            throw error
+        }
+    }
+
+    private func plan(with reader: InputReader) async throws -> Report {
         var report = Report()
         for input in inputs where !input.planningComplete {
-            if control.isStopping { break }
+            if control.isStopping || Task.isShuttingDownGracefully { break }
             let isReplan = replanning.contains(input.fileIndex)
-            let reader = LineReader(source: try openInput(path: input.path), maxLineBytes: parser.maxLineBytes)
-            var batch: [PlannedItem] = []
-            batch.reserveCapacity(batchSize)
-            var lastLine = 0
-            func commit(complete: Bool, error: String?) throws {
-                let problems = try store.insertPlanned(batch, fileIndex: input.fileIndex, throughLine: lastLine,
-                                                       complete: complete, replanning: isReplan, error: error)
-                report.planned += batch.count
+            try await reader.open(input)
+            while let batch = try await reader.nextBatch(limit: Self.batchSize) {
+                let problems = try await store.insertPlanned(batch.items, fileIndex: input.fileIndex, throughLine: batch.lastLine,
+                                                             complete: batch.ended, replanning: isReplan, error: batch.error)
+                report.planned += batch.items.count
                 report.problems += problems
-                onBatch(batch.count, problems)
-                batch.removeAll(keepingCapacity: true)
-            }
-            do {
-                while let line = try reader.next() {
-                    lastLine = line.number
-                    if line.number <= input.plannedLines { continue }
-                    if var item = parser.parse(line, fileIndex: input.fileIndex, fileLabel: input.path) {
-                        if let problem = item.problem {
-                            item.problem?.message = problem.located(file: input.path, line: line.number)
-                        }
-                        batch.append(item)
-                    }
-                    if batch.count >= batchSize {
-                        try commit(complete: false, error: nil)
-                        if control.isStopping { break }
-                    }
+                if let error = batch.error { report.inputErrors.append(error) }
+                await onBatch(batch.items.count, problems)
+                if batch.ended {
+                    if isReplan, batch.error == nil { try await store.removeItems(fileIndex: input.fileIndex, afterLine: batch.lastLine) }
+                    break
                 }
-                if control.isStopping { try commit(complete: false, error: nil); break }
-                try commit(complete: true, error: nil)
-                if isReplan { try store.removeItems(fileIndex: input.fileIndex, afterLine: lastLine) }
-            } catch let error as SluiceError where error.code == .corruptInput {
-                // The lines read before the damage still run; the file is not read further.
-                let message = "\(error.message); \(lastLine) lines were read before it"
-                try commit(complete: true, error: message)
-                report.inputErrors.append(message)
+                if control.isStopping || Task.isShuttingDownGracefully { return report }
             }
         }
         return report

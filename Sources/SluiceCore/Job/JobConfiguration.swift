@@ -154,7 +154,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                 try HeaderValidation.checkHeaderName(name)
                 try HeaderValidation.checkValue(value, for: "header \(name)")
                 if name.lowercased() == "authorization" {
-                    throw InputProblem(code: InputProblem.codes.invalidField,
+                    throw InputProblem(code: .invalidField,
                                        message: "the Authorization header comes from the API key (environment variable or key file), not from --header")
                 }
             }

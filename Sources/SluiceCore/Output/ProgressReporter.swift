@@ -1,13 +1,19 @@
 import Foundation
+import ServiceLifecycle
 
 /// The progress line on stderr: redrawn in place on a terminal, printed as
-/// plain periodic lines otherwise (logs, CI).
-public final class ProgressReporter: @unchecked Sendable {
+/// plain periodic lines otherwise (logs, CI). A service of the run: it draws
+/// until the graceful shutdown, then clears a terminal line.
+///
+/// ```swift
+/// let progress = ProgressReporter(counters: counters, baseline: counts, plainInterval: 10) { gate.currentPause }
+/// try await progress.run()   // in the run's ServiceGroup
+/// ```
+public final class ProgressReporter: Service {
     private let counters: RunCounters
     private let baseline: ItemCounts
     private let interactive: Bool
     private let interval: Double
-    private var task: Task<Void, Never>?
     /// The job-wide pause in force, if any (seconds left, reason).
     private let pause: @Sendable () -> (remaining: Double, reason: String)?
 
@@ -20,19 +26,16 @@ public final class ProgressReporter: @unchecked Sendable {
         interval = interactive ? 0.5 : plainInterval
     }
 
-    public func start() {
-        task = Task { [weak self] in
-            while !Task.isCancelled {
-                guard let interval = self?.interval else { return }
-                try? await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
-                if Task.isCancelled { return }
-                self?.draw()
+    public func run() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: .seconds(interval)) }
+            } catch {
+                break
             }
+            if Task.isShuttingDownGracefully { break }
+            draw()
         }
-    }
-
-    public func stop() {
-        task?.cancel()
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     }
 

@@ -1,3 +1,5 @@
+import ServiceLifecycle
+
 /// Writes the results and errors files while the job runs, in input order.
 ///
 /// Each `advance()` appends the items after the last one written, up to the
@@ -7,45 +9,65 @@
 /// rest and renames both files into place; a job that stops before it is
 /// complete leaves the partial files, which the next run writes afresh.
 ///
+/// An actor on a thread of its own (file writes are blocking work), and a
+/// service of the run that advances once a second until the graceful shutdown.
+///
 /// ```swift
-/// let publisher = try ResultsPublisher(store: store, resultsPath: "out.jsonl", errorsPath: "out.errors.jsonl")
-/// _ = try publisher.advance()            // as outcomes are committed
-/// let written = try publisher.finish()   // when every item is finished
+/// let publisher = try await ResultsPublisher.create(store: store, resultsPath: "out.jsonl", errorsPath: "out.errors.jsonl")
+/// try await publisher.advance()              // as outcomes are committed
+/// let written = try await publisher.finish() // when every item is finished
 /// ```
-public final class ResultsPublisher {
+public actor ResultsPublisher: Service {
     public struct Written: Sendable, Equatable {
         public var results = 0
         public var errors = 0
     }
 
     public static let partialSuffix = ".partial"
-    private let store: CheckpointStore
-    private let results: OutputFile
-    private let errors: OutputFile
+    private let thread: DedicatedThread
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
+    private let store: any CheckpointStore
+    private let control: RunControl?
+    private let pageSize: Int
+    private var files: (results: OutputFile, errors: OutputFile)?
     private var cursor = ResultCursor.start
     public private(set) var written = Written()
-    private let pageSize: Int
 
-    public init(store: CheckpointStore, resultsPath: String, errorsPath: String, pageSize: Int = 2000) throws {
+    private init(thread: DedicatedThread, store: any CheckpointStore, control: RunControl?, pageSize: Int) {
+        self.thread = thread
         self.store = store
+        self.control = control
         self.pageSize = pageSize
-        results = try OutputFile(path: resultsPath, partialPath: resultsPath + Self.partialSuffix)
-        errors = try OutputFile(path: errorsPath, partialPath: errorsPath + Self.partialSuffix)
+    }
+
+    /// Creates both working files at once, which also proves the folder is writable.
+    /// `control`: where a failed write during the run stops the job.
+    public static func create(store: any CheckpointStore, resultsPath: String, errorsPath: String,
+                              control: RunControl? = nil, pageSize: Int = 2000) async throws -> ResultsPublisher {
+        let publisher = ResultsPublisher(thread: DedicatedThread(), store: store, control: control, pageSize: pageSize)
+        try await publisher.openFiles(resultsPath: resultsPath, errorsPath: errorsPath)
+        return publisher
+    }
+
+    private func openFiles(resultsPath: String, errorsPath: String) throws {
+        files = (try OutputFile(path: resultsPath, partialPath: resultsPath + Self.partialSuffix),
+                 try OutputFile(path: errorsPath, partialPath: errorsPath + Self.partialSuffix))
     }
 
     /// Appends every newly finished item of the finished prefix; returns how many.
     @discardableResult
-    public func advance() throws -> Int {
+    public func advance() async throws -> Int {
+        guard let files else { return 0 }
         var appended = 0
         pages: while true {
-            let rows = try store.results(after: cursor, limit: pageSize)
+            let rows = try await store.results(after: cursor, limit: pageSize)
             for row in rows {
                 guard row.state == .succeeded || row.state == .failed else { break pages }
                 let line = ResultLine.line(for: row)
-                try results.write(line)
+                try files.results.write(line)
                 written.results += 1
                 if row.state == .failed {
-                    try errors.write(line)
+                    try files.errors.write(line)
                     written.errors += 1
                 }
                 cursor = row.position
@@ -54,18 +76,42 @@ public final class ResultsPublisher {
             if rows.count < pageSize { break }
         }
         if appended > 0 {
-            try results.flush()
-            try errors.flush()
+            try files.results.flush()
+            try files.errors.flush()
         }
         return appended
     }
 
     /// Writes what is left and renames both files into place. Call only when
     /// every item is finished: an unfinished one would end the file early.
-    public func finish() throws -> Written {
-        try advance()
-        try results.commit()
-        try errors.commit()
+    public func finish() async throws -> Written {
+        try await advance()
+        try files?.results.commit()
+        try files?.errors.commit()
+        files = nil
         return written
+    }
+
+    /// Ends the publisher's thread; the partial files stay as they are.
+    public func close() async {
+        files = nil
+        await thread.shutdown()
+    }
+
+    /// As a service: advances once a second until the graceful shutdown.
+    public func run() async {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            } catch {
+                return
+            }
+            do {
+                try await advance()
+            } catch {
+                control?.stop(.error(error as? SluiceError ?? SluiceError(.output, "\(error)")))
+                return
+            }
+        }
     }
 }

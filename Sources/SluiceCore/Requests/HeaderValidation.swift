@@ -15,20 +15,20 @@ public enum HeaderValidation {
 
     public static func checkPropertyName(_ name: String) throws {
         guard isToken(name) else {
-            throw InputProblem(code: InputProblem.codes.invalidField,
+            throw InputProblem(code: .invalidField,
                                message: "property name \"\(name)\" cannot be used in a header (letters, digits and -_. only)")
         }
     }
 
     public static func checkHeaderName(_ name: String) throws {
         guard isToken(name) else {
-            throw InputProblem(code: InputProblem.codes.invalidField, message: "\"\(name)\" is not a valid header name")
+            throw InputProblem(code: .invalidField, message: "\"\(name)\" is not a valid header name")
         }
     }
 
     public static func checkValue(_ value: String, for what: String) throws {
         guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
-            throw InputProblem(code: InputProblem.codes.invalidField, message: "\(what) contains a line break, which cannot be sent as a header")
+            throw InputProblem(code: .invalidField, message: "\(what) contains a line break, which cannot be sent as a header")
         }
     }
 }

@@ -1,16 +1,22 @@
-/// Hands pending items to the scheduler in input order, a page at a time from
-/// the checkpoint, so memory holds one page however large the job is. While
-/// the planner is still reading input, an empty page means "wait for more".
+/// Hands pending items to the dispatcher in input order, leasing a page at a
+/// time from the checkpoint, so memory holds one page however large the job
+/// is. While the planner is still reading input, an empty page means "wait
+/// for more".
+///
+/// ```swift
+/// let feed = ItemFeed(store: store, planningDone: false)
+/// while let item = try await feed.next() { ... }
+/// await feed.releaseUnused(to: recorder)   // a stopping run gives back what it leased and never started
+/// ```
 public actor ItemFeed {
-    private let store: CheckpointStore
+    private let store: any CheckpointStore
     private let pageSize: Int
-    private var cursor: Int64 = 0
     private var page: [DispatchItem] = []
     private var index = 0
     private var planningDone = false
     private var waiter: CheckedContinuation<Void, Never>?
 
-    public init(store: CheckpointStore, pageSize: Int = 512, planningDone: Bool) {
+    public init(store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool) {
         self.store = store
         self.pageSize = pageSize
         self.planningDone = planningDone
@@ -22,12 +28,9 @@ public actor ItemFeed {
                 defer { index += 1 }
                 return page[index]
             }
-            page = try store.pendingItems(after: cursor, limit: pageSize)
+            page = try await store.lease(limit: pageSize)
             index = 0
-            if let last = page.last {
-                cursor = last.id
-                continue
-            }
+            if !page.isEmpty { continue }
             if planningDone { return nil }
             await withCheckedContinuation { waiter = $0 }
         }
@@ -42,5 +45,14 @@ public actor ItemFeed {
     public func planningFinished() {
         planningDone = true
         itemsPlanned()
+    }
+
+    /// Gives back the items of the current page that were leased but never handed out.
+    public func releaseUnused(to recorder: CheckpointRecorder) {
+        for item in page[index...] {
+            recorder.record(.released(item.id, attempts: item.previousAttempts))
+        }
+        page = []
+        index = 0
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// Requests-per-minute and tokens-per-minute budgets, so sluice stays inside
 /// what the gateway allows instead of learning it from 429s.
@@ -14,7 +14,7 @@ import Foundation
 /// guard await budget.acquire(tokens: estimate) else { return }   // false: the run is stopping
 /// budget.correct(estimated: estimate, actual: usage.totalTokens)
 /// ```
-public final class RateBudget: @unchecked Sendable {
+public final class RateBudget: Sendable {
     private struct Bucket {
         /// Seconds of budget one unit costs.
         let secondsPerUnit: Double
@@ -35,48 +35,48 @@ public final class RateBudget: @unchecked Sendable {
         }
     }
 
-    private let lock = NSLock()
-    private var requests: Bucket?
-    private var tokens: Bucket?
+    private struct State {
+        var requests: Bucket?
+        var tokens: Bucket?
+        /// Running average of completion tokens, for estimating a request's cost before it is answered.
+        var averageCompletion = 0.0
+        var answered = 0.0
+    }
+
+    private let state: Mutex<State>
     private let control: RunControl
     private let epoch = ContinuousClock.now
-    /// Running average of completion tokens, for estimating a request's cost before it is answered.
-    private var averageCompletion = 0.0
-    private var answered = 0.0
+    public let isLimited: Bool
 
     public init(requestsPerMinute: Int?, tokensPerMinute: Int?, control: RunControl, burstSeconds: Double = 1) {
-        requests = requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }
-        tokens = tokensPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }
+        state = Mutex(State(requests: requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) },
+                            tokens: tokensPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }))
+        isLimited = requestsPerMinute != nil || tokensPerMinute != nil
         self.control = control
     }
 
-    public var isLimited: Bool { requests != nil || tokens != nil }
-
-    private var now: Double {
-        let elapsed = ContinuousClock.now - epoch
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-    }
+    private var now: Double { (ContinuousClock.now - epoch).inSeconds }
 
     /// Tokens a request will probably cost: its body at ~4 bytes per token, plus
     /// the completion tokens answers have averaged so far (or `max_tokens`).
     public func estimate(bodyBytes: Int, maxTokens: Int? = nil) -> Int {
-        let completion = lock.withLock { answered > 0 ? averageCompletion : Double(maxTokens ?? 0) }
+        let completion = state.withLock { $0.answered > 0 ? $0.averageCompletion : Double(maxTokens ?? 0) }
         return bodyBytes / 4 + Int(completion.rounded(.up))
     }
 
     /// Waits for budget; false when the run is stopping.
     public func acquire(tokens estimated: Int) async -> Bool {
         guard isLimited else { return !control.isStopping }
-        let wait: Double = lock.withLock {
-            let time = now
+        let time = now
+        let wait: Double = state.withLock { state in
             var start = time
-            if var bucket = requests {
+            if var bucket = state.requests {
                 start = max(start, bucket.reserve(1, now: time))
-                requests = bucket
+                state.requests = bucket
             }
-            if var bucket = tokens {
+            if var bucket = state.tokens {
                 start = max(start, bucket.reserve(Double(estimated), now: time))
-                tokens = bucket
+                state.tokens = bucket
             }
             return start - time
         }
@@ -86,14 +86,14 @@ public final class RateBudget: @unchecked Sendable {
 
     /// Settles the difference between the estimate and the tokens actually billed.
     public func correct(estimated: Int, actual: Int?, completion: Int?) {
-        lock.withLock {
+        state.withLock { state in
             if let completion {
-                answered += 1
-                averageCompletion += (Double(completion) - averageCompletion) / min(answered, 1000)
+                state.answered += 1
+                state.averageCompletion += (Double(completion) - state.averageCompletion) / min(state.answered, 1000)
             }
-            guard var bucket = tokens, let actual else { return }
+            guard var bucket = state.tokens, let actual else { return }
             bucket.theoreticalArrival += Double(actual - estimated) * bucket.secondsPerUnit
-            tokens = bucket
+            state.tokens = bucket
         }
     }
 }

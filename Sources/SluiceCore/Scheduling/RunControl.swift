@@ -1,30 +1,41 @@
-import Foundation
+import Synchronization
 
-/// How a run is asked to stop, and the one place every waiting task listens
-/// for it, so a stop interrupts sleeps and pauses at once (no polling).
-public final class RunControl: @unchecked Sendable {
+/// Why a run is stopping, and the one place every waiting task listens for
+/// it, so a stop interrupts retry waits, pauses and budget sleeps at once (no
+/// polling). Signals reach it through `SignalWatcher`; errors (a refused key,
+/// a spent quota) from whoever meets them. The order in which the run's
+/// services then stop is the `ServiceGroup`'s business (see `JobRun`).
+///
+/// ```swift
+/// control.stop(.error(SluiceError(.authentication, "...")))   // the first reason wins
+/// guard await control.sleep(seconds: 2) else { return }        // false: stopping
+/// ```
+public final class RunControl: Sendable {
     public enum StopReason: Equatable, Sendable {
         case signal(Int32)
         case error(SluiceError)
     }
 
-    private let lock = NSLock()
-    private var reason: StopReason?
-    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    private var nextWaiter: UInt64 = 0
+    private struct State {
+        var reason: StopReason?
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    public var stopReason: StopReason? { lock.withLock { reason } }
+    public var stopReason: StopReason? { state.withLock { $0.reason } }
     public var isStopping: Bool { stopReason != nil }
 
     /// The first reason wins; later calls are ignored.
     public func stop(_ why: StopReason) {
-        let toResume: [CheckedContinuation<Void, Never>] = lock.withLock {
-            guard reason == nil else { return [] }
-            reason = why
-            defer { waiters.removeAll() }
-            return Array(waiters.values)
+        let toResume: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            guard state.reason == nil else { return [] }
+            state.reason = why
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
         toResume.forEach { $0.resume() }
     }
@@ -34,7 +45,7 @@ public final class RunControl: @unchecked Sendable {
         guard seconds > 0 else { return !isStopping }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                (try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))) != nil
+                (try? await Task.sleep(for: .seconds(seconds))) != nil
             }
             group.addTask {
                 await self.waitForStop()
@@ -48,18 +59,21 @@ public final class RunControl: @unchecked Sendable {
 
     /// Resolves when the run is told to stop, or when the waiting task is cancelled.
     public func waitForStop() async {
-        let id: UInt64 = lock.withLock { nextWaiter += 1; return nextWaiter }
+        let id: UInt64 = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow: Bool = lock.withLock {
-                    if reason != nil || Task.isCancelled { return true }
-                    waiters[id] = continuation
+                let resumeNow: Bool = state.withLock { state in
+                    if state.reason != nil || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let continuation = lock.withLock { waiters.removeValue(forKey: id) }
+            let continuation = state.withLock { $0.waiters.removeValue(forKey: id) }
             continuation?.resume()
         }
     }

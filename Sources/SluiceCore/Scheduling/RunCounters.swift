@@ -1,47 +1,18 @@
-import Foundation
+import Synchronization
 
-/// Live figures of the current run, for the progress line and the summary.
-/// Success and failure are counted only once the checkpoint has committed them.
-public struct RunStats: Sendable {
-    public var succeeded = 0
-    public var failed = 0
-    public var inFlight = 0
-    public var retrying = 0
-    public var requestsSent = 0
-    /// Requests that got an HTTP answer, and those that did not (timeouts, dropped connections).
-    public var answered = 0
-    public var unanswered = 0
-    /// 429 answers received.
-    public var refusals = 0
-    /// Job-wide pauses the refusal monitor called.
-    public var jobPauses = 0
-    public var retries = 0
-    public var fallbacksUsed = 0
-    /// Retries that followed a 429.
-    public var rateLimited = 0
-    public var promptTokens = 0
-    public var completionTokens = 0
-    public var concurrencyLimit = 0
-    /// Items stored by the planner during this run, and how many of them were bad lines.
-    public var planned = 0
-    public var plannedInvalid = 0
-}
-
-public final class RunCounters: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stats = RunStats()
+/// The live figures of the current run (`RunStats`), shared by every worker,
+/// the progress line and the summary.
+public final class RunCounters: Sendable {
+    private let stats = Mutex(RunStats())
     public let started = ContinuousClock.now
 
     public init() {}
 
     public func update(_ change: (inout RunStats) -> Void) {
-        lock.withLock { change(&stats) }
+        stats.withLock { change(&$0) }
     }
 
-    public var snapshot: RunStats { lock.withLock { stats } }
+    public var snapshot: RunStats { stats.withLock { $0 } }
 
-    public var elapsedSeconds: Double {
-        let duration = ContinuousClock.now - started
-        return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-    }
+    public var elapsedSeconds: Double { (ContinuousClock.now - started).inSeconds }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Runs pending items through the gateway: at most `limiter` requests in
@@ -85,14 +86,18 @@ public final class Scheduler: Sendable {
     /// the run is stopping and the in-flight items have finished (or were cancelled).
     public func run(feed: ItemFeed) async throws {
         let control = parts.control
+        func stopping() -> Bool { control.isStopping || Task.isShuttingDownGracefully }
         try await withThrowingDiscardingTaskGroup { group in
-            while !control.isStopping {
+            while !stopping() {
                 guard await held.acquire() else { break }
                 guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else {
                     held.release()
                     break
                 }
-                guard !control.isStopping, let item = try await feed.next() else {
+                let next = stopping() ? nil : try await feed.next()
+                guard let item = next, !stopping() else {
+                    // Stopped while the feed was waiting for the planner: give the item back.
+                    if let item = next { parts.recorder.record(.released(item.id, attempts: item.previousAttempts)) }
                     parts.limiter.release()
                     held.release()
                     break
@@ -108,7 +113,6 @@ public final class Scheduler: Sendable {
         let parts = self.parts
         let plan = parts.builder.plan(for: item)
         var attempts = ItemAttempts(chain: plan.chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
-        parts.recorder.record(.started(item.id))
         var holdingSlot = true
         var settled = false
         defer {
@@ -122,7 +126,7 @@ public final class Scheduler: Sendable {
                 guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else { return }
                 holdingSlot = true
             }
-            guard await parts.gate.waitUntilOpen(), !Task.isCancelled else { return }
+            guard await parts.gate.waitUntilOpen(), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
             let request = parts.builder.request(for: item, plan: plan, modelIndex: attempts.modelIndex)
             let estimate = parts.budget.isLimited ? parts.budget.estimate(bodyBytes: request.body.count) : 0
             guard await parts.budget.acquire(tokens: estimate) else { return }

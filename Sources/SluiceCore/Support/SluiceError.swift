@@ -7,7 +7,7 @@
 public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
+        init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
         /// Bad flags or job file: exit code 2.

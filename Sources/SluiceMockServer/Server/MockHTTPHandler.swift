@@ -32,8 +32,10 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let keepAlive = requestHead.isKeepAlive
             let version = requestHead.version
             if reply.delayMilliseconds > 0, !isImmediate(reply.action) {
+                // The handler and its context belong to the channel's event loop, where the task runs.
+                let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
                 context.eventLoop.scheduleTask(in: .nanoseconds(Int64(reply.delayMilliseconds * 1_000_000))) {
-                    self.perform(reply, context: context, version: version, keepAlive: keepAlive)
+                    bound.value.handler.perform(reply, context: bound.value.context, version: version, keepAlive: keepAlive)
                 }
             } else {
                 perform(reply, context: context, version: version, keepAlive: keepAlive)
@@ -87,16 +89,20 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
         case .stall:
             let seconds = gateway.configuration.stallSeconds
-            context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
-                self.gateway.finished(reply)
-                context.close(promise: nil)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [gateway] in
+                gateway.finished(reply)
+                bound.value.close(promise: nil)
             }
         }
     }
 
     private func finish(context: ChannelHandlerContext, keepAlive: Bool) {
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+        if !keepAlive {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in bound.value.close(promise: nil) }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

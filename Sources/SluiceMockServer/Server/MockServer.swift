@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
 
 /// A running `sluice-mock`: an HTTP/1.1 server with keep-alive on a loopback port.
 ///
@@ -12,7 +13,7 @@ import NIOSSL
 /// print("listening on", server.port)
 /// try await server.shutdown()
 /// ```
-public final class MockServer: @unchecked Sendable {
+public final class MockServer: Service {
     public let gateway: MockGateway
     public let port: Int
     private let group: MultiThreadedEventLoopGroup
@@ -28,11 +29,11 @@ public final class MockServer: @unchecked Sendable {
     public static func start(_ configuration: MockConfiguration) async throws -> MockServer {
         let gateway = MockGateway(configuration: configuration)
         // HTTPS with the given certificate, for tests of private CAs and TLS failures.
-        var tls: NIOSSLContext?
-        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+        let tls: NIOSSLContext? = try configuration.tlsCertificate.flatMap { certificate in
+            guard let key = configuration.tlsKey else { return nil }
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
         let bootstrap = ServerBootstrap(group: group)
@@ -60,6 +61,12 @@ public final class MockServer: @unchecked Sendable {
     /// Resolves when the listening socket closes.
     public func waitUntilClosed() async throws {
         try await channel.closeFuture.get()
+    }
+
+    /// As a service: serves until the graceful shutdown, then closes.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await shutdown()
     }
 
     public func shutdown() async throws {

@@ -38,7 +38,7 @@ struct CrashTortureTests {
                 #expect(checkpointCount(db, "state = 1") == 0, "a graceful stop leaves nothing in flight")
             }
             let bodies = try await mock.stats().bodies
-            for digest in try committedDigests(db) where firstSeen[digest] == nil {
+            for digest in try await committedDigests(db) where firstSeen[digest] == nil {
                 firstSeen[digest] = bodies[digest] ?? 0
             }
         }
@@ -77,10 +77,5 @@ struct CrashTortureTests {
         print("torture: \(count) items, \(interruptions.count) interruptions \(interruptions.map { "\($0.signal)->\($0.status)" }), "
               + "in flight at the kills \(interruptions.map(\.inFlight)), \(answeredTwice) answers for requests re-sent after a kill, "
               + "\(stats.totalRequests) requests in all, \(firstSeen.count) committed items watched")
-    }
-
-    /// The digest of each committed item's request body, as the mock puts it in the answer id.
-    private func committedDigests(_ db: String) throws -> [String] {
-        try queryCheckpoint(db, "SELECT substr(response, instr(response, 'chatcmpl-') + 9, 16) FROM items WHERE state = 2").compactMap { $0.first ?? nil }
     }
 }

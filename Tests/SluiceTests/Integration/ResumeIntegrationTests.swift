@@ -4,14 +4,6 @@ import Testing
 /// Interruptions of every kind: SIGKILL, SIGINT, a second process, a refused key.
 @Suite(.serialized)
 struct ResumeIntegrationTests {
-    /// Digest of the request body, as the mock puts it in the answer's id.
-    private func succeededDigests(_ db: String) throws -> [String] {
-        try queryCheckpoint(db, "SELECT response FROM items WHERE state = 2").compactMap { row in
-            guard let text = row.first ?? nil, let range = text.range(of: "chatcmpl-") else { return nil }
-            return String(text[range.upperBound...].prefix(16))
-        }
-    }
-
     private func waitFor(_ condition: () -> Bool, timeout: Double = 60) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() {
@@ -36,7 +28,7 @@ struct ResumeIntegrationTests {
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
 
         // What was committed before the kill, and how often the mock had seen each of those bodies.
-        let done = try succeededDigests(db)
+        let done = try await committedDigests(db)
         #expect(done.count >= 150 && done.count < count)
         let before = try await mock.stats().bodies
         let inFlight = checkpointCount(db, "state = 1")

@@ -38,7 +38,7 @@ struct RunIntegrationTests {
         #expect(stats.nested("floopy_headers", "floopy-fallback", "backup-model") == 120)
 
         // The headers actually sent are recorded per item, without the key.
-        let headers = try queryCheckpoint(dir.file("prompts.results.jsonl.sluice.db"), "SELECT headers_sent FROM items LIMIT 1")
+        let headers = try queryCheckpoint(dir.file("prompts.results.jsonl.sluice.db"), "SELECT header_sets.json FROM items JOIN header_sets ON header_sets.id = items.headers_id LIMIT 1")
         let recorded = try #require(headers.first?.first ?? nil)
         #expect(recorded.contains("floopy-property-batch"))
         #expect(recorded.contains("X-Extra"))

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+@testable import SluiceCore
 
 /// Reads a checkpoint database the way an operator would, read-only, even
 /// while a sluice process is writing it (WAL lets readers in).
@@ -29,4 +30,40 @@ func checkpointCount(_ path: String, _ whereClause: String) -> Int {
     guard let rows = try? queryCheckpoint(path, "SELECT count(*) FROM items WHERE \(whereClause)"),
           let text = rows.first?.first ?? nil else { return 0 }
     return Int(text) ?? 0
+}
+
+/// Runs SQL statements against a database file (created if missing), for tests that build one by hand.
+func executeSQL(_ path: String, _ sql: String) throws {
+    var db: OpaquePointer?
+    guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
+        sqlite3_close(db)
+        throw TestFailure("cannot open \(path)")
+    }
+    defer { sqlite3_close(db) }
+    var message: UnsafeMutablePointer<CChar>?
+    guard sqlite3_exec(db, sql, nil, nil, &message) == SQLITE_OK else {
+        let text = message.map { String(cString: $0) } ?? "unknown error"
+        sqlite3_free(message)
+        throw TestFailure("SQL failed: \(text)")
+    }
+}
+
+/// The digest of each succeeded item's request body, as the mock puts it in the
+/// answer's id (`chatcmpl-<digest>`), read through the store (answers are stored
+/// compressed) as a reader would, also while a job runs.
+func committedDigests(_ path: String) async throws -> [String] {
+    let store = try await SQLiteCheckpointStore.open(path: path, role: .reader)
+    var digests: [String] = []
+    var cursor = ResultCursor.start
+    while true {
+        let page = try await store.results(after: cursor, limit: 5000)
+        guard let last = page.last else { break }
+        cursor = last.position
+        for row in page where row.state == .succeeded {
+            let text = String(decoding: row.response ?? [], as: UTF8.self)
+            if let range = text.range(of: "chatcmpl-") { digests.append(String(text[range.upperBound...].prefix(16))) }
+        }
+    }
+    await store.close()
+    return digests
 }

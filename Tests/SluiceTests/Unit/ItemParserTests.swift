@@ -52,7 +52,7 @@ struct ItemParserTests {
     @Test func keyFallsBackToFileAndLineAndIntegerIdsAreAccepted() throws {
         #expect(parse(#"{"prompt":"x"}"#, number: 12)?.customID == "data.jsonl:12")
         #expect(parse(#"{"id":42,"prompt":"x"}"#)?.customID == "42")
-        #expect(parse(#"{"id":true,"prompt":"x"}"#)?.problem?.code == "invalid_field")
+        #expect(parse(#"{"id":true,"prompt":"x"}"#)?.problem?.code.rawValue == "invalid_field")
     }
 
     @Test func bodyIsSplicedFromTheLineWithLastKeyWinning() throws {
@@ -85,7 +85,7 @@ struct ItemParserTests {
         (#"{"prompt":"x","stream":true}"#, "invalid_field"),
     ])
     func badLinesGetAStableCode(line: String, code: String) {
-        #expect(parse(line)?.problem?.code == code)
+        #expect(parse(line)?.problem?.code.rawValue == code)
     }
 
     @Test func invalidUTF8IsReportedWithItsPosition() {
@@ -93,19 +93,19 @@ struct ItemParserTests {
         bytes.append(0xE9)
         bytes += Array(#""}"#.utf8)
         let item = parser.parse(InputLine(number: 3, bytes: bytes, oversized: false, length: bytes.count), fileIndex: 0, fileLabel: "f")
-        #expect(item?.problem?.code == "invalid_utf8")
+        #expect(item?.problem?.code.rawValue == "invalid_utf8")
         #expect(item?.problem?.message == "invalid UTF-8 at byte 15 of the line")
     }
 
     @Test func oversizedLineIsAnError() {
         let item = parser.parse(InputLine(number: 1, bytes: [], oversized: true, length: 20_000_000), fileIndex: 0, fileLabel: "f")
-        #expect(item?.problem?.code == "line_too_long")
+        #expect(item?.problem?.code.rawValue == "line_too_long")
         #expect(item?.problem?.message.contains("20000000 bytes") == true)
     }
 
     @Test func aLineWithoutModelNeedsAJobModel() {
         let strictParser = ItemParser(endpoint: "/v1/chat/completions", maxLineBytes: 4096, bodyDefaults: [:], jobHasModel: false)
         let line = InputLine(number: 1, bytes: Array(#"{"prompt":"x"}"#.utf8), oversized: false, length: 14)
-        #expect(strictParser.parse(line, fileIndex: 0, fileLabel: "f")?.problem?.code == "missing_model")
+        #expect(strictParser.parse(line, fileIndex: 0, fileLabel: "f")?.problem?.code.rawValue == "missing_model")
     }
 }

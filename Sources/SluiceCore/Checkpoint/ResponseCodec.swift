@@ -1,0 +1,136 @@
+import CZlib
+
+/// Compresses the answers a checkpoint stores, which are most of its bytes.
+///
+/// Answers are small (a few hundred bytes) and alike (the same keys, ids and
+/// model names in every one), so deflating each on its own saves little; a
+/// preset dictionary saves most of it. The dictionary is *trained* on the job
+/// itself: the first answers are stored plainly and kept as samples, and once
+/// there are enough their concatenation (the last 32 KB, deflate's window)
+/// becomes the job's dictionary, stored in the checkpoint, and every later
+/// answer is deflated against it (zlib level 1: most of the gain, a fraction of
+/// the CPU of the default level).
+///
+/// A stored answer starts with a tag byte: `0x01` deflated with the job's
+/// dictionary. Anything else is the plain JSON itself (which starts with `{`,
+/// `[` or whitespace), so checkpoints written before compression read as they are.
+///
+/// ```swift
+/// let codec = ResponseCodec(dictionary: storedDictionary)
+/// let stored = codec.encode(body)          // plain while it is still learning
+/// if let trained = codec.takeNewDictionary() { save(trained) }
+/// let body = try codec.decode(stored)
+/// ```
+final class ResponseCodec {
+    static let dictionaryTag: UInt8 = 0x01
+    /// Answers sampled before the dictionary is built.
+    static let samplesWanted = 64
+    static let dictionaryLimit = 32 << 10
+
+    private(set) var dictionary: [UInt8]?
+    private var samples: [[UInt8]] = []
+    private var pendingDictionary: [UInt8]?
+    private var deflater = z_stream()
+    private var inflater = z_stream()
+    private var deflaterReady = false
+    private var inflaterReady = false
+    private var output = [UInt8](repeating: 0, count: 64 << 10)
+
+    init(dictionary: [UInt8]?) { self.dictionary = dictionary }
+
+    deinit {
+        if deflaterReady { deflateEnd(&deflater) }
+        if inflaterReady { inflateEnd(&inflater) }
+    }
+
+    /// A dictionary trained since the last call, to be stored with the checkpoint.
+    func takeNewDictionary() -> [UInt8]? {
+        defer { pendingDictionary = nil }
+        return pendingDictionary
+    }
+
+    func encode(_ body: [UInt8]) -> [UInt8] {
+        guard let dictionary else {
+            learn(from: body)
+            return body
+        }
+        return deflate(body, dictionary: dictionary) ?? body
+    }
+
+    func decode(_ stored: [UInt8]) throws -> [UInt8] {
+        guard stored.first == Self.dictionaryTag else { return stored }
+        guard let dictionary else {
+            throw SluiceError(.checkpoint, "a stored answer is compressed but the checkpoint has no dictionary for it")
+        }
+        return try inflate(stored.dropFirst(), dictionary: dictionary)
+    }
+
+    private func learn(from body: [UInt8]) {
+        guard !body.isEmpty, body.count < Self.dictionaryLimit else { return }
+        samples.append(body)
+        guard samples.count >= Self.samplesWanted else { return }
+        // Deflate finds matches best near the end of the dictionary: the newest samples go last.
+        let joined = Array(samples.joined().suffix(Self.dictionaryLimit))
+        dictionary = joined
+        pendingDictionary = joined
+        samples = []
+    }
+
+    private func deflate(_ body: [UInt8], dictionary: [UInt8]) -> [UInt8]? {
+        if !deflaterReady {
+            // Raw deflate (negative window bits): no zlib header or checksum on each small answer.
+            guard deflateInit2_(&deflater, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+            deflaterReady = true
+        } else {
+            deflateReset(&deflater)
+        }
+        _ = dictionary.withUnsafeBufferPointer { deflateSetDictionary(&deflater, $0.baseAddress, uInt($0.count)) }
+        let bound = Int(deflateBound(&deflater, uLong(body.count)))
+        if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
+        let status: Int32 = body.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                deflater.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                deflater.avail_in = uInt(input.count)
+                deflater.next_out = out.baseAddress
+                deflater.avail_out = uInt(out.count)
+                return CZlib.deflate(&deflater, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { return nil }
+        let produced = output.count - Int(deflater.avail_out)
+        // Not worth it: keep the plain JSON (readable in the database with any SQLite shell).
+        guard produced + 1 < body.count else { return nil }
+        return [Self.dictionaryTag] + output[0..<produced]
+    }
+
+    private func inflate(_ compressed: ArraySlice<UInt8>, dictionary: [UInt8]) throws -> [UInt8] {
+        if !inflaterReady {
+            guard inflateInit2_(&inflater, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                throw SluiceError(.checkpoint, "cannot start decompressing a stored answer")
+            }
+            inflaterReady = true
+        } else {
+            inflateReset(&inflater)
+        }
+        _ = dictionary.withUnsafeBufferPointer { inflateSetDictionary(&inflater, $0.baseAddress, uInt($0.count)) }
+        var result: [UInt8] = []
+        var status: Int32 = Z_OK
+        compressed.withUnsafeBufferPointer { input in
+            inflater.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            inflater.avail_in = uInt(input.count)
+            repeat {
+                let produced: Int = output.withUnsafeMutableBufferPointer { out in
+                    inflater.next_out = out.baseAddress
+                    inflater.avail_out = uInt(out.count)
+                    status = CZlib.inflate(&inflater, Z_NO_FLUSH)
+                    return out.count - Int(inflater.avail_out)
+                }
+                result += output[0..<produced]
+            } while status == Z_OK && inflater.avail_in > 0 || (status == Z_OK && inflater.avail_out == 0)
+        }
+        guard status == Z_STREAM_END else {
+            throw SluiceError(.checkpoint, "a stored answer is damaged (zlib \(status))")
+        }
+        return result
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Planning, leasing and recording outcomes: the item lifecycle of the contract.
+extension SQLiteCheckpointStore {
+    // MARK: - Planning
+
+    @discardableResult
+    public func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int {
+        try db().transaction {
+            var problems = 0
+            let path = try statement("SELECT path FROM inputs WHERE file_index = ?").bind(.int(fileIndex)).firstRow { $0.text(0) }.flatMap { $0 }
+                ?? "input \(fileIndex)"
+            for var item in items {
+                if replanning, try keepUnchanged(item) { continue }
+                if item.problem == nil, let first = try firstOccurrence(of: item.customID, except: item) {
+                    item.problem = InputProblem(code: .duplicateKey,
+                                                message: "\(path):\(item.line): duplicate custom_id \"\(item.customID)\" (first at \(first))")
+                }
+                if item.problem != nil { problems += 1 }
+                try insertOrReplace(item)
+            }
+            try statement("UPDATE inputs SET planned_lines = ?, planning_complete = ?, planning_error = ? WHERE file_index = ?")
+                .bind(.int(throughLine), .int(complete ? 1 : 0), .optional(error), .int(fileIndex)).run()
+            return problems
+        }
+    }
+
+    /// True when the same line with the same content is already stored (its progress is kept).
+    private func keepUnchanged(_ item: PlannedItem) throws -> Bool {
+        try statement("SELECT line_hash FROM items WHERE file_index = ? AND line = ?").bind(.int(item.fileIndex), .int(item.line))
+            .firstRow { UInt64(bitPattern: $0.int64(0)) == item.lineHash } ?? false
+    }
+
+    private func firstOccurrence(of key: String, except item: PlannedItem) throws -> String? {
+        try statement("""
+            SELECT inputs.path, items.line FROM items JOIN inputs USING (file_index)
+            WHERE items.custom_id = ? AND items.error_code IS NOT 'duplicate_custom_id' AND NOT (items.file_index = ? AND items.line = ?)
+            """).bind(.text(key), .int(item.fileIndex), .int(item.line)).firstRow { "\($0.text(0) ?? "?"):\($0.int(1))" }
+    }
+
+    private func insertOrReplace(_ item: PlannedItem) throws {
+        let state: ItemState = item.problem == nil ? .pending : .failed
+        try statement("""
+            INSERT INTO items (file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata, error_code, error_message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (file_index, line) DO UPDATE SET
+                custom_id = excluded.custom_id, line_hash = excluded.line_hash,
+                state = excluded.state, endpoint = excluded.endpoint, model = excluded.model, body = excluded.body,
+                overrides = excluded.overrides, metadata = excluded.metadata, error_code = excluded.error_code,
+                error_message = excluded.error_message, attempts = 0, retries = 0, fallbacks_used = 0, http_status = NULL,
+                answered_model = NULL, provider = NULL, request_id = NULL, prompt_tokens = NULL, completion_tokens = NULL,
+                total_tokens = NULL, latency_ms = NULL, headers_id = NULL, response = NULL, finished_at = NULL
+            """).bind(
+                .int(item.fileIndex), .int(item.line), .text(item.customID),
+                .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .text(item.endpoint), .optional(item.model),
+                .optional(item.problem == nil ? item.body : nil), .optional(item.overrides), .optional(item.metadata),
+                .optional(item.problem?.code.rawValue), .optional(item.problem?.message)
+            ).run()
+    }
+
+    public func removeItems(fileIndex: Int, afterLine: Int) throws {
+        try statement("DELETE FROM items WHERE file_index = ? AND line > ?").bind(.int(fileIndex), .int(afterLine)).run()
+    }
+
+    // MARK: - Dispatch
+
+    /// One owner (the process holding the job lock): every leased item was leased by a run that is over.
+    public func prepareForRun(retryFailed: Bool) throws -> RunPreparation {
+        try db().transaction {
+            try statement("UPDATE items SET state = 0 WHERE state = 1").bind().run()
+            let recovered = try db().changes
+            var requeued = 0
+            if retryFailed {
+                // Bad input lines stay failed: sending them again cannot help.
+                try statement("UPDATE items SET state = 0 WHERE state = 3 AND body IS NOT NULL").bind().run()
+                requeued = try db().changes
+            }
+            return RunPreparation(recoveredInFlight: recovered, requeuedFailed: requeued)
+        }
+    }
+
+    public func lease(limit: Int) throws -> [DispatchItem] {
+        try db().transaction {
+            let query = try statement("""
+                SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM items
+                WHERE state = 0 ORDER BY id LIMIT ?
+                """).bind(.int(limit))
+            defer { query.reset() }
+            var items: [DispatchItem] = []
+            items.reserveCapacity(limit)
+            let decoder = JSONDecoder()
+            while try query.step() {
+                let overrides = query.blob(5).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) }
+                items.append(DispatchItem(id: query.int64(0), customID: query.text(1) ?? "", endpoint: query.text(2) ?? "",
+                                          model: query.text(3), body: query.blob(4) ?? [], overrides: overrides,
+                                          previousAttempts: query.int(6)))
+            }
+            query.reset()
+            let mark = try statement("UPDATE items SET state = 1 WHERE id = ?")
+            for item in items { try mark.bind(.integer(item.id)).run() }
+            return items
+        }
+    }
+
+    public func record(_ events: [CheckpointEvent]) throws {
+        guard !events.isEmpty else { return }
+        try db().transaction {
+            let released = try statement("UPDATE items SET state = 0, attempts = ? WHERE id = ? AND state = 1")
+            // Only a leased item is finished: a late answer never overwrites a result.
+            let finished = try statement("""
+                UPDATE items SET state = ?, attempts = ?, retries = ?, fallbacks_used = ?, http_status = ?, error_code = ?,
+                    error_message = ?, answered_model = ?, provider = ?, request_id = ?, prompt_tokens = ?,
+                    completion_tokens = ?, total_tokens = ?, latency_ms = ?, headers_id = ?, response = ?, finished_at = ?
+                WHERE id = ? AND state = 1
+                """)
+            let now = Date().timeIntervalSince1970
+            for event in events {
+                switch event {
+                case .released(let id, let attempts):
+                    try released.bind(.int(attempts), .integer(id)).run()
+                case .finished(let outcome):
+                    try finished.bind(
+                        .int(outcome.succeeded ? ItemState.succeeded.rawValue : ItemState.failed.rawValue),
+                        .int(outcome.attempts), .int(outcome.retries), .int(outcome.fallbacksUsed), .optional(outcome.httpStatus),
+                        .optional(outcome.errorCode), .optional(outcome.errorMessage), .optional(outcome.answeredModel),
+                        .optional(outcome.provider), .optional(outcome.requestID), .optional(outcome.promptTokens),
+                        .optional(outcome.completionTokens), .optional(outcome.totalTokens), .optional(outcome.latencyMilliseconds),
+                        .integer(try headerSet(outcome.headersSent)), .optional(outcome.response.map(codec.encode)), .real(now),
+                        .integer(outcome.id)
+                    ).run()
+                }
+            }
+            if let dictionary = codec.takeNewDictionary() {
+                try statement("INSERT INTO dictionaries (bytes) VALUES (?)").bind(.blob(dictionary)).run()
+            }
+        }
+    }
+
+    /// The id of a set of sent headers, stored the first time it is seen.
+    private func headerSet(_ json: [UInt8]) throws -> Int64 {
+        if let id = headerSets[json] { return id }
+        let insert = try statement("INSERT INTO header_sets (json) VALUES (?) ON CONFLICT (json) DO NOTHING")
+        try insert.bind(.blob(json)).run()
+        let id = try statement("SELECT id FROM header_sets WHERE json = ?").bind(.blob(json)).firstRow { $0.int64(0) } ?? 0
+        headerSets[json] = id
+        return id
+    }
+}

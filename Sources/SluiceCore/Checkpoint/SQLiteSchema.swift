@@ -1,0 +1,90 @@
+import CSQLite
+
+/// The checkpoint's tables, created on first use and migrated from earlier
+/// versions in one transaction (a crash mid-migration leaves the old version).
+enum SQLiteSchema {
+    static let version = SQLiteCheckpointStore.schemaVersion
+
+    static let inputs = """
+        CREATE TABLE IF NOT EXISTS inputs (
+            file_index INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, checksum INTEGER NOT NULL,
+            planned_lines INTEGER NOT NULL DEFAULT 0, planning_complete INTEGER NOT NULL DEFAULT 0, planning_error TEXT);
+        """
+
+    /// `headers_id` points into `header_sets`, which holds each distinct set of sent headers once (most jobs
+    /// send the same set to every item). Keys are unique among items that are not themselves duplicates
+    /// (a partial index: no second copy of every key).
+    static func items(_ name: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(name) (
+            id INTEGER PRIMARY KEY,
+            file_index INTEGER NOT NULL, line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL, line_hash INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            endpoint TEXT NOT NULL, model TEXT, body BLOB, overrides BLOB, metadata BLOB,
+            attempts INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0, fallbacks_used INTEGER NOT NULL DEFAULT 0,
+            http_status INTEGER, error_code TEXT, error_message TEXT,
+            answered_model TEXT, provider TEXT, request_id TEXT,
+            prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, latency_ms REAL,
+            headers_id INTEGER, response BLOB, finished_at REAL,
+            UNIQUE (file_index, line));
+        """
+    }
+
+    static let indexes = """
+        CREATE INDEX IF NOT EXISTS items_by_state ON items (state, id);
+        CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE error_code IS NOT 'duplicate_custom_id';
+        """
+
+    static let current = """
+        CREATE TABLE IF NOT EXISTS job (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        \(inputs)
+        CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
+        \(items("items"))
+        \(indexes)
+        """
+
+    /// Version 1 kept every item's sent headers in full and a second copy of its key (`unique_key`).
+    /// SQLite cannot drop a UNIQUE column, so the items table is rebuilt.
+    static let fromVersion1 = """
+        CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
+        INSERT OR IGNORE INTO header_sets (json) SELECT DISTINCT headers_sent FROM items WHERE headers_sent IS NOT NULL;
+        \(items("items_v2"))
+        INSERT INTO items_v2 (id, file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata,
+            attempts, retries, fallbacks_used, http_status, error_code, error_message, answered_model, provider, request_id,
+            prompt_tokens, completion_tokens, total_tokens, latency_ms, headers_id, response, finished_at)
+        SELECT id, file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata,
+            attempts, retries, fallbacks_used, http_status, error_code, error_message, answered_model, provider, request_id,
+            prompt_tokens, completion_tokens, total_tokens, latency_ms,
+            (SELECT header_sets.id FROM header_sets WHERE header_sets.json = items.headers_sent), response, finished_at
+        FROM items;
+        DROP TABLE items;
+        ALTER TABLE items_v2 RENAME TO items;
+        \(indexes)
+        """
+
+    static func createOrMigrate(_ database: SQLiteDatabase) throws {
+        try database.transaction {
+            try database.execute("CREATE TABLE IF NOT EXISTS job (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            let stored = try database.prepare("SELECT value FROM job WHERE key = 'schema_version'").firstRow { $0.text(0) } ?? nil
+            if stored == "1" {
+                try database.execute(fromVersion1)
+            } else if stored == nil || stored == String(version) {
+                try database.execute(current)
+            } else {
+                return   // newer: refused by checkVersion without touching it
+            }
+            try database.execute("INSERT INTO job (key, value) VALUES ('schema_version', '\(version)') ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        }
+    }
+
+    static func checkVersion(_ database: SQLiteDatabase) throws {
+        let stored = try database.prepare("SELECT value FROM job WHERE key = 'schema_version'").firstRow { $0.text(0) } ?? nil
+        guard let stored, stored == String(version) else {
+            throw SluiceError(.checkpoint, "\(database.path): checkpoint schema \(stored ?? "unknown") is not supported by this sluice (it reads \(version)); "
+                              + "a newer sluice wrote it, or it was never migrated")
+        }
+    }
+}

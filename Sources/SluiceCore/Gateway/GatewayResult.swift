@@ -1,0 +1,5 @@
+/// What came back for one attempt: an HTTP answer, or a transport failure.
+public enum GatewayResult: Sendable {
+    case response(GatewayResponse)
+    case failure(GatewayFailure)
+}

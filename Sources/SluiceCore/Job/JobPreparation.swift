@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+
+/// Everything before the first request: the checkpoint opened (and locked),
+/// the inputs checked against what it planned, the settings saved, items left
+/// leased by a crash recovered, and for `--strict` every line planned and
+/// checked.
+///
+/// ```swift
+/// let job = try await JobPreparation(configuration: config, options: options, logger: logger, control: control).prepare()
+/// defer { Task { await job.store.close() } }
+/// ```
+struct JobPreparation {
+    let configuration: JobConfiguration
+    let options: RunOptions
+    let logger: Logger
+    let control: RunControl
+
+    /// A job ready to run.
+    struct PreparedJob {
+        var store: any CheckpointStore
+        var inputs: [InputRecord]
+        /// Files that changed and are read again in full (`--force`), keeping unchanged lines.
+        var replanning: Set<Int>
+        var needsPlanning: Bool
+        /// Read errors that ended planning of a file early, from earlier runs and `--strict` planning.
+        var inputErrors: [String]
+        var preparation: RunPreparation
+        /// The checkpoint's totals before this run sent anything.
+        var baseline: ItemCounts
+    }
+
+    func prepare() async throws -> PreparedJob {
+        for path in [configuration.output, configuration.errors, configuration.checkpoint] {
+            try createParentDirectory(of: path)
+        }
+        let store = try await CheckpointStores.open(configuration.checkpoint, role: .runner)
+        do {
+            return try await prepare(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    private func prepare(_ store: any CheckpointStore) async throws -> PreparedJob {
+        let fingerprints = try configuration.inputs.map { try InputFingerprint.of(path: $0) }
+        let fresh = try await store.jobSettings() == nil
+        let (records, replanning) = try await reconcileInputs(store: store, fingerprints: fingerprints, fresh: fresh)
+        try await store.saveJobSettings(configuration.json())
+        try await store.saveInputs(records)
+        let preparation = try await store.prepareForRun(retryFailed: options.retryFailed)
+        if preparation.recoveredInFlight > 0 {
+            logger.info("resuming: \(preparation.recoveredInFlight) items were in flight when the last run stopped and will be sent again")
+        }
+        var job = PreparedJob(store: store, inputs: records, replanning: replanning, needsPlanning: records.contains { !$0.planningComplete },
+                              inputErrors: records.compactMap(\.planningError), preparation: preparation, baseline: try await store.counts())
+        if options.strict { try await planStrictly(&job, fresh: fresh) }
+        return job
+    }
+
+    /// `--strict`: every line is planned before anything is sent, and any bad one refuses the job
+    /// (a fresh job leaves no checkpoint behind).
+    private func planStrictly(_ job: inout PreparedJob, fresh: Bool) async throws {
+        if job.needsPlanning {
+            let report = try await planner(for: job).plan()
+            job.inputErrors += report.inputErrors
+            job.needsPlanning = false
+        }
+        let counts = try await job.store.counts()
+        guard counts.invalidInput > 0 || !job.inputErrors.isEmpty else {
+            job.baseline = counts
+            return
+        }
+        let problems = try await job.store.inputProblems(limit: 50).map { "  \($0.message)" }
+        let more = counts.invalidInput > problems.count ? ["  ... and \(counts.invalidInput - problems.count) more"] : []
+        if fresh { try await job.store.destroy() }
+        throw SluiceError(.configuration, (["--strict: \(counts.invalidInput) bad input line\(counts.invalidInput == 1 ? "" : "s"); nothing was sent:"]
+                                           + job.inputErrors.map { "  \($0)" } + problems + more).joined(separator: "\n"))
+    }
+
+    func planner(for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in },
+                 onEnd: @escaping @Sendable (Planner.Report) async -> Void = { _ in }) -> Planner {
+        Planner(parser: ItemParser(endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes,
+                                   bodyDefaults: configuration.bodyDefaults, jobHasModel: configuration.model != nil),
+                inputs: job.inputs, replanning: job.replanning, store: job.store, control: control, onBatch: onBatch, onEnd: onEnd)
+    }
+
+    /// Compares the inputs with what the checkpoint planned. A changed input is
+    /// refused unless `--force`, which re-plans that file keeping unchanged lines.
+    private func reconcileInputs(store: any CheckpointStore, fingerprints: [InputFingerprint], fresh: Bool) async throws -> ([InputRecord], Set<Int>) {
+        let stored = try await store.inputs()
+        func newRecord(_ index: Int) -> InputRecord {
+            InputRecord(fileIndex: index, path: configuration.inputs[index], fingerprint: fingerprints[index],
+                        plannedLines: 0, planningComplete: false, planningError: nil)
+        }
+        if fresh || stored.isEmpty { return (configuration.inputs.indices.map(newRecord), []) }
+        var records: [InputRecord] = []
+        var changes: [String] = []
+        var replanning = Set<Int>()
+        for index in configuration.inputs.indices {
+            guard index < stored.count else {
+                changes.append("\(configuration.inputs[index]) was not an input when the job started")
+                records.append(newRecord(index))
+                continue
+            }
+            var record = stored[index]
+            record.path = configuration.inputs[index]
+            if record.fingerprint != fingerprints[index] {
+                changes.append("\(record.path) changed since the job started (was \(record.fingerprint), now \(fingerprints[index]))")
+                record = newRecord(index)
+                replanning.insert(index)
+            }
+            records.append(record)
+        }
+        if stored.count > configuration.inputs.count {
+            changes.append("the job started with \(stored.count) inputs, now \(configuration.inputs.count)")
+        }
+        if !changes.isEmpty {
+            guard options.force else {
+                throw SluiceError(.inputChanged, changes.joined(separator: "; ")
+                                  + ". Nothing was sent. Run with --force to re-plan the changed lines (unchanged lines keep their results), or use another --checkpoint to start over.")
+            }
+            logger.warning("--force: \(changes.joined(separator: "; ")); re-planning changed lines")
+            for removed in configuration.inputs.count..<max(stored.count, configuration.inputs.count) {
+                try await store.removeItems(fileIndex: removed, afterLine: 0)
+            }
+        }
+        return (records, replanning)
+    }
+
+    private func createParentDirectory(of path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SluiceError(.configuration, "\(directory): cannot create the folder (\(error.localizedDescription))")
+        }
+    }
+}

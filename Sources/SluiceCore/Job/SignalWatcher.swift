@@ -1,0 +1,45 @@
+import Foundation
+import ServiceLifecycle
+import UnixSignals
+
+/// SIGINT/SIGTERM for a run: the first records why the run stops (so the exit
+/// code says which signal, 130 or 143) and starts the group's graceful
+/// shutdown: no new requests, the ones in flight may finish for the grace
+/// period, everything committed. A second one exits at once. Either way the
+/// checkpoint holds every committed result, so the job resumes.
+///
+/// A service listed first in the run's group, so it is shut down last and
+/// still hears a second signal while the others drain.
+///
+/// ```swift
+/// let watcher = SignalWatcher(control: control, graceSeconds: 30) { await group.triggerGracefulShutdown() }
+/// ```
+public struct SignalWatcher: Service {
+    private let control: RunControl
+    private let graceSeconds: Double
+    private let startShutdown: @Sendable () async -> Void
+
+    public init(control: RunControl, graceSeconds: Double, startShutdown: @escaping @Sendable () async -> Void) {
+        self.control = control
+        self.graceSeconds = graceSeconds
+        self.startShutdown = startShutdown
+    }
+
+    public func run() async {
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        var received = 0
+        for await signal in signals.cancelOnGracefulShutdown() {
+            received += 1
+            let number = signal == .sigint ? SIGINT : SIGTERM
+            let name = signal == .sigint ? "SIGINT" : "SIGTERM"
+            if received == 1 {
+                FileHandle.standardError.write(Data("\nsluice: \(name): no new requests; waiting up to \(Int(graceSeconds)) s for those in flight (again to exit now)\n".utf8))
+                control.stop(.signal(number))
+                await startShutdown()
+            } else {
+                FileHandle.standardError.write(Data("\nsluice: \(name) again: exiting now; committed results are saved, run the same command to resume\n".utf8))
+                _exit(128 + number)
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import NIOCore
+import NIOPosix
+
+/// A thread of its own for blocking work (SQLite, reading input, writing
+/// results), so that work never occupies Swift's cooperative pool, which has
+/// as many threads as cores (two here): one blocking call there stalls half
+/// of every task in the process.
+///
+/// An actor that does blocking work runs on one:
+/// ```swift
+/// actor InputReader {
+///     private let thread = DedicatedThread()
+///     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
+///     func nextBatch() throws -> [PlannedItem]? { ... }   // read(2) and parsing, off the pool
+/// }
+/// ```
+public final class DedicatedThread: Sendable {
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let loop: EventLoop
+
+    public init() { loop = group.next() }
+
+    public var executor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
+
+    /// Ends the thread once the work queued on it has run.
+    public func shutdown() async {
+        try? await group.shutdownGracefully()
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import SluiceCore
+
+/// The store contract of `CheckpointStore`'s doc comment, one test per rule,
+/// run against every implementation: each test takes the kind of store as its
+/// argument, so a new store is added to `StoreKind.allCases` and must pass them all.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty store with one input (`in.jsonl`) and a second (`b.jsonl`) registered.
+    func makeStore(_ dir: TemporaryDirectory) async throws -> any CheckpointStore {
+        let store: any CheckpointStore
+        switch self {
+        case .sqlite: store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+        }
+        try await store.saveInputs([
+            InputRecord(fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false, planningError: nil),
+            InputRecord(fileIndex: 1, path: "b.jsonl", fingerprint: InputFingerprint(size: 3, checksum: 4), plannedLines: 0, planningComplete: false, planningError: nil),
+        ])
+        return store
+    }
+}
+
+func planned(_ line: Int, key: String, file: Int = 0, problem: InputProblem? = nil) -> PlannedItem {
+    PlannedItem(fileIndex: file, line: line, customID: key, lineHash: UInt64(line), endpoint: "/v1/chat/completions",
+                model: nil, body: Array(#"{"messages":[]}"#.utf8), overrides: nil, metadata: nil, problem: problem)
+}
+
+func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: String = #"{"ok":true}"#) -> CheckpointEvent {
+    var outcome = ItemOutcome(id: id, succeeded: succeeded, attempts: attempts, headersSent: Array(#"{"a":"b"}"#.utf8), fallbacksUsed: 0, retries: attempts - 1)
+    outcome.httpStatus = succeeded ? 200 : 400
+    outcome.promptTokens = 7
+    outcome.response = Array(response.utf8)
+    return .finished(outcome)
+}
+
+@Suite struct CheckpointStoreContract {
+    @Test(arguments: StoreKind.allCases)
+    func planningIsIdempotentByInputAndLine(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        let batch = [planned(1, key: "a"), planned(2, key: "b"), planned(3, key: "a")]
+        #expect(try await store.insertPlanned(batch, fileIndex: 0, throughLine: 3, complete: false, replanning: false, error: nil) == 1)
+        // The same batch again (a crash after it was committed, before the next): nothing doubles.
+        try await store.insertPlanned(batch, fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
+        let counts = try await store.counts()
+        #expect(counts.total == 3 && counts.pending == 2 && counts.failed == 1 && counts.invalidInput == 1)
+        #expect(try await store.inputProblems(limit: 10).map(\.message) == [#"in.jsonl:3: duplicate custom_id "a" (first at in.jsonl:1)"#])
+        #expect(try await store.inputs().first?.planningComplete == true)
+        #expect(try await store.inputs().first?.plannedLines == 3)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func replanningKeepsUnchangedLinesAndTheirResults(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        try await store.insertPlanned([planned(1, key: "a"), planned(2, key: "b")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
+        let first = try #require(try await store.lease(limit: 1).first)
+        try await store.record([finished(first.id)])
+        var changed = planned(2, key: "b")
+        changed.lineHash = 999
+        try await store.insertPlanned([planned(1, key: "a"), changed, planned(3, key: "c")], fileIndex: 0, throughLine: 3, complete: true, replanning: true, error: nil)
+        let counts = try await store.counts()
+        #expect(counts.succeeded == 1 && counts.pending == 2 && counts.total == 3)
+        // A file shortened and replanned loses the lines past its end.
+        try await store.removeItems(fileIndex: 0, afterLine: 2)
+        #expect(try await store.counts().total == 2)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func leasesHandOutPendingItemsInInputOrderOnce(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        try await store.insertPlanned((1...5).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: 5, complete: true, replanning: false, error: nil)
+        let first = try await store.lease(limit: 3)
+        let second = try await store.lease(limit: 10)
+        #expect(first.map(\.customID) == ["k1", "k2", "k3"])
+        #expect(second.map(\.customID) == ["k4", "k5"])
+        #expect(try await store.lease(limit: 10).isEmpty)
+        let counts = try await store.counts()
+        #expect(counts.inFlight == 5 && counts.pending == 0)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func outcomesAreRecordedOnlyForLeasedItemsAndReleasesComeBack(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        try await store.insertPlanned((1...3).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
+        let leased = try await store.lease(limit: 2)
+        try await store.record([finished(leased[0].id, attempts: 2), .released(leased[1].id, attempts: 3)])
+        var counts = try await store.counts()
+        #expect(counts.succeeded == 1 && counts.pending == 2 && counts.inFlight == 0 && counts.promptTokens == 7)
+        #expect(counts.attempts == 2 + 3)
+        // A late answer for an item that is not leased (already finished, or released) changes nothing.
+        try await store.record([finished(leased[0].id, succeeded: false, response: #"{"late":1}"#), finished(leased[1].id)])
+        counts = try await store.counts()
+        #expect(counts.succeeded == 1 && counts.failed == 0 && counts.pending == 2)
+        let again = try await store.lease(limit: 10)
+        #expect(again.map(\.customID) == ["k2", "k3"])
+        #expect(again.first?.previousAttempts == 3)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func recoveryMakesAbandonedLeasesAndAskedForFailuresPendingButNotBadLines(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        try await store.insertPlanned([planned(1, key: "a"), planned(2, key: "b"), planned(3, key: "c", problem: InputProblem(code: .invalidJSON, message: "bad"))],
+                                      fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
+        let leased = try await store.lease(limit: 2)
+        try await store.record([finished(leased[0].id, succeeded: false, attempts: 5)])
+        // leased[1] stays leased: its run crashed.
+        #expect(try await store.prepareForRun(retryFailed: false) == RunPreparation(recoveredInFlight: 1, requeuedFailed: 0))
+        #expect(try await store.prepareForRun(retryFailed: true) == RunPreparation(recoveredInFlight: 0, requeuedFailed: 1))
+        let pending = try await store.lease(limit: 10)
+        #expect(pending.map(\.customID) == ["a", "b"])
+        #expect(pending.first?.previousAttempts == 5)
+        #expect(try await store.counts().invalidInput == 1)
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func resultsPageThroughEveryItemInInputOrderWithTheirAnswers(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        // File 1 planned before file 0, and lines out of order within a batch: results follow file, then line.
+        try await store.insertPlanned([planned(2, key: "b2", file: 1), planned(1, key: "b1", file: 1)], fileIndex: 1, throughLine: 2, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned((1...300).map { planned($0, key: "a\($0)") }, fileIndex: 0, throughLine: 300, complete: true, replanning: false, error: nil)
+        var leased: [DispatchItem] = []
+        while true {
+            let page = try await store.lease(limit: 100)
+            if page.isEmpty { break }
+            leased += page
+        }
+        // Answers long enough and alike enough to be compressed once a dictionary is trained.
+        let answers = leased.map { #"{"id":"chatcmpl-\#($0.customID)","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Answer to \#($0.customID)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"# }
+        try await store.record(zip(leased, answers).map { finished($0.0.id, response: $0.1) })
+        var rows: [ResultRow] = []
+        var cursor = ResultCursor.start
+        while true {
+            let page = try await store.results(after: cursor, limit: 64)
+            guard let last = page.last else { break }
+            rows += page
+            cursor = last.position
+        }
+        #expect(rows.map(\.customID) == (1...300).map { "a\($0)" } + ["b1", "b2"])
+        let byKey = Dictionary(uniqueKeysWithValues: zip(leased.map(\.customID), answers))
+        #expect(rows.allSatisfy { String(decoding: $0.response ?? [], as: UTF8.self) == byKey[$0.customID] })
+        #expect(rows.allSatisfy { $0.state == .succeeded && $0.httpStatus == 200 })
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func settingsValuesAndInputsRoundTrip(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        #expect(try await store.jobSettings() == nil)
+        try await store.saveJobSettings(#"{"name":"x"}"#)
+        try await store.setValue("12", forKey: "learned_concurrency")
+        #expect(try await store.jobSettings() == #"{"name":"x"}"#)
+        #expect(try await store.value(forKey: "learned_concurrency") == "12")
+        #expect(try await store.value(forKey: "nothing") == nil)
+        #expect(try await store.inputs().map(\.path) == ["in.jsonl", "b.jsonl"])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func destroyLeavesNothingBehind(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        try await store.insertPlanned([planned(1, key: "a")], fileIndex: 0, throughLine: 1, complete: true, replanning: false, error: nil)
+        try await store.destroy()
+        await store.close()
+        let again = try await kind.makeStore(dir)
+        #expect(try await again.counts().total == 0)
+        #expect(try await again.jobSettings() == nil)
+        await again.close()
+    }
+}
