@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SluiceCore
+import Synchronization
 
 /// The measurements of `make bench`. Each starts its own sluice-mock and runs the
 /// real release `sluice` binary as a child process (except where the figure is
@@ -275,11 +276,10 @@ struct Measurements {
 }
 
 /// Hands out indexes 0..<n to concurrent workers.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
+final class Counter: Sendable {
+    private let value = Mutex(0)
     func take(below limit: Int) -> Int? {
-        lock.withLock {
+        value.withLock { value in
             guard value < limit else { return nil }
             defer { value += 1 }
             return value

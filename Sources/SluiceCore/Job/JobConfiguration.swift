@@ -3,8 +3,21 @@ import Foundation
 /// A job's settings after merging the job file, the flags and the defaults,
 /// checked as a whole. This is what the checkpoint remembers (no key in it).
 public struct JobConfiguration: Codable, Sendable, Equatable {
-    public static let defaultBaseURL = "https://api.floopy.ai/v1"
-    public static let defaultAPIKeyEnv = "FLOOPY_API_KEY"
+    /// The defaults and bounds, in one place: `resolve` applies them, `validate` enforces them, and the
+    /// command line's help quotes them.
+    public enum Defaults {
+        public static let baseURL = "https://api.floopy.ai/v1"
+        public static let apiKeyEnv = "FLOOPY_API_KEY"
+        public static let endpoint = "/v1/chat/completions"
+        public static let concurrency = 16
+        public static let concurrencyRange = 1...100_000
+        public static let maxAttempts = 5
+        public static let maxAttemptsRange = 1...100
+        public static let timeoutSeconds = 120.0
+        public static let timeoutRange = 0.001...3600.0
+        public static let maxLineBytes = 8 << 20
+        public static let minimumLineBytes = 1024
+    }
 
     public var name: String
     public var inputs: [String]
@@ -63,17 +76,17 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             output: output,
             errors: flags.errors ?? fromFile(job.errors) ?? defaultErrors(for: output),
             checkpoint: flags.checkpoint ?? fromFile(job.checkpoint) ?? output + ".sluice.db",
-            baseURL: flags.baseURL ?? job.baseURL ?? defaultBaseURL,
-            apiKeyEnv: flags.apiKeyEnv ?? job.apiKeyEnv ?? defaultAPIKeyEnv,
+            baseURL: flags.baseURL ?? job.baseURL ?? Defaults.baseURL,
+            apiKeyEnv: flags.apiKeyEnv ?? job.apiKeyEnv ?? Defaults.apiKeyEnv,
             apiKeyFile: flags.apiKeyFile ?? fromFile(job.apiKeyFile),
             model: flags.model ?? job.model,
-            endpoint: flags.endpoint ?? job.endpoint ?? "/v1/chat/completions",
+            endpoint: flags.endpoint ?? job.endpoint ?? Defaults.endpoint,
             bodyDefaults: (job.bodyDefaults ?? [:]).merging(flags.bodyDefaults ?? [:]) { _, flag in flag },
-            concurrency: flags.concurrency ?? job.concurrency ?? 16,
-            maxAttempts: flags.maxAttempts ?? job.maxAttempts ?? 5,
-            timeoutSeconds: flags.timeoutSeconds ?? job.timeoutSeconds ?? 120,
+            concurrency: flags.concurrency ?? job.concurrency ?? Defaults.concurrency,
+            maxAttempts: flags.maxAttempts ?? job.maxAttempts ?? Defaults.maxAttempts,
+            timeoutSeconds: flags.timeoutSeconds ?? job.timeoutSeconds ?? Defaults.timeoutSeconds,
             gateway: gateway,
-            maxLineBytes: flags.maxLineBytes ?? job.maxLineBytes ?? 8 << 20,
+            maxLineBytes: flags.maxLineBytes ?? job.maxLineBytes ?? Defaults.maxLineBytes,
             allowInsecureHTTP: (flags.allowInsecureHTTP ?? false) || (job.allowInsecureHTTP ?? false),
             requestsPerMinute: flags.requestsPerMinute ?? job.requestsPerMinute,
             tokensPerMinute: flags.tokensPerMinute ?? job.tokensPerMinute,
@@ -126,16 +139,23 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
 
     public func validate() throws {
         func fail(_ message: String) -> SluiceError { SluiceError(.configuration, message) }
-        guard (1...100_000).contains(concurrency) else { throw fail("concurrency must be between 1 and 100000, got \(concurrency)") }
-        guard (1...100).contains(maxAttempts) else { throw fail("max attempts must be between 1 and 100, got \(maxAttempts)") }
-        guard timeoutSeconds > 0, timeoutSeconds <= 3600 else { throw fail("timeout must be between 0 and 3600 seconds, got \(timeoutSeconds)") }
-        guard maxLineBytes >= 1024 else { throw fail("max line bytes must be at least 1024, got \(maxLineBytes)") }
+        let bounds = Defaults.self
+        guard bounds.concurrencyRange.contains(concurrency) else {
+            throw fail("concurrency must be between \(bounds.concurrencyRange.lowerBound) and \(bounds.concurrencyRange.upperBound), got \(concurrency)")
+        }
+        guard bounds.maxAttemptsRange.contains(maxAttempts) else {
+            throw fail("max attempts must be between \(bounds.maxAttemptsRange.lowerBound) and \(bounds.maxAttemptsRange.upperBound), got \(maxAttempts)")
+        }
+        guard bounds.timeoutRange.contains(timeoutSeconds) else {
+            throw fail("timeout must be more than 0 and at most \(Int(bounds.timeoutRange.upperBound)) seconds, got \(timeoutSeconds)")
+        }
+        guard maxLineBytes >= bounds.minimumLineBytes else { throw fail("max line bytes must be at least \(bounds.minimumLineBytes), got \(maxLineBytes)") }
         if let rpm = requestsPerMinute, rpm < 1 { throw fail("requests per minute must be at least 1, got \(rpm)") }
         if let tpm = tokensPerMinute, tpm < 1 { throw fail("tokens per minute must be at least 1, got \(tpm)") }
         guard endpoint.hasPrefix("/") else { throw fail("endpoint must be a path such as /v1/chat/completions, got \"\(endpoint)\"") }
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host, !host.isEmpty else {
-            throw fail("base URL must be an http(s) URL such as \(Self.defaultBaseURL), got \"\(baseURL)\"")
+            throw fail("base URL must be an http(s) URL such as \(Defaults.baseURL), got \"\(baseURL)\"")
         }
         if scheme == "http", !Self.isLoopback(host), !allowInsecureHTTP {
             throw fail("refusing to send the API key over plain http to \(host); use https, or pass --allow-insecure-http if this network is trusted")

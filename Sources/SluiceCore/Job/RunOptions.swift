@@ -1,16 +1,31 @@
-/// How this particular run behaves (not part of the job's identity).
+/// How this particular run behaves (not part of the job's identity, never
+/// stored in the checkpoint).
 public struct RunOptions: Sendable {
+    public enum Defaults {
+        public static let graceSeconds = 30.0
+        public static let progressInterval = 10.0
+    }
+
     public var retryFailed = false
     public var force = false
     public var strict = false
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
-    public var graceSeconds = 30.0
+    public var graceSeconds = Defaults.graceSeconds
     /// Seconds between plain progress lines when stderr is not a terminal.
-    public var progressInterval = 10.0
+    public var progressInterval = Defaults.progressInterval
     public var showProgress = true
     /// `--proxy URL`: overrides the proxy environment variables; empty for none.
     /// A run option, not a job setting: its credentials must never reach the checkpoint.
     public var proxy: String?
 
     public init() {}
+
+    public func validate() throws {
+        guard graceSeconds >= 0, graceSeconds.isFinite else {
+            throw SluiceError(.configuration, "--grace must be zero or more seconds, got \(graceSeconds)")
+        }
+        guard progressInterval > 0, progressInterval.isFinite else {
+            throw SluiceError(.configuration, "--progress-interval must be more than 0 seconds, got \(progressInterval)")
+        }
+    }
 }

@@ -11,7 +11,7 @@ import NIOConcurrencyHelpers
 /// let gateway = MockGateway(configuration: config)
 /// let reply = gateway.handle(MockRequest(method: "GET", path: "/health", headers: [], body: []))
 /// ```
-public final class MockGateway: @unchecked Sendable {
+public final class MockGateway: Sendable {
     public let configuration: MockConfiguration
     private let state: NIOLockedValueBox<State>
     private let startTime = Date()

@@ -295,10 +295,3 @@ struct ProxySettingTests {
         #expect(try ProxySetting.resolve(flag: "", baseURL: "https://x/v1", environment: env) == nil)
     }
 }
-
-final class LockedList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [Int] = []
-    func append(_ value: Int) { lock.withLock { storage.append(value) } }
-    var values: [Int] { lock.withLock { storage } }
-}

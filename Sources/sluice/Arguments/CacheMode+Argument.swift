@@ -1,0 +1,5 @@
+import ArgumentParser
+import SluiceCore
+
+/// `--cache exact|semantic|off`.
+extension CacheMode: ExpressibleByArgument {}
