@@ -4,6 +4,11 @@ import Foundation
 /// environment variable. There is deliberately no flag that takes the key
 /// itself: argv is visible to every user of the machine (`ps`).
 public enum APIKeySource {
+    /// Floopy's `fp_`, OpenAI's `sk-`, Anthropic's `sk-ant-`: a command-line argument like this is a key typed where it must not be.
+    public static func looksLikeAKey(_ text: String) -> Bool {
+        (text.hasPrefix("fp_") || text.hasPrefix("sk-")) && text.count >= 12 && !text.contains("/") && !text.hasSuffix(".json")
+    }
+
     /// Nil means "send no Authorization", allowed only for loopback gateways
     /// (a local vLLM or the mock often needs none).
     public static func resolve(environmentVariable: String, keyFile: String?, baseURL: String,

@@ -60,19 +60,22 @@ struct JobRun {
 
         let group = GroupHandle()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            // Names, not descriptions: the group logs them, and a description could print a service's fields.
             .init(service: SignalWatcher(control: control, graceSeconds: options.graceSeconds) { await group.triggerGracefulShutdown() },
-                  successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: recorder, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
-            .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
+                  successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"),
+            .init(service: recorder, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "checkpoint"),
+            .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
         ]
         if job.needsPlanning {
-            services.append(.init(service: planner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(.init(service: planner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup,
+                                  serviceName: "planner"))
         }
         services.append(.init(service: DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control),
-                              successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+                              successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
+                              serviceName: "dispatcher"))
         if options.showProgress {
             services.append(.init(service: ProgressReporter(counters: counters, baseline: job.baseline, plainInterval: options.progressInterval) { gate.currentPause },
-                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "progress"))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(options.graceSeconds)

@@ -91,6 +91,11 @@ struct JobOptions: ParsableArguments {
     var allowInsecureHttp = false
 
     func validate() throws {
+        if let jobFile, APIKeySource.looksLikeAKey(jobFile) {
+            // Most likely `--api-key <key>`: say so without repeating the key into the terminal's scrollback or a CI log.
+            throw ValidationError("an argument looks like an API key; sluice never takes the key on the command line (other users can read it with ps). "
+                                  + "Put it in an environment variable (--api-key-env NAME, default \(Defaults.apiKeyEnv)) or a file (--api-key-file PATH).")
+        }
         if jobFile == nil && inputs.isEmpty {
             throw ValidationError("give a job file (sluice run jobs/x.json) or at least one --input PATH")
         }

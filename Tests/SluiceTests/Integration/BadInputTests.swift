@@ -107,14 +107,14 @@ struct BadInputTests {
         let db = dir.file("in.results.jsonl.sluice.db")
         let first = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
         #expect(first.status == 1)
-        let succeeded = checkpointCount(db, "state = 2")
+        let succeeded = try checkpointCount(db, "state = 2")
         #expect(succeeded > 0 && succeeded < 40)
         let unreachable = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
                                                "--retry-failed", "--max-attempts", "1", "--timeout", "2", "--no-progress"])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.contains("cannot reach the gateway at http://127.0.0.1:9/v1"))
-        #expect(checkpointCount(db, "state = 2") == succeeded)
-        #expect(checkpointCount(db, "state = 3") == 0)   // not marked failed: they wait, pending, for the next run
+        #expect(try checkpointCount(db, "state = 2") == succeeded)
+        #expect(try checkpointCount(db, "state = 3") == 0)   // not marked failed: they wait, pending, for the next run
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
     }
 }

@@ -20,7 +20,7 @@ struct EnvironmentFaultTests {
         #expect(full.stderr.contains("resume with:"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("in.results.jsonl")))
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
-        let committed = checkpointCount(db, "state = 2")
+        let committed = try checkpointCount(db, "state = 2")
 
         try disk.remount(kilobytes: 64 << 10, readOnly: false)
         let resumed = try await runSluice(arguments)
@@ -38,7 +38,7 @@ struct EnvironmentFaultTests {
         let db = disk.path + "/job.db"
         let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", db, "--no-progress"]
         #expect(try await runSluice(arguments).status == 1)
-        let succeeded = checkpointCount(db, "state = 2")
+        let succeeded = try checkpointCount(db, "state = 2")
 
         try disk.remount(readOnly: true)
         let refused = try await runSluice(arguments + ["--retry-failed"])
@@ -46,7 +46,7 @@ struct EnvironmentFaultTests {
         #expect(refused.stderr.contains("Read-only file system") || refused.stderr.contains("readonly database"), "\(refused.stderr)")
 
         try disk.remount(readOnly: false)
-        #expect(checkpointCount(db, "state = 2") == succeeded)
+        #expect(try checkpointCount(db, "state = 2") == succeeded)
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
     }
 }

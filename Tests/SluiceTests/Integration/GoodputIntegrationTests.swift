@@ -66,9 +66,9 @@ struct GoodputIntegrationTests {
         let run = try await runSluice(arguments(input, mock, ["--concurrency", "4"]))
         #expect(run.status == 2, "\(run.stderr)")
         #expect(run.stderr.contains("quota is used up (HTTP 429 insufficient_quota: You exceeded your current quota"), "\(run.stderr)")
-        #expect(checkpointCount(db, "state = 2") == 20)
-        #expect(checkpointCount(db, "state = 0") == 180)
-        #expect(checkpointCount(db, "state = 3") == 0)
+        #expect(try checkpointCount(db, "state = 2") == 20)
+        #expect(try checkpointCount(db, "state = 0") == 180)
+        #expect(try checkpointCount(db, "state = 3") == 0)
         #expect(try await mock.stats().totalRequests <= 20 + 2 * 4)   // what was in flight, and what left before the answer was read
         #expect(!FileManager.default.fileExists(atPath: dir.file("in.results.jsonl")))
     }
@@ -81,14 +81,14 @@ struct GoodputIntegrationTests {
         let wrong = try await runSluice(["run", "--input", input, "--model", "gpt-5o", "--base-url", mock.baseURL, "--no-progress", "--concurrency", "4"])
         #expect(wrong.status == 2, "\(wrong.stderr)")
         #expect(wrong.stderr.contains("the last 50 items all failed the same way (HTTP 404 model_not_found: The model `gpt-5o` does not exist"), "\(wrong.stderr)")
-        #expect(checkpointCount(db, "state = 3") == 0)
-        #expect(checkpointCount(db, "state = 0") == 300)
+        #expect(try checkpointCount(db, "state = 3") == 0)
+        #expect(try checkpointCount(db, "state = 0") == 300)
         let sent = try await mock.stats().totalRequests
         #expect(sent >= 50 && sent <= 50 + 8, "one request per item, stopping at the 50th: \(sent)")
 
         let fixed = try await runSluice(["run", "--input", input, "--model", "gpt-4o-mini", "--base-url", mock.baseURL, "--no-progress", "--concurrency", "4"])
         #expect(fixed.status == 0, "\(fixed.stderr)")
-        #expect(checkpointCount(db, "state = 2") == 300)
+        #expect(try checkpointCount(db, "state = 2") == 300)
     }
 
     @Test func withoutTheCircuitBreakerEveryItemFails() async throws {

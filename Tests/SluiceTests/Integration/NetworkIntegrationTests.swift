@@ -21,7 +21,7 @@ struct NetworkIntegrationTests {
         #expect(run.status == 2, "\(run.stderr)")
         #expect(run.stderr.contains("cannot verify the TLS certificate of \(https(mock))"), "\(run.stderr)")
         #expect(run.stderr.contains("--ca-file PATH"))
-        #expect(checkpointCount(db, "state = 0") == 40)
+        #expect(try checkpointCount(db, "state = 0") == 40)
         // One attempt per item that was started, not five: the summary says so, and nothing got an answer.
         #expect(run.stdout.contains("sent (0 answered"), "\(run.stdout)")
         #expect(run.stdout.contains("· 0 retries"), "\(run.stdout)")

@@ -21,7 +21,7 @@ struct ResumeIntegrationTests {
         let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "16", "--no-progress"]
 
         let first = try Child(Binaries.sluice, arguments)
-        try await waitFor { checkpointCount(db, "state = 2") >= 150 }
+        try await waitFor { ((try? checkpointCount(db, "state = 2")) ?? 0) >= 150 }
         first.signal(SIGKILL)
         let killed = await first.wait()
         #expect(killed.status != 0)
@@ -31,7 +31,7 @@ struct ResumeIntegrationTests {
         let done = try await committedDigests(db)
         #expect(done.count >= 150 && done.count < count)
         let before = try await mock.stats().bodies
-        let inFlight = checkpointCount(db, "state = 1")
+        let inFlight = try checkpointCount(db, "state = 1")
 
         let resumed = try await runSluice(arguments)
         #expect(resumed.status == 0, "\(resumed.stderr)")
@@ -43,9 +43,10 @@ struct ResumeIntegrationTests {
         #expect(results.map { $0["custom_id"] as? String } == (0..<count).map { "i\($0)" })
         let after = try await mock.stats().bodies
         for digest in done {
-            #expect(after[digest] == before[digest], "completed item \(digest) was sent again")
+            let seen = try #require(before[digest], "the mock never saw committed item \(digest)")
+            #expect(after[digest] == seen, "completed item \(digest) was sent again")
         }
-        #expect(checkpointCount(db, "state = 2") == count)
+        #expect(try checkpointCount(db, "state = 2") == count)
     }
 
     @Test func sigintStopsGracefullyAndTheJobResumes() async throws {
@@ -55,14 +56,14 @@ struct ResumeIntegrationTests {
         let db = dir.file("in.results.jsonl.sluice.db")
         let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "8", "--no-progress"]
         let first = try Child(Binaries.sluice, arguments)
-        try await waitFor { checkpointCount(db, "state = 2") >= 40 }
+        try await waitFor { ((try? checkpointCount(db, "state = 2")) ?? 0) >= 40 }
         first.signal(SIGINT)
         let interrupted = await first.wait()
         #expect(interrupted.status == 130)
         #expect(interrupted.stderr.contains("resume with:"))
         #expect(interrupted.stderr.contains("sluice run --input"))
         // In-flight requests were allowed to finish: nothing is left in flight.
-        #expect(checkpointCount(db, "state = 1") == 0)
+        #expect(try checkpointCount(db, "state = 1") == 0)
         #expect(!FileManager.default.fileExists(atPath: dir.file("in.results.jsonl")))
 
         let resumed = try await runSluice(arguments)
@@ -127,7 +128,7 @@ struct ResumeIntegrationTests {
         let db = dir.file("in.results.jsonl.sluice.db")
         let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress"]
         let first = try Child(Binaries.sluice, arguments)
-        try await waitFor { checkpointCount(db, "state = 2") >= 4 }
+        try await waitFor { ((try? checkpointCount(db, "state = 2")) ?? 0) >= 4 }
         let second = try await runSluice(arguments)
         #expect(second.status == 2)
         #expect(second.stderr.contains("another sluice process (pid \(first.pid)) is running this job"))
@@ -136,42 +137,61 @@ struct ResumeIntegrationTests {
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
     }
 
-    @Test func theKeyIsNeverInTheProcessArguments() async throws {
-        let mock = try await MockGatewayProcess(["--api-key", "fp_argv_check_789", "--latency-ms", "100"])
+    @Test func noFlagTakesTheKeyAndItNeverReachesArgvLogsOrTheResumeCommand() async throws {
+        let key = "fp_argv_check_789"
+        let mock = try await MockGatewayProcess(["--api-key", key, "--latency-ms", "100"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 50)
-        let keyFile = dir.file("key")
-        FileManager.default.createFile(atPath: keyFile, contents: Data("fp_argv_check_789\n".utf8), attributes: [.posixPermissions: 0o600])
+        // A key typed on the command line is refused, and not repeated back.
+        let typed = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--api-key", key])
+        #expect(typed.status == 64, "\(typed.stderr)")
+        #expect(typed.stderr.contains("looks like an API key"), "\(typed.stderr)")
+        #expect(!(typed.stdout + typed.stderr).contains(key))
+        let help = try await runSluice(["run", "--help"])
+        let keyOptions = help.stdout.split(separator: "\n").filter { $0.hasPrefix("  --api-key") }.map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(keyOptions == ["--api-key-env", "--api-key-file"], "\(help.stdout)")
+
+        // The key from the environment: in no argument of the running process, no log line, not in the resume command.
         let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
-                                                "--api-key-file", keyFile, "--concurrency", "2", "--no-progress"])
-        try await waitFor { checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2") >= 2 }
+                                                "--concurrency", "2", "--no-progress", "--log-level", "trace"],
+                              environment: ["FLOOPY_API_KEY": key])
+        try await waitFor { ((try? checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2")) ?? 0) >= 2 }
         let argv = FileManager.default.contents(atPath: "/proc/\(child.pid)/cmdline") ?? Data()
-        #expect(!argv.isEmpty)
-        #expect(argv.range(of: Data("fp_argv_check_789".utf8)) == nil)
-        child.signal(SIGKILL)
-        _ = await child.wait()
+        #expect(argv.range(of: Data("--base-url".utf8)) != nil, "read the right process's arguments")
+        #expect(argv.range(of: Data(key.utf8)) == nil)
+        child.signal(SIGINT)
+        let stopped = await child.wait()
+        #expect(stopped.status == 130)
+        #expect(stopped.stderr.contains("resume with:"))
+        #expect(stopped.stderr.contains("debug sluice"), "verbose logging was on")
+        #expect(!(stopped.stdout + stopped.stderr).contains(key))
     }
 
     @Test func aRefusedKeyStopsTheJobAtOnceAndNeverLeaksIt() async throws {
-        let mock = try await MockGatewayProcess(["--api-key", "fp_right_key_123"])
+        // The mock echoes the refused key in its 401 body, as some gateways do.
+        let mock = try await MockGatewayProcess(["--api-key", "fp_right_key_123", "--echo-key-in-errors"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 300)
         let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress",
                          "--log-level", "trace"]
         let wrong = try await runSluice(arguments, environment: ["FLOOPY_API_KEY": "fp_wrong_key_456"])
         #expect(wrong.status == 2)
-        #expect(wrong.stderr.contains("refused the API key (HTTP 401"))
+        #expect(wrong.stderr.contains("refused the API key (HTTP 401 INVALID_API_KEY: Invalid or missing API key: Bearer [REDACTED])"), "\(wrong.stderr)")
         #expect(try await mock.stats().totalRequests <= 8)
         #expect(!(wrong.stdout + wrong.stderr).contains("fp_wrong_key_456"))
 
         let right = try await runSluice(arguments, environment: ["FLOOPY_API_KEY": "fp_right_key_123"])
         #expect(right.status == 0, "\(right.stderr)")
+        #expect(right.stderr.contains("debug sluice"), "verbose logging was on")
+        #expect(!(right.stdout + right.stderr).contains("fp_right_key_123"))
         #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 300)
-        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.contains("in.results.jsonl.sluice.db.lock"))
+        for file in files {
             let bytes = FileManager.default.contents(atPath: dir.file(file)) ?? Data()
             #expect(bytes.range(of: Data("fp_right_key_123".utf8)) == nil, "key found in \(file)")
             #expect(bytes.range(of: Data("fp_wrong_key_456".utf8)) == nil, "key found in \(file)")
-            if file != "in.jsonl" && (file.hasSuffix(".db") || file.hasSuffix(".jsonl")) {
+            if file != "in.jsonl" {
                 let mode = (try FileManager.default.attributesOfItem(atPath: dir.file(file))[.posixPermissions] as? Int) ?? 0
                 #expect(mode & 0o077 == 0, "\(file) is readable by others: \(String(mode, radix: 8))")
             }

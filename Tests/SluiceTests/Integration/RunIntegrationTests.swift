@@ -6,7 +6,7 @@ import Testing
 @Suite(.serialized)
 struct RunIntegrationTests {
     @Test func gzipJobCompletesWithOneResultPerLineAndSendsGatewayHeaders() async throws {
-        let mock = try await MockGatewayProcess()
+        let mock = try await MockGatewayProcess(["--api-key", "fp_header_test_key"])
         let dir = TemporaryDirectory()
         let plain = dir.writePrompts("prompts.jsonl", count: 120)
         let gz = dir.file("prompts.jsonl.gz")
@@ -19,7 +19,7 @@ struct RunIntegrationTests {
         let run = try await runSluice(["run", "--input", gz, "--model", "gpt-4o-mini", "--base-url", mock.baseURL,
                                        "--property", "batch=nightly", "--property", "team=search", "--cache", "exact",
                                        "--session-id", "s-1", "--user-id", "u-9", "--header", "X-Extra: yes",
-                                       "--fallback", "backup-model", "--no-progress"])
+                                       "--fallback", "backup-model", "--no-progress"], environment: ["FLOOPY_API_KEY": "fp_header_test_key"])
         #expect(run.status == 0, "\(run.stderr)")
         let results = try readJSONLines(dir.file("prompts.results.jsonl"))
         #expect(results.count == 120)
@@ -42,7 +42,9 @@ struct RunIntegrationTests {
         let recorded = try #require(headers.first?.first ?? nil)
         #expect(recorded.contains("floopy-property-batch"))
         #expect(recorded.contains("X-Extra"))
+        // The request carried the key (the mock requires it), and the record of its headers does not.
         #expect(!recorded.lowercased().contains("authorization"))
+        #expect(!recorded.contains("fp_header_test_key"))
     }
 
     @Test func rateLimitWithRetryAfterIsWaitedOut() async throws {
@@ -62,7 +64,7 @@ struct RunIntegrationTests {
             #expect(again.time - refusal.time >= 0.99, "sent again after \(again.time - refusal.time) s")
         }
         let db = dir.file("in.results.jsonl.sluice.db")
-        #expect(checkpointCount(db, "state = 2 AND attempts = 2") == 20)
+        #expect(try checkpointCount(db, "state = 2 AND attempts = 2") == 20)
     }
 
     @Test func serverErrorsAreRetriedUntilTheySucceed() async throws {
@@ -74,7 +76,7 @@ struct RunIntegrationTests {
         let stats = try await mock.stats()
         #expect(stats.count("status", "500") == 20)
         #expect(stats.count("status", "200") == 10)
-        #expect(checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2 AND attempts = 3") == 10)
+        #expect(try checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2 AND attempts = 3") == 10)
     }
 
     @Test func badRequestIsNotRetried() async throws {
@@ -104,7 +106,7 @@ struct RunIntegrationTests {
         #expect(stats.count("models_answered", "backup") == 6)
         let results = try readJSONLines(dir.file("in.results.jsonl"))
         #expect(results.allSatisfy { (($0["response"] as? [String: Any])?["body"] as? [String: Any])?["model"] as? String == "backup" })
-        #expect(checkpointCount(dir.file("in.results.jsonl.sluice.db"), "answered_model = 'backup' AND fallbacks_used = 1") == 6)
+        #expect(try checkpointCount(dir.file("in.results.jsonl.sluice.db"), "answered_model = 'backup' AND fallbacks_used = 1") == 6)
     }
 
     @Test func badLinesAreReportedWithTheirLineNumbers() async throws {
@@ -177,6 +179,8 @@ struct RunIntegrationTests {
         let output = dir.file("out.results.jsonl.gz")
         let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--output", output, "--no-progress"])
         #expect(run.status == 0, "\(run.stderr)")
+        let magic = FileManager.default.contents(atPath: output)?.prefix(2)
+        #expect(magic.map(Array.init) == [0x1f, 0x8b], "not gzip")
         let reader = LineReader(source: try openInput(path: output), maxLineBytes: 1 << 20)
         var count = 0
         while let line = try reader.next() {
@@ -184,7 +188,7 @@ struct RunIntegrationTests {
             count += 1
         }
         #expect(count == 25)
-        #expect(FileManager.default.fileExists(atPath: dir.file("out.errors.jsonl.gz")))
+        #expect(FileManager.default.contents(atPath: dir.file("out.errors.jsonl.gz"))?.prefix(2).map { $0 } == [0x1f, 0x8b])
     }
 }
 
@@ -192,34 +196,58 @@ struct RunIntegrationTests {
 @Suite(.serialized)
 struct RateLimitIntegrationTests {
     @Test func requestsPerMinuteBudgetKeepsTheGatewayFromThrottling() async throws {
-        let mock = try await MockGatewayProcess(["--rpm", "600"])
+        // The gateway allows 20 requests per 2-second window (10 a second); unpaced, 16 in flight
+        // would draw dozens of 429s from 60 items. Paced a little under it (570 a minute, as a
+        // user would set it), they leave about 0.1 s apart and none is refused.
+        let mock = try await MockGatewayProcess(["--rpm", "20", "--rate-window", "2", "--latency-ms", "5"])
         let dir = TemporaryDirectory()
-        let input = dir.writePrompts("in.jsonl", count: 30)
-        let started = Date()
-        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--rpm", "600",
+        let input = dir.writePrompts("in.jsonl", count: 60)
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--rpm", "570",
                                        "--concurrency", "16", "--no-progress"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(Date().timeIntervalSince(started) >= 2.8)   // 30 requests at 10 per second
         let stats = try await mock.stats()
-        #expect(stats.count("status", "429") == 0)
-        #expect(stats.totalRequests == 30)
+        #expect(stats.count("status", "429") == 0, "\(stats.raw)")
+        #expect(stats.count("status", "200") == 60)
+        let arrivals = try await mock.timeline().map(\.time)
+        let gaps = zip(arrivals.dropFirst(), arrivals).map { $0 - $1 }
+        #expect(gaps.filter { $0 < 0.05 }.count <= 2, "requests left in bursts: \(gaps)")
+    }
+
+    @Test func unpacedTheSameJobIsThrottled() async throws {
+        // The counter-check of the test above: without --rpm the same gateway refuses many.
+        let mock = try await MockGatewayProcess(["--rpm", "20", "--rate-window", "2", "--latency-ms", "5"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 60)
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+                                       "--concurrency", "16", "--max-attempts", "30", "--no-progress"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try await mock.stats().count("status", "429") >= 5)
     }
 
     @Test func adaptiveConcurrencyBacksOffAndTheResumedJobStartsWhereItLeftOff() async throws {
-        let mock = try await MockGatewayProcess(["--p429", "0.3", "--retry-after", "0.05", "--latency-ms", "5"])
+        // A capacity limit of 4 at a ceiling of 64: the job learns a limit near 4.
+        let mock = try await MockGatewayProcess(["--max-inflight", "4", "--latency-ms", "10"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 300)
         let db = dir.file("in.results.jsonl.sluice.db")
-        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
-                                       "--concurrency", "64", "--max-attempts", "20", "--no-progress"])
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "64", "--max-attempts", "30", "--no-progress"]
+        let run = try await runSluice(arguments)
         #expect(run.status == 0, "\(run.stderr)")
         let learned = Int(try queryCheckpoint(db, "SELECT value FROM job WHERE key = 'learned_concurrency'").first?.first.flatMap { $0 } ?? "") ?? 0
-        #expect(learned >= 1 && learned < 64)
-        #expect(run.stdout.contains("concurrency \(learned)"))
+        #expect(learned >= 2 && learned <= 8, "learned \(learned)")
+        #expect(run.stdout.contains("· concurrency \(learned)\n"), "\(run.stdout)")
 
-        dir.writePrompts("more.jsonl", count: 1)
-        let resumed = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
-                                           "--concurrency", "64", "--retry-failed", "--no-progress"])
-        #expect(resumed.stderr.contains("starting at the concurrency learned by the last run: \(learned) (ceiling 64)"))
+        // More lines for the same job: the resumed run sends them, starting at what was learned.
+        dir.writePrompts("in.jsonl", count: 400)
+        let before = try await mock.stats().totalRequests
+        let resumed = try await runSluice(arguments + ["--force", "--log-level", "info"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("starting at the concurrency learned by the last run: \(learned) (ceiling 64)"), "\(resumed.stderr)")
+        #expect(try await mock.stats().totalRequests - before >= 100)
+        // Starting at the learned limit, the resumed run is refused far less than the first one, which started at 64.
+        let timeline = try await mock.timeline()
+        let first = timeline.prefix(before).filter { $0.status == 429 }.count
+        let second = timeline.dropFirst(before).filter { $0.status == 429 }.count
+        #expect(second * 3 < first, "429s: \(first) in the first run, \(second) after resuming")
     }
 }

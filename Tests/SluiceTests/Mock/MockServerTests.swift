@@ -191,7 +191,9 @@ struct MockServerTests {
 
     @Test func droppedConnectionsStallsAndMalformedBodies() async throws {
         try await withMock({ $0.faults.pDrop = 1 }) { port in
-            await #expect(throws: (any Error).self) { _ = try await send(port, "/v1/chat/completions", body: chat) }
+            await #expect { _ = try await send(port, "/v1/chat/completions", body: chat) } throws: {
+                ($0 as? HTTPClientError) == .remoteConnectionClosed
+            }
         }
         try await withMock({ (config: inout MockConfiguration) in config.faults.pStall = 1; config.stallSeconds = 5 }) { port in
             await #expect(throws: (any Error).self) { _ = try await send(port, "/v1/chat/completions", body: chat, timeout: 1) }
@@ -204,14 +206,16 @@ struct MockServerTests {
     }
 
     @Test func cutStreamsEndBeforeDone() async throws {
+        let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"a long enough question to need several chunks"}]}"#
+        // Read the raw bytes up to the connection's end: a cut stream has chunks but no [DONE], a whole one has both.
         try await withMock({ $0.faults.pCutStream = 1 }) { port in
-            let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"a long enough question to need several chunks"}]}"#
-            do {
-                let answer = try await send(port, "/v1/chat/completions", body: body)
-                #expect(!answer.body.contains("[DONE]"))
-            } catch {
-                // The client may also report the cut as an error: either way there is no [DONE].
-            }
+            let raw = try rawHTTPExchange(port: port, path: "/v1/chat/completions", body: body)
+            #expect(raw.contains("data: {"), "\(raw)")
+            #expect(!raw.contains("[DONE]"), "\(raw)")
+        }
+        try await withMock({ _ in }) { port in
+            let raw = try rawHTTPExchange(port: port, path: "/v1/chat/completions", body: body, close: true)
+            #expect(raw.contains("data: {") && raw.contains("data: [DONE]"), "\(raw)")
         }
     }
 

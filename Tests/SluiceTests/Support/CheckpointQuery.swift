@@ -26,10 +26,11 @@ func queryCheckpoint(_ path: String, _ sql: String) throws -> [[String?]] {
     return rows
 }
 
-func checkpointCount(_ path: String, _ whereClause: String) -> Int {
-    guard let rows = try? queryCheckpoint(path, "SELECT count(*) FROM items WHERE \(whereClause)"),
-          let text = rows.first?.first ?? nil else { return 0 }
-    return Int(text) ?? 0
+/// How many items match; throws when the database cannot be read (a `== 0` check must not pass on a broken file).
+func checkpointCount(_ path: String, _ whereClause: String) throws -> Int {
+    let rows = try queryCheckpoint(path, "SELECT count(*) FROM items WHERE \(whereClause)")
+    guard let text = rows.first?.first ?? nil, let count = Int(text) else { throw TestFailure("no count from \(path)") }
+    return count
 }
 
 /// Runs SQL statements against a database file (created if missing), for tests that build one by hand.

@@ -66,10 +66,14 @@ struct JobConfigurationTests {
     }
 
     @Test func invalidSettingsAreRefusedWithAReason() {
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.concurrency = 0 }) } throws: { _ in true }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.concurrency = 0 }) }
+            throws: { ($0 as? SluiceError)?.message == "concurrency must be between 1 and 100000, got 0" }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.timeoutSeconds = 0 }) }
+            throws: { ($0 as? SluiceError)?.message == "timeout must be more than 0 and at most 3600 seconds, got 0.0" }
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["Authorization": "Bearer x"] }) }
             throws: { ($0 as? SluiceError)?.message.contains("API key") == true }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.properties = ["a b": "c"] }) } throws: { _ in true }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.properties = ["a b": "c"] }) }
+            throws: { ($0 as? SluiceError)?.message == #"property name "a b" cannot be used in a header (letters, digits and -_. only)"# }
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: JobFile()) }
             throws: { ($0 as? SluiceError)?.message.contains("no input") == true }
     }
