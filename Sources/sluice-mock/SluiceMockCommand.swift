@@ -43,6 +43,9 @@ struct SluiceMockCommand: AsyncParsableCommand {
 
     @Option(help: "Fraction of requests answered 429 with Retry-After.") var p429 = 0.0
     @Option(help: "Retry-After seconds sent with injected 429s.") var retryAfter = 1.0
+    @Option(help: "How injected 429s say it: seconds ('retry-after: 1'), ms ('Retry-After-Ms: 1000') or date ('Retry-After: <HTTP date>').")
+    var retryAfterFormat: RetryAfterFormat = .seconds
+    @Option(help: "Fraction answered 403 FORBIDDEN.") var p403 = 0.0
     @Option(help: "Fraction answered 500.") var p500 = 0.0
     @Option(help: "Fraction answered 502.") var p502 = 0.0
     @Option(help: "Fraction answered 503.") var p503 = 0.0
@@ -78,7 +81,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
     var noBodyCounts = false
 
     func validate() throws {
-        for (name, value) in [("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400),
+        for (name, value) in [("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400), ("--p403", p403),
                               ("--pdrop", pdrop), ("--pstall", pstall), ("--pmalformed", pmalformed), ("--pcut-stream", pcutStream)]
         where !(0...1).contains(value) {
             throw ValidationError("\(name) is a fraction between 0 and 1, got \(value)")
@@ -115,6 +118,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.faults.p502 = p502
         config.faults.p503 = p503
         config.faults.p400 = p400
+        config.faults.p403 = p403
+        config.faults.retryAfterFormat = retryAfterFormat
         config.faults.pDrop = pdrop
         config.faults.pStall = pstall
         config.faults.pMalformed = pmalformed
@@ -154,3 +159,5 @@ struct SluiceMockCommand: AsyncParsableCommand {
         try await group.run()
     }
 }
+
+extension RetryAfterFormat: ExpressibleByArgument {}

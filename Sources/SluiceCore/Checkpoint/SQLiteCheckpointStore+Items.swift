@@ -34,7 +34,7 @@ extension SQLiteCheckpointStore {
     private func firstOccurrence(of key: String, except item: PlannedItem) throws -> String? {
         try statement("""
             SELECT inputs.path, items.line FROM items JOIN inputs USING (file_index)
-            WHERE items.custom_id = ? AND items.error_code IS NOT 'duplicate_custom_id' AND NOT (items.file_index = ? AND items.line = ?)
+            WHERE items.custom_id = ? AND items.body IS NOT NULL AND NOT (items.file_index = ? AND items.line = ?)
             """).bind(.text(key), .int(item.fileIndex), .int(item.line)).firstRow { "\($0.text(0) ?? "?"):\($0.int(1))" }
     }
 

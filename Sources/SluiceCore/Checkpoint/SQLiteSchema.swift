@@ -12,8 +12,8 @@ enum SQLiteSchema {
         """
 
     /// `headers_id` points into `header_sets`, which holds each distinct set of sent headers once (most jobs
-    /// send the same set to every item). Keys are unique among items that are not themselves duplicates
-    /// (a partial index: no second copy of every key).
+    /// send the same set to every item). Keys are unique among items that can be sent (a partial index over
+    /// rows with a body: bad lines and duplicates have none, so a bad line never blocks a good one's key).
     static func items(_ name: String) -> String {
         """
         CREATE TABLE IF NOT EXISTS \(name) (
@@ -33,7 +33,7 @@ enum SQLiteSchema {
 
     static let indexes = """
         CREATE INDEX IF NOT EXISTS items_by_state ON items (state, id);
-        CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE error_code IS NOT 'duplicate_custom_id';
+        CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE body IS NOT NULL;
         """
 
     static let current = """

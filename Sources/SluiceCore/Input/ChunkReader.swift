@@ -77,6 +77,9 @@ public final class GzipChunkReader: ChunkReader {
     private var sourceEnded = false
     private var memberEnded = false
     private var failed = false
+    /// Damage found after some output of the same call was produced: that output is
+    /// returned first (the lines before the damage still run), the error on the next call.
+    private var pendingError: SluiceError?
 
     init(source: FileChunkReader, path: String, chunkSize: Int) throws {
         self.source = source
@@ -96,6 +99,11 @@ public final class GzipChunkReader: ChunkReader {
     }
 
     public func nextChunk() throws -> UnsafeRawBufferPointer? {
+        if let pendingError {
+            self.pendingError = nil
+            failed = true
+            throw pendingError
+        }
         if failed { return nil }
         while true {
             if stream.avail_in == 0, !sourceEnded {
@@ -127,9 +135,14 @@ public final class GzipChunkReader: ChunkReader {
             case Z_STREAM_END:
                 memberEnded = true
             default:
-                failed = true
                 let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(status)"
-                throw SluiceError(.corruptInput, "\(path): gzip stream is corrupt (\(detail))")
+                let error = SluiceError(.corruptInput, "\(path): gzip stream is corrupt (\(detail))")
+                if produced > 0 {
+                    pendingError = error
+                    return UnsafeRawBufferPointer(rebasing: output[0..<produced])
+                }
+                failed = true
+                throw error
             }
             if produced > 0 { return UnsafeRawBufferPointer(rebasing: output[0..<produced]) }
         }

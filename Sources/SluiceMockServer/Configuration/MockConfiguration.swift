@@ -60,14 +60,29 @@ public struct FaultRates: Sendable {
     public var pStall = 0.0
     public var p429 = 0.0
     public var retryAfterSeconds = 1.0
+    /// How injected 429s say when to come back.
+    public var retryAfterFormat = RetryAfterFormat.seconds
     public var p500 = 0.0
     public var p502 = 0.0
     public var p503 = 0.0
     public var p400 = 0.0
+    /// Answered 403 FORBIDDEN, as a gateway does for a key without access.
+    public var p403 = 0.0
     public var pMalformed = 0.0
     public var pCutStream = 0.0
     /// When set, faults apply only to the first K times a given body is received.
     public var failFirst: Int?
 
     public init() {}
+}
+
+/// How an injected 429 says when to come back, with the header name spelled as
+/// servers variously do (clients must read header names case-insensitively).
+public enum RetryAfterFormat: String, Sendable, CaseIterable {
+    /// `retry-after: 2`
+    case seconds
+    /// `Retry-After-Ms: 2000`
+    case milliseconds = "ms"
+    /// `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`, rounded up to the next whole second.
+    case date
 }

@@ -70,6 +70,7 @@ public final class MockGateway: Sendable {
         case ("POST", "/chat/completions"), ("POST", "/embeddings"):
             return inference(request, embeddings: path == "/embeddings")
         default:
+            state.withLockedValue { $0.stats.paths[request.path, default: 0] += 1 }
             return immediate(.floopyError(404, code: "NOT_FOUND", message: "no route for \(request.method) \(request.path)"))
         }
     }
@@ -139,18 +140,20 @@ public final class MockGateway: Sendable {
         guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
             return error(400, "BAD_REQUEST", "request body is not a JSON object")
         }
+        state.withLockedValue { $0.stats.record(body: body) }
         // Injected faults, restricted to the first K attempts of a body when asked.
         let faults = configuration.faults
         if faults.failFirst.map({ attempt <= $0 }) ?? true {
             if rng.nextUnit() < faults.pDrop { return reply(.drop, status: nil, fault: "drop") }
             if rng.nextUnit() < faults.pStall { return reply(.stall, status: nil, fault: "stall") }
             if rng.nextUnit() < faults.p429 {
-                return error(429, "RATE_LIMIT_EXCEEDED", "injected rate limit", [("retry-after", retryAfterText(faults.retryAfterSeconds))], fault: "429")
+                return error(429, "RATE_LIMIT_EXCEEDED", "injected rate limit", [retryAfterHeader(faults.retryAfterSeconds, faults.retryAfterFormat)], fault: "429")
             }
             if rng.nextUnit() < faults.p500 { return error(500, "INTERNAL_ERROR", "injected server error", fault: "500") }
             if rng.nextUnit() < faults.p502 { return error(502, "PROVIDER_ERROR", "injected provider error", fault: "502") }
             if rng.nextUnit() < faults.p503 { return error(503, "SERVICE_UNAVAILABLE", "injected unavailability", fault: "503") }
             if rng.nextUnit() < faults.p400 { return error(400, "BAD_REQUEST", "injected bad request", fault: "400") }
+            if rng.nextUnit() < faults.p403 { return error(403, "FORBIDDEN", "this key may not use this model", fault: "403") }
             if rng.nextUnit() < faults.pMalformed {
                 let broken = MockResponse(status: 200, headers: [("content-type", "application/json")] + common,
                                           body: Array(#"{"id":"chatcmpl-broken","object":"chat.comp"#.utf8))
@@ -263,6 +266,20 @@ public final class MockGateway: Sendable {
     static func modelList(_ text: String) -> [String] {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: " ") }) else { return [text] }
         return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    private func retryAfterHeader(_ seconds: Double, _ format: RetryAfterFormat) -> (String, String) {
+        switch format {
+        case .seconds: return ("retry-after", retryAfterText(seconds))
+        case .milliseconds: return ("Retry-After-Ms", String(Int((seconds * 1000).rounded())))
+        case .date:
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+            let when = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + seconds).rounded(.up))
+            return ("Retry-After", formatter.string(from: when))
+        }
     }
 
     private func retryAfterText(_ seconds: Double) -> String {

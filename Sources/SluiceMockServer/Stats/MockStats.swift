@@ -16,6 +16,20 @@ struct MockStats {
     var cacheHits = 0
     var bodies: [Digest: Int] = [:]
     var paths: [String: Int] = [:]
+    /// Top-level body fields with a short scalar value (temperature, max_tokens...), by value.
+    var bodyFields: [String: [String: Int]] = [:]
+
+    mutating func record(body: [String: Any]) {
+        for (key, value) in body where key != "messages" && key != "input" {
+            let text: String?
+            switch value {
+            case let number as NSNumber: text = number.stringValue
+            case let string as String where string.count <= 64: text = string
+            default: text = nil
+            }
+            if let text { bodyFields[key, default: [:]][text, default: 0] += 1 }
+        }
+    }
 
     mutating func record(headers: [(name: String, value: String)]) {
         for header in headers where header.name.hasPrefix("floopy-") {
@@ -39,6 +53,7 @@ struct MockStats {
             "floopy_headers": floopyHeaders,
             "cache_hits": cacheHits,
             "paths": paths,
+            "body_fields": bodyFields,
             "distinct_bodies": bodies.count,
             "bodies": Dictionary(uniqueKeysWithValues: bodies.map { ($0.key.description, $0.value) }),
         ]

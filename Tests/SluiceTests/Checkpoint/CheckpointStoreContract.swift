@@ -55,6 +55,20 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
     }
 
     @Test(arguments: StoreKind.allCases)
+    func aBadLineNeverHoldsAKey(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        // A bad line that names a key (garbage from a damaged file, a wrong field), before and after good lines with that key.
+        let bad = InputProblem(code: .invalidField, message: "bad")
+        try await store.insertPlanned([planned(1, key: "x", problem: bad), planned(2, key: "x"), planned(3, key: "x", problem: bad), planned(4, key: "x")],
+                                      fileIndex: 0, throughLine: 4, complete: true, replanning: false, error: nil)
+        let counts = try await store.counts()
+        #expect(counts.total == 4 && counts.pending == 1 && counts.invalidInput == 3)
+        #expect(try await store.inputProblems(limit: 10).map(\.line) == [1, 3, 4])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func replanningKeepsUnchangedLinesAndTheirResults(kind: StoreKind) async throws {
         let dir = TemporaryDirectory()
         let store = try await kind.makeStore(dir)

@@ -100,6 +100,23 @@ struct BadInputTests {
         #expect(try readJSONLines(dir.file("cut.results.jsonl")).count == sent)
     }
 
+    @Test func corruptGzipRunsWhatWasReadBeforeTheDamage() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let text = (0..<3000).map { #"{"id":"i\#($0)","prompt":"number \#($0 * 104729) in words"}"# }.joined(separator: "\n") + "\n"
+        var bytes = try Deflater(path: "t").compress(Array(text.utf8), finish: true)
+        // Garbage in the middle of the compressed data (the file is whole, not cut short).
+        for offset in (bytes.count / 2)..<(bytes.count / 2 + 64) { bytes[offset] ^= 0x5A }
+        FileManager.default.createFile(atPath: dir.file("bad.jsonl.gz"), contents: Data(bytes))
+        let finished = try await runSluice(["run", "--input", dir.file("bad.jsonl.gz"), "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
+        #expect(finished.status == 1)
+        #expect(finished.stderr.contains("bad.jsonl.gz: gzip stream is corrupt ("), "\(finished.stderr)")
+        let results = try readJSONLines(dir.file("bad.results.jsonl"))
+        #expect(results.count > 100 && results.count < 3000)
+        // The lines before the damage ran, in order (the last ones read may be garbage, reported as bad lines).
+        #expect(results.prefix(100).map { $0["custom_id"] as? String } == (0..<100).map { "i\($0)" })
+    }
+
     @Test func unreachableGatewayStopsWithoutLosingOrFailingAnything() async throws {
         let mock = try await MockGatewayProcess(["--p400", "0.5"])
         let dir = TemporaryDirectory()

@@ -4,14 +4,6 @@ import Testing
 /// Interruptions of every kind: SIGKILL, SIGINT, a second process, a refused key.
 @Suite(.serialized)
 struct ResumeIntegrationTests {
-    private func waitFor(_ condition: () -> Bool, timeout: Double = 60) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            guard Date() < deadline else { throw TestFailure("condition not met within \(timeout) s") }
-            try await Task.sleep(nanoseconds: 20_000_000)
-        }
-    }
-
     @Test func killedWithSIGKILLAndResumedFinishesEveryItemExactlyOnce() async throws {
         let mock = try await MockGatewayProcess(["--latency-ms", "20-60", "--p500", "0.05"])
         let dir = TemporaryDirectory()
@@ -70,6 +62,46 @@ struct ResumeIntegrationTests {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 400)
         #expect(try await mock.stats().totalRequests == 400)
+    }
+
+    @Test func aSecondSignalExitsAtOnceAndTheJobStillResumes() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "3000"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 40)
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "8", "--no-progress"]
+        let child = try Child(Binaries.sluice, arguments)
+        try await waitFor { ((try? await mock.stats().totalRequests) ?? 0) >= 8 }
+        child.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        child.signal(SIGINT)
+        let started = ContinuousClock.now
+        let finished = await child.wait()
+        #expect(ContinuousClock.now - started < .seconds(2), "did not wait for the 3-second answers")
+        #expect(finished.status == 130)
+        #expect(finished.stderr.contains("SIGTERM: no new requests"))
+        #expect(finished.stderr.contains("SIGINT again: exiting now"))
+        let fast = try await MockGatewayProcess()
+        let resumed = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", fast.baseURL, "--no-progress"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 40)
+    }
+
+    @Test func whenTheGracePeriodRunsOutRequestsAreAbandonedAndTheirItemsReleased() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "20000"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 40)
+        let db = dir.file("in.results.jsonl.sluice.db")
+        let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "8",
+                                                "--no-progress", "--grace", "1"])
+        try await waitFor { ((try? await mock.stats().totalRequests) ?? 0) >= 8 }
+        let started = ContinuousClock.now
+        child.signal(SIGINT)
+        let finished = await child.wait()
+        #expect(ContinuousClock.now - started < .seconds(8), "the 20-second answers were not waited for")
+        #expect(finished.status == 130, "\(finished.stderr)")
+        #expect(try checkpointCount(db, "state = 1") == 0, "abandoned items are pending again, not left in flight")
+        #expect(try checkpointCount(db, "state = 0") == 40)
+        #expect(try checkpointCount(db, "attempts = 1") == 8, "the abandoned attempts are counted")
     }
 
     @Test func finishedWorkIsReadableInInputOrderWhileTheJobRuns() async throws {
@@ -165,6 +197,17 @@ struct ResumeIntegrationTests {
         #expect(stopped.stderr.contains("resume with:"))
         #expect(stopped.stderr.contains("debug sluice"), "verbose logging was on")
         #expect(!(stopped.stdout + stopped.stderr).contains(key))
+    }
+
+    @Test func aForbiddenAnswerStopsTheJobLikeARefusedKey() async throws {
+        let mock = try await MockGatewayProcess(["--p403", "1"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 100)
+        let finished = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2", "--no-progress"])
+        #expect(finished.status == 2)
+        #expect(finished.stderr.contains("refused the API key (HTTP 403 FORBIDDEN: this key may not use this model)"), "\(finished.stderr)")
+        #expect(try await mock.stats().totalRequests <= 4)
+        #expect(try checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 0") == 100)
     }
 
     @Test func aRefusedKeyStopsTheJobAtOnceAndNeverLeaksIt() async throws {

@@ -172,6 +172,27 @@ struct RunIntegrationTests {
         #expect(try await mock.stats().totalRequests == results.count)
     }
 
+    @Test func theProgressLineIsPlainLinesInALogAndRedrawnOnATerminal() async throws {
+        let mock = try await MockGatewayProcess(["--latency-ms", "50"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 60)
+        let plain = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2",
+                                         "--progress-interval", "0.3", "--output", dir.file("plain.jsonl")])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let lines = plain.stderr.split(separator: "\n").filter { $0.hasPrefix("sluice: ") && $0.contains(" done") }
+        #expect(lines.count >= 3, "\(plain.stderr)")
+        #expect(lines.allSatisfy { $0.contains("/60 done") && $0.contains("req/s") && $0.contains("limit 2") })
+        #expect(!plain.stderr.contains("\u{1B}["), "no terminal codes in a log")
+
+        // On a terminal (a pseudo-terminal made by script(1)), the line is redrawn in place.
+        let command = [Binaries.sluice, "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2",
+                       "--output", dir.file("tty.jsonl")].map { "'\($0)'" }.joined(separator: " ")
+        let terminal = try await Child("/usr/bin/script", ["-qefc", command, "/dev/null"]).wait()
+        #expect(terminal.status == 0, "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("\r\u{1B}[2Ksluice: "), "redrawn with a carriage return and an erase: \(terminal.stdout.prefix(300))")
+        #expect(terminal.stdout.components(separatedBy: "\r\u{1B}[2K").count >= 3)
+    }
+
     @Test func gzipOutputIsWrittenWhenTheNameEndsInGz() async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()

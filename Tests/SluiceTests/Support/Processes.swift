@@ -200,3 +200,12 @@ func readJSONLines(_ path: String) throws -> [[String: Any]] {
         return object
     }
 }
+
+/// Polls `condition` every 20 ms; throws if it is not met within `timeout` seconds.
+func waitFor(_ condition: () async -> Bool, timeout: Double = 60) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !(await condition()) {
+        guard Date() < deadline else { throw TestFailure("condition not met within \(timeout) s") }
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
+}
