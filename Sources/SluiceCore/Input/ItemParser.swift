@@ -211,10 +211,11 @@ public struct ItemParser: Sendable {
     }
 
     /// Foundation's description of why the text is not JSON (it names the position).
+    /// Foundation accepts a trailing comma, which JSON does not have and `JSONScanner` refuses.
     static func reasonForInvalidJSON(_ bytes: [UInt8]) -> String {
         do {
             _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-            return "not valid JSON"
+            return "a comma before a closing ] or } (JSON allows none there)"
         } catch {
             return JSONText.reason(of: error)
         }

@@ -153,39 +153,104 @@ public struct JSONScanner {
 
     private mutating func skipString() throws {
         try expect(UInt8(ascii: "\""))
+        /// A high surrogate (`\ud800`-`\udbff`) must be followed by a low one, as Foundation requires.
+        var expectingLowSurrogate = false
         while index < bytes.count {
             let byte = bytes[index]
             index += 1
+            if expectingLowSurrogate && byte != UInt8(ascii: "\\") { throw Malformed() }
             switch byte {
             case UInt8(ascii: "\""): return
             case UInt8(ascii: "\\"):
                 guard let escaped = peek else { throw Malformed() }
                 index += 1
                 if escaped == UInt8(ascii: "u") {
-                    guard index + 4 <= bytes.count,
-                          bytes[index..<(index + 4)].allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) })
-                    else { throw Malformed() }
-                    index += 4
-                } else if !"\"\\/bfnrt".utf8.contains(escaped) {
+                    guard let unit = hexUnit() else { throw Malformed() }
+                    let high = (0xD800...0xDBFF).contains(unit)
+                    let low = (0xDC00...0xDFFF).contains(unit)
+                    if expectingLowSurrogate != low { throw Malformed() }
+                    expectingLowSurrogate = high
+                } else if expectingLowSurrogate || !"\"\\/bfnrt".utf8.contains(escaped) {
                     throw Malformed()
                 }
             case 0..<0x20: throw Malformed()
+            case 0x80...: try skipUTF8(lead: byte)
             default: continue
             }
         }
         throw Malformed()
     }
 
+    /// The rest of a multi-byte UTF-8 sequence whose lead byte was just read:
+    /// no stray continuation bytes, no overlong forms, no surrogates, nothing
+    /// past U+10FFFF (the rules Foundation's parser applies).
+    private mutating func skipUTF8(lead: UInt8) throws {
+        let count: Int
+        var range: ClosedRange<UInt8> = 0x80...0xBF   // the allowed second byte
+        switch lead {
+        case 0xC2...0xDF: count = 1
+        case 0xE0: count = 2; range = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: count = 2
+        case 0xED: count = 2; range = 0x80...0x9F
+        case 0xF0: count = 3; range = 0x90...0xBF
+        case 0xF1...0xF3: count = 3
+        case 0xF4: count = 3; range = 0x80...0x8F
+        default: throw Malformed()
+        }
+        guard index + count <= bytes.count, range.contains(bytes[index]) else { throw Malformed() }
+        for offset in 1..<count where !(0x80...0xBF).contains(bytes[index + offset]) { throw Malformed() }
+        index += count
+    }
+
+    /// The four hex digits after `\u`, as a UTF-16 code unit.
+    private mutating func hexUnit() -> UInt16? {
+        guard index + 4 <= bytes.count else { return nil }
+        var unit: UInt16 = 0
+        for byte in bytes[index..<(index + 4)] {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            unit = unit << 4 | UInt16(digit)
+        }
+        index += 4
+        return unit
+    }
+
+    /// RFC 8259's grammar, `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; a
+    /// number too large for a Double is refused, as Foundation refuses it.
     private mutating func skipNumber() throws {
         let start = index
-        if peek == UInt8(ascii: "-") { index += 1 }
-        var digits = 0
-        while let byte = peek, (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".")
-                || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") {
-            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") { digits += 1 }
-            index += 1
+        func digits() -> Int {
+            let from = index
+            while let byte = peek, byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") { index += 1 }
+            return index - from
         }
-        guard digits > 0, index > start else { throw Malformed() }
+        if peek == UInt8(ascii: "-") { index += 1 }
+        if peek == UInt8(ascii: "0") {
+            index += 1
+        } else if digits() == 0 {
+            throw Malformed()
+        }
+        if peek == UInt8(ascii: ".") {
+            index += 1
+            guard digits() > 0 else { throw Malformed() }
+        }
+        var exponent = false
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            index += 1
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
+            guard digits() > 0 else { throw Malformed() }
+            exponent = true
+        }
+        // Only a long number or one with an exponent can overflow; the common small ones skip the parse.
+        if exponent || index - start > 300 {
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            guard let value = Double(text), value.isFinite else { throw Malformed() }
+        }
     }
 }
 

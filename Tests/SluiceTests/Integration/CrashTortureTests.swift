@@ -1,9 +1,13 @@
 import Foundation
+import SluiceMockServer
 import Testing
 
 /// Nothing lost, nothing twice: a large job against a faulty gateway, killed at
 /// random moments over and over, must end with every item exactly once.
 ///
+/// Each interruption comes after a number of newly committed items drawn from a
+/// seeded generator (not after a random sleep), so a fast and a slow machine test
+/// the same thing; the seed is printed, and `SLUICE_TORTURE_SEED` replays a run.
 /// `make torture` runs a longer version (SLUICE_TORTURE_ITEMS, SLUICE_TORTURE_KILLS).
 @Suite(.serialized)
 struct CrashTortureTests {
@@ -22,13 +26,19 @@ struct CrashTortureTests {
         let arguments = ["run", "--input", input, "--model", "primary", "--fallback", "backup", "--base-url", mock.baseURL,
                          "--concurrency", "32", "--max-attempts", "8", "--timeout", "1", "--grace", "2", "--no-progress"]
 
-        var rng = SystemRandomNumberGenerator()
+        let seed = UInt64(environment["SLUICE_TORTURE_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
+        print("torture: seed \(seed) (replay with SLUICE_TORTURE_SEED=\(seed))")
+        var rng = SplitMix64(seed: seed)
         var firstSeen: [String: Int] = [:]   // digest of a committed item's body -> times the mock had received it then
         var interruptions: [(signal: Int32, status: Int32, inFlight: Int)] = []
         let schedule = Array(repeating: SIGKILL, count: hardKills) + softStops
+        // Between interruptions, about half the job is committed in all, so work is left for the final run.
+        let perInterruption = max(count / (2 * schedule.count), 20)
         for signal in schedule.shuffled(using: &rng) {
+            let committedBefore = try checkpointCountIfPresent(db, "state IN (2, 3)")
+            let target = committedBefore + Int.random(in: perInterruption / 3...perInterruption * 5 / 3, using: &rng)
             let child = try Child(Binaries.sluice, arguments)
-            try await Task.sleep(nanoseconds: UInt64.random(in: 300_000_000...1_200_000_000, using: &rng))
+            try await waitFor({ ((try? checkpointCountIfPresent(db, "state IN (2, 3)")) ?? 0) >= target || !child.process.isRunning }, timeout: 120)
             child.signal(signal)
             let finished = await child.wait(timeout: 60)
             #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok", "after \(signal)")
@@ -44,8 +54,11 @@ struct CrashTortureTests {
         }
         #expect(try checkpointCount(db, "state = 2") < count, "the job should still have work after the interruptions")
 
+        #expect(!firstSeen.isEmpty, "no committed item was watched: the test would prove nothing")
+
         let final = try await runSluice(arguments, timeout: 600)
         #expect(final.status == 0, "\(final.stderr)")
+        #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok", "after the final run")
 
         // 1. Exactly one line per input item, each the right item with the mock's answer to it.
         let results = try readJSONLines(dir.file("in.results.jsonl"))
@@ -74,7 +87,7 @@ struct CrashTortureTests {
         #expect(attempts >= count && attempts <= stats.totalRequests)
         let answeredTwice = answered - count   // answers that arrived for requests in flight at a kill
         #expect(answeredTwice >= 0 && answeredTwice <= interruptions.count * 32)
-        print("torture: \(count) items, \(interruptions.count) interruptions \(interruptions.map { "\($0.signal)->\($0.status)" }), "
+        print("torture: seed \(seed), \(count) items, \(interruptions.count) interruptions \(interruptions.map { "\($0.signal)->\($0.status)" }), "
               + "in flight at the kills \(interruptions.map(\.inFlight)), \(answeredTwice) answers for requests re-sent after a kill, "
               + "\(stats.totalRequests) requests in all, \(firstSeen.count) committed items watched")
     }

@@ -33,6 +33,11 @@ func checkpointCount(_ path: String, _ whereClause: String) throws -> Int {
     return count
 }
 
+/// Like `checkpointCount`, but 0 while the database does not exist yet.
+func checkpointCountIfPresent(_ path: String, _ whereClause: String) throws -> Int {
+    FileManager.default.fileExists(atPath: path) ? try checkpointCount(path, whereClause) : 0
+}
+
 /// Runs SQL statements against a database file (created if missing), for tests that build one by hand.
 func executeSQL(_ path: String, _ sql: String) throws {
     var db: OpaquePointer?

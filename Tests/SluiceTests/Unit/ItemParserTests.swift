@@ -109,3 +109,11 @@ struct ItemParserTests {
         #expect(strictParser.parse(line, fileIndex: 0, fileLabel: "f")?.problem?.code.rawValue == "missing_model")
     }
 }
+
+extension ItemParserTests {
+    @Test func aTrailingCommaIsABadLineThatSaysSo() {
+        let item = parse(#"{"id":"t","messages":[{"role":"user","content":"x"},]}"#)
+        #expect(item?.problem?.code == .invalidJSON)
+        #expect(item?.problem?.message == "invalid JSON: a comma before a closing ] or } (JSON allows none there)")
+    }
+}
