@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug
 
-.PHONY: build release demo test torture bench clean
+.PHONY: build release demo test lint format torture bench clean
 
 build:
 	$(SWIFT) build
@@ -14,10 +14,17 @@ release:
 demo: build
 	@bash scripts/demo.sh $(BIN)
 
-# Every test: unit tests and integration tests against a real sluice-mock process.
-test:
+# Every test: the style check, unit tests, and integration tests against a real sluice-mock process.
+test: lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The style of .swift-format (line length 160), checked; `make format` applies it.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
 
 # Benchmarks (release build): prints one table of measured figures. BENCH_FLAGS=--quick for a smoke run.
 bench:

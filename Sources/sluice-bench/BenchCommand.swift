@@ -43,13 +43,17 @@ struct BenchCommand: AsyncParsableCommand {
                 if concurrency == 4096 { c4096 = run }
             }
             if let c4096 {
-                rows.append(BenchRow(measurement: "peak RSS at C = 4096 (the run above)", figure: "\(format(c4096.peakRSS, 1)) MB",
-                                     target: "≤ 256 MB", met: c4096.peakRSS <= 256))
+                rows.append(
+                    BenchRow(
+                        measurement: "peak RSS at C = 4096 (the run above)", figure: "\(format(c4096.peakRSS, 1)) MB",
+                        target: "≤ 256 MB", met: c4096.peakRSS <= 256))
             }
         }
         if wanted("cpu") { note("CPU per item"); rows += try await bench.cpuCost(items: bench.scaled(200_000)) }
         if wanted("memory") { note("memory"); rows += try await bench.memory(smallItems: 10_000, largeItems: bench.scaled(2_000_000)) }
-        if wanted("input") { note("input"); rows += try bench.inputThroughput(uncompressedBytes: bench.scaled(1_100_000_000), validationLines: bench.scaled(1_000_000)) }
+        if wanted("input") {
+            note("input"); rows += try bench.inputThroughput(uncompressedBytes: bench.scaled(1_100_000_000), validationLines: bench.scaled(1_000_000))
+        }
         if wanted("resume") { note("resume"); rows += try await bench.resume(items: bench.scaled(1_000_000), remaining: 1000) }
         if wanted("rate") { note("rate limits"); rows += try await bench.rateLimited(duration: quick ? 40 : 75) }
         if wanted("goodput") { note("goodput under faults"); rows += try await bench.goodput(items: bench.scaled(15_000)) }

@@ -30,10 +30,13 @@ struct Measurements {
 
     func runSluice(_ dir: String, input: String, mock: MockProcess, _ extra: [String]) throws -> SluiceRun {
         let start = ContinuousClock.now
-        let child = try ChildProcess(binDirectory + "/sluice",
-                                     ["run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
-                                      "--output", dir + "/out.results.jsonl", "--no-progress", "--timeout", "120"] + extra,
-                                     log: dir + "/sluice.log")
+        let child = try ChildProcess(
+            binDirectory + "/sluice",
+            [
+                "run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
+                "--output", dir + "/out.results.jsonl", "--no-progress", "--timeout", "120",
+            ] + extra,
+            log: dir + "/sluice.log")
         let status = child.wait()
         let run = SluiceRun(status: status, wall: seconds(since: start), cpu: child.cpuSeconds, peakRSS: child.peakRSSMegabytes)
         guard status == 0 else { throw BenchError("sluice exited \(status); see \(dir)/sluice.log") }
@@ -45,15 +48,19 @@ struct Measurements {
         let dir = try folder("efficiency-\(concurrency)")
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)
-        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir,
-                                         ["--latency-ms", String(Int(latency * 1000)), "--no-body-counts", "--threads", "2"])
+        let mock = try await MockProcess(
+            binDirectory: binDirectory, workDirectory: dir,
+            ["--latency-ms", String(Int(latency * 1000)), "--no-body-counts", "--threads", "2"])
         defer { mock.stop() }
         let run = try runSluice(dir, input: input, mock: mock, ["--concurrency", String(concurrency)])
         let bound = Double(concurrency) / latency
         let rate = Double(items) / run.wall
         let efficiency = rate / bound
-        return (BenchRow(measurement: "efficiency, C = \(concurrency), L = \(format(latency * 1000)) ms (\(format(Double(items))) items, \(format(run.wall, 1)) s)",
-                         figure: "\(format(efficiency, 3)) (\(format(rate)) of \(format(bound)) req/s)", target: "≥ 0.95", met: efficiency >= 0.95), run)
+        return (
+            BenchRow(
+                measurement: "efficiency, C = \(concurrency), L = \(format(latency * 1000)) ms (\(format(Double(items))) items, \(format(run.wall, 1)) s)",
+                figure: "\(format(efficiency, 3)) (\(format(rate)) of \(format(bound)) req/s)", target: "≥ 0.95", met: efficiency >= 0.95), run
+        )
     }
 
     // 2. CPU per item at zero latency, against a bare async-http-client loop.
@@ -68,12 +75,15 @@ struct Measurements {
         let rate = Double(items) / run.wall
         let bare = try await bareClientLoop(mock: mock, items: items, concurrency: 64)
         return [
-            BenchRow(measurement: "sluice CPU per item, zero latency, C = 64, checkpointing on (\(format(Double(items))) items)",
-                     figure: "\(format(perItem)) µs (user+sys \(format(run.cpu, 1)) s)", target: "≤ 150 µs", met: perItem <= 150),
-            BenchRow(measurement: "sluice requests per second, same run", figure: "\(format(rate)) req/s",
-                     target: "≥ 5,200 (10x the Python runner's ~520)", met: rate >= 5200),
-            BenchRow(measurement: "bare async-http-client loop, same requests, C = 64 (reference)",
-                     figure: "\(format(bare.perItem)) µs per request, \(format(bare.rate)) req/s", target: "-", met: nil),
+            BenchRow(
+                measurement: "sluice CPU per item, zero latency, C = 64, checkpointing on (\(format(Double(items))) items)",
+                figure: "\(format(perItem)) µs (user+sys \(format(run.cpu, 1)) s)", target: "≤ 150 µs", met: perItem <= 150),
+            BenchRow(
+                measurement: "sluice requests per second, same run", figure: "\(format(rate)) req/s",
+                target: "≥ 5,200 (10x the Python runner's ~520)", met: rate >= 5200),
+            BenchRow(
+                measurement: "bare async-http-client loop, same requests, C = 64 (reference)",
+                figure: "\(format(bare.perItem)) µs per request, \(format(bare.rate)) req/s", target: "-", met: nil),
         ]
     }
 
@@ -95,7 +105,8 @@ struct Measurements {
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
                         let prompt = Workloads.promptLine(index)
-                        request.body = .bytes(ByteBuffer(string: #"{"model":"bench-model","messages":[{"role":"user","content":\#(JSONText.quoted(prompt))}]}"#))
+                        request.body = .bytes(
+                            ByteBuffer(string: #"{"model":"bench-model","messages":[{"role":"user","content":\#(JSONText.quoted(prompt))}]}"#))
                         let response = try await client.execute(request, timeout: .seconds(60))
                         _ = try await response.body.collect(upTo: 1 << 20)
                     }
@@ -128,10 +139,13 @@ struct Measurements {
         }
         let growth = (peaks[1] - peaks[0]) / peaks[0]
         return [
-            BenchRow(measurement: "peak RSS, \(format(Double(smallItems))) items (gzip), C = 256", figure: "\(format(peaks[0], 1)) MB",
-                     target: "≤ 64 MB", met: peaks[0] <= 64),
-            BenchRow(measurement: "peak RSS, \(format(Double(largeItems))) items (gzip), C = 256", figure: "\(format(peaks[1], 1)) MB (\(growth >= 0 ? "+" : "")\(format(growth * 100, 1)) %)",
-                     target: "≤ 64 MB and within 10 % of the small run", met: peaks[1] <= 64 && growth <= 0.10),
+            BenchRow(
+                measurement: "peak RSS, \(format(Double(smallItems))) items (gzip), C = 256", figure: "\(format(peaks[0], 1)) MB",
+                target: "≤ 64 MB", met: peaks[0] <= 64),
+            BenchRow(
+                measurement: "peak RSS, \(format(Double(largeItems))) items (gzip), C = 256",
+                figure: "\(format(peaks[1], 1)) MB (\(growth >= 0 ? "+" : "")\(format(growth * 100, 1)) %)",
+                target: "≤ 64 MB and within 10 % of the small run", met: peaks[1] <= 64 && growth <= 0.10),
         ]
     }
 
@@ -161,10 +175,12 @@ struct Measurements {
         try? FileManager.default.removeItem(atPath: dir)
         guard problems == 0, bytes == written else { throw BenchError("input benchmark read \(bytes) of \(written) bytes, \(problems) problems") }
         return [
-            BenchRow(measurement: "gzip decompress and split, \(format(Double(written) / 1e9, 2)) GB uncompressed, \(format(Double(lines))) lines",
-                     figure: "\(format(splitRate)) MB/s", target: "≥ 150 MB/s", met: splitRate >= 150),
-            BenchRow(measurement: "full validation (parse and plan every line), \(format(Double(parsed))) lines",
-                     figure: "\(format(validationRate)) lines/s", target: "≥ 80,000 lines/s", met: validationRate >= 80_000),
+            BenchRow(
+                measurement: "gzip decompress and split, \(format(Double(written) / 1e9, 2)) GB uncompressed, \(format(Double(lines))) lines",
+                figure: "\(format(splitRate)) MB/s", target: "≥ 150 MB/s", met: splitRate >= 150),
+            BenchRow(
+                measurement: "full validation (parse and plan every line), \(format(Double(parsed))) lines",
+                figure: "\(format(validationRate)) lines/s", target: "≥ 80,000 lines/s", met: validationRate >= 80_000),
         ]
     }
 
@@ -175,24 +191,29 @@ struct Measurements {
         try Workloads.writePrompts(input, count: items)
         let checkpoint = dir + "/out.results.jsonl.sluice.db"
         let store = try await SQLiteCheckpointStore.open(path: checkpoint, role: .runner)
-        let record = InputRecord(fileIndex: 0, path: input, fingerprint: try InputFingerprint.of(path: input),
-                                 plannedLines: 0, planningComplete: false, planningError: nil)
+        let record = InputRecord(
+            fileIndex: 0, path: input, fingerprint: try InputFingerprint.of(path: input),
+            plannedLines: 0, planningComplete: false, planningError: nil)
         try await store.saveJobSettings("{}")
         try await store.saveInputs([record])
-        let planner = Planner(parser: ItemParser(endpoint: "/v1/chat/completions", maxLineBytes: 8 << 20, bodyDefaults: [:], jobHasModel: true),
-                              inputs: [record], replanning: [], store: store, control: RunControl())
+        let planner = Planner(
+            parser: ItemParser(endpoint: "/v1/chat/completions", maxLineBytes: 8 << 20, bodyDefaults: [:], jobHasModel: true),
+            inputs: [record], replanning: [], store: store, control: RunControl())
         _ = try await planner.plan()
-        let answer = Array(#"{"id":"chatcmpl-done","object":"chat.completion","model":"bench-model","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#.utf8)
+        let answer = Array(
+            #"{"id":"chatcmpl-done","object":"chat.completion","model":"bench-model","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#
+                .utf8)
         var marked = 0
         while marked < items - remaining {
             let page = try await store.lease(limit: min(10_000, items - remaining - marked))
             guard !page.isEmpty else { break }
-            try await store.record(page.map { item in
-                var outcome = ItemOutcome(id: item.id, succeeded: true, attempts: 1, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
-                outcome.httpStatus = 200
-                outcome.response = answer
-                return CheckpointEvent.finished(outcome)
-            })
+            try await store.record(
+                page.map { item in
+                    var outcome = ItemOutcome(id: item.id, succeeded: true, attempts: 1, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
+                    outcome.httpStatus = 200
+                    outcome.response = answer
+                    return CheckpointEvent.finished(outcome)
+                })
             marked += page.count
         }
         await store.close()
@@ -200,10 +221,13 @@ struct Measurements {
         let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, [])
         defer { mock.stop() }
         let start = ContinuousClock.now
-        let child = try ChildProcess(binDirectory + "/sluice",
-                                     ["run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
-                                      "--output", dir + "/out.results.jsonl", "--no-progress", "--concurrency", "64"],
-                                     log: dir + "/sluice.log")
+        let child = try ChildProcess(
+            binDirectory + "/sluice",
+            [
+                "run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
+                "--output", dir + "/out.results.jsonl", "--no-progress", "--concurrency", "64",
+            ],
+            log: dir + "/sluice.log")
         var firstRequest: Double?
         while firstRequest == nil, seconds(since: start) < 120 {
             if try await mock.totalRequests() > 0 { firstRequest = seconds(since: start) } else { try await Task.sleep(nanoseconds: 5_000_000) }
@@ -214,10 +238,12 @@ struct Measurements {
         let sent = try await mock.totalRequests()
         let first = firstRequest ?? total
         return [
-            BenchRow(measurement: "resume a \(format(Double(items))) item job with \(format(Double(marked))) done: first request",
-                     figure: "\(format(first, 2)) s", target: "≤ 2 s", met: first <= 2),
-            BenchRow(measurement: "same resume: completion (\(format(Double(sent))) requests sent, \(format(Double(items))) results written)",
-                     figure: "\(format(total, 2)) s", target: "-", met: nil),
+            BenchRow(
+                measurement: "resume a \(format(Double(items))) item job with \(format(Double(marked))) done: first request",
+                figure: "\(format(first, 2)) s", target: "≤ 2 s", met: first <= 2),
+            BenchRow(
+                measurement: "same resume: completion (\(format(Double(sent))) requests sent, \(format(Double(items))) results written)",
+                figure: "\(format(total, 2)) s", target: "-", met: nil),
         ]
     }
 
@@ -231,10 +257,13 @@ struct Measurements {
         let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--rpm", "6000", "--latency-ms", "50", "--no-body-counts"])
         defer { mock.stop() }
         let start = ContinuousClock.now
-        let child = try ChildProcess(binDirectory + "/sluice",
-                                     ["run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL, "--rpm", "6000",
-                                      "--output", dir + "/out.results.jsonl", "--no-progress", "--concurrency", "64", "--max-attempts", "20"],
-                                     log: dir + "/sluice.log")
+        let child = try ChildProcess(
+            binDirectory + "/sluice",
+            [
+                "run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL, "--rpm", "6000",
+                "--output", dir + "/out.results.jsonl", "--no-progress", "--concurrency", "64", "--max-attempts", "20",
+            ],
+            log: dir + "/sluice.log")
         try await Task.sleep(nanoseconds: 30_000_000_000)
         let at30 = (ok: try await mock.status(200), limited: try await mock.status(429))
         let status = child.wait()
@@ -246,32 +275,42 @@ struct Measurements {
         let laterRequests = (ok + limited) - (at30.ok + at30.limited)
         let laterPerThousand = laterRequests > 0 ? Double(limited - at30.limited) * 1000 / Double(laterRequests) : 0
         return [
-            BenchRow(measurement: "rate-limited gateway (--rpm 6000, 50 ms), \(format(Double(items))) items: achieved rate",
-                     figure: "\(format(achieved, 3)) of 6,000/min (\(format(Double(ok) / wall * 60)) /min over \(format(wall, 1)) s)",
-                     target: "≥ 0.9", met: achieved >= 0.9),
-            BenchRow(measurement: "same run: 429s per 1,000 requests after the first 30 s (in all: \(limited))",
-                     figure: format(laterPerThousand, 1), target: "≤ 10", met: laterPerThousand <= 10),
+            BenchRow(
+                measurement: "rate-limited gateway (--rpm 6000, 50 ms), \(format(Double(items))) items: achieved rate",
+                figure: "\(format(achieved, 3)) of 6,000/min (\(format(Double(ok) / wall * 60)) /min over \(format(wall, 1)) s)",
+                target: "≥ 0.9", met: achieved >= 0.9),
+            BenchRow(
+                measurement: "same run: 429s per 1,000 requests after the first 30 s (in all: \(limited))",
+                figure: format(laterPerThousand, 1), target: "≤ 10", met: laterPerThousand <= 10),
         ]
     }
 
     // 7. The mock alone, to show it is not the bottleneck.
     func mockAlone() async throws -> [BenchRow] {
         guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            return [BenchRow(measurement: "sluice-mock alone", figure: "not measured: wrk is not installed (apt-get install wrk)", target: "≥ 20,000 req/s", met: nil)]
+            return [
+                BenchRow(
+                    measurement: "sluice-mock alone", figure: "not measured: wrk is not installed (apt-get install wrk)", target: "≥ 20,000 req/s", met: nil)
+            ]
         }
         let dir = try folder("mock")
         let script = dir + "/post.lua"
-        try #"wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"; wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Classify this ticket: the export button crashes."}],"max_tokens":16}'"#
+        try
+            #"wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"; wrk.body = '{"model":"bench-model","messages":[{"role":"user","content":"Classify this ticket: the export button crashes."}],"max_tokens":16}'"#
             .write(toFile: script, atomically: true, encoding: .utf8)
         let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"])
         defer { mock.stop() }
         let child = try ChildProcess(wrk, ["-t1", "-c64", "-d8s", "-s", script, mock.baseURL + "/chat/completions"], log: dir + "/wrk.log")
         child.wait()
         let output = (try? String(contentsOfFile: dir + "/wrk.log", encoding: .utf8)) ?? ""
-        let rate = output.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
+        let rate =
+            output.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
             .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-        return [BenchRow(measurement: "sluice-mock alone, one event-loop thread, wrk -t1 -c64 keep-alive",
-                         figure: "\(format(rate)) req/s", target: "≥ 20,000 req/s", met: rate >= 20_000)]
+        return [
+            BenchRow(
+                measurement: "sluice-mock alone, one event-loop thread, wrk -t1 -c64 keep-alive",
+                figure: "\(format(rate)) req/s", target: "≥ 20,000 req/s", met: rate >= 20_000)
+        ]
     }
 }
 

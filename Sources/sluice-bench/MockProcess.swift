@@ -11,12 +11,16 @@ final class MockProcess {
     init(binDirectory: String, workDirectory: String, _ arguments: [String]) async throws {
         let portFile = workDirectory + "/mock.port"
         unlink(portFile)
-        process = try ChildProcess(binDirectory + "/sluice-mock", ["--port", "0", "--port-file", portFile] + arguments,
-                                   log: workDirectory + "/mock.log")
+        process = try ChildProcess(
+            binDirectory + "/sluice-mock", ["--port", "0", "--port-file", portFile] + arguments,
+            log: workDirectory + "/mock.log")
         var found: Int?
         for _ in 0..<400 where found == nil {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) { found = value }
-            else { try await Task.sleep(nanoseconds: 25_000_000) }
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) {
+                found = value
+            } else {
+                try await Task.sleep(nanoseconds: 25_000_000)
+            }
         }
         guard let found else { throw BenchError("sluice-mock did not start; see \(workDirectory)/mock.log") }
         port = found

@@ -11,10 +11,10 @@ struct SluiceMockCommand: AsyncParsableCommand {
         commandName: "sluice-mock",
         abstract: "An OpenAI-compatible gateway emulator with Floopy semantics and fault injection.",
         discussion: """
-        Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models, GET /health, GET /stats and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
+            Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models, GET /health, GET /stats and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
 
-        Example: sluice-mock --port 0 --port-file /tmp/mock.port --latency-ms 50-150 --p429 0.05 --retry-after 1
-        """
+            Example: sluice-mock --port 0 --port-file /tmp/mock.port --latency-ms 50-150 --p429 0.05 --retry-after 1
+            """
     )
 
     @Option(help: "Address to bind. Loopback by default; the mock is for tests and demos.")
@@ -81,8 +81,10 @@ struct SluiceMockCommand: AsyncParsableCommand {
     var noBodyCounts = false
 
     func validate() throws {
-        for (name, value) in [("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400), ("--p403", p403),
-                              ("--pdrop", pdrop), ("--pstall", pstall), ("--pmalformed", pmalformed), ("--pcut-stream", pcutStream)]
+        for (name, value) in [
+            ("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400), ("--p403", p403),
+            ("--pdrop", pdrop), ("--pstall", pstall), ("--pmalformed", pmalformed), ("--pcut-stream", pcutStream),
+        ]
         where !(0...1).contains(value) {
             throw ValidationError("\(name) is a fraction between 0 and 1, got \(value)")
         }
@@ -154,8 +156,10 @@ struct SluiceMockCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("sluice-mock listening on \(tlsCert == nil ? "http" : "https")://\(host):\(server.port)/v1\n".utf8))
 
         // SIGINT/SIGTERM close the listening socket and every connection cleanly.
-        let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: Logger(label: "sluice-mock")))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "sluice-mock")))
         try await group.run()
     }
 }

@@ -9,20 +9,23 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a job, or resume it if it was interrupted.",
         discussion: """
-        Settings come from the job file, then the flags (flags win). Running the same job again resumes it: succeeded items are not sent again, items in flight at a crash are retried, failed items are retried only with --retry-failed.
+            Settings come from the job file, then the flags (flags win). Running the same job again resumes it: succeeded items are not sent again, items in flight at a crash are retried, failed items are retried only with --retry-failed.
 
-        Examples:
-          sluice run jobs/demo.json
-          sluice run --input data.jsonl.gz --model gpt-4o-mini --property batch=nightly
-          sluice run jobs/demo.json --retry-failed --concurrency 64
+            Examples:
+              sluice run jobs/demo.json
+              sluice run --input data.jsonl.gz --model gpt-4o-mini --property batch=nightly
+              sluice run jobs/demo.json --retry-failed --concurrency 64
 
-        The API key is read from the environment variable named by --api-key-env (default FLOOPY_API_KEY) or from --api-key-file; there is no flag that takes the key itself.
-        """
+            The API key is read from the environment variable named by --api-key-env (default FLOOPY_API_KEY) or from --api-key-file; there is no flag that takes the key itself.
+            """
     )
 
     @OptionGroup var job: JobOptions
 
-    @Option(help: ArgumentHelp("Proxy for the gateway, e.g. http://user:pass@proxy.corp:3128 (by default HTTPS_PROXY / HTTP_PROXY unless NO_PROXY matches, as curl reads them; '' for none). A run option, never stored in the checkpoint.", valueName: "URL"))
+    @Option(
+        help: ArgumentHelp(
+            "Proxy for the gateway, e.g. http://user:pass@proxy.corp:3128 (by default HTTPS_PROXY / HTTP_PROXY unless NO_PROXY matches, as curl reads them; '' for none). A run option, never stored in the checkpoint.",
+            valueName: "URL"))
     var proxy: String?
 
     @Option(help: ArgumentHelp("Seconds in-flight requests get to finish after Ctrl-C or SIGTERM.", valueName: "SECONDS"))
@@ -71,11 +74,14 @@ struct RunCommand: AsyncParsableCommand {
             let configuration = try job.configuration()
             let options = options()
             try options.validate()
-            let apiKey = try APIKeySource.resolve(environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile,
-                                                  baseURL: configuration.baseURL)
+            let apiKey = try APIKeySource.resolve(
+                environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile,
+                baseURL: configuration.baseURL)
             if apiKey == nil { logger.debug("no API key found in \(configuration.apiKeyEnv); sending none to the loopback gateway") }
             if let proxy, (try? ProxySetting.parse(proxy))?.password != nil {
-                logger.notice("--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight")
+                logger.notice(
+                    "--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight"
+                )
             }
             let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger).run()
             printReport(report)
@@ -107,7 +113,8 @@ struct RunCommand: AsyncParsableCommand {
     private func resumeCommand() -> String {
         (["sluice"] + CommandLine.arguments.dropFirst()).map { argument in
             let shown = ProxySetting.redactingPassword(argument)
-            return shown.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@".contains($0) }) ? shown
+            return shown.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@".contains($0) })
+                ? shown
                 : "'" + shown.replacingOccurrences(of: "'", with: "'\\''") + "'"
         }.joined(separator: " ")
     }

@@ -21,7 +21,10 @@ final class JobLock {
             let count = pread(fd, &holder, holder.count, 0)
             let pid = count > 0 ? String(decoding: holder[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
             close(fd)
-            throw SluiceError(.locked, "another sluice process (pid \(pid)) is running this job: checkpoint \(checkpointPath) is locked. Wait for it to finish or stop it, then run again to resume.")
+            throw SluiceError(
+                .locked,
+                "another sluice process (pid \(pid)) is running this job: checkpoint \(checkpointPath) is locked. Wait for it to finish or stop it, then run again to resume."
+            )
         }
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)

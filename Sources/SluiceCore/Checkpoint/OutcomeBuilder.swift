@@ -5,11 +5,14 @@ struct OutcomeBuilder: Sendable {
     let redactor: Redactor
     let profile: HeaderProfile
 
-    func outcome(for item: DispatchItem, attempts: ItemAttempts, request: GatewayRequest,
-                 result: GatewayResult, summary: ResponseSummary?) -> ItemOutcome {
-        var outcome = ItemOutcome(id: item.id, succeeded: attempts.state == .succeeded,
-                                  attempts: item.previousAttempts + attempts.attempts, headersSent: Self.headersJSON(request.headers),
-                                  fallbacksUsed: attempts.fallbacksUsed, retries: attempts.retries)
+    func outcome(
+        for item: DispatchItem, attempts: ItemAttempts, request: GatewayRequest,
+        result: GatewayResult, summary: ResponseSummary?
+    ) -> ItemOutcome {
+        var outcome = ItemOutcome(
+            id: item.id, succeeded: attempts.state == .succeeded,
+            attempts: item.previousAttempts + attempts.attempts, headersSent: Self.headersJSON(request.headers),
+            fallbacksUsed: attempts.fallbacksUsed, retries: attempts.retries)
         switch result {
         case .response(let response):
             outcome.httpStatus = response.status

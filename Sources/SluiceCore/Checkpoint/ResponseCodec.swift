@@ -79,7 +79,9 @@ final class ResponseCodec {
     private func deflate(_ body: [UInt8], dictionary: [UInt8]) -> [UInt8]? {
         if !deflaterReady {
             // Raw deflate (negative window bits): no zlib header or checksum on each small answer.
-            guard deflateInit2_(&deflater, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+            guard deflateInit2_(&deflater, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                return nil
+            }
             deflaterReady = true
         } else {
             deflateReset(&deflater)

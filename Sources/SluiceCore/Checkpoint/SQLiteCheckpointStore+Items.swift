@@ -8,13 +8,15 @@ extension SQLiteCheckpointStore {
     public func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int {
         try db().transaction {
             var problems = 0
-            let path = try statement("SELECT path FROM inputs WHERE file_index = ?").bind(.int(fileIndex)).firstRow { $0.text(0) }.flatMap { $0 }
+            let path =
+                try statement("SELECT path FROM inputs WHERE file_index = ?").bind(.int(fileIndex)).firstRow { $0.text(0) }.flatMap { $0 }
                 ?? "input \(fileIndex)"
             for var item in items {
                 if replanning, try keepUnchanged(item) { continue }
                 if item.problem == nil, let first = try firstOccurrence(of: item.customID, except: item) {
-                    item.problem = InputProblem(code: .duplicateKey,
-                                                message: "\(path):\(item.line): duplicate custom_id \"\(item.customID)\" (first at \(first))")
+                    item.problem = InputProblem(
+                        code: .duplicateKey,
+                        message: "\(path):\(item.line): duplicate custom_id \"\(item.customID)\" (first at \(first))")
                 }
                 if item.problem != nil { problems += 1 }
                 try insertOrReplace(item)
@@ -32,15 +34,18 @@ extension SQLiteCheckpointStore {
     }
 
     private func firstOccurrence(of key: String, except item: PlannedItem) throws -> String? {
-        try statement("""
+        try statement(
+            """
             SELECT inputs.path, items.line FROM items JOIN inputs USING (file_index)
             WHERE items.custom_id = ? AND items.body IS NOT NULL AND NOT (items.file_index = ? AND items.line = ?)
-            """).bind(.text(key), .int(item.fileIndex), .int(item.line)).firstRow { "\($0.text(0) ?? "?"):\($0.int(1))" }
+            """
+        ).bind(.text(key), .int(item.fileIndex), .int(item.line)).firstRow { "\($0.text(0) ?? "?"):\($0.int(1))" }
     }
 
     private func insertOrReplace(_ item: PlannedItem) throws {
         let state: ItemState = item.problem == nil ? .pending : .failed
-        try statement("""
+        try statement(
+            """
             INSERT INTO items (file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata, error_code, error_message)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (file_index, line) DO UPDATE SET
@@ -50,12 +55,13 @@ extension SQLiteCheckpointStore {
                 error_message = excluded.error_message, attempts = 0, retries = 0, fallbacks_used = 0, http_status = NULL,
                 answered_model = NULL, provider = NULL, request_id = NULL, prompt_tokens = NULL, completion_tokens = NULL,
                 total_tokens = NULL, latency_ms = NULL, headers_id = NULL, response = NULL, finished_at = NULL
-            """).bind(
-                .int(item.fileIndex), .int(item.line), .text(item.customID),
-                .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .text(item.endpoint), .optional(item.model),
-                .optional(item.problem == nil ? item.body : nil), .optional(item.overrides), .optional(item.metadata),
-                .optional(item.problem?.code.rawValue), .optional(item.problem?.message)
-            ).run()
+            """
+        ).bind(
+            .int(item.fileIndex), .int(item.line), .text(item.customID),
+            .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .text(item.endpoint), .optional(item.model),
+            .optional(item.problem == nil ? item.body : nil), .optional(item.overrides), .optional(item.metadata),
+            .optional(item.problem?.code.rawValue), .optional(item.problem?.message)
+        ).run()
     }
 
     public func removeItems(fileIndex: Int, afterLine: Int) throws {
@@ -81,19 +87,23 @@ extension SQLiteCheckpointStore {
 
     public func lease(limit: Int) throws -> [DispatchItem] {
         try db().transaction {
-            let query = try statement("""
+            let query = try statement(
+                """
                 SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM items
                 WHERE state = 0 ORDER BY id LIMIT ?
-                """).bind(.int(limit))
+                """
+            ).bind(.int(limit))
             defer { query.reset() }
             var items: [DispatchItem] = []
             items.reserveCapacity(limit)
             let decoder = JSONDecoder()
             while try query.step() {
                 let overrides = query.blob(5).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) }
-                items.append(DispatchItem(id: query.int64(0), customID: query.text(1) ?? "", endpoint: query.text(2) ?? "",
-                                          model: query.text(3), body: query.blob(4) ?? [], overrides: overrides,
-                                          previousAttempts: query.int(6)))
+                items.append(
+                    DispatchItem(
+                        id: query.int64(0), customID: query.text(1) ?? "", endpoint: query.text(2) ?? "",
+                        model: query.text(3), body: query.blob(4) ?? [], overrides: overrides,
+                        previousAttempts: query.int(6)))
             }
             query.reset()
             let mark = try statement("UPDATE items SET state = 1 WHERE id = ?")
@@ -107,7 +117,8 @@ extension SQLiteCheckpointStore {
         try db().transaction {
             let released = try statement("UPDATE items SET state = 0, attempts = ? WHERE id = ? AND state = 1")
             // Only a leased item is finished: a late answer never overwrites a result.
-            let finished = try statement("""
+            let finished = try statement(
+                """
                 UPDATE items SET state = ?, attempts = ?, retries = ?, fallbacks_used = ?, http_status = ?, error_code = ?,
                     error_message = ?, answered_model = ?, provider = ?, request_id = ?, prompt_tokens = ?,
                     completion_tokens = ?, total_tokens = ?, latency_ms = ?, headers_id = ?, response = ?, finished_at = ?

@@ -24,28 +24,34 @@ extension SQLiteCheckpointStore {
 
     public func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow] {
         // Read a page and reset: a statement left open on a row would pin a read transaction (see firstRow).
-        let query = try statement("""
+        let query = try statement(
+            """
             SELECT id, custom_id, state, http_status, request_id, error_code, error_message, response, metadata, file_index, line
             FROM items WHERE (file_index, line) > (?, ?) ORDER BY file_index, line LIMIT ?
-            """).bind(.int(cursor.fileIndex), .int(cursor.line), .int(limit))
+            """
+        ).bind(.int(cursor.fileIndex), .int(cursor.line), .int(limit))
         defer { query.reset() }
         var rows: [ResultRow] = []
         rows.reserveCapacity(limit)
         while try query.step() {
-            rows.append(ResultRow(id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
-                                  httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
-                                  errorMessage: query.text(6), response: try query.blob(7).map { try codec.decode($0) }, metadata: query.blob(8),
-                                  position: ResultCursor(fileIndex: query.int(9), line: query.int(10))))
+            rows.append(
+                ResultRow(
+                    id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
+                    httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
+                    errorMessage: query.text(6), response: try query.blob(7).map { try codec.decode($0) }, metadata: query.blob(8),
+                    position: ResultCursor(fileIndex: query.int(9), line: query.int(10))))
         }
         return rows
     }
 
     public func inputProblems(limit: Int) throws -> [InputProblemRecord] {
-        let query = try statement("""
+        let query = try statement(
+            """
             SELECT inputs.path, items.line, items.error_code, items.error_message FROM items JOIN inputs USING (file_index)
             WHERE items.state = 3 AND items.body IS NULL
             ORDER BY items.file_index, items.line LIMIT ?
-            """).bind(.int(limit))
+            """
+        ).bind(.int(limit))
         defer { query.reset() }
         var problems: [InputProblemRecord] = []
         while try query.step() {

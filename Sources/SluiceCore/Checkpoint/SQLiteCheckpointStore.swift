@@ -97,13 +97,16 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     // MARK: - Inputs
 
     public func inputs() throws -> [InputRecord] {
-        let query = try statement("SELECT file_index, path, size, checksum, planned_lines, planning_complete, planning_error FROM inputs ORDER BY file_index").bind()
+        let query = try statement("SELECT file_index, path, size, checksum, planned_lines, planning_complete, planning_error FROM inputs ORDER BY file_index")
+            .bind()
         defer { query.reset() }
         var records: [InputRecord] = []
         while try query.step() {
-            records.append(InputRecord(fileIndex: query.int(0), path: query.text(1) ?? "",
-                                       fingerprint: InputFingerprint(size: query.int64(2), checksum: UInt32(truncatingIfNeeded: query.int64(3))),
-                                       plannedLines: query.int(4), planningComplete: query.int(5) != 0, planningError: query.text(6)))
+            records.append(
+                InputRecord(
+                    fileIndex: query.int(0), path: query.text(1) ?? "",
+                    fingerprint: InputFingerprint(size: query.int64(2), checksum: UInt32(truncatingIfNeeded: query.int64(3))),
+                    plannedLines: query.int(4), planningComplete: query.int(5) != 0, planningError: query.text(6)))
         }
         return records
     }
@@ -111,11 +114,14 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     public func saveInputs(_ inputs: [InputRecord]) throws {
         try db().transaction {
             try db().execute("DELETE FROM inputs")
-            let insert = try statement("INSERT INTO inputs (file_index, path, size, checksum, planned_lines, planning_complete, planning_error) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let insert = try statement(
+                "INSERT INTO inputs (file_index, path, size, checksum, planned_lines, planning_complete, planning_error) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for input in inputs {
-                try insert.bind(.int(input.fileIndex), .text(input.path), .integer(input.fingerprint.size),
-                                .integer(Int64(input.fingerprint.checksum)), .int(input.plannedLines),
-                                .int(input.planningComplete ? 1 : 0), .optional(input.planningError)).run()
+                try insert.bind(
+                    .int(input.fileIndex), .text(input.path), .integer(input.fingerprint.size),
+                    .integer(Int64(input.fingerprint.checksum)), .int(input.plannedLines),
+                    .int(input.planningComplete ? 1 : 0), .optional(input.planningError)
+                ).run()
             }
         }
     }

@@ -74,7 +74,7 @@ enum SQLiteSchema {
             } else if stored == nil || stored == String(version) {
                 try database.execute(current)
             } else {
-                return   // newer: refused by checkVersion without touching it
+                return  // newer: refused by checkVersion without touching it
             }
             try database.execute("INSERT INTO job (key, value) VALUES ('schema_version', '\(version)') ON CONFLICT(key) DO UPDATE SET value = excluded.value")
         }
@@ -83,8 +83,10 @@ enum SQLiteSchema {
     static func checkVersion(_ database: SQLiteDatabase) throws {
         let stored = try database.prepare("SELECT value FROM job WHERE key = 'schema_version'").firstRow { $0.text(0) } ?? nil
         guard let stored, stored == String(version) else {
-            throw SluiceError(.checkpoint, "\(database.path): checkpoint schema \(stored ?? "unknown") is not supported by this sluice (it reads \(version)); "
-                              + "a newer sluice wrote it, or it was never migrated")
+            throw SluiceError(
+                .checkpoint,
+                "\(database.path): checkpoint schema \(stored ?? "unknown") is not supported by this sluice (it reads \(version)); "
+                    + "a newer sluice wrote it, or it was never migrated")
         }
     }
 }

@@ -89,9 +89,11 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
             let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1_000_000_000))
             let response = try await clients[shard].execute(outgoing, deadline: deadline)
             let body = try await response.body.collect(upTo: maxResponseBytes)
-            return .response(GatewayResponse(status: Int(response.status.code),
-                                             headers: response.headers.map { (name: $0.name, value: $0.value) },
-                                             body: Array(body.readableBytesView), latencySeconds: elapsed()))
+            return .response(
+                GatewayResponse(
+                    status: Int(response.status.code),
+                    headers: response.headers.map { (name: $0.name, value: $0.value) },
+                    body: Array(body.readableBytesView), latencySeconds: elapsed()))
         } catch {
             return .failure(Self.failure(for: error, timeout: timeout, latency: elapsed()))
         }

@@ -37,7 +37,8 @@ public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
             SluiceError(.configuration, "the proxy URL is not usable: \(why)")
         }
         guard let components = URLComponents(string: withScheme), let scheme = components.scheme?.lowercased(),
-              let host = components.host, !host.isEmpty else {
+            let host = components.host, !host.isEmpty
+        else {
             throw refuse("expected http://[user:password@]host:port")
         }
         let kind: Kind
@@ -48,15 +49,17 @@ public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
         default: throw refuse("unknown scheme \(scheme) (http or socks5)")
         }
         if kind == .socks5, components.user != nil { throw refuse("socks5 proxies with credentials are not supported") }
-        return ProxySetting(kind: kind, host: host, port: components.port ?? 1080,   // curl's default proxy port
-                            username: components.percentEncodedUser.flatMap { $0.removingPercentEncoding },
-                            password: components.percentEncodedPassword.flatMap { $0.removingPercentEncoding })
+        return ProxySetting(
+            kind: kind, host: host, port: components.port ?? 1080,  // curl's default proxy port
+            username: components.percentEncodedUser.flatMap { $0.removingPercentEncoding },
+            password: components.percentEncodedPassword.flatMap { $0.removingPercentEncoding })
     }
 
     /// `http://user:secret@host` → `http://user:[REDACTED]@host`; anything else unchanged.
     public static func redactingPassword(_ text: String) -> String {
         guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
-              let colon = text[scheme.upperBound..<at].firstIndex(of: ":") else { return text }
+            let colon = text[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return text }
         return String(text[..<text.index(after: colon)]) + Redactor.replacement + String(text[at...])
     }
 
@@ -82,7 +85,7 @@ public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
             var name = entry.trimmingCharacters(in: .whitespaces).lowercased()
             if name == "*" { return true }
             if let colon = name.lastIndex(of: ":"), !name.contains("["), name.filter({ $0 == ":" }).count == 1 {
-                name = String(name[..<colon])   // host:port, the port is not compared
+                name = String(name[..<colon])  // host:port, the port is not compared
             }
             name = name.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             while name.hasPrefix(".") { name.removeFirst() }

@@ -52,7 +52,9 @@ public struct RateLimitHeaders: Sendable, Equatable {
             let openAI = header("x-ratelimit-remaining-\(kind)") != nil || header("x-ratelimit-limit-\(kind)") != nil
             let limit = openAI ? header("x-ratelimit-limit-\(kind)") : header("anthropic-ratelimit-\(kind)-limit")
             let remaining = openAI ? header("x-ratelimit-remaining-\(kind)") : header("anthropic-ratelimit-\(kind)-remaining")
-            let reset = openAI ? header("x-ratelimit-reset-\(kind)").flatMap(Self.parseDuration)
+            let reset =
+                openAI
+                ? header("x-ratelimit-reset-\(kind)").flatMap(Self.parseDuration)
                 : header("anthropic-ratelimit-\(kind)-reset").flatMap { Self.secondsUntil(rfc3339: $0, now: now) }
             // Azure may send -1 or 0 as a limit meaning "none": then the remaining figure means nothing either.
             if let limit, (Self.number(limit) ?? 0) <= 0 { return Budget() }
@@ -70,10 +72,12 @@ public struct RateLimitHeaders: Sendable, Equatable {
     static func secondsUntil(rfc3339 text: String, now: Date) -> Double? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let date = formatter.date(from: text) ?? {
-            formatter.formatOptions = [.withInternetDateTime]
-            return formatter.date(from: text)
-        }()
+        let date =
+            formatter.date(from: text)
+            ?? {
+                formatter.formatOptions = [.withInternetDateTime]
+                return formatter.date(from: text)
+            }()
         return date.map { max($0.timeIntervalSince(now), 0) }
     }
 

@@ -15,14 +15,19 @@ public struct ResponseSummary: Sendable {
         for member in members {
             if member.key == "model" {
                 let value = body[member.value]
-                model = JSONScanner.string(value)
+                model =
+                    JSONScanner.string(value)
                     ?? ((try? JSONSerialization.jsonObject(with: Data(value), options: .fragmentsAllowed)) as? String)
             } else if member.key == "usage", let usage = JSONScanner.members(of: body, in: member.value) {
                 for field in usage {
                     let number = JSONScanner.integer(body[field.value])
-                    if field.key == "prompt_tokens" || field.key == "input_tokens" { promptTokens = number }
-                    else if field.key == "completion_tokens" || field.key == "output_tokens" { completionTokens = number }
-                    else if field.key == "total_tokens" { totalTokens = number }
+                    if field.key == "prompt_tokens" || field.key == "input_tokens" {
+                        promptTokens = number
+                    } else if field.key == "completion_tokens" || field.key == "output_tokens" {
+                        completionTokens = number
+                    } else if field.key == "total_tokens" {
+                        totalTokens = number
+                    }
                 }
             }
         }

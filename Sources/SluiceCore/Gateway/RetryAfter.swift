@@ -10,7 +10,8 @@ public enum RetryAfter {
 
     public static func seconds(from headers: (String) -> String?, now: Date = Date()) -> Double? {
         if let text = headers("retry-after-ms"), let milliseconds = Double(text.trimmingCharacters(in: .whitespaces)),
-           milliseconds.isFinite, milliseconds >= 0 {
+            milliseconds.isFinite, milliseconds >= 0
+        {
             return min(milliseconds / 1000, maximumSeconds)
         }
         guard let text = headers("retry-after")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }

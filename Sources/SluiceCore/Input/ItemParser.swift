@@ -38,9 +38,10 @@ public struct ItemParser: Sendable {
     /// body is assembled from the line's own bytes; Foundation's parser is used
     /// only to explain invalid JSON and to decode the small settings fields.
     public func parse(_ line: InputLine, fileIndex: Int, fileLabel: String) -> PlannedItem? {
-        var item = PlannedItem(fileIndex: fileIndex, line: line.number, customID: "\(fileLabel):\(line.number)",
-                               lineHash: Digest64.of(line.bytes), endpoint: endpoint, model: nil, body: [],
-                               overrides: nil, metadata: nil, problem: nil)
+        var item = PlannedItem(
+            fileIndex: fileIndex, line: line.number, customID: "\(fileLabel):\(line.number)",
+            lineHash: Digest64.of(line.bytes), endpoint: endpoint, model: nil, body: [],
+            overrides: nil, metadata: nil, problem: nil)
         func fail(_ code: InputProblem.Code, _ message: String) -> PlannedItem {
             item.problem = InputProblem(code: code, message: message)
             return item
@@ -79,8 +80,9 @@ public struct ItemParser: Sendable {
                 try promptBody(object, into: &body)
                 modelSource = object
             } else {
-                throw InputProblem(code: .missingMessages,
-                                   message: "line has neither \"messages\", \"prompt\" nor a batch \"body\"")
+                throw InputProblem(
+                    code: .missingMessages,
+                    message: "line has neither \"messages\", \"prompt\" nor a batch \"body\"")
             }
             for (key, json) in encodedDefaults where !modelSource.has(key) && key != "model" {
                 if body.last != UInt8(ascii: "{") { body.append(UInt8(ascii: ",")) }
@@ -124,8 +126,9 @@ public struct ItemParser: Sendable {
             throw InputProblem(code: .unknownURL, message: "batch line has no \"url\"")
         }
         guard Self.knownURLs.contains(url) else {
-            throw InputProblem(code: .unknownURL,
-                               message: "unknown url \"\(url)\" (expected one of \(Self.knownURLs.sorted().joined(separator: ", ")))")
+            throw InputProblem(
+                code: .unknownURL,
+                message: "unknown url \"\(url)\" (expected one of \(Self.knownURLs.sorted().joined(separator: ", ")))")
         }
         guard let inner = object.object("body") else {
             throw Self.invalid("batch line has no \"body\" object")
@@ -168,9 +171,13 @@ public struct ItemParser: Sendable {
             overrides.properties = values
         }
         if let fallback = object["fallback"] {
-            if let single = fallback as? String { overrides.fallback = [single] }
-            else if let list = fallback as? [String] { overrides.fallback = list }
-            else { throw Self.invalid("\"fallback\" must be a model name or a list of them") }
+            if let single = fallback as? String {
+                overrides.fallback = [single]
+            } else if let list = fallback as? [String] {
+                overrides.fallback = list
+            } else {
+                throw Self.invalid("\"fallback\" must be a model name or a list of them")
+            }
         }
         for (field, keyPath) in [("session_id", \LineOverrides.sessionID), ("user_id", \LineOverrides.userID)] {
             if let value = object[field] {

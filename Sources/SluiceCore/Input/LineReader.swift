@@ -63,7 +63,7 @@ public final class LineReader {
         lineNumber += 1
         let oversized = partialLength > maxLineBytes
         var bytes = oversized ? [] : partial
-        if bytes.last == 0x0D { bytes.removeLast() }   // CRLF files
+        if bytes.last == 0x0D { bytes.removeLast() }  // CRLF files
         let line = InputLine(number: lineNumber, bytes: bytes, oversized: oversized, length: partialLength)
         partial.removeAll(keepingCapacity: partial.capacity <= 1 << 20)
         partialLength = 0

@@ -20,7 +20,6 @@ public struct PlannedItem: Sendable {
     public var problem: InputProblem?
 }
 
-
 /// The gateway settings one line may override for itself.
 public struct LineOverrides: Codable, Sendable, Equatable {
     public var properties: [String: String]?

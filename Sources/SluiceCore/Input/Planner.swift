@@ -34,8 +34,10 @@ public final class Planner: Service {
     private let onBatch: @Sendable (_ planned: Int, _ problems: Int) async -> Void
     private let onEnd: @Sendable (Report) async -> Void
 
-    public init(parser: ItemParser, inputs: [InputRecord], replanning: Set<Int>, store: any CheckpointStore, control: RunControl,
-                onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in }, onEnd: @escaping @Sendable (Report) async -> Void = { _ in }) {
+    public init(
+        parser: ItemParser, inputs: [InputRecord], replanning: Set<Int>, store: any CheckpointStore, control: RunControl,
+        onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in }, onEnd: @escaping @Sendable (Report) async -> Void = { _ in }
+    ) {
         self.parser = parser
         self.inputs = inputs
         self.replanning = replanning
@@ -78,8 +80,9 @@ public final class Planner: Service {
             let isReplan = replanning.contains(input.fileIndex)
             try await reader.open(input)
             while let batch = try await reader.nextBatch(limit: Self.batchSize) {
-                let problems = try await store.insertPlanned(batch.items, fileIndex: input.fileIndex, throughLine: batch.lastLine,
-                                                             complete: batch.ended, replanning: isReplan, error: batch.error)
+                let problems = try await store.insertPlanned(
+                    batch.items, fileIndex: input.fileIndex, throughLine: batch.lastLine,
+                    complete: batch.ended, replanning: isReplan, error: batch.error)
                 report.planned += batch.items.count
                 report.problems += problems
                 if let error = batch.error { report.inputErrors.append(error) }

@@ -11,8 +11,10 @@ public enum APIKeySource {
 
     /// Nil means "send no Authorization", allowed only for loopback gateways
     /// (a local vLLM or the mock often needs none).
-    public static func resolve(environmentVariable: String, keyFile: String?, baseURL: String,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+    public static func resolve(
+        environmentVariable: String, keyFile: String?, baseURL: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> String? {
         if let keyFile {
             guard let data = FileManager.default.contents(atPath: keyFile) else {
                 throw SluiceError(.configuration, "\(keyFile): cannot read the API key file")
@@ -26,6 +28,8 @@ public enum APIKeySource {
             return key
         }
         if let host = URL(string: baseURL)?.host, JobConfiguration.isLoopback(host) { return nil }
-        throw SluiceError(.configuration, "no API key: set the environment variable \(environmentVariable) (or name another with --api-key-env NAME, or a file with --api-key-file PATH)")
+        throw SluiceError(
+            .configuration,
+            "no API key: set the environment variable \(environmentVariable) (or name another with --api-key-env NAME, or a file with --api-key-file PATH)")
     }
 }

@@ -154,7 +154,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         if let tpm = tokensPerMinute, tpm < 1 { throw fail("tokens per minute must be at least 1, got \(tpm)") }
         guard endpoint.hasPrefix("/") else { throw fail("endpoint must be a path such as /v1/chat/completions, got \"\(endpoint)\"") }
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty else {
+            let host = url.host, !host.isEmpty
+        else {
             throw fail("base URL must be an http(s) URL such as \(Defaults.baseURL), got \"\(baseURL)\"")
         }
         if scheme == "http", !Self.isLoopback(host), !allowInsecureHTTP {
@@ -174,8 +175,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                 try HeaderValidation.checkHeaderName(name)
                 try HeaderValidation.checkValue(value, for: "header \(name)")
                 if name.lowercased() == "authorization" {
-                    throw InputProblem(code: .invalidField,
-                                       message: "the Authorization header comes from the API key (environment variable or key file), not from --header")
+                    throw InputProblem(
+                        code: .invalidField,
+                        message: "the Authorization header comes from the API key (environment variable or key file), not from --header")
                 }
             }
             for (field, value) in [("session id", gateway.sessionID), ("user id", gateway.userID)] {

@@ -84,7 +84,10 @@ public struct JobFile: Codable, Sendable, Equatable {
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         let unknown = dictionary.keys.filter { !known.contains($0) }.sorted()
         if !unknown.isEmpty {
-            throw SluiceError(.configuration, "\(path): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (known keys: \(known.sorted().joined(separator: ", ")))")
+            throw SluiceError(
+                .configuration,
+                "\(path): unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (known keys: \(known.sorted().joined(separator: ", ")))"
+            )
         }
         do {
             return try JSONDecoder().decode(JobFile.self, from: data)
@@ -109,8 +112,8 @@ public struct JobFile: Codable, Sendable, Equatable {
         case is Double.Type: return "a number"
         case is Bool.Type: return "true or false"
         case is String.Type: return "a string"
-        case is [String].Type, is Array<Any>.Type: return "a list"
-        case is [String: String].Type, is Dictionary<String, Any>.Type: return "an object"
+        case is [String].Type, is [Any].Type: return "a list"
+        case is [String: String].Type, is [String: Any].Type: return "an object"
         default: return "of type \(type)"
         }
     }

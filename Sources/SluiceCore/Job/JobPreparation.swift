@@ -53,8 +53,9 @@ struct JobPreparation {
         if preparation.recoveredInFlight > 0 {
             logger.info("resuming: \(preparation.recoveredInFlight) items were in flight when the last run stopped and will be sent again")
         }
-        var job = PreparedJob(store: store, inputs: records, replanning: replanning, needsPlanning: records.contains { !$0.planningComplete },
-                              inputErrors: records.compactMap(\.planningError), preparation: preparation, baseline: try await store.counts())
+        var job = PreparedJob(
+            store: store, inputs: records, replanning: replanning, needsPlanning: records.contains { !$0.planningComplete },
+            inputErrors: records.compactMap(\.planningError), preparation: preparation, baseline: try await store.counts())
         if options.strict { try await planStrictly(&job, fresh: fresh) }
         return job
     }
@@ -75,15 +76,21 @@ struct JobPreparation {
         let problems = try await job.store.inputProblems(limit: 50).map { "  \($0.message)" }
         let more = counts.invalidInput > problems.count ? ["  ... and \(counts.invalidInput - problems.count) more"] : []
         if fresh { try await job.store.destroy() }
-        throw SluiceError(.configuration, (["--strict: \(counts.invalidInput) bad input line\(counts.invalidInput == 1 ? "" : "s"); nothing was sent:"]
-                                           + job.inputErrors.map { "  \($0)" } + problems + more).joined(separator: "\n"))
+        throw SluiceError(
+            .configuration,
+            (["--strict: \(counts.invalidInput) bad input line\(counts.invalidInput == 1 ? "" : "s"); nothing was sent:"]
+                + job.inputErrors.map { "  \($0)" } + problems + more).joined(separator: "\n"))
     }
 
-    func planner(for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in },
-                 onEnd: @escaping @Sendable (Planner.Report) async -> Void = { _ in }) -> Planner {
-        Planner(parser: ItemParser(endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes,
-                                   bodyDefaults: configuration.bodyDefaults, jobHasModel: configuration.model != nil),
-                inputs: job.inputs, replanning: job.replanning, store: job.store, control: control, onBatch: onBatch, onEnd: onEnd)
+    func planner(
+        for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in },
+        onEnd: @escaping @Sendable (Planner.Report) async -> Void = { _ in }
+    ) -> Planner {
+        Planner(
+            parser: ItemParser(
+                endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes,
+                bodyDefaults: configuration.bodyDefaults, jobHasModel: configuration.model != nil),
+            inputs: job.inputs, replanning: job.replanning, store: job.store, control: control, onBatch: onBatch, onEnd: onEnd)
     }
 
     /// Compares the inputs with what the checkpoint planned. A changed input is
@@ -91,8 +98,9 @@ struct JobPreparation {
     private func reconcileInputs(store: any CheckpointStore, fingerprints: [InputFingerprint], fresh: Bool) async throws -> ([InputRecord], Set<Int>) {
         let stored = try await store.inputs()
         func newRecord(_ index: Int) -> InputRecord {
-            InputRecord(fileIndex: index, path: configuration.inputs[index], fingerprint: fingerprints[index],
-                        plannedLines: 0, planningComplete: false, planningError: nil)
+            InputRecord(
+                fileIndex: index, path: configuration.inputs[index], fingerprint: fingerprints[index],
+                plannedLines: 0, planningComplete: false, planningError: nil)
         }
         if fresh || stored.isEmpty { return (configuration.inputs.indices.map(newRecord), []) }
         var records: [InputRecord] = []
@@ -118,8 +126,11 @@ struct JobPreparation {
         }
         if !changes.isEmpty {
             guard options.force else {
-                throw SluiceError(.inputChanged, changes.joined(separator: "; ")
-                                  + ". Nothing was sent. Run with --force to re-plan the changed lines (unchanged lines keep their results), or use another --checkpoint to start over.")
+                throw SluiceError(
+                    .inputChanged,
+                    changes.joined(separator: "; ")
+                        + ". Nothing was sent. Run with --force to re-plan the changed lines (unchanged lines keep their results), or use another --checkpoint to start over."
+                )
             }
             logger.warning("--force: \(changes.joined(separator: "; ")); re-planning changed lines")
             for removed in configuration.inputs.count..<max(stored.count, configuration.inputs.count) {

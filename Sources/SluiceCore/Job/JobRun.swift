@@ -37,45 +37,59 @@ struct JobRun {
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let gate = RateGate(control: control)
         let scheduler = Scheduler(
-            settings: .init(maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
-                            maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency)),
+            settings: .init(
+                maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
+                maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency)),
             parts: .init(
                 transport: transport,
                 builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
-                budget: RateBudget(requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
-                                   control: control, burstSeconds: 0),
+                budget: RateBudget(
+                    requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
+                    control: control, burstSeconds: 0),
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
 
         let planningErrors = Mutex<[String]>([])
-        let planner = preparation.planner(for: job, onBatch: { planned, problems in
-            counters.update { $0.planned += planned; $0.plannedInvalid += problems }
-            await feed.itemsPlanned()
-        }, onEnd: { report in
-            planningErrors.withLock { $0 = report.inputErrors }
-            logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
-            await feed.planningFinished()
-        })
+        let planner = preparation.planner(
+            for: job,
+            onBatch: { planned, problems in
+                counters.update {
+                    $0.planned += planned; $0.plannedInvalid += problems
+                }
+                await feed.itemsPlanned()
+            },
+            onEnd: { report in
+                planningErrors.withLock { $0 = report.inputErrors }
+                logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
+                await feed.planningFinished()
+            })
 
         let group = GroupHandle()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // Names, not descriptions: the group logs them, and a description could print a service's fields.
-            .init(service: SignalWatcher(control: control, graceSeconds: options.graceSeconds) { await group.triggerGracefulShutdown() },
-                  successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"),
+            .init(
+                service: SignalWatcher(control: control, graceSeconds: options.graceSeconds) { await group.triggerGracefulShutdown() },
+                successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"),
             .init(service: recorder, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "checkpoint"),
             .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
         ]
         if job.needsPlanning {
-            services.append(.init(service: planner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup,
-                                  serviceName: "planner"))
+            services.append(
+                .init(
+                    service: planner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup,
+                    serviceName: "planner"))
         }
-        services.append(.init(service: DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control),
-                              successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
-                              serviceName: "dispatcher"))
+        services.append(
+            .init(
+                service: DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control),
+                successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: "dispatcher"))
         if options.showProgress {
-            services.append(.init(service: ProgressReporter(counters: counters, baseline: job.baseline, plainInterval: options.progressInterval) { gate.currentPause },
-                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "progress"))
+            services.append(
+                .init(
+                    service: ProgressReporter(counters: counters, baseline: job.baseline, plainInterval: options.progressInterval) { gate.currentPause },
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "progress"))
         }
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(options.graceSeconds)
@@ -90,15 +104,18 @@ struct JobRun {
         // Items released after the recorder stopped (the grace period ran out) are committed here.
         await recorder.commitRemaining()
         await transport.shutdown()
-        logger.debug("checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events")
+        logger.debug(
+            "checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events"
+        )
 
         if let adaptive {
             // Workers update the shown limit as answers arrive, possibly out of order; settle it here.
             counters.update { $0.concurrencyLimit = adaptive.currentLimit }
             try? await store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey)
         }
-        return Outcome(stats: counters.snapshot, elapsedSeconds: counters.elapsedSeconds,
-                       inputErrors: planningErrors.withLock { $0 }, learnedLimit: adaptive?.currentLimit)
+        return Outcome(
+            stats: counters.snapshot, elapsedSeconds: counters.elapsedSeconds,
+            inputErrors: planningErrors.withLock { $0 }, learnedLimit: adaptive?.currentLimit)
     }
 
     static let learnedLimitKey = "learned_concurrency"

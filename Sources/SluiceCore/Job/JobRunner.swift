@@ -20,8 +20,10 @@ public struct JobRunner: Sendable {
     private let logger: Logger
     private let transport: GatewayTransport?
 
-    public init(configuration: JobConfiguration, options: RunOptions, apiKey: String?, logger: Logger,
-                control: RunControl = RunControl(), transport: GatewayTransport? = nil) {
+    public init(
+        configuration: JobConfiguration, options: RunOptions, apiKey: String?, logger: Logger,
+        control: RunControl = RunControl(), transport: GatewayTransport? = nil
+    ) {
         self.configuration = configuration
         self.options = options
         self.apiKey = apiKey
@@ -46,12 +48,15 @@ public struct JobRunner: Sendable {
     private func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation) async throws -> RunReport {
         // Results are written in input order as the finished prefix grows; creating the files now
         // also proves the output folder is writable before the first request is sent.
-        let publisher = try await ResultsPublisher.create(store: job.store, resultsPath: configuration.output,
-                                                          errorsPath: configuration.errors, control: control)
+        let publisher = try await ResultsPublisher.create(
+            store: job.store, resultsPath: configuration.output,
+            errorsPath: configuration.errors, control: control)
         do {
             let transport = try self.transport ?? makeTransport()
-            let outcome = try await JobRun(configuration: configuration, options: options, logger: logger, control: control,
-                                           transport: transport, apiKey: apiKey).run(job, preparation: preparation, publisher: publisher)
+            let outcome = try await JobRun(
+                configuration: configuration, options: options, logger: logger, control: control,
+                transport: transport, apiKey: apiKey
+            ).run(job, preparation: preparation, publisher: publisher)
             let report = try await publish(job, outcome: outcome, publisher: publisher)
             await publisher.close()
             return report

@@ -33,7 +33,8 @@ public struct SignalWatcher: Service {
             let number = signal == .sigint ? SIGINT : SIGTERM
             let name = signal == .sigint ? "SIGINT" : "SIGTERM"
             if received == 1 {
-                FileHandle.standardError.write(Data("\nsluice: \(name): no new requests; waiting up to \(Int(graceSeconds)) s for those in flight (again to exit now)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\nsluice: \(name): no new requests; waiting up to \(Int(graceSeconds)) s for those in flight (again to exit now)\n".utf8))
                 control.stop(.signal(number))
                 await startShutdown()
             } else {

@@ -76,8 +76,9 @@ final class Deflater {
     private var out = [UInt8](repeating: 0, count: 256 << 10)
 
     init(path: String) throws {
-        let status = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        let status = deflateInit2_(
+            &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else { throw SluiceError(.output, "\(path): cannot start gzip compression (zlib \(status))") }
     }
 

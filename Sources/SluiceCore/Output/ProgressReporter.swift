@@ -17,8 +17,10 @@ public final class ProgressReporter: Service {
     /// The job-wide pause in force, if any (seconds left, reason).
     private let pause: @Sendable () -> (remaining: Double, reason: String)?
 
-    public init(counters: RunCounters, baseline: ItemCounts, plainInterval: Double,
-                pause: @escaping @Sendable () -> (remaining: Double, reason: String)? = { nil }) {
+    public init(
+        counters: RunCounters, baseline: ItemCounts, plainInterval: Double,
+        pause: @escaping @Sendable () -> (remaining: Double, reason: String)? = { nil }
+    ) {
         self.counters = counters
         self.baseline = baseline
         self.pause = pause
@@ -45,7 +47,8 @@ public final class ProgressReporter: Service {
         let done = baseline.finished + stats.succeeded + stats.failed + stats.plannedInvalid
         let rate = Double(stats.requestsSent) / max(counters.elapsedSeconds, 0.001)
         let percent = total > 0 ? String(format: " (%.1f%%)", Double(done) * 100 / Double(total)) : ""
-        return "sluice: \(done)/\(total) done\(percent) · ok \(baseline.succeeded + stats.succeeded) · failed \(baseline.failed + stats.failed + stats.plannedInvalid)"
+        return
+            "sluice: \(done)/\(total) done\(percent) · ok \(baseline.succeeded + stats.succeeded) · failed \(baseline.failed + stats.failed + stats.plannedInvalid)"
             + " · in flight \(stats.inFlight) · retrying \(stats.retrying) · \(String(format: "%.1f", rate)) req/s · limit \(stats.concurrencyLimit)"
             + (pause().map { " · paused \(Int($0.remaining.rounded(.up))) s: \($0.reason)" } ?? "")
     }

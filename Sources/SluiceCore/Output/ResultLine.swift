@@ -41,7 +41,8 @@ enum ResultLine {
     static func jsonOrString(_ body: [UInt8]) -> [UInt8] {
         let first = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
-           (try? JSONSerialization.jsonObject(with: Data(body))) != nil {
+            (try? JSONSerialization.jsonObject(with: Data(body))) != nil
+        {
             return JSONText.singleLine(body)
         }
         var out: [UInt8] = []

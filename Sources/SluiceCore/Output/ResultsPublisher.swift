@@ -42,16 +42,20 @@ public actor ResultsPublisher: Service {
 
     /// Creates both working files at once, which also proves the folder is writable.
     /// `control`: where a failed write during the run stops the job.
-    public static func create(store: any CheckpointStore, resultsPath: String, errorsPath: String,
-                              control: RunControl? = nil, pageSize: Int = 2000) async throws -> ResultsPublisher {
+    public static func create(
+        store: any CheckpointStore, resultsPath: String, errorsPath: String,
+        control: RunControl? = nil, pageSize: Int = 2000
+    ) async throws -> ResultsPublisher {
         let publisher = ResultsPublisher(thread: DedicatedThread(), store: store, control: control, pageSize: pageSize)
         try await publisher.openFiles(resultsPath: resultsPath, errorsPath: errorsPath)
         return publisher
     }
 
     private func openFiles(resultsPath: String, errorsPath: String) throws {
-        files = (try OutputFile(path: resultsPath, partialPath: resultsPath + Self.partialSuffix),
-                 try OutputFile(path: errorsPath, partialPath: errorsPath + Self.partialSuffix))
+        files = (
+            try OutputFile(path: resultsPath, partialPath: resultsPath + Self.partialSuffix),
+            try OutputFile(path: errorsPath, partialPath: errorsPath + Self.partialSuffix)
+        )
     }
 
     /// Appends every newly finished item of the finished prefix; returns how many.

@@ -19,8 +19,10 @@ public struct DispatchItem: Sendable {
     /// Attempts already made in earlier runs, kept so totals stay honest across resumes.
     public var previousAttempts: Int
 
-    public init(id: Int64, customID: String, endpoint: String, model: String?, body: [UInt8],
-                overrides: LineOverrides?, previousAttempts: Int) {
+    public init(
+        id: Int64, customID: String, endpoint: String, model: String?, body: [UInt8],
+        overrides: LineOverrides?, previousAttempts: Int
+    ) {
         self.id = id
         self.customID = customID
         self.endpoint = endpoint

@@ -55,7 +55,8 @@ public struct FloopyHeaderProfile: HeaderProfile {
 
     /// Header names are lowercase here: `GatewayResponse` stores them that way.
     public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
-        AnswerDetails(model: header("floopy-model"), provider: header("floopy-provider"),
-                      requestID: header("x-request-id"), cacheStatus: header("floopy-cache"))
+        AnswerDetails(
+            model: header("floopy-model"), provider: header("floopy-provider"),
+            requestID: header("x-request-id"), cacheStatus: header("floopy-cache"))
     }
 }

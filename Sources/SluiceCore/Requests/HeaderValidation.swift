@@ -3,20 +3,22 @@
 public enum HeaderValidation {
     /// RFC 9110 token characters.
     static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            default:
-                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    return true
+                default:
+                    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+                }
             }
-        }
     }
 
     public static func checkPropertyName(_ name: String) throws {
         guard isToken(name) else {
-            throw InputProblem(code: .invalidField,
-                               message: "property name \"\(name)\" cannot be used in a header (letters, digits and -_. only)")
+            throw InputProblem(
+                code: .invalidField,
+                message: "property name \"\(name)\" cannot be used in a header (letters, digits and -_. only)")
         }
     }
 

@@ -34,10 +34,12 @@ public struct RequestBuilder: Sendable {
 
     public func request(for item: DispatchItem, plan: ItemPlan, modelIndex: Int) -> GatewayRequest {
         let model = plan.chain[modelIndex]
-        let headers = [("Content-Type", "application/json")]
+        let headers =
+            [("Content-Type", "application/json")]
             + profile.headers(for: plan.settings, remainingFallbacks: Array(plan.chain.dropFirst(modelIndex + 1)))
-        return GatewayRequest(url: url(for: item.endpoint), headers: headers,
-                              body: Self.body(item.body, model: model), model: model)
+        return GatewayRequest(
+            url: url(for: item.endpoint), headers: headers,
+            body: Self.body(item.body, model: model), model: model)
     }
 
     /// `https://api.floopy.ai/v1` + `/v1/chat/completions` must not become `/v1/v1/...`.

@@ -79,8 +79,10 @@ public final class AdaptiveConcurrency: Sendable {
     /// Called when the whole-number limit changes (to show it and store it).
     private let onChange: @Sendable (Int) -> Void
 
-    public init(limiter: ConcurrencyLimiter, ceiling: Int, start: Int, rules: Rules = Rules(),
-                onChange: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        limiter: ConcurrencyLimiter, ceiling: Int, start: Int, rules: Rules = Rules(),
+        onChange: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.limiter = limiter
         self.ceiling = max(ceiling, 1)
         self.rules = rules

@@ -15,23 +15,31 @@ public enum JobStopCause: String, Equatable, Sendable {
     func error(result: GatewayResult, baseURL: String, redactor: Redactor) -> SluiceError {
         switch (self, result) {
         case (.untrustedCertificate, _):
-            return SluiceError(.tls, "cannot verify the TLS certificate of \(baseURL) (\(redactor.scrub(result.failureMessage))). "
-                               + "If the gateway uses a private CA or you are behind a TLS-inspecting proxy, pass --ca-file PATH with its root "
-                               + "certificate (PEM), or set SSL_CERT_FILE. The job stopped with its items pending; run again to resume.")
+            return SluiceError(
+                .tls,
+                "cannot verify the TLS certificate of \(baseURL) (\(redactor.scrub(result.failureMessage))). "
+                    + "If the gateway uses a private CA or you are behind a TLS-inspecting proxy, pass --ca-file PATH with its root "
+                    + "certificate (PEM), or set SSL_CERT_FILE. The job stopped with its items pending; run again to resume.")
         case (.proxyRefused, _):
-            return SluiceError(.proxy, "the proxy refused to open a tunnel to \(baseURL) (\(result.failureMessage)). Check the user and password in "
-                               + "--proxy or HTTPS_PROXY/HTTP_PROXY (http://user:password@host:port, percent-encoded), and that the proxy allows this "
-                               + "host and port. The job stopped with its items pending; run again to resume.")
+            return SluiceError(
+                .proxy,
+                "the proxy refused to open a tunnel to \(baseURL) (\(result.failureMessage)). Check the user and password in "
+                    + "--proxy or HTTPS_PROXY/HTTP_PROXY (http://user:password@host:port, percent-encoded), and that the proxy allows this "
+                    + "host and port. The job stopped with its items pending; run again to resume.")
         case (_, .response(let response)):
             let code = ResponseSummary.errorCode(in: response.body).map { " \($0)" } ?? ""
             let detail = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "")
             let said = "HTTP \(response.status)\(code)\(detail.isEmpty ? "" : ": \(detail)")"
             if self == .quotaExhausted {
-                return SluiceError(.quota, "the gateway says the account's quota is used up (\(said)). Waiting does not cure this, so the job "
-                                   + "stopped before sending more, with its items pending; add credit or raise the limit, then run again to resume.")
+                return SluiceError(
+                    .quota,
+                    "the gateway says the account's quota is used up (\(said)). Waiting does not cure this, so the job "
+                        + "stopped before sending more, with its items pending; add credit or raise the limit, then run again to resume.")
             }
-            return SluiceError(.authentication, "the gateway refused the API key (\(said)). The job stopped before sending more; "
-                               + "fix the key and run again to resume.")
+            return SluiceError(
+                .authentication,
+                "the gateway refused the API key (\(said)). The job stopped before sending more; "
+                    + "fix the key and run again to resume.")
         case (_, .failure(let failure)):
             return SluiceError(.authentication, "the gateway refused the request (\(redactor.scrub(failure.message)))")
         }

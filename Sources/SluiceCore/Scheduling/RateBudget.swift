@@ -49,8 +49,10 @@ public final class RateBudget: Sendable {
     public let isLimited: Bool
 
     public init(requestsPerMinute: Int?, tokensPerMinute: Int?, control: RunControl, burstSeconds: Double = 1) {
-        state = Mutex(State(requests: requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) },
-                            tokens: tokensPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }))
+        state = Mutex(
+            State(
+                requests: requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) },
+                tokens: tokensPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) }))
         isLimited = requestsPerMinute != nil || tokensPerMinute != nil
         self.control = control
     }

@@ -68,8 +68,10 @@ public final class RefusalMonitor: Sendable {
 
     /// Records one HTTP answer. `wait` is how long a refused item waits (its
     /// Retry-After, or backoff), which is also how long a job-wide pause lasts.
-    public func observe(status: Int, limits: RateLimitHeaders, item: Int64, wait: Double,
-                        now: ContinuousClock.Instant = .now) -> Reaction {
+    public func observe(
+        status: Int, limits: RateLimitHeaders, item: Int64, wait: Double,
+        now: ContinuousClock.Instant = .now
+    ) -> Reaction {
         let refused = status == 429
         let (answers, refusedItems) = state.withLock { state -> (Int, Int) in
             let answer = Answer(time: now, refusedItem: refused ? item : nil)

@@ -48,9 +48,11 @@ public final class Scheduler: Sendable {
         public var redactor: Redactor
         public var logger: Logger
 
-        public init(transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
-                    adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-                    control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger) {
+        public init(
+            transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
+            adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
+            control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
+        ) {
             self.transport = transport
             self.builder = builder
             self.recorder = recorder
@@ -157,8 +159,10 @@ public final class Scheduler: Sendable {
                     summary = ResponseSummary(body: response.body)
                     parts.budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
                     if summary == nil {
-                        effective = .failure(GatewayFailure(kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
-                                                            latencySeconds: response.latencySeconds))
+                        effective = .failure(
+                            GatewayFailure(
+                                kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
+                                latencySeconds: response.latencySeconds))
                     }
                 }
             case .failure:
@@ -174,7 +178,12 @@ public final class Scheduler: Sendable {
             switch next {
             case .failed where isUnreachable(effective):
                 // Not the item's fault: leave it pending and stop, so nothing is marked failed.
-                parts.control.stop(.error(SluiceError(.unreachable, "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.redactor.scrub(effective.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume.")))
+                parts.control.stop(
+                    .error(
+                        SluiceError(
+                            .unreachable,
+                            "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.redactor.scrub(effective.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume."
+                        )))
                 return
             case .succeeded, .failed:
                 let outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: effective, summary: summary)
@@ -203,8 +212,10 @@ public final class Scheduler: Sendable {
     }
 
     /// Feeds one HTTP answer to the refusal monitor and adaptive concurrency.
-    private func react(to response: GatewayResponse, limits: RateLimitHeaders, item: DispatchItem,
-                       sentAt: ContinuousClock.Instant, next: ItemAttempts.Next) {
+    private func react(
+        to response: GatewayResponse, limits: RateLimitHeaders, item: DispatchItem,
+        sentAt: ContinuousClock.Instant, next: ItemAttempts.Next
+    ) {
         let refused = response.status == 429
         var jobLimit = false
         if refused {
@@ -256,10 +267,13 @@ public final class Scheduler: Sendable {
             earlier.forEach { recorder.record(.finished($0)) }
         case .tripped(let heldBack, let signature, let sample):
             heldBack.forEach { recorder.record(.released($0.id, attempts: $0.attempts)) }
-            parts.control.stop(.error(SluiceError(.repeatedFailure,
-                "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.redactor.scrub(sample))). "
-                + "The job stopped instead of failing every item; those items are pending again. Fix the cause and run the same command to resume "
-                + "(--no-circuit-breaker turns this check off).")))
+            parts.control.stop(
+                .error(
+                    SluiceError(
+                        .repeatedFailure,
+                        "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.redactor.scrub(sample))). "
+                            + "The job stopped instead of failing every item; those items are pending again. Fix the cause and run the same command to resume "
+                            + "(--no-circuit-breaker turns this check off).")))
         }
     }
 

@@ -50,7 +50,8 @@ public struct JSONScanner {
     /// A string value without escapes, or nil (callers fall back to a full parser).
     public static func string(_ value: ArraySlice<UInt8>) -> String? {
         guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""),
-              !value.contains(UInt8(ascii: "\\")) else { return nil }
+            !value.contains(UInt8(ascii: "\\"))
+        else { return nil }
         return String(decoding: value.dropFirst().dropLast(), as: UTF8.self)
     }
 
@@ -186,7 +187,7 @@ public struct JSONScanner {
     /// past U+10FFFF (the rules Foundation's parser applies).
     private mutating func skipUTF8(lead: UInt8) throws {
         let count: Int
-        var range: ClosedRange<UInt8> = 0x80...0xBF   // the allowed second byte
+        var range: ClosedRange<UInt8> = 0x80...0xBF  // the allowed second byte
         switch lead {
         case 0xC2...0xDF: count = 1
         case 0xE0: count = 2; range = 0xA0...0xBF

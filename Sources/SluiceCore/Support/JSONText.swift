@@ -53,7 +53,7 @@ public enum JSONText {
         case let text as String:
             appendQuoted(text, to: &out)
         case is NSNull:
-            out += [110, 117, 108, 108]   // null
+            out += [110, 117, 108, 108]  // null
         case let object as [String: Any]:
             out.append(UInt8(ascii: "{"))
             var first = true
@@ -97,7 +97,7 @@ public enum JSONText {
     private static func appendDouble(_ double: Double, to out: inout [UInt8]) throws {
         guard double.isFinite else { throw Unencodable(description: "\(double) is not a JSON number") }
         if double == double.rounded(), abs(double) < 1e15 {
-            out += Array(String(Int64(double)).utf8)   // 1.0 as 1, as JSONSerialization writes it
+            out += Array(String(Int64(double)).utf8)  // 1.0 as 1, as JSONSerialization writes it
         } else {
             out += Array("\(double)".utf8)
         }

@@ -20,7 +20,8 @@ public struct Redactor: Sendable {
             secret.withUnsafeBytes { needle in
                 // memchr for the first byte, memcmp for the rest (memmem is not in Glibc's default view).
                 while index <= bytes.count - secret.count,
-                      let hit = memchr(haystack.baseAddress! + index, Int32(first), bytes.count - secret.count + 1 - index) {
+                    let hit = memchr(haystack.baseAddress! + index, Int32(first), bytes.count - secret.count + 1 - index)
+                {
                     let offset = haystack.baseAddress!.distance(to: UnsafeRawPointer(hit))
                     if memcmp(haystack.baseAddress! + offset, needle.baseAddress!, secret.count) == 0 {
                         output += bytes[copied..<offset]

@@ -42,13 +42,15 @@ enum CompletionFactory {
         content += question.utf8.count <= 120 ? question : String(question.prefix(120))
         var finish = "stop"
         if let maxTokens = (body["max_completion_tokens"] ?? body["max_tokens"]) as? Int, maxTokens > 0,
-           tokens(forCharacters: content.utf8.count) > maxTokens {
+            tokens(forCharacters: content.utf8.count) > maxTokens
+        {
             content = String(content.prefix(maxTokens * 4))
             finish = "length"
         }
-        return Answer(content: content, finishReason: finish,
-                      promptTokens: tokens(forCharacters: promptCharacters(body)),
-                      completionTokens: tokens(forCharacters: content.utf8.count))
+        return Answer(
+            content: content, finishReason: finish,
+            promptTokens: tokens(forCharacters: promptCharacters(body)),
+            completionTokens: tokens(forCharacters: content.utf8.count))
     }
 
     static func usageJSON(prompt: Int, completion: Int, cached: Int = 0) -> String {
@@ -56,9 +58,12 @@ enum CompletionFactory {
     }
 
     static func chatCompletion(id: String, model: String, created: Int, answer: Answer, billed: Bool) -> String {
-        let usage = billed ? usageJSON(prompt: answer.promptTokens, completion: answer.completionTokens)
-                           : usageJSON(prompt: 0, completion: 0)
-        return #"{"id":\#(jsonQuoted(id)),"object":"chat.completion","created":\#(created),"model":\#(jsonQuoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(jsonQuoted(answer.content))},"logprobs":null,"finish_reason":"\#(answer.finishReason)"}],"usage":\#(usage)}"#
+        let usage =
+            billed
+            ? usageJSON(prompt: answer.promptTokens, completion: answer.completionTokens)
+            : usageJSON(prompt: 0, completion: 0)
+        return
+            #"{"id":\#(jsonQuoted(id)),"object":"chat.completion","created":\#(created),"model":\#(jsonQuoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(jsonQuoted(answer.content))},"logprobs":null,"finish_reason":"\#(answer.finishReason)"}],"usage":\#(usage)}"#
     }
 
     /// SSE events for a streamed answer: role chunk, content in pieces, finish chunk,
@@ -83,9 +88,7 @@ enum CompletionFactory {
     /// Deterministic unit-length vectors, one per input string.
     static func embeddings(for body: [String: Any], model: String, dimensions: Int) -> String {
         let inputs: [String]
-        if let single = body["input"] as? String { inputs = [single] }
-        else if let many = body["input"] as? [String] { inputs = many }
-        else { inputs = [] }
+        if let single = body["input"] as? String { inputs = [single] } else if let many = body["input"] as? [String] { inputs = many } else { inputs = [] }
         var data: [String] = []
         var characters = 0
         for (index, input) in inputs.enumerated() {
@@ -98,6 +101,7 @@ enum CompletionFactory {
             data.append(#"{"object":"embedding","index":\#(index),"embedding":[\#(numbers)]}"#)
         }
         let tokens = tokens(forCharacters: characters)
-        return #"{"object":"list","data":[\#(data.joined(separator: ","))],"model":\#(jsonQuoted(model)),"usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#
+        return
+            #"{"object":"list","data":[\#(data.joined(separator: ","))],"model":\#(jsonQuoted(model)),"usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#
     }
 }

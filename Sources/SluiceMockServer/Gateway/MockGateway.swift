@@ -134,8 +134,12 @@ public final class MockGateway: Sendable {
             holdsCapacity = true
         }
         if let quota = configuration.quota, state.withLockedValue({ $0.answered >= quota }) {
-            return reply(.respond(.json(429, #"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
-                                        headers: common)), status: 429, fault: "quota")
+            return reply(
+                .respond(
+                    .json(
+                        429,
+                        #"{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
+                        headers: common)), status: 429, fault: "quota")
         }
         guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any] else {
             return error(400, "BAD_REQUEST", "request body is not a JSON object")
@@ -147,7 +151,8 @@ public final class MockGateway: Sendable {
             if rng.nextUnit() < faults.pDrop { return reply(.drop, status: nil, fault: "drop") }
             if rng.nextUnit() < faults.pStall { return reply(.stall, status: nil, fault: "stall") }
             if rng.nextUnit() < faults.p429 {
-                return error(429, "RATE_LIMIT_EXCEEDED", "injected rate limit", [retryAfterHeader(faults.retryAfterSeconds, faults.retryAfterFormat)], fault: "429")
+                return error(
+                    429, "RATE_LIMIT_EXCEEDED", "injected rate limit", [retryAfterHeader(faults.retryAfterSeconds, faults.retryAfterFormat)], fault: "429")
             }
             if rng.nextUnit() < faults.p500 { return error(500, "INTERNAL_ERROR", "injected server error", fault: "500") }
             if rng.nextUnit() < faults.p502 { return error(502, "PROVIDER_ERROR", "injected provider error", fault: "502") }
@@ -155,8 +160,9 @@ public final class MockGateway: Sendable {
             if rng.nextUnit() < faults.p400 { return error(400, "BAD_REQUEST", "injected bad request", fault: "400") }
             if rng.nextUnit() < faults.p403 { return error(403, "FORBIDDEN", "this key may not use this model", fault: "403") }
             if rng.nextUnit() < faults.pMalformed {
-                let broken = MockResponse(status: 200, headers: [("content-type", "application/json")] + common,
-                                          body: Array(#"{"id":"chatcmpl-broken","object":"chat.comp"#.utf8))
+                let broken = MockResponse(
+                    status: 200, headers: [("content-type", "application/json")] + common,
+                    body: Array(#"{"id":"chatcmpl-broken","object":"chat.comp"#.utf8))
                 return reply(.respond(broken), status: 200, fault: "malformed")
             }
         }
@@ -164,8 +170,12 @@ public final class MockGateway: Sendable {
         // Fallback: the body's model may be a comma-separated chain; floopy-fallback adds more.
         let requested = (body["model"] as? String) ?? "mock-model"
         if configuration.missingModels.contains(requested) {
-            return reply(.respond(.json(404, #"{"error":{"message":"The model `\#(requested)` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#,
-                                        headers: common)), status: 404, fault: "missing_model")
+            return reply(
+                .respond(
+                    .json(
+                        404,
+                        #"{"error":{"message":"The model `\#(requested)` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#,
+                        headers: common)), status: 404, fault: "missing_model")
         }
         var chain = Self.modelList(requested)
         if !configuration.gatewayFallback { chain = Array(chain.prefix(1)) }
@@ -187,7 +197,8 @@ public final class MockGateway: Sendable {
             }
         }
 
-        let cacheWanted = request.header("floopy-cache").map { $0.lowercased() == "exact" || $0.lowercased() == "semantic" } == true
+        let cacheWanted =
+            request.header("floopy-cache").map { $0.lowercased() == "exact" || $0.lowercased() == "semantic" } == true
             || request.header("floopy-cache-enabled")?.lowercased() == "true"
             || request.header("floopy-cache-advanced")?.lowercased() == "true"
         let wantsStream = (body["stream"] as? Bool) == true
@@ -216,8 +227,9 @@ public final class MockGateway: Sendable {
             let events = CompletionFactory.streamEvents(id: id, model: model, created: created, answer: answer, includeUsage: includeUsage)
             let cut = (faults.failFirst.map { attempt <= $0 } ?? true) && rng.nextUnit() < faults.pCutStream
             if cut { state.withLockedValue { $0.stats.faults["cut_stream", default: 0] += 1 } }
-            return MockReply(action: .stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
-                             delayMilliseconds: delay, holdsCapacity: holdsCapacity)
+            return MockReply(
+                action: .stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
+                delayMilliseconds: delay, holdsCapacity: holdsCapacity)
         }
         let text = CompletionFactory.chatCompletion(id: id, model: model, created: created, answer: answer, billed: !cacheHit)
         return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay, holdsCapacity: holdsCapacity)
@@ -243,9 +255,11 @@ public final class MockGateway: Sendable {
             if var window = state.requestWindow {
                 if let w = window.admit(weight: 1, now: time) { wait = w }
                 state.requestWindow = window
-                headers += [("x-ratelimit-limit-requests", "\(window.limit)"),
-                            ("x-ratelimit-remaining-requests", "\(window.remaining(now: time))"),
-                            ("x-ratelimit-reset-requests", rateLimitDuration(window.resetSeconds(now: time)))]
+                headers += [
+                    ("x-ratelimit-limit-requests", "\(window.limit)"),
+                    ("x-ratelimit-remaining-requests", "\(window.remaining(now: time))"),
+                    ("x-ratelimit-reset-requests", rateLimitDuration(window.resetSeconds(now: time))),
+                ]
             }
             if wait == nil, var window = state.tokenWindow {
                 if let w = window.admit(weight: tokens, now: time) {
@@ -254,9 +268,11 @@ public final class MockGateway: Sendable {
                     state.requestWindow?.refund(weight: 1)
                 }
                 state.tokenWindow = window
-                headers += [("x-ratelimit-limit-tokens", "\(window.limit)"),
-                            ("x-ratelimit-remaining-tokens", "\(window.remaining(now: time))"),
-                            ("x-ratelimit-reset-tokens", rateLimitDuration(window.resetSeconds(now: time)))]
+                headers += [
+                    ("x-ratelimit-limit-tokens", "\(window.limit)"),
+                    ("x-ratelimit-remaining-tokens", "\(window.remaining(now: time))"),
+                    ("x-ratelimit-reset-tokens", rateLimitDuration(window.resetSeconds(now: time))),
+                ]
             }
             return wait.map { .limited(wait: $0, headers: headers) } ?? .admitted(headers)
         }

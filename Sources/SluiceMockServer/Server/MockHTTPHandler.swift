@@ -26,8 +26,9 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let path = requestHead.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? requestHead.uri
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
-            let request = MockRequest(method: requestHead.method.rawValue, path: path,
-                                      headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
+            let request = MockRequest(
+                method: requestHead.method.rawValue, path: path,
+                headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
             let reply = gateway.handle(request)
             let keepAlive = requestHead.isKeepAlive
             let version = requestHead.version

@@ -37,7 +37,7 @@ public final class MockServer: Service {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 8192)   // thousands of clients connect at once in benchmarks
+            .serverChannelOption(ChannelOptions.backlog, value: 8192)  // thousands of clients connect at once in benchmarks
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)

@@ -12,7 +12,9 @@ struct JobOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("Job file (JSON) with the job's settings, e.g. jobs/demo.json.", valueName: "JOB.json"))
     var jobFile: String?
 
-    @Option(name: .customLong("input"), help: ArgumentHelp("JSONL input, plain or gzip (repeatable), e.g. --input data.jsonl.gz. Replaces the job file's inputs.", valueName: "PATH"))
+    @Option(
+        name: .customLong("input"),
+        help: ArgumentHelp("JSONL input, plain or gzip (repeatable), e.g. --input data.jsonl.gz. Replaces the job file's inputs.", valueName: "PATH"))
     var inputs: [String] = []
 
     @Option(help: ArgumentHelp("Results file (default: <first input>.results.jsonl beside it; .gz to compress).", valueName: "PATH"))
@@ -48,10 +50,14 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for one answer (default: \(Int(Defaults.timeoutSeconds))).", valueName: "SECONDS"))
     var timeout: Double?
 
-    @Option(name: .customLong("property"), help: ArgumentHelp("Gateway property sent as floopy-property-KEY (repeatable), e.g. --property batch=nightly.", valueName: "KEY=VALUE"))
+    @Option(
+        name: .customLong("property"),
+        help: ArgumentHelp("Gateway property sent as floopy-property-KEY (repeatable), e.g. --property batch=nightly.", valueName: "KEY=VALUE"))
     var properties: [KeyValue] = []
 
-    @Option(name: .customLong("fallback"), help: ArgumentHelp("Fallback model, in order (repeatable), e.g. --fallback claude-sonnet-4-20250514.", valueName: "MODEL"))
+    @Option(
+        name: .customLong("fallback"),
+        help: ArgumentHelp("Fallback model, in order (repeatable), e.g. --fallback claude-sonnet-4-20250514.", valueName: "MODEL"))
     var fallbacks: [String] = []
 
     @Option(help: ArgumentHelp("Gateway cache strategy (default: off).", valueName: "MODE"))
@@ -66,7 +72,10 @@ struct JobOptions: ParsableArguments {
     @Option(name: .customLong("header"), help: ArgumentHelp("Extra request header (repeatable), e.g. --header 'X-Team: search'.", valueName: "'Name: value'"))
     var headers: [HeaderField] = []
 
-    @Option(name: .customLong("body"), help: ArgumentHelp("Body default for lines that do not set it (repeatable; JSON values), e.g. --body temperature=0 --body max_tokens=64.", valueName: "KEY=VALUE"))
+    @Option(
+        name: .customLong("body"),
+        help: ArgumentHelp(
+            "Body default for lines that do not set it (repeatable; JSON values), e.g. --body temperature=0 --body max_tokens=64.", valueName: "KEY=VALUE"))
     var bodyDefaults: [KeyValue] = []
 
     @Option(help: ArgumentHelp("Requests per minute the gateway allows; sluice paces itself to stay under it, e.g. --rpm 6000.", valueName: "N"))
@@ -81,7 +90,10 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Do not stop the job when 50 items in a row fail with the same permanent error (a wrong model name, a wrong endpoint).")
     var noCircuitBreaker = false
 
-    @Option(help: ArgumentHelp("PEM file of root certificates to trust besides the system's, for a gateway behind a private CA or a TLS-inspecting proxy (SSL_CERT_FILE replaces the system's roots instead).", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "PEM file of root certificates to trust besides the system's, for a gateway behind a private CA or a TLS-inspecting proxy (SSL_CERT_FILE replaces the system's roots instead).",
+            valueName: "PATH"))
     var caFile: String?
 
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes (default: \(Defaults.maxLineBytes)).", valueName: "BYTES"))
@@ -93,8 +105,9 @@ struct JobOptions: ParsableArguments {
     func validate() throws {
         if let jobFile, APIKeySource.looksLikeAKey(jobFile) {
             // Most likely `--api-key <key>`: say so without repeating the key into the terminal's scrollback or a CI log.
-            throw ValidationError("an argument looks like an API key; sluice never takes the key on the command line (other users can read it with ps). "
-                                  + "Put it in an environment variable (--api-key-env NAME, default \(Defaults.apiKeyEnv)) or a file (--api-key-file PATH).")
+            throw ValidationError(
+                "an argument looks like an API key; sluice never takes the key on the command line (other users can read it with ps). "
+                    + "Put it in an environment variable (--api-key-env NAME, default \(Defaults.apiKeyEnv)) or a file (--api-key-file PATH).")
         }
         if jobFile == nil && inputs.isEmpty {
             throw ValidationError("give a job file (sluice run jobs/x.json) or at least one --input PATH")

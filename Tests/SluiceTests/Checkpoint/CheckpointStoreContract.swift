@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 /// The store contract of `CheckpointStore`'s doc comment, one test per rule,
@@ -17,16 +18,21 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         case .sqlite: store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
         }
         try await store.saveInputs([
-            InputRecord(fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false, planningError: nil),
-            InputRecord(fileIndex: 1, path: "b.jsonl", fingerprint: InputFingerprint(size: 3, checksum: 4), plannedLines: 0, planningComplete: false, planningError: nil),
+            InputRecord(
+                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false,
+                planningError: nil),
+            InputRecord(
+                fileIndex: 1, path: "b.jsonl", fingerprint: InputFingerprint(size: 3, checksum: 4), plannedLines: 0, planningComplete: false, planningError: nil
+            ),
         ])
         return store
     }
 }
 
 func planned(_ line: Int, key: String, file: Int = 0, problem: InputProblem? = nil) -> PlannedItem {
-    PlannedItem(fileIndex: file, line: line, customID: key, lineHash: UInt64(line), endpoint: "/v1/chat/completions",
-                model: nil, body: Array(#"{"messages":[]}"#.utf8), overrides: nil, metadata: nil, problem: problem)
+    PlannedItem(
+        fileIndex: file, line: line, customID: key, lineHash: UInt64(line), endpoint: "/v1/chat/completions",
+        model: nil, body: Array(#"{"messages":[]}"#.utf8), overrides: nil, metadata: nil, problem: problem)
 }
 
 func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: String = #"{"ok":true}"#) -> CheckpointEvent {
@@ -60,8 +66,9 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         let store = try await kind.makeStore(dir)
         // A bad line that names a key (garbage from a damaged file, a wrong field), before and after good lines with that key.
         let bad = InputProblem(code: .invalidField, message: "bad")
-        try await store.insertPlanned([planned(1, key: "x", problem: bad), planned(2, key: "x"), planned(3, key: "x", problem: bad), planned(4, key: "x")],
-                                      fileIndex: 0, throughLine: 4, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            [planned(1, key: "x", problem: bad), planned(2, key: "x"), planned(3, key: "x", problem: bad), planned(4, key: "x")],
+            fileIndex: 0, throughLine: 4, complete: true, replanning: false, error: nil)
         let counts = try await store.counts()
         #expect(counts.total == 4 && counts.pending == 1 && counts.invalidInput == 3)
         #expect(try await store.inputProblems(limit: 10).map(\.line) == [1, 3, 4])
@@ -72,12 +79,14 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
     func replanningKeepsUnchangedLinesAndTheirResults(kind: StoreKind) async throws {
         let dir = TemporaryDirectory()
         let store = try await kind.makeStore(dir)
-        try await store.insertPlanned([planned(1, key: "a"), planned(2, key: "b")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            [planned(1, key: "a"), planned(2, key: "b")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
         let first = try #require(try await store.lease(limit: 1).first)
         try await store.record([finished(first.id)])
         var changed = planned(2, key: "b")
         changed.lineHash = 999
-        try await store.insertPlanned([planned(1, key: "a"), changed, planned(3, key: "c")], fileIndex: 0, throughLine: 3, complete: true, replanning: true, error: nil)
+        try await store.insertPlanned(
+            [planned(1, key: "a"), changed, planned(3, key: "c")], fileIndex: 0, throughLine: 3, complete: true, replanning: true, error: nil)
         let counts = try await store.counts()
         #expect(counts.succeeded == 1 && counts.pending == 2 && counts.total == 3)
         // A file shortened and replanned loses the lines past its end.
@@ -125,8 +134,9 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
     func recoveryMakesAbandonedLeasesAndAskedForFailuresPendingButNotBadLines(kind: StoreKind) async throws {
         let dir = TemporaryDirectory()
         let store = try await kind.makeStore(dir)
-        try await store.insertPlanned([planned(1, key: "a"), planned(2, key: "b"), planned(3, key: "c", problem: InputProblem(code: .invalidJSON, message: "bad"))],
-                                      fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            [planned(1, key: "a"), planned(2, key: "b"), planned(3, key: "c", problem: InputProblem(code: .invalidJSON, message: "bad"))],
+            fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
         let leased = try await store.lease(limit: 2)
         try await store.record([finished(leased[0].id, succeeded: false, attempts: 5)])
         // leased[1] stays leased: its run crashed.
@@ -144,8 +154,10 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         let dir = TemporaryDirectory()
         let store = try await kind.makeStore(dir)
         // File 1 planned before file 0, and lines out of order within a batch: results follow file, then line.
-        try await store.insertPlanned([planned(2, key: "b2", file: 1), planned(1, key: "b1", file: 1)], fileIndex: 1, throughLine: 2, complete: true, replanning: false, error: nil)
-        try await store.insertPlanned((1...300).map { planned($0, key: "a\($0)") }, fileIndex: 0, throughLine: 300, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            [planned(2, key: "b2", file: 1), planned(1, key: "b1", file: 1)], fileIndex: 1, throughLine: 2, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            (1...300).map { planned($0, key: "a\($0)") }, fileIndex: 0, throughLine: 300, complete: true, replanning: false, error: nil)
         var leased: [DispatchItem] = []
         while true {
             let page = try await store.lease(limit: 100)
@@ -153,7 +165,9 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
             leased += page
         }
         // Answers long enough and alike enough to be compressed once a dictionary is trained.
-        let answers = leased.map { #"{"id":"chatcmpl-\#($0.customID)","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Answer to \#($0.customID)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"# }
+        let answers = leased.map {
+            #"{"id":"chatcmpl-\#($0.customID)","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Answer to \#($0.customID)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#
+        }
         try await store.record(zip(leased, answers).map { finished($0.0.id, response: $0.1) })
         var rows: [ResultRow] = []
         var cursor = ResultCursor.start

@@ -1,14 +1,18 @@
 import CSQLite
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 /// What only the SQLite store promises, beyond the shared contract.
 struct SQLiteCheckpointStoreTests {
     private func open(_ dir: TemporaryDirectory) async throws -> SQLiteCheckpointStore {
         let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
-        try await store.saveInputs([InputRecord(fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2),
-                                                plannedLines: 0, planningComplete: false, planningError: nil)])
+        try await store.saveInputs([
+            InputRecord(
+                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2),
+                plannedLines: 0, planningComplete: false, planningError: nil)
+        ])
         return store
     }
 
@@ -16,7 +20,7 @@ struct SQLiteCheckpointStoreTests {
         let dir = TemporaryDirectory()
         let store = try await open(dir)
         try await store.saveJobSettings("{}")
-        _ = try await store.jobSettings()            // single-row reads must not pin a read transaction
+        _ = try await store.jobSettings()  // single-row reads must not pin a read transaction
         _ = try await store.value(forKey: "nothing")
         _ = try await store.counts()
         _ = try await store.results(after: .start, limit: 10)
@@ -65,7 +69,7 @@ struct SQLiteCheckpointStoreTests {
 
     @Test func aReaderRefusesSomethingThatIsNotACheckpoint() async throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("other.db"), contents: Data())
+        writeFile(dir.file("other.db"), Data())
         await #expect(throws: SluiceError.self) { _ = try await SQLiteCheckpointStore.open(path: dir.file("other.db"), role: .reader) }
         await #expect(throws: SluiceError.self) { _ = try await SQLiteCheckpointStore.open(path: dir.file("missing.db"), role: .reader) }
     }
@@ -74,7 +78,8 @@ struct SQLiteCheckpointStoreTests {
         let dir = TemporaryDirectory()
         let store = try await open(dir)
         let count = 400
-        try await store.insertPlanned((1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: true, replanning: false, error: nil)
         let leased = try await store.lease(limit: count)
         let answer = { (key: String) in
             #"{"id":"chatcmpl-\#(key)","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"The ticket \#(key) is about billing.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":31,"completion_tokens":9,"total_tokens":40},"system_fingerprint":"fp_0ba0d124f1"}"#
@@ -99,7 +104,9 @@ struct SQLiteCheckpointStoreTests {
         let dir = TemporaryDirectory()
         let path = dir.file("v1.db")
         // The schema of sluice's first release, with one finished and one pending item.
-        try executeSQL(path, """
+        try executeSQL(
+            path,
+            """
             CREATE TABLE job (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE inputs (file_index INTEGER PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL, checksum INTEGER NOT NULL,
                 planned_lines INTEGER NOT NULL DEFAULT 0, planning_complete INTEGER NOT NULL DEFAULT 0, planning_error TEXT);

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 /// The bad-input corpus (Tests/SluiceTests/Fixtures/bad-input): for each file, the exact
@@ -36,8 +37,10 @@ struct BadInputTests {
     func corpusFileGivesItsExactError(_ example: Case) async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
-        let run = try await runSluice(["run", "--input", "\(Self.fixtures)/\(example.file)", "--model", "m", "--base-url", mock.baseURL,
-                                       "--output", dir.file("out.jsonl"), "--no-progress"])
+        let run = try await runSluice([
+            "run", "--input", "\(Self.fixtures)/\(example.file)", "--model", "m", "--base-url", mock.baseURL,
+            "--output", dir.file("out.jsonl"), "--no-progress",
+        ])
         #expect(run.status == example.status, "\(run.stderr)")
         if let message = example.message { #expect(run.stderr.contains(message), "\(run.stderr)") }
         #expect(!run.stderr.contains("Fatal error"))
@@ -55,7 +58,7 @@ struct BadInputTests {
         let dir = TemporaryDirectory()
         let huge = #"{"id":"huge","prompt":""# + String(repeating: "a", count: 20 << 20) + #""}"#
         let text = #"{"id":"a","prompt":"small"}"# + "\n" + huge + "\n" + #"{"id":"b","prompt":"small too"}"# + "\n"
-        FileManager.default.createFile(atPath: dir.file("huge.jsonl"), contents: Data(text.utf8))
+        writeFile(dir.file("huge.jsonl"), Data(text.utf8))
         let run = try await runSluice(["run", "--input", dir.file("huge.jsonl"), "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
         #expect(run.status == 1)
         #expect(run.stderr.contains("huge.jsonl:2: line is \(huge.utf8.count) bytes, over the limit of 8388608 bytes (--max-line-bytes)"))
@@ -67,7 +70,9 @@ struct BadInputTests {
         let missing = try await runSluice(["run", "--input", dir.file("nope.jsonl"), "--model", "m", "--base-url", "http://127.0.0.1:9/v1"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("nope.jsonl: cannot open input (No such file or directory)"))
-        let directory = try await runSluice(["run", "--input", dir.path, "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--output", dir.file("o.jsonl")])
+        let directory = try await runSluice([
+            "run", "--input", dir.path, "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--output", dir.file("o.jsonl"),
+        ])
         #expect(directory.status == 2)
         #expect(directory.stderr.contains("is a directory, expected a JSONL file"))
         let unknown = try await runSluice(["run", "\(Self.fixtures)/unknown-key.json"])
@@ -76,7 +81,9 @@ struct BadInputTests {
         let wrongType = try await runSluice(["run", "\(Self.fixtures)/wrong-type.json"])
         #expect(wrongType.status == 2)
         #expect(wrongType.stderr.contains(#"wrong-type.json: "max_attempts" must be an integer"#))
-        let insecure = try await runSluice(["run", "--input", "\(Self.fixtures)/blank-lines.jsonl", "--model", "m", "--base-url", "http://gateway.example.com/v1"])
+        let insecure = try await runSluice([
+            "run", "--input", "\(Self.fixtures)/blank-lines.jsonl", "--model", "m", "--base-url", "http://gateway.example.com/v1",
+        ])
         #expect(insecure.status == 2)
         #expect(insecure.stderr.contains("--allow-insecure-http"))
     }
@@ -86,7 +93,7 @@ struct BadInputTests {
         let dir = TemporaryDirectory()
         let text = (0..<2000).map { #"{"id":"i\#($0)","prompt":"number \#($0 * 104729) in words"}"# }.joined(separator: "\n")
         let whole = try Deflater(path: "t").compress(Array(text.utf8), finish: true)
-        FileManager.default.createFile(atPath: dir.file("cut.jsonl.gz"), contents: Data(whole.prefix(whole.count * 2 / 3)))
+        writeFile(dir.file("cut.jsonl.gz"), Data(whole.prefix(whole.count * 2 / 3)))
         let arguments = ["run", "--input", dir.file("cut.jsonl.gz"), "--model", "m", "--base-url", mock.baseURL, "--no-progress"]
         let first = try await runSluice(arguments)
         #expect(first.status == 1)
@@ -107,7 +114,7 @@ struct BadInputTests {
         var bytes = try Deflater(path: "t").compress(Array(text.utf8), finish: true)
         // Garbage in the middle of the compressed data (the file is whole, not cut short).
         for offset in (bytes.count / 2)..<(bytes.count / 2 + 64) { bytes[offset] ^= 0x5A }
-        FileManager.default.createFile(atPath: dir.file("bad.jsonl.gz"), contents: Data(bytes))
+        writeFile(dir.file("bad.jsonl.gz"), Data(bytes))
         let finished = try await runSluice(["run", "--input", dir.file("bad.jsonl.gz"), "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
         #expect(finished.status == 1)
         #expect(finished.stderr.contains("bad.jsonl.gz: gzip stream is corrupt ("), "\(finished.stderr)")
@@ -126,12 +133,14 @@ struct BadInputTests {
         #expect(first.status == 1)
         let succeeded = try checkpointCount(db, "state = 2")
         #expect(succeeded > 0 && succeeded < 40)
-        let unreachable = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
-                                               "--retry-failed", "--max-attempts", "1", "--timeout", "2", "--no-progress"])
+        let unreachable = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+            "--retry-failed", "--max-attempts", "1", "--timeout", "2", "--no-progress",
+        ])
         #expect(unreachable.status == 2)
         #expect(unreachable.stderr.contains("cannot reach the gateway at http://127.0.0.1:9/v1"))
         #expect(try checkpointCount(db, "state = 2") == succeeded)
-        #expect(try checkpointCount(db, "state = 3") == 0)   // not marked failed: they wait, pending, for the next run
+        #expect(try checkpointCount(db, "state = 3") == 0)  // not marked failed: they wait, pending, for the next run
         #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok")
     }
 }

@@ -23,13 +23,15 @@ struct CrashTortureTests {
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: count)
         let db = dir.file("in.results.jsonl.sluice.db")
-        let arguments = ["run", "--input", input, "--model", "primary", "--fallback", "backup", "--base-url", mock.baseURL,
-                         "--concurrency", "32", "--max-attempts", "8", "--timeout", "1", "--grace", "2", "--no-progress"]
+        let arguments = [
+            "run", "--input", input, "--model", "primary", "--fallback", "backup", "--base-url", mock.baseURL,
+            "--concurrency", "32", "--max-attempts", "8", "--timeout", "1", "--grace", "2", "--no-progress",
+        ]
 
         let seed = UInt64(environment["SLUICE_TORTURE_SEED"] ?? "") ?? UInt64.random(in: 1...UInt64.max)
         print("torture: seed \(seed) (replay with SLUICE_TORTURE_SEED=\(seed))")
         var rng = SplitMix64(seed: seed)
-        var firstSeen: [String: Int] = [:]   // digest of a committed item's body -> times the mock had received it then
+        var firstSeen: [String: Int] = [:]  // digest of a committed item's body -> times the mock had received it then
         var interruptions: [(signal: Int32, status: Int32, inFlight: Int)] = []
         let schedule = Array(repeating: SIGKILL, count: hardKills) + softStops
         // Between interruptions, about half the job is committed in all, so work is left for the final run.
@@ -68,7 +70,8 @@ struct CrashTortureTests {
             let body = (result["response"] as? [String: Any])?["body"] as? [String: Any]
             let content = ((body?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
             if result["custom_id"] as? String != "i\(index)" || content?.hasSuffix("question number \(index)") != true
-                || body?["model"] as? String != "backup" {
+                || body?["model"] as? String != "backup"
+            {
                 wrong += 1
             }
         }
@@ -85,10 +88,11 @@ struct CrashTortureTests {
         let attempts = Int(try queryCheckpoint(db, "SELECT sum(attempts) FROM items").first?.first.flatMap { $0 } ?? "") ?? 0
         let answered = stats.count("status", "200")
         #expect(attempts >= count && attempts <= stats.totalRequests)
-        let answeredTwice = answered - count   // answers that arrived for requests in flight at a kill
+        let answeredTwice = answered - count  // answers that arrived for requests in flight at a kill
         #expect(answeredTwice >= 0 && answeredTwice <= interruptions.count * 32)
-        print("torture: seed \(seed), \(count) items, \(interruptions.count) interruptions \(interruptions.map { "\($0.signal)->\($0.status)" }), "
-              + "in flight at the kills \(interruptions.map(\.inFlight)), \(answeredTwice) answers for requests re-sent after a kill, "
-              + "\(stats.totalRequests) requests in all, \(firstSeen.count) committed items watched")
+        print(
+            "torture: seed \(seed), \(count) items, \(interruptions.count) interruptions \(interruptions.map { "\($0.signal)->\($0.status)" }), "
+                + "in flight at the kills \(interruptions.map(\.inFlight)), \(answeredTwice) answers for requests re-sent after a kill, "
+                + "\(stats.totalRequests) requests in all, \(firstSeen.count) committed items watched")
     }
 }

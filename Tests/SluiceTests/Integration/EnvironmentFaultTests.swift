@@ -12,8 +12,10 @@ struct EnvironmentFaultTests {
         let count = 3000
         let input = dir.writePrompts("in.jsonl", count: count)
         let db = disk.path + "/job.db"
-        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", db,
-                         "--concurrency", "8", "--no-progress", "--grace", "5"]
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", db,
+            "--concurrency", "8", "--no-progress", "--grace", "5",
+        ]
         let full = try await runSluice(arguments)
         #expect(full.status == 1, "\(full.stderr)")
         #expect(full.stderr.contains("database or disk is full"), "\(full.stderr)")

@@ -69,7 +69,7 @@ struct GoodputIntegrationTests {
         #expect(try checkpointCount(db, "state = 2") == 20)
         #expect(try checkpointCount(db, "state = 0") == 180)
         #expect(try checkpointCount(db, "state = 3") == 0)
-        #expect(try await mock.stats().totalRequests <= 20 + 2 * 4)   // what was in flight, and what left before the answer was read
+        #expect(try await mock.stats().totalRequests <= 20 + 2 * 4)  // what was in flight, and what left before the answer was read
         #expect(!FileManager.default.fileExists(atPath: dir.file("in.results.jsonl")))
     }
 
@@ -80,7 +80,8 @@ struct GoodputIntegrationTests {
         let db = dir.file("in.results.jsonl.sluice.db")
         let wrong = try await runSluice(["run", "--input", input, "--model", "gpt-5o", "--base-url", mock.baseURL, "--no-progress", "--concurrency", "4"])
         #expect(wrong.status == 2, "\(wrong.stderr)")
-        #expect(wrong.stderr.contains("the last 50 items all failed the same way (HTTP 404 model_not_found: The model `gpt-5o` does not exist"), "\(wrong.stderr)")
+        #expect(
+            wrong.stderr.contains("the last 50 items all failed the same way (HTTP 404 model_not_found: The model `gpt-5o` does not exist"), "\(wrong.stderr)")
         #expect(try checkpointCount(db, "state = 3") == 0)
         #expect(try checkpointCount(db, "state = 0") == 300)
         let sent = try await mock.stats().totalRequests
@@ -95,11 +96,13 @@ struct GoodputIntegrationTests {
         let mock = try await MockGatewayProcess(["--missing-model", "gpt-5o"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 80)
-        let run = try await runSluice(["run", "--input", input, "--model", "gpt-5o", "--base-url", mock.baseURL, "--no-progress",
-                                       "--no-circuit-breaker"])
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "gpt-5o", "--base-url", mock.baseURL, "--no-progress",
+            "--no-circuit-breaker",
+        ])
         #expect(run.status == 1, "\(run.stderr)")
         #expect(try readJSONLines(dir.file("in.errors.jsonl")).count == 80)
-        #expect(try await mock.stats().totalRequests == 80)   // model_not_found is not retried on the same model
+        #expect(try await mock.stats().totalRequests == 80)  // model_not_found is not retried on the same model
     }
 
     @Test func aCapacityLimitIsFoundWithoutPausingTheJob() async throws {
@@ -131,9 +134,13 @@ struct GoodputIntegrationTests {
         let dropped = stats.count("faults", "drop")
         let answered = stats.totalRequests - dropped
         let refused = stats.count("status", "429")
-        #expect(run.stdout.contains("requests   \(stats.totalRequests) sent (\(answered) answered, \(dropped) without an answer) · \(stats.totalRequests - 300) retries · 0 fallbacks · \(refused) refused with 429"),
-                "\(run.stdout) vs \(stats.raw)")
-        let attempts = Int(try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT sum(attempts) FROM items").first?.first.flatMap { $0 } ?? "") ?? -1
+        #expect(
+            run.stdout.contains(
+                "requests   \(stats.totalRequests) sent (\(answered) answered, \(dropped) without an answer) · \(stats.totalRequests - 300) retries · 0 fallbacks · \(refused) refused with 429"
+            ),
+            "\(run.stdout) vs \(stats.raw)")
+        let attempts =
+            Int(try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT sum(attempts) FROM items").first?.first.flatMap { $0 } ?? "") ?? -1
         #expect(attempts == stats.totalRequests)
     }
 }

@@ -38,7 +38,8 @@ struct JobFeatureTests {
         let output = dir.file("out.jsonl")
         func ids() throws -> [String] { try readJSONLines(output).compactMap { $0["custom_id"] as? String } }
         func job(_ inputs: [String], _ extra: [String] = []) async throws -> Finished {
-            try await runSluice(["run"] + inputs.flatMap { ["--input", $0] } + ["--output", output, "--model", "m", "--base-url", mock.baseURL, "--no-progress"] + extra)
+            try await runSluice(
+                ["run"] + inputs.flatMap { ["--input", $0] } + ["--output", output, "--model", "m", "--base-url", mock.baseURL, "--no-progress"] + extra)
         }
         #expect(try await job([a, b]).status == 0)
         #expect(try ids() == (0..<10).map { "a\($0)" } + (0..<10).map { "b\($0)" })
@@ -61,7 +62,8 @@ struct JobFeatureTests {
         try FileManager.default.createDirectory(atPath: dir.file("project/jobs"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir.file("project/data"), withIntermediateDirectories: true)
         dir.writePrompts("project/data/in.jsonl", count: 12)
-        let job = #"{"name": "relative", "inputs": ["../data/in.jsonl"], "output": "../out/results.jsonl", "model": "m", "base_url": "\#(mock.baseURL)", "properties": {"team": "evals"}}"#
+        let job =
+            #"{"name": "relative", "inputs": ["../data/in.jsonl"], "output": "../out/results.jsonl", "model": "m", "base_url": "\#(mock.baseURL)", "properties": {"team": "evals"}}"#
         try job.write(toFile: dir.file("project/jobs/job.json"), atomically: true, encoding: .utf8)
         let child = try Child(Binaries.sluice, ["run", "project/jobs/job.json", "--no-progress"], directory: dir.path)
         let finished = await child.wait()
@@ -77,8 +79,10 @@ struct JobFeatureTests {
         let dir = TemporaryDirectory()
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let finished = try await runSluice(["run", repository.appendingPathComponent("jobs/demo.json").path, "--base-url", mock.baseURL,
-                                            "--output", dir.file("demo.results.jsonl"), "--no-progress"])
+        let finished = try await runSluice([
+            "run", repository.appendingPathComponent("jobs/demo.json").path, "--base-url", mock.baseURL,
+            "--output", dir.file("demo.results.jsonl"), "--no-progress",
+        ])
         #expect(finished.status == 0, "\(finished.stderr)")
         #expect(finished.stdout.contains(#"job "demo" finished"#), "\(finished.stdout)")
         let results = try readJSONLines(dir.file("demo.results.jsonl"))
@@ -101,8 +105,12 @@ struct JobFeatureTests {
             #"{"id":"own","prompt":"two","temperature":0.9,"properties":{"team":"red"},"session_id":"s-line","user_id":"u-line","cache":"exact","fallback":["line-backup"]}"#,
         ]
         try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
-        let finished = try await run(input, mock, ["--body", "temperature=0", "--body", "max_tokens=16", "--cache", "semantic",
-                                                   "--property", "team=blue", "--session-id", "s-job", "--tpm", "100000"])
+        let finished = try await run(
+            input, mock,
+            [
+                "--body", "temperature=0", "--body", "max_tokens=16", "--cache", "semantic",
+                "--property", "team=blue", "--session-id", "s-job", "--tpm", "100000",
+            ])
         #expect(finished.status == 0, "\(finished.stderr)")
         let stats = try await mock.stats()
         #expect(stats.nested("body_fields", "max_tokens", "16") == 2)
@@ -182,7 +190,11 @@ struct JobFeatureTests {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
         let input = dir.file("in.jsonl")
-        try ([#"{"id":"a","prompt":"x","metadata":{"row":7,"tags":["q"]}}"#, #"{"custom_id":"b","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"y"}]},"metadata":{"row":8}}"#]
+        try
+            ([
+                #"{"id":"a","prompt":"x","metadata":{"row":7,"tags":["q"]}}"#,
+                #"{"custom_id":"b","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"y"}]},"metadata":{"row":8}}"#,
+            ]
             .joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
         #expect(try await run(input, mock).status == 0)
         let results = try readJSONLines(dir.file("in.results.jsonl"))

@@ -91,8 +91,12 @@ struct ResumeIntegrationTests {
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 40)
         let db = dir.file("in.results.jsonl.sluice.db")
-        let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "8",
-                                                "--no-progress", "--grace", "1"])
+        let child = try Child(
+            Binaries.sluice,
+            [
+                "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "8",
+                "--no-progress", "--grace", "1",
+            ])
         try await waitFor { ((try? await mock.stats().totalRequests) ?? 0) >= 8 }
         let started = ContinuousClock.now
         child.signal(SIGINT)
@@ -135,8 +139,12 @@ struct ResumeIntegrationTests {
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 1000)
         let partial = dir.file("out.jsonl.gz.partial")
-        let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4",
-                                                "--no-progress", "--output", dir.file("out.jsonl.gz")])
+        let child = try Child(
+            Binaries.sluice,
+            [
+                "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4",
+                "--no-progress", "--output", dir.file("out.jsonl.gz"),
+            ])
         func readable() -> Int {
             // gzip -dc complains that the stream has no end yet, but prints every flushed line.
             let text = (try? shellOutput("gzip -dc '\(partial)' 2>/dev/null || true")) ?? ""
@@ -184,9 +192,13 @@ struct ResumeIntegrationTests {
         #expect(keyOptions == ["--api-key-env", "--api-key-file"], "\(help.stdout)")
 
         // The key from the environment: in no argument of the running process, no log line, not in the resume command.
-        let child = try Child(Binaries.sluice, ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
-                                                "--concurrency", "2", "--no-progress", "--log-level", "trace"],
-                              environment: ["FLOOPY_API_KEY": key])
+        let child = try Child(
+            Binaries.sluice,
+            [
+                "run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+                "--concurrency", "2", "--no-progress", "--log-level", "trace",
+            ],
+            environment: ["FLOOPY_API_KEY": key])
         try await waitFor { ((try? checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2")) ?? 0) >= 2 }
         let argv = FileManager.default.contents(atPath: "/proc/\(child.pid)/cmdline") ?? Data()
         #expect(argv.range(of: Data("--base-url".utf8)) != nil, "read the right process's arguments")
@@ -215,8 +227,10 @@ struct ResumeIntegrationTests {
         let mock = try await MockGatewayProcess(["--api-key", "fp_right_key_123", "--echo-key-in-errors"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 300)
-        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress",
-                         "--log-level", "trace"]
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "4", "--no-progress",
+            "--log-level", "trace",
+        ]
         let wrong = try await runSluice(arguments, environment: ["FLOOPY_API_KEY": "fp_wrong_key_456"])
         #expect(wrong.status == 2)
         #expect(wrong.stderr.contains("refused the API key (HTTP 401 INVALID_API_KEY: Invalid or missing API key: Bearer [REDACTED])"), "\(wrong.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 /// `sluice run` end to end: the real binary against a real `sluice-mock` process.
@@ -16,10 +17,13 @@ struct RunIntegrationTests {
         try gzip.run()
         gzip.waitUntilExit()
 
-        let run = try await runSluice(["run", "--input", gz, "--model", "gpt-4o-mini", "--base-url", mock.baseURL,
-                                       "--property", "batch=nightly", "--property", "team=search", "--cache", "exact",
-                                       "--session-id", "s-1", "--user-id", "u-9", "--header", "X-Extra: yes",
-                                       "--fallback", "backup-model", "--no-progress"], environment: ["FLOOPY_API_KEY": "fp_header_test_key"])
+        let run = try await runSluice(
+            [
+                "run", "--input", gz, "--model", "gpt-4o-mini", "--base-url", mock.baseURL,
+                "--property", "batch=nightly", "--property", "team=search", "--cache", "exact",
+                "--session-id", "s-1", "--user-id", "u-9", "--header", "X-Extra: yes",
+                "--fallback", "backup-model", "--no-progress",
+            ], environment: ["FLOOPY_API_KEY": "fp_header_test_key"])
         #expect(run.status == 0, "\(run.stderr)")
         let results = try readJSONLines(dir.file("prompts.results.jsonl"))
         #expect(results.count == 120)
@@ -38,7 +42,8 @@ struct RunIntegrationTests {
         #expect(stats.nested("floopy_headers", "floopy-fallback", "backup-model") == 120)
 
         // The headers actually sent are recorded per item, without the key.
-        let headers = try queryCheckpoint(dir.file("prompts.results.jsonl.sluice.db"), "SELECT header_sets.json FROM items JOIN header_sets ON header_sets.id = items.headers_id LIMIT 1")
+        let headers = try queryCheckpoint(
+            dir.file("prompts.results.jsonl.sluice.db"), "SELECT header_sets.json FROM items JOIN header_sets ON header_sets.id = items.headers_id LIMIT 1")
         let recorded = try #require(headers.first?.first ?? nil)
         #expect(recorded.contains("floopy-property-batch"))
         #expect(recorded.contains("X-Extra"))
@@ -98,8 +103,10 @@ struct RunIntegrationTests {
         let mock = try await MockGatewayProcess(["--failing-model", "primary", "--no-gateway-fallback"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 6)
-        let run = try await runSluice(["run", "--input", input, "--model", "primary", "--fallback", "backup",
-                                       "--base-url", mock.baseURL, "--no-progress"])
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "primary", "--fallback", "backup",
+            "--base-url", mock.baseURL, "--no-progress",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         let stats = try await mock.stats()
         #expect(stats.count("models_requested", "primary") == 6)
@@ -113,9 +120,11 @@ struct RunIntegrationTests {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
         let input = dir.file("bad.jsonl")
-        let lines = [#"{"id":"a","prompt":"fine"}"#, #"{"id":"b","prompt":"#, "[1,2]", "", #"{"id":"c","text":"no prompt"}"#,
-                     #"{"id":"a","prompt":"duplicate"}"#, #"{"custom_id":"d","method":"POST","url":"/v1/nope","body":{}}"#]
-        FileManager.default.createFile(atPath: input, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        let lines = [
+            #"{"id":"a","prompt":"fine"}"#, #"{"id":"b","prompt":"#, "[1,2]", "", #"{"id":"c","text":"no prompt"}"#,
+            #"{"id":"a","prompt":"duplicate"}"#, #"{"custom_id":"d","method":"POST","url":"/v1/nope","body":{}}"#,
+        ]
+        writeFile(input, Data((lines.joined(separator: "\n") + "\n").utf8))
         let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
         #expect(run.status == 1)
         #expect(run.stderr.contains("bad.jsonl:2: invalid JSON"))
@@ -124,12 +133,14 @@ struct RunIntegrationTests {
         #expect(run.stderr.contains("bad.jsonl:6: duplicate custom_id \"a\" (first at \(input):1)"))
         #expect(run.stderr.contains("bad.jsonl:7: unknown url \"/v1/nope\""))
         let results = try readJSONLines(dir.file("bad.results.jsonl"))
-        #expect(results.count == 6)   // the blank line is skipped, not an error
+        #expect(results.count == 6)  // the blank line is skipped, not an error
         #expect(try readJSONLines(dir.file("bad.errors.jsonl")).count == 5)
         #expect(try await mock.stats().totalRequests == 1)
 
-        let strict = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
-                                          "--output", dir.file("strict.jsonl"), "--strict", "--no-progress"])
+        let strict = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+            "--output", dir.file("strict.jsonl"), "--strict", "--no-progress",
+        ])
         #expect(strict.status == 2)
         #expect(strict.stderr.contains("--strict: 5 bad input lines; nothing was sent"))
         #expect(try await mock.stats().totalRequests == 1)
@@ -142,7 +153,7 @@ struct RunIntegrationTests {
         let input = dir.writePrompts("in.jsonl", count: 10)
         let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"]
         #expect(try await runSluice(arguments).status == 0)
-        dir.writePrompts("in.jsonl", count: 12)   // two lines appended
+        dir.writePrompts("in.jsonl", count: 12)  // two lines appended
         let refused = try await runSluice(arguments)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("changed since the job started"))
@@ -159,11 +170,12 @@ struct RunIntegrationTests {
     @Test func truncatedGzipRunsTheItemsReadBeforeTheDamageAndExitsNonZero() async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
-        let text = (0..<3000).map { #"{"id":"i\#($0)","prompt":"question \#($0) with enough text to make the file compress into several blocks \#($0 * 7919)"}"# }
+        let text =
+            (0..<3000).map { #"{"id":"i\#($0)","prompt":"question \#($0) with enough text to make the file compress into several blocks \#($0 * 7919)"}"# }
             .joined(separator: "\n") + "\n"
         let whole = try Deflater(path: "test").compress(Array(text.utf8), finish: true)
         let input = dir.file("cut.jsonl.gz")
-        FileManager.default.createFile(atPath: input, contents: Data(whole.prefix(whole.count / 2)))
+        writeFile(input, Data(whole.prefix(whole.count / 2)))
         let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
         #expect(run.status == 1)
         #expect(run.stderr.contains("cut.jsonl.gz: gzip stream is truncated"))
@@ -176,8 +188,10 @@ struct RunIntegrationTests {
         let mock = try await MockGatewayProcess(["--latency-ms", "50"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 60)
-        let plain = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2",
-                                         "--progress-interval", "0.3", "--output", dir.file("plain.jsonl")])
+        let plain = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2",
+            "--progress-interval", "0.3", "--output", dir.file("plain.jsonl"),
+        ])
         #expect(plain.status == 0, "\(plain.stderr)")
         let lines = plain.stderr.split(separator: "\n").filter { $0.hasPrefix("sluice: ") && $0.contains(" done") }
         #expect(lines.count >= 3, "\(plain.stderr)")
@@ -185,8 +199,10 @@ struct RunIntegrationTests {
         #expect(!plain.stderr.contains("\u{1B}["), "no terminal codes in a log")
 
         // On a terminal (a pseudo-terminal made by script(1)), the line is redrawn in place.
-        let command = [Binaries.sluice, "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2",
-                       "--output", dir.file("tty.jsonl")].map { "'\($0)'" }.joined(separator: " ")
+        let command = [
+            Binaries.sluice, "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--concurrency", "2",
+            "--output", dir.file("tty.jsonl"),
+        ].map { "'\($0)'" }.joined(separator: " ")
         let terminal = try await Child("/usr/bin/script", ["-qefc", command, "/dev/null"]).wait()
         #expect(terminal.status == 0, "\(terminal.stdout)")
         #expect(terminal.stdout.contains("\r\u{1B}[2Ksluice: "), "redrawn with a carriage return and an erase: \(terminal.stdout.prefix(300))")
@@ -223,8 +239,10 @@ struct RateLimitIntegrationTests {
         let mock = try await MockGatewayProcess(["--rpm", "20", "--rate-window", "2", "--latency-ms", "5"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 60)
-        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--rpm", "570",
-                                       "--concurrency", "16", "--no-progress"])
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--rpm", "570",
+            "--concurrency", "16", "--no-progress",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         let stats = try await mock.stats()
         #expect(stats.count("status", "429") == 0, "\(stats.raw)")
@@ -239,8 +257,10 @@ struct RateLimitIntegrationTests {
         let mock = try await MockGatewayProcess(["--rpm", "20", "--rate-window", "2", "--latency-ms", "5"])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 60)
-        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
-                                       "--concurrency", "16", "--max-attempts", "30", "--no-progress"])
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL,
+            "--concurrency", "16", "--max-attempts", "30", "--no-progress",
+        ])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try await mock.stats().count("status", "429") >= 5)
     }

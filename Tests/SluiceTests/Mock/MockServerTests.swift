@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+
 @testable import SluiceMockServer
 
 /// sluice-mock over real sockets: each endpoint and each fault mode.
@@ -27,17 +28,20 @@ struct MockServerTests {
         try await server.shutdown()
     }
 
-    func send(_ port: Int, _ path: String, method: HTTPMethod = .POST, body: String? = nil,
-              headers: [String: String] = [:], timeout: Int64 = 10) async throws -> Answer {
+    func send(
+        _ port: Int, _ path: String, method: HTTPMethod = .POST, body: String? = nil,
+        headers: [String: String] = [:], timeout: Int64 = 10
+    ) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
         let response = try await Self.client.execute(request, timeout: .seconds(timeout))
         let bytes = try await response.body.collect(upTo: 16 << 20)
-        return Answer(status: Int(response.status.code),
-                      headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }) { _, last in last },
-                      body: String(buffer: bytes))
+        return Answer(
+            status: Int(response.status.code),
+            headers: Dictionary(response.headers.map { ($0.name.lowercased(), $0.value) }) { _, last in last },
+            body: String(buffer: bytes))
     }
 
     let chat = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is two plus two?"}]}"#
@@ -61,7 +65,7 @@ struct MockServerTests {
             let json = try #require(first.json)
             #expect(json["object"] as? String == "chat.completion")
             let usage = try #require(json["usage"] as? [String: Any])
-            #expect(usage["prompt_tokens"] as? Int == 6)   // 21 characters at 4 per token, rounded up
+            #expect(usage["prompt_tokens"] as? Int == 6)  // 21 characters at 4 per token, rounded up
             #expect(usage["total_tokens"] as? Int == (usage["prompt_tokens"] as? Int ?? 0) + (usage["completion_tokens"] as? Int ?? 0))
             let other = try await send(port, "/v1/chat/completions", body: chat.replacingOccurrences(of: "two plus two", with: "three"))
             #expect(other.body != first.body)
@@ -182,7 +186,9 @@ struct MockServerTests {
     }
 
     @Test func failFirstRestrictsFaultsToTheFirstAttemptsOfABody() async throws {
-        try await withMock({ (config: inout MockConfiguration) in config.faults.p500 = 1; config.faults.failFirst = 2 }) { (port: Int) async throws in
+        try await withMock({ (config: inout MockConfiguration) in
+            config.faults.p500 = 1; config.faults.failFirst = 2
+        }) { (port: Int) async throws in
             #expect(try await send(port, "/v1/chat/completions", body: chat).status == 500)
             #expect(try await send(port, "/v1/chat/completions", body: chat).status == 500)
             #expect(try await send(port, "/v1/chat/completions", body: chat).status == 200)
@@ -195,7 +201,9 @@ struct MockServerTests {
                 ($0 as? HTTPClientError) == .remoteConnectionClosed
             }
         }
-        try await withMock({ (config: inout MockConfiguration) in config.faults.pStall = 1; config.stallSeconds = 5 }) { port in
+        try await withMock({ (config: inout MockConfiguration) in
+            config.faults.pStall = 1; config.stallSeconds = 5
+        }) { port in
             await #expect(throws: (any Error).self) { _ = try await send(port, "/v1/chat/completions", body: chat, timeout: 1) }
         }
         try await withMock({ $0.faults.pMalformed = 1 }) { port in
@@ -230,7 +238,9 @@ struct MockServerTests {
     @Test func faultsAreReproducibleForTheSameSeed() async throws {
         func statuses(seed: UInt64) async throws -> [Int] {
             var result: [Int] = []
-            try await withMock({ (config: inout MockConfiguration) in config.seed = seed; config.faults.p500 = 0.5 }) { port in
+            try await withMock({ (config: inout MockConfiguration) in
+                config.seed = seed; config.faults.p500 = 0.5
+            }) { port in
                 for index in 0..<16 {
                     result.append(try await send(port, "/v1/chat/completions", body: chat.replacingOccurrences(of: "two", with: "\(index)")).status)
                 }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+
 @testable import SluiceCore
 
 /// Reads a checkpoint database the way an operator would, read-only, even
@@ -19,9 +20,10 @@ func queryCheckpoint(_ path: String, _ sql: String) throws -> [[String?]] {
     defer { sqlite3_finalize(statement) }
     var rows: [[String?]] = []
     while sqlite3_step(statement) == SQLITE_ROW {
-        rows.append((0..<sqlite3_column_count(statement)).map { column in
-            sqlite3_column_text(statement, column).map { String(cString: $0) }
-        })
+        rows.append(
+            (0..<sqlite3_column_count(statement)).map { column in
+                sqlite3_column_text(statement, column).map { String(cString: $0) }
+            })
     }
     return rows
 }

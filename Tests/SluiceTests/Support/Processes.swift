@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOSSL
+import Testing
 
 /// Where `swift build` put the executables: beside the test bundle.
 enum Binaries {
@@ -28,7 +29,7 @@ final class TemporaryDirectory {
     @discardableResult
     func writePrompts(_ name: String, count: Int, prefix: String = "i") -> String {
         let text = (0..<count).map { #"{"id":"\#(prefix)\#($0)","prompt":"question number \#($0)"}"# }.joined(separator: "\n") + "\n"
-        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
+        writeFile(file(name), Data(text.utf8))
         return file(name)
     }
 }
@@ -50,13 +51,15 @@ final class Child {
         let scratch = NSTemporaryDirectory() + "sluice-child-" + UUID().uuidString.prefix(8)
         outPath = scratch + ".out"
         errPath = scratch + ".err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        writeFile(outPath, nil)
+        writeFile(errPath, nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         // Tests talk to loopback only: nothing from the machine's environment may reroute or re-trust them.
-        for name in ["FLOOPY_API_KEY", "SSL_CERT_FILE", "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"] {
+        for name in [
+            "FLOOPY_API_KEY", "SSL_CERT_FILE", "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY",
+        ] {
             env.removeValue(forKey: name)
         }
         env.merge(environment) { _, new in new }
@@ -86,9 +89,10 @@ final class Child {
             process.waitUntilExit()
         }
         process.waitUntilExit()
-        return Finished(status: process.terminationStatus,
-                        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return Finished(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 }
 
@@ -111,7 +115,9 @@ final class MockGatewayProcess {
         child = try Child(Binaries.mock, ["--port", "0", "--port-file", portFile] + arguments)
         var port: Int?
         for _ in 0..<400 where port == nil {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) { port = value } else {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) {
+                port = value
+            } else {
                 try await Task.sleep(nanoseconds: 25_000_000)
             }
         }
@@ -207,5 +213,13 @@ func waitFor(_ condition: () async -> Bool, timeout: Double = 60) async throws {
     while !(await condition()) {
         guard Date() < deadline else { throw TestFailure("condition not met within \(timeout) s") }
         try await Task.sleep(nanoseconds: 20_000_000)
+    }
+}
+
+/// Creates (or replaces) a file; a failure is recorded as a test issue rather than ignored.
+func writeFile(_ path: String, _ contents: Data?, permissions: Int? = nil) {
+    let attributes = permissions.map { [FileAttributeKey.posixPermissions: $0] }
+    if !FileManager.default.createFile(atPath: path, contents: contents, attributes: attributes) {
+        Issue.record("could not write \(path)")
     }
 }

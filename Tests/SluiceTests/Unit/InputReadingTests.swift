@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 struct InputReadingTests {
@@ -19,7 +20,7 @@ struct InputReadingTests {
 
     @Test func plainFileSplitsAcrossChunksWithCRLFAndNoFinalNewline() throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("a.jsonl"), contents: Data("first line\r\n\nthird line is longer\nlast".utf8))
+        writeFile(dir.file("a.jsonl"), Data("first line\r\n\nthird line is longer\nlast".utf8))
         let read = try lines(of: dir.file("a.jsonl"))
         #expect(read.map(text) == ["first line", "", "third line is longer", "last"])
         #expect(read.map(\.number) == [1, 2, 3, 4])
@@ -27,23 +28,23 @@ struct InputReadingTests {
 
     @Test func gzipIsDetectedByMagicBytesNotName() throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("no-extension"), contents: Data(try gzip("a\nb\n")))
+        writeFile(dir.file("no-extension"), Data(try gzip("a\nb\n")))
         #expect(try lines(of: dir.file("no-extension")).map(text) == ["a", "b"])
         // Named .gz but plain: read as plain text.
-        FileManager.default.createFile(atPath: dir.file("plain.gz"), contents: Data("x\n".utf8))
+        writeFile(dir.file("plain.gz"), Data("x\n".utf8))
         #expect(try lines(of: dir.file("plain.gz")).map(text) == ["x"])
     }
 
     @Test func multiMemberGzipIsReadInFull() throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("m.gz"), contents: Data(try gzip("one\ntwo\n") + gzip("three\n")))
+        writeFile(dir.file("m.gz"), Data(try gzip("one\ntwo\n") + gzip("three\n")))
         #expect(try lines(of: dir.file("m.gz")).map(text) == ["one", "two", "three"])
     }
 
     @Test func truncatedGzipIsAnErrorNamingTheFile() throws {
         let dir = TemporaryDirectory()
         let whole = try gzip((0..<2000).map { "line \($0) with some text to compress" }.joined(separator: "\n"))
-        FileManager.default.createFile(atPath: dir.file("cut.jsonl.gz"), contents: Data(whole.prefix(whole.count / 2)))
+        writeFile(dir.file("cut.jsonl.gz"), Data(whole.prefix(whole.count / 2)))
         #expect {
             _ = try lines(of: dir.file("cut.jsonl.gz"))
         } throws: { error in
@@ -54,7 +55,7 @@ struct InputReadingTests {
 
     @Test func oversizedLinesAreFlaggedWithoutBeingBuffered() throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("big.jsonl"), contents: Data(("short\n" + String(repeating: "x", count: 5000) + "\nafter\n").utf8))
+        writeFile(dir.file("big.jsonl"), Data(("short\n" + String(repeating: "x", count: 5000) + "\nafter\n").utf8))
         let read = try lines(of: dir.file("big.jsonl"), max: 1024)
         #expect(read.count == 3)
         #expect(read[1].oversized && read[1].bytes.isEmpty && read[1].length == 5000)
@@ -69,9 +70,9 @@ struct InputReadingTests {
 
     @Test func fingerprintChangesWithContent() throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("f"), contents: Data("abc\n".utf8))
+        writeFile(dir.file("f"), Data("abc\n".utf8))
         let before = try InputFingerprint.of(path: dir.file("f"))
-        FileManager.default.createFile(atPath: dir.file("f"), contents: Data("abd\n".utf8))
+        writeFile(dir.file("f"), Data("abd\n".utf8))
         let after = try InputFingerprint.of(path: dir.file("f"))
         #expect(before.size == after.size)
         #expect(before != after)

@@ -1,14 +1,17 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 struct ItemParserTests {
-    let parser = ItemParser(endpoint: "/v1/chat/completions", maxLineBytes: 4096,
-                            bodyDefaults: ["temperature": .number(0.5), "max_tokens": .integer(64)], jobHasModel: true)
+    let parser = ItemParser(
+        endpoint: "/v1/chat/completions", maxLineBytes: 4096,
+        bodyDefaults: ["temperature": .number(0.5), "max_tokens": .integer(64)], jobHasModel: true)
 
     func parse(_ text: String, number: Int = 7) -> PlannedItem? {
-        parser.parse(InputLine(number: number, bytes: Array(text.utf8), oversized: false, length: text.utf8.count),
-                     fileIndex: 0, fileLabel: "data.jsonl")
+        parser.parse(
+            InputLine(number: number, bytes: Array(text.utf8), oversized: false, length: text.utf8.count),
+            fileIndex: 0, fileLabel: "data.jsonl")
     }
 
     func body(_ item: PlannedItem?) throws -> [String: Any] {
@@ -30,11 +33,14 @@ struct ItemParserTests {
     }
 
     @Test func chatLineKeepsBodyParametersAndTakesOutSettings() throws {
-        let item = try #require(parse(#"{"custom_id":"c","messages":[{"role":"user","content":"x"}],"model":"gpt-4o","temperature":0,"properties":{"tier":"gold"},"fallback":"claude","session_id":"s","cache":"semantic"}"#))
+        let item = try #require(
+            parse(
+                #"{"custom_id":"c","messages":[{"role":"user","content":"x"}],"model":"gpt-4o","temperature":0,"properties":{"tier":"gold"},"fallback":"claude","session_id":"s","cache":"semantic"}"#
+            ))
         #expect(item.problem == nil)
         #expect(item.model == "gpt-4o")
         let object = try body(item)
-        #expect(object["temperature"] as? Int == 0)   // the line wins over the job's default
+        #expect(object["temperature"] as? Int == 0)  // the line wins over the job's default
         #expect(object["max_tokens"] as? Int == 64)
         #expect(object["model"] == nil && object["properties"] == nil && object["fallback"] == nil && object["custom_id"] == nil)
         let overrides = try JSONDecoder().decode(LineOverrides.self, from: Data(try #require(item.overrides)))

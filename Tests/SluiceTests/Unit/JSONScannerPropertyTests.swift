@@ -1,6 +1,7 @@
 import Foundation
 import SluiceMockServer
 import Testing
+
 @testable import SluiceCore
 
 /// The hand-written `JSONScanner` (kept for speed: see the planner and CPU rows
@@ -24,16 +25,20 @@ struct JSONScannerPropertyTests {
         mutating func whitespace() -> String { chance(0.7) ? "" : pick([" ", "\n", "\t", "\r\n", "  "]) }
 
         mutating func number() -> String {
-            pick(["0", "-0", "1", "-1", "0.5", "-0.25", "1e308", "1E-308", "2.5e+10", "-1.5E3", "123456789012345678901234567890",
-                  "9223372036854775807", "-9223372036854775808", "18446744073709551616", "0.000001", "1e-400", "4.9e-324",
-                  String(rng.next() % 100_000), "-\(rng.next() % 1000).\(rng.next() % 1000)"])
+            pick([
+                "0", "-0", "1", "-1", "0.5", "-0.25", "1e308", "1E-308", "2.5e+10", "-1.5E3", "123456789012345678901234567890",
+                "9223372036854775807", "-9223372036854775808", "18446744073709551616", "0.000001", "1e-400", "4.9e-324",
+                String(rng.next() % 100_000), "-\(rng.next() % 1000).\(rng.next() % 1000)",
+            ])
         }
 
         mutating func string() -> String {
             var text = "\""
             for _ in 0..<Int(rng.next() % 12) {
-                text += pick(["a", "Z", "0", " ", "é", "漢", "🚀", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
-                              "\\u0041", "\\u00e9", "\\u4e2d", "\\ud83d\\ude80", "\\u0000", "\\u001f", "key"])
+                text += pick([
+                    "a", "Z", "0", " ", "é", "漢", "🚀", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t",
+                    "\\u0041", "\\u00e9", "\\u4e2d", "\\ud83d\\ude80", "\\u0000", "\\u001f", "key",
+                ])
             }
             return text + "\""
         }
@@ -87,7 +92,7 @@ struct JSONScannerPropertyTests {
 
     private func scannerAccepts(_ bytes: [UInt8]) -> Bool {
         do {
-            _ = try JSONScanner.members(of: bytes)   // nil for a valid value that is not an object
+            _ = try JSONScanner.members(of: bytes)  // nil for a valid value that is not an object
             return true
         } catch {
             return false
@@ -129,7 +134,9 @@ struct JSONScannerPropertyTests {
             let bytes = generator.text()
             let valid = expected(bytes)
             if valid != scannerAccepts(bytes) {
-                disagreements.append("\(valid ? "Foundation accepts, the scanner refuses" : "the scanner accepts, Foundation refuses"): \(String(decoding: bytes, as: UTF8.self))")
+                disagreements.append(
+                    "\(valid ? "Foundation accepts, the scanner refuses" : "the scanner accepts, Foundation refuses"): \(String(decoding: bytes, as: UTF8.self))"
+                )
             }
             if valid { accepted += 1 }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 struct JSONTests {
@@ -20,7 +21,8 @@ struct JSONTests {
     }
 
     @Test func responseSummaryReadsModelAndUsage() throws {
-        let body = #"{"id":"x","model":"gpt-4o-mini","choices":[{"message":{"content":"{\"model\":\"fake\"}"}}],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":0}}}"#
+        let body =
+            #"{"id":"x","model":"gpt-4o-mini","choices":[{"message":{"content":"{\"model\":\"fake\"}"}}],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":0}}}"#
         let summary = try #require(ResponseSummary(body: Array(body.utf8)))
         #expect(summary.model == "gpt-4o-mini")
         #expect(summary.promptTokens == 9 && summary.completionTokens == 12 && summary.totalTokens == 21)
@@ -37,7 +39,8 @@ struct JSONTests {
         let reparsed = try #require(try JSONSerialization.jsonObject(with: Data(encoded)) as? NSDictionary)
         #expect(reparsed == (parsed as? NSDictionary))
         #expect(String(decoding: try JSONText.encode(["x": true, "y": 1.0, "z": 0.5] as [String: Any]), as: UTF8.self).contains(#""x":true"#))
-        #expect(String(decoding: try JSONText.encode([JSONValue.integer(0).foundationValue, JSONValue.bool(false).foundationValue]), as: UTF8.self) == "[0,false]")
+        #expect(
+            String(decoding: try JSONText.encode([JSONValue.integer(0).foundationValue, JSONValue.bool(false).foundationValue]), as: UTF8.self) == "[0,false]")
         #expect(throws: (any Error).self) { _ = try JSONText.encode(Double.nan) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 struct JobConfigurationTests {
@@ -27,12 +28,14 @@ struct JobConfigurationTests {
         file.model = "file-model"
         file.concurrency = 4
         file.properties = ["batch": "file", "env": "prod"]
-        let config = try JobConfiguration.resolve(file: file, fileDirectory: "jobs", flags: {
-            var flags = JobFile()
-            flags.model = "flag-model"
-            flags.properties = ["batch": "flag"]
-            return flags
-        }())
+        let config = try JobConfiguration.resolve(
+            file: file, fileDirectory: "jobs",
+            flags: {
+                var flags = JobFile()
+                flags.model = "flag-model"
+                flags.properties = ["batch": "flag"]
+                return flags
+            }())
         #expect(config.inputs == ["samples/a.jsonl"])
         #expect(config.model == "flag-model")
         #expect(config.concurrency == 4)
@@ -41,50 +44,59 @@ struct JobConfigurationTests {
 
     @Test func jobFileRejectsUnknownKeysAndWrongTypes() throws {
         let dir = TemporaryDirectory()
-        FileManager.default.createFile(atPath: dir.file("a.json"), contents: Data(#"{"inputs":["x"],"concurency":4}"#.utf8))
+        writeFile(dir.file("a.json"), Data(#"{"inputs":["x"],"concurency":4}"#.utf8))
         #expect { _ = try JobFile.load(path: dir.file("a.json")) } throws: {
             ($0 as? SluiceError)?.message.contains(#"unknown key "concurency""#) == true
         }
-        FileManager.default.createFile(atPath: dir.file("b.json"), contents: Data(#"{"concurrency":"many"}"#.utf8))
+        writeFile(dir.file("b.json"), Data(#"{"concurrency":"many"}"#.utf8))
         #expect { _ = try JobFile.load(path: dir.file("b.json")) } throws: {
             ($0 as? SluiceError)?.message.contains(#""concurrency" must be an integer"#) == true
         }
-        FileManager.default.createFile(atPath: dir.file("c.json"), contents: Data(#"{"cache":"always"}"#.utf8))
+        writeFile(dir.file("c.json"), Data(#"{"cache":"always"}"#.utf8))
         #expect { _ = try JobFile.load(path: dir.file("c.json")) } throws: {
             ($0 as? SluiceError)?.message.contains(#""cache" has an invalid value"#) == true
         }
     }
 
     @Test func plainHTTPToARemoteHostIsRefused() throws {
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.baseURL = "http://gateway.example.com/v1" }) }
-            throws: { ($0 as? SluiceError)?.message.contains("--allow-insecure-http") == true }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.baseURL = "http://gateway.example.com/v1" }) } throws: {
+            ($0 as? SluiceError)?.message.contains("--allow-insecure-http") == true
+        }
         _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.baseURL = "http://127.0.0.1:9/v1" })
-        _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags {
-            $0.baseURL = "http://gateway.example.com/v1"
-            $0.allowInsecureHTTP = true
-        })
+        _ = try JobConfiguration.resolve(
+            file: nil, fileDirectory: nil,
+            flags: flags {
+                $0.baseURL = "http://gateway.example.com/v1"
+                $0.allowInsecureHTTP = true
+            })
     }
 
     @Test func invalidSettingsAreRefusedWithAReason() {
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.concurrency = 0 }) }
-            throws: { ($0 as? SluiceError)?.message == "concurrency must be between 1 and 100000, got 0" }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.timeoutSeconds = 0 }) }
-            throws: { ($0 as? SluiceError)?.message == "timeout must be more than 0 and at most 3600 seconds, got 0.0" }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["Authorization": "Bearer x"] }) }
-            throws: { ($0 as? SluiceError)?.message.contains("API key") == true }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.properties = ["a b": "c"] }) }
-            throws: { ($0 as? SluiceError)?.message == #"property name "a b" cannot be used in a header (letters, digits and -_. only)"# }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: JobFile()) }
-            throws: { ($0 as? SluiceError)?.message.contains("no input") == true }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.concurrency = 0 }) } throws: {
+            ($0 as? SluiceError)?.message == "concurrency must be between 1 and 100000, got 0"
+        }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.timeoutSeconds = 0 }) } throws: {
+            ($0 as? SluiceError)?.message == "timeout must be more than 0 and at most 3600 seconds, got 0.0"
+        }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["Authorization": "Bearer x"] }) } throws: {
+            ($0 as? SluiceError)?.message.contains("API key") == true
+        }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.properties = ["a b": "c"] }) } throws: {
+            ($0 as? SluiceError)?.message == #"property name "a b" cannot be used in a header (letters, digits and -_. only)"#
+        }
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: JobFile()) } throws: {
+            ($0 as? SluiceError)?.message.contains("no input") == true
+        }
     }
 
     @Test func apiKeyComesFromTheEnvironmentOrAFile() throws {
         let dir = TemporaryDirectory()
         #expect(try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "https://x.ai/v1", environment: ["K": " fp_1 \n"]) == "fp_1")
-        FileManager.default.createFile(atPath: dir.file("key"), contents: Data("fp_file\n".utf8))
+        writeFile(dir.file("key"), Data("fp_file\n".utf8))
         #expect(try APIKeySource.resolve(environmentVariable: "K", keyFile: dir.file("key"), baseURL: "https://x.ai/v1", environment: [:]) == "fp_file")
         #expect(try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "http://127.0.0.1:1/v1", environment: [:]) == nil)
-        #expect { _ = try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "https://x.ai/v1", environment: [:]) }
-            throws: { ($0 as? SluiceError)?.message.contains("set the environment variable K") == true }
+        #expect { _ = try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "https://x.ai/v1", environment: [:]) } throws: {
+            ($0 as? SluiceError)?.message.contains("set the environment variable K") == true
+        }
     }
 }

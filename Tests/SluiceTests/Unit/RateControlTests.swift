@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SluiceCore
 import SluiceMockServer
+import Testing
+
+@testable import SluiceCore
 
 struct RateLimitHeadersTests {
     @Test func durationsInOpenAIFormat() {
@@ -19,14 +20,16 @@ struct RateLimitHeadersTests {
         let low = RateLimitHeaders { ["x-ratelimit-remaining-requests": "5", "x-ratelimit-limit-requests": "100"][$0] }
         #expect(low.isLow && !low.isExhausted)
         let nearlyGone = RateLimitHeaders { ["x-ratelimit-remaining-tokens": "150", "x-ratelimit-limit-tokens": "10000"][$0] }
-        #expect(nearlyGone.isExhausted)   // 1.5 % left counts as used up
+        #expect(nearlyGone.isExhausted)  // 1.5 % left counts as used up
         let fine = RateLimitHeaders { ["x-ratelimit-remaining-requests": "50", "x-ratelimit-limit-requests": "100"][$0] }
         #expect(!fine.isLow && !fine.isExhausted)
         let exhausted = RateLimitHeaders { ["x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1.5s"][$0] }
         #expect(exhausted.isExhausted && exhausted.exhaustedResetSeconds == 1.5)
         // A 429 without Retry-After waits for the budget to refill.
-        #expect(RetryPolicy().verdict(status: 429, header: { ["x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1.5s"][$0] },
-                                      body: []) == .retry(after: 1.5, rateLimited: true))
+        #expect(
+            RetryPolicy().verdict(
+                status: 429, header: { ["x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1.5s"][$0] },
+                body: []) == .retry(after: 1.5, rateLimited: true))
         #expect(!RateLimitHeaders { _ in nil }.isExhausted)
     }
 
@@ -39,8 +42,10 @@ struct RateLimitHeadersTests {
 
     @Test func anthropicHeadersAreReadToo() {
         let now = ISO8601DateFormatter().date(from: "2027-01-15T08:00:00Z")!
-        let headers = ["anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "0",
-                       "anthropic-ratelimit-requests-reset": "2027-01-15T08:00:30Z"]
+        let headers = [
+            "anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "0",
+            "anthropic-ratelimit-requests-reset": "2027-01-15T08:00:30Z",
+        ]
         let limits = RateLimitHeaders({ headers[$0] }, now: now)
         #expect(limits.isExhausted)
         #expect(limits.requests.limit == 50)
@@ -122,7 +127,7 @@ struct RefusalMonitorTests {
         let monitor = RefusalMonitor()
         var reactions: [RefusalMonitor.Reaction] = []
         for index in 0..<2000 {
-            let refused = index % 33 == 0   // 3 %
+            let refused = index % 33 == 0  // 3 %
             let reaction = monitor.observe(status: refused ? 429 : 200, limits: none, item: Int64(index), wait: 1)
             if refused { reactions.append(reaction) }
         }
@@ -132,7 +137,8 @@ struct RefusalMonitorTests {
     @Test func aBudgetAtZeroPausesTheJob() {
         let monitor = RefusalMonitor()
         let exhausted = RateLimitHeaders(requests: .init(limit: 1200, remaining: 0, resetSeconds: 30))
-        #expect(monitor.observe(status: 429, limits: exhausted, item: 1, wait: 41) == .pauseJob(seconds: 41, reason: "gateway rate limit (its budget is at zero)"))
+        #expect(
+            monitor.observe(status: 429, limits: exhausted, item: 1, wait: 41) == .pauseJob(seconds: 41, reason: "gateway rate limit (its budget is at zero)"))
         // The same figures on a success are not a refusal.
         #expect(monitor.observe(status: 200, limits: exhausted, item: 2, wait: 0) == .none)
     }
@@ -225,7 +231,7 @@ struct ConcurrencyLimiterTests {
         #expect(limiter.inUse == 1)
         let waiter = Task { await limiter.acquire() }
         try? await Task.sleep(nanoseconds: 50_000_000)
-        #expect(limiter.inUse == 1)   // still at the lowered limit
+        #expect(limiter.inUse == 1)  // still at the lowered limit
         limiter.release()
         #expect(await waiter.value)
         #expect(limiter.inUse == 1)
@@ -239,7 +245,7 @@ struct ConcurrencyLimiterTests {
         waiter.cancel()
         #expect(await waiter.value == false)
         limiter.release()
-        #expect(limiter.inUse == 0)   // the permit did not go to the cancelled waiter
+        #expect(limiter.inUse == 0)  // the permit did not go to the cancelled waiter
     }
 }
 
@@ -265,8 +271,10 @@ struct RateBudgetTests {
         let budget = RateBudget(requestsPerMinute: 1, tokensPerMinute: nil, control: control, burstSeconds: 0)
         #expect(await budget.acquire(tokens: 0))
         let start = ContinuousClock.now
-        Task { try? await Task.sleep(nanoseconds: 100_000_000); control.stop(.signal(SIGINT)) }
-        #expect(await budget.acquire(tokens: 0) == false)   // would otherwise wait a minute
+        Task {
+            try? await Task.sleep(nanoseconds: 100_000_000); control.stop(.signal(SIGINT))
+        }
+        #expect(await budget.acquire(tokens: 0) == false)  // would otherwise wait a minute
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 }

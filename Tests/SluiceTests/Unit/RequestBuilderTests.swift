@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 struct RequestBuilderTests {
@@ -15,16 +16,18 @@ struct RequestBuilderTests {
     }
 
     func item(model: String? = nil, overrides: LineOverrides? = nil, body: String = #"{"messages":[]}"#) -> DispatchItem {
-        DispatchItem(id: 1, customID: "a", endpoint: "/v1/chat/completions", model: model, body: Array(body.utf8),
-                     overrides: overrides, previousAttempts: 0)
+        DispatchItem(
+            id: 1, customID: "a", endpoint: "/v1/chat/completions", model: model, body: Array(body.utf8),
+            overrides: overrides, previousAttempts: 0)
     }
 
     @Test func floopyHeadersFollowTheConventions() {
         let headers = FloopyHeaderProfile().headers(for: settings(), remainingFallbacks: ["claude-sonnet-4"])
-        #expect(headers.map { "\($0.name): \($0.value)" } == [
-            "Floopy-Cache: exact", "floopy-property-batch: nightly", "floopy-property-env: prod",
-            "floopy-fallback: claude-sonnet-4", "floopy-session-id: s-1", "floopy-user-id: u-1", "X-Team: search",
-        ])
+        #expect(
+            headers.map { "\($0.name): \($0.value)" } == [
+                "Floopy-Cache: exact", "floopy-property-batch: nightly", "floopy-property-env: prod",
+                "floopy-fallback: claude-sonnet-4", "floopy-session-id: s-1", "floopy-user-id: u-1", "X-Team: search",
+            ])
         var off = settings()
         off.cache = .off
         off.properties = [:]
@@ -32,7 +35,8 @@ struct RequestBuilderTests {
     }
 
     @Test func lineOverridesWinAndPropertiesMerge() {
-        let merged = settings().applying(LineOverrides(properties: ["env": "staging", "tier": "gold"], fallback: ["x"], sessionID: nil, userID: "u-2", cache: .off))
+        let merged = settings().applying(
+            LineOverrides(properties: ["env": "staging", "tier": "gold"], fallback: ["x"], sessionID: nil, userID: "u-2", cache: .off))
         #expect(merged.properties == ["batch": "nightly", "env": "staging", "tier": "gold"])
         #expect(merged.fallback == ["x"])
         #expect(merged.sessionID == "s-1")
@@ -53,11 +57,14 @@ struct RequestBuilderTests {
     }
 
     @Test func urlsJoinWithoutDoublingV1() {
-        #expect(RequestBuilder(baseURL: "https://api.floopy.ai/v1", defaultModel: nil, settings: .init()).url(for: "/v1/chat/completions")
+        #expect(
+            RequestBuilder(baseURL: "https://api.floopy.ai/v1", defaultModel: nil, settings: .init()).url(for: "/v1/chat/completions")
                 == "https://api.floopy.ai/v1/chat/completions")
-        #expect(RequestBuilder(baseURL: "http://127.0.0.1:4000/v1/", defaultModel: nil, settings: .init()).url(for: "/v1/embeddings")
+        #expect(
+            RequestBuilder(baseURL: "http://127.0.0.1:4000/v1/", defaultModel: nil, settings: .init()).url(for: "/v1/embeddings")
                 == "http://127.0.0.1:4000/v1/embeddings")
-        #expect(RequestBuilder(baseURL: "http://localhost:8000", defaultModel: nil, settings: .init()).url(for: "/v1/chat/completions")
+        #expect(
+            RequestBuilder(baseURL: "http://localhost:8000", defaultModel: nil, settings: .init()).url(for: "/v1/chat/completions")
                 == "http://localhost:8000/v1/chat/completions")
     }
 
@@ -72,8 +79,7 @@ struct RequestBuilderTests {
 
     @Test func redactorRemovesTheKeyEverywhere() {
         let redactor = Redactor(secret: "fp_secret_key")
-        #expect(redactor.scrub("Incorrect API key provided: fp_secret_key. Also fp_secret_key!") ==
-                "Incorrect API key provided: [REDACTED]. Also [REDACTED]!")
+        #expect(redactor.scrub("Incorrect API key provided: fp_secret_key. Also fp_secret_key!") == "Incorrect API key provided: [REDACTED]. Also [REDACTED]!")
         #expect(redactor.scrub("fp_secret_ke") == "fp_secret_ke")
         #expect(Redactor(secret: nil).scrub("anything") == "anything")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SluiceCore
 
 struct RetryTests {
@@ -30,7 +31,8 @@ struct RetryTests {
 
     @Test(arguments: ["insufficient_quota", "billing_hard_limit_reached", "MONTHLY_LIMIT_EXCEEDED", "USAGE_LIMIT_EXCEEDED"])
     func anExhaustedQuotaIsNotARateLimit(code: String) {
-        #expect(verdict(429, ["retry-after": "1"], body: #"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"\#(code)"}}"#)
+        #expect(
+            verdict(429, ["retry-after": "1"], body: #"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"\#(code)"}}"#)
                 == .stopJob(.quotaExhausted))
         #expect(verdict(429, ["retry-after": "1"], body: #"{"error":{"code":"rate_limit_exceeded"}}"#) == .retry(after: 1, rateLimited: true))
     }
@@ -62,8 +64,8 @@ struct RetryTests {
         #expect(seconds(["retry-after-ms": "1500", "retry-after": "9"]) == 1.5)
         #expect(seconds(["retry-after": "2"]) == 2)
         #expect(seconds(["retry-after": "0.25"]) == 0.25)
-        #expect(seconds(["retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"]) == 30)   // now is 07:28:00
-        #expect(seconds(["retry-after": "Wed, 21 Oct 2015 07:27:00 GMT"]) == 0)   // in the past
+        #expect(seconds(["retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"]) == 30)  // now is 07:28:00
+        #expect(seconds(["retry-after": "Wed, 21 Oct 2015 07:27:00 GMT"]) == 0)  // in the past
         #expect(seconds(["retry-after": "soon"]) == nil)
         #expect(seconds(["retry-after": "-3"]) == nil)
         #expect(seconds(["retry-after": "100000"]) == RetryAfter.maximumSeconds)
