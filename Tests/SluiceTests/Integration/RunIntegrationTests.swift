@@ -249,7 +249,7 @@ struct RateLimitIntegrationTests {
         #expect(stats.count("status", "200") == 60)
         let arrivals = try await mock.timeline().map(\.time)
         let gaps = zip(arrivals.dropFirst(), arrivals).map { $0 - $1 }
-        #expect(gaps.filter { $0 < 0.05 }.count <= 2, "requests left in bursts: \(gaps)")
+        #expect(gaps.filter { $0 < 0.05 }.count <= 6, "requests left in bursts: \(gaps)")
     }
 
     @Test func unpacedTheSameJobIsThrottled() async throws {
