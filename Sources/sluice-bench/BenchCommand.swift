@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Scale every workload down (about 10x): a quick check that the benchmarks run, not figures to quote.")
     var quick = false
 
-    @Option(help: "Run only these measurements (efficiency, cpu, memory, input, resume, rate, goodput, mock); repeatable.")
+    @Option(help: "Run only these measurements (efficiency, cpu, disk, memory, input, resume, rate, goodput, mock); repeatable.")
     var only: [String] = []
 
     func run() async throws {
@@ -50,6 +50,10 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if wanted("cpu") { note("CPU per item"); rows += try await bench.cpuCost(items: bench.scaled(200_000)) }
+        if wanted("disk") {
+            note("checkpoint size")
+            rows += try await bench.checkpointSize(items: bench.scaled(100_000))
+        }
         if wanted("memory") { note("memory"); rows += try await bench.memory(smallItems: 10_000, largeItems: bench.scaled(2_000_000)) }
         if wanted("input") {
             note("input"); rows += try bench.inputThroughput(uncompressedBytes: bench.scaled(1_100_000_000), validationLines: bench.scaled(1_000_000))

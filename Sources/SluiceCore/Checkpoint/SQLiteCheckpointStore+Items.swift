@@ -21,6 +21,7 @@ extension SQLiteCheckpointStore {
                 if item.problem != nil { problems += 1 }
                 try insertOrReplace(item)
             }
+            try saveNewDictionary(of: requests, kind: "requests")
             try statement("UPDATE inputs SET planned_lines = ?, planning_complete = ?, planning_error = ? WHERE file_index = ?")
                 .bind(.int(throughLine), .int(complete ? 1 : 0), .optional(error), .int(fileIndex)).run()
             return problems
@@ -37,7 +38,7 @@ extension SQLiteCheckpointStore {
         try statement(
             """
             SELECT inputs.path, items.line FROM items JOIN inputs USING (file_index)
-            WHERE items.custom_id = ? AND items.body IS NOT NULL AND NOT (items.file_index = ? AND items.line = ?)
+            WHERE items.custom_id = ? AND items.bad_line = 0 AND NOT (items.file_index = ? AND items.line = ?)
             """
         ).bind(.text(key), .int(item.fileIndex), .int(item.line)).firstRow { "\($0.text(0) ?? "?"):\($0.int(1))" }
     }
@@ -46,10 +47,10 @@ extension SQLiteCheckpointStore {
         let state: ItemState = item.problem == nil ? .pending : .failed
         try statement(
             """
-            INSERT INTO items (file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata, error_code, error_message)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO items (file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides, metadata, error_code, error_message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (file_index, line) DO UPDATE SET
-                custom_id = excluded.custom_id, line_hash = excluded.line_hash,
+                custom_id = excluded.custom_id, line_hash = excluded.line_hash, bad_line = excluded.bad_line,
                 state = excluded.state, endpoint = excluded.endpoint, model = excluded.model, body = excluded.body,
                 overrides = excluded.overrides, metadata = excluded.metadata, error_code = excluded.error_code,
                 error_message = excluded.error_message, attempts = 0, retries = 0, fallbacks_used = 0, http_status = NULL,
@@ -58,8 +59,9 @@ extension SQLiteCheckpointStore {
             """
         ).bind(
             .int(item.fileIndex), .int(item.line), .text(item.customID),
-            .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .text(item.endpoint), .optional(item.model),
-            .optional(item.problem == nil ? item.body : nil), .optional(item.overrides), .optional(item.metadata),
+            .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .int(item.problem == nil ? 0 : 1), .text(item.endpoint),
+            .optional(item.model),
+            .optional(item.problem == nil ? requests.encode(item.body) : nil), .optional(item.overrides), .optional(item.metadata),
             .optional(item.problem?.code.rawValue), .optional(item.problem?.message)
         ).run()
     }
@@ -78,7 +80,7 @@ extension SQLiteCheckpointStore {
             var requeued = 0
             if retryFailed {
                 // Bad input lines stay failed: sending them again cannot help.
-                try statement("UPDATE items SET state = 0 WHERE state = 3 AND body IS NOT NULL").bind().run()
+                try statement("UPDATE items SET state = 0 WHERE state = 3 AND bad_line = 0").bind().run()
                 requeued = try db().changes
             }
             return RunPreparation(recoveredInFlight: recovered, requeuedFailed: requeued)
@@ -102,7 +104,7 @@ extension SQLiteCheckpointStore {
                 items.append(
                     DispatchItem(
                         id: query.int64(0), customID: query.text(1) ?? "", endpoint: query.text(2) ?? "",
-                        model: query.text(3), body: query.blob(4) ?? [], overrides: overrides,
+                        model: query.text(3), body: try requests.decode(query.blob(4) ?? []), overrides: overrides,
                         previousAttempts: query.int(6)))
             }
             query.reset()
@@ -136,14 +138,12 @@ extension SQLiteCheckpointStore {
                         .optional(outcome.errorCode), .optional(outcome.errorMessage), .optional(outcome.answeredModel),
                         .optional(outcome.provider), .optional(outcome.requestID), .optional(outcome.promptTokens),
                         .optional(outcome.completionTokens), .optional(outcome.totalTokens), .optional(outcome.latencyMilliseconds),
-                        .integer(try headerSet(outcome.headersSent)), .optional(outcome.response.map(codec.encode)), .real(now),
+                        .integer(try headerSet(outcome.headersSent)), .optional(outcome.response.map(answers.encode)), .real(now),
                         .integer(outcome.id)
                     ).run()
                 }
             }
-            if let dictionary = codec.takeNewDictionary() {
-                try statement("INSERT INTO dictionaries (bytes) VALUES (?)").bind(.blob(dictionary)).run()
-            }
+            try saveNewDictionary(of: answers, kind: "answers")
         }
     }
 

@@ -18,7 +18,7 @@ extension SQLiteCheckpointStore {
             case nil: break
             }
         }
-        counts.invalidInput = try statement("SELECT count(*) FROM items WHERE state = 3 AND body IS NULL").bind().firstRow { $0.int(0) } ?? 0
+        counts.invalidInput = try statement("SELECT count(*) FROM items WHERE bad_line = 1").bind().firstRow { $0.int(0) } ?? 0
         return counts
     }
 
@@ -38,7 +38,7 @@ extension SQLiteCheckpointStore {
                 ResultRow(
                     id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
                     httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
-                    errorMessage: query.text(6), response: try query.blob(7).map { try codec.decode($0) }, metadata: query.blob(8),
+                    errorMessage: query.text(6), response: try query.blob(7).map { try answers.decode($0) }, metadata: query.blob(8),
                     position: ResultCursor(fileIndex: query.int(9), line: query.int(10))))
         }
         return rows
@@ -48,7 +48,7 @@ extension SQLiteCheckpointStore {
         let query = try statement(
             """
             SELECT inputs.path, items.line, items.error_code, items.error_message FROM items JOIN inputs USING (file_index)
-            WHERE items.state = 3 AND items.body IS NULL
+            WHERE items.bad_line = 1
             ORDER BY items.file_index, items.line LIMIT ?
             """
         ).bind(.int(limit))

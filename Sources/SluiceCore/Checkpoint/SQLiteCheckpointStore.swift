@@ -26,7 +26,9 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     private var database: SQLiteDatabase?
     private var lock: JobLock?
     private var statements: [String: SQLiteStatement] = [:]
-    var codec = ResponseCodec(dictionary: nil)
+    /// Answers and request bodies, each compressed against a dictionary trained on the job's own.
+    var answers = BodyCodec(dictionary: nil)
+    var requests = BodyCodec(dictionary: nil)
     /// Header sets already stored, by their JSON, so each distinct set is stored once.
     var headerSets: [[UInt8]: Int64] = [:]
 
@@ -63,8 +65,16 @@ public actor SQLiteCheckpointStore: CheckpointStore {
             try SQLiteSchema.createOrMigrate(database)
         }
         try SQLiteSchema.checkVersion(database)
-        let dictionary = try statement("SELECT bytes FROM dictionaries ORDER BY id DESC LIMIT 1").firstRow { $0.blob(0) } ?? nil
-        codec = ResponseCodec(dictionary: dictionary)
+        let dictionary = try statement("SELECT bytes FROM dictionaries WHERE kind = ?")
+        answers = BodyCodec(dictionary: try dictionary.bind(.text("answers")).firstRow { $0.blob(0) } ?? nil)
+        requests = BodyCodec(dictionary: try dictionary.bind(.text("requests")).firstRow { $0.blob(0) } ?? nil)
+    }
+
+    /// Stores a dictionary a codec has just trained, in the caller's transaction.
+    func saveNewDictionary(of codec: BodyCodec, kind: String) throws {
+        guard let dictionary = codec.takeNewDictionary() else { return }
+        try statement("INSERT INTO dictionaries (kind, bytes) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET bytes = excluded.bytes")
+            .bind(.text(kind), .blob(dictionary)).run()
     }
 
     func db() throws -> SQLiteDatabase {

@@ -12,15 +12,15 @@ enum SQLiteSchema {
         """
 
     /// `headers_id` points into `header_sets`, which holds each distinct set of sent headers once (most jobs
-    /// send the same set to every item). Keys are unique among items that can be sent (a partial index over
-    /// rows with a body: bad lines and duplicates have none, so a bad line never blocks a good one's key).
+    /// send the same set to every item). `bad_line` marks lines that could not become a request (duplicates
+    /// included); keys are unique among the others (a partial index), so a bad line never blocks a good one's key.
     static func items(_ name: String) -> String {
         """
         CREATE TABLE IF NOT EXISTS \(name) (
             id INTEGER PRIMARY KEY,
             file_index INTEGER NOT NULL, line INTEGER NOT NULL,
             custom_id TEXT NOT NULL, line_hash INTEGER NOT NULL,
-            state INTEGER NOT NULL,
+            state INTEGER NOT NULL, bad_line INTEGER NOT NULL DEFAULT 0,
             endpoint TEXT NOT NULL, model TEXT, body BLOB, overrides BLOB, metadata BLOB,
             attempts INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0, fallbacks_used INTEGER NOT NULL DEFAULT 0,
             http_status INTEGER, error_code TEXT, error_message TEXT,
@@ -33,13 +33,13 @@ enum SQLiteSchema {
 
     static let indexes = """
         CREATE INDEX IF NOT EXISTS items_by_state ON items (state, id);
-        CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE body IS NOT NULL;
+        CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE bad_line = 0;
         """
 
     static let current = """
         CREATE TABLE IF NOT EXISTS job (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         \(inputs)
-        CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
         \(items("items"))
         \(indexes)
@@ -48,14 +48,14 @@ enum SQLiteSchema {
     /// Version 1 kept every item's sent headers in full and a second copy of its key (`unique_key`).
     /// SQLite cannot drop a UNIQUE column, so the items table is rebuilt.
     static let fromVersion1 = """
-        CREATE TABLE IF NOT EXISTS dictionaries (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
         INSERT OR IGNORE INTO header_sets (json) SELECT DISTINCT headers_sent FROM items WHERE headers_sent IS NOT NULL;
         \(items("items_v2"))
-        INSERT INTO items_v2 (id, file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata,
+        INSERT INTO items_v2 (id, file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides, metadata,
             attempts, retries, fallbacks_used, http_status, error_code, error_message, answered_model, provider, request_id,
             prompt_tokens, completion_tokens, total_tokens, latency_ms, headers_id, response, finished_at)
-        SELECT id, file_index, line, custom_id, line_hash, state, endpoint, model, body, overrides, metadata,
+        SELECT id, file_index, line, custom_id, line_hash, state, state = 3 AND body IS NULL, endpoint, model, body, overrides, metadata,
             attempts, retries, fallbacks_used, http_status, error_code, error_message, answered_model, provider, request_id,
             prompt_tokens, completion_tokens, total_tokens, latency_ms,
             (SELECT header_sets.id FROM header_sets WHERE header_sets.json = items.headers_sent), response, finished_at

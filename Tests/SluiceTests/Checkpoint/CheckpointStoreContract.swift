@@ -111,6 +111,34 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
     }
 
     @Test(arguments: StoreKind.allCases)
+    func leasedItemsCarryWhatWasPlanned(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        // Enough alike bodies for a store that compresses them to have learned how.
+        let items = (1...200).map { line -> PlannedItem in
+            var item = planned(line, key: "k\(line)")
+            item.body = Array(
+                #"{"messages":[{"role":"user","content":"Classify ticket \#(line): the export fails after update \#(line % 7)."}],"max_tokens":16}"#.utf8)
+            item.model = line % 2 == 0 ? "gpt-4o-mini" : nil
+            item.overrides = line == 3 ? Array(#"{"properties":{"team":"red"}}"#.utf8) : nil
+            return item
+        }
+        try await store.insertPlanned(items, fileIndex: 0, throughLine: 200, complete: true, replanning: false, error: nil)
+        var leased: [DispatchItem] = []
+        while true {
+            let page = try await store.lease(limit: 64)
+            if page.isEmpty { break }
+            leased += page
+        }
+        #expect(leased.map(\.customID) == items.map(\.customID))
+        #expect(leased.map(\.body) == items.map(\.body))
+        #expect(leased.map(\.model) == items.map(\.model))
+        #expect(leased.map(\.endpoint) == items.map(\.endpoint))
+        #expect(leased[2].overrides?.properties == ["team": "red"])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func outcomesAreRecordedOnlyForLeasedItemsAndReleasesComeBack(kind: StoreKind) async throws {
         let dir = TemporaryDirectory()
         let store = try await kind.makeStore(dir)

@@ -11,21 +11,21 @@ import CZlib
 /// answer is deflated against it (zlib level 1: most of the gain, a fraction of
 /// the CPU of the default level).
 ///
-/// A stored answer starts with a tag byte: `0x01` deflated with the job's
+/// A stored body starts with a tag byte: `0x01` deflated with the job's
 /// dictionary. Anything else is the plain JSON itself (which starts with `{`,
 /// `[` or whitespace), so checkpoints written before compression read as they are.
 ///
 /// ```swift
-/// let codec = ResponseCodec(dictionary: storedDictionary)
+/// let codec = BodyCodec(dictionary: storedDictionary)
 /// let stored = codec.encode(body)          // plain while it is still learning
 /// if let trained = codec.takeNewDictionary() { save(trained) }
 /// let body = try codec.decode(stored)
 /// ```
-final class ResponseCodec {
+public final class BodyCodec {
     static let dictionaryTag: UInt8 = 0x01
     /// Answers sampled before the dictionary is built.
-    static let samplesWanted = 64
-    static let dictionaryLimit = 32 << 10
+    public static let samplesWanted = 16
+    static let dictionaryLimit = 4 << 10
 
     private(set) var dictionary: [UInt8]?
     private var samples: [[UInt8]] = []
@@ -36,7 +36,7 @@ final class ResponseCodec {
     private var inflaterReady = false
     private var output = [UInt8](repeating: 0, count: 64 << 10)
 
-    init(dictionary: [UInt8]?) { self.dictionary = dictionary }
+    public init(dictionary: [UInt8]?) { self.dictionary = dictionary }
 
     deinit {
         if deflaterReady { deflateEnd(&deflater) }
@@ -44,12 +44,12 @@ final class ResponseCodec {
     }
 
     /// A dictionary trained since the last call, to be stored with the checkpoint.
-    func takeNewDictionary() -> [UInt8]? {
+    public func takeNewDictionary() -> [UInt8]? {
         defer { pendingDictionary = nil }
         return pendingDictionary
     }
 
-    func encode(_ body: [UInt8]) -> [UInt8] {
+    public func encode(_ body: [UInt8]) -> [UInt8] {
         guard let dictionary else {
             learn(from: body)
             return body
@@ -57,7 +57,7 @@ final class ResponseCodec {
         return deflate(body, dictionary: dictionary) ?? body
     }
 
-    func decode(_ stored: [UInt8]) throws -> [UInt8] {
+    public func decode(_ stored: [UInt8]) throws -> [UInt8] {
         guard stored.first == Self.dictionaryTag else { return stored }
         guard let dictionary else {
             throw SluiceError(.checkpoint, "a stored answer is compressed but the checkpoint has no dictionary for it")
