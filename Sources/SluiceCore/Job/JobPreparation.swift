@@ -44,7 +44,17 @@ struct JobPreparation {
     }
 
     private func prepare(_ store: any CheckpointStore) async throws -> PreparedJob {
-        let fingerprints = try configuration.inputs.map { try InputFingerprint.of(path: $0) }
+        // Reading every byte of every input is blocking work: off the cooperative pool.
+        let reading = DedicatedThread()
+        let inputs = configuration.inputs
+        let fingerprints: [InputFingerprint]
+        do {
+            fingerprints = try await reading.run { try inputs.map { try InputFingerprint.of(path: $0) } }
+            await reading.shutdown()
+        } catch {
+            await reading.shutdown()
+            throw error
+        }
         let fresh = try await store.jobSettings() == nil
         let (records, replanning) = try await reconcileInputs(store: store, fingerprints: fingerprints, fresh: fresh)
         try await store.saveJobSettings(configuration.json())

@@ -22,6 +22,11 @@ public final class DedicatedThread: Sendable {
 
     public var executor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
+    /// Runs one piece of blocking work on the thread (reading a whole file, say) and returns its result.
+    public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await loop.submit(work).get()
+    }
+
     /// Ends the thread once the work queued on it has run.
     public func shutdown() async {
         try? await group.shutdownGracefully()
