@@ -15,10 +15,16 @@ import CZlib
 /// dictionary. Anything else is the plain JSON itself (which starts with `{`,
 /// `[` or whitespace), so checkpoints written before compression read as they are.
 ///
+/// A newly trained dictionary is only *proposed*: the store saves it in the
+/// same transaction as the bodies, and the codec starts using it only once that
+/// transaction has committed (`confirmDictionary()`), so no body is ever
+/// stored compressed against a dictionary the checkpoint does not hold.
+///
 /// ```swift
 /// let codec = BodyCodec(dictionary: storedDictionary)
-/// let stored = codec.encode(body)          // plain while it is still learning
-/// if let trained = codec.takeNewDictionary() { save(trained) }
+/// let stored = codec.encode(body)                    // plain while it is still learning
+/// if let trained = codec.proposedDictionary { save(trained) }
+/// commit(); codec.confirmDictionary()                // or, if the commit failed: codec.discardProposal()
 /// let body = try codec.decode(stored)
 /// ```
 public final class BodyCodec {
@@ -28,8 +34,9 @@ public final class BodyCodec {
     static let dictionaryLimit = 4 << 10
 
     private(set) var dictionary: [UInt8]?
+    /// Trained and waiting to be saved; not used until confirmed.
+    public private(set) var proposedDictionary: [UInt8]?
     private var samples: [[UInt8]] = []
-    private var pendingDictionary: [UInt8]?
     private var deflater = z_stream()
     private var inflater = z_stream()
     private var deflaterReady = false
@@ -43,10 +50,16 @@ public final class BodyCodec {
         if inflaterReady { inflateEnd(&inflater) }
     }
 
-    /// A dictionary trained since the last call, to be stored with the checkpoint.
-    public func takeNewDictionary() -> [UInt8]? {
-        defer { pendingDictionary = nil }
-        return pendingDictionary
+    /// The proposed dictionary was saved: use it from now on.
+    public func confirmDictionary() {
+        guard let proposedDictionary else { return }
+        dictionary = proposedDictionary
+        self.proposedDictionary = nil
+    }
+
+    /// Saving the proposed dictionary failed: learn again from the next bodies.
+    public func discardProposal() {
+        proposedDictionary = nil
     }
 
     public func encode(_ body: [UInt8]) -> [UInt8] {
@@ -60,19 +73,18 @@ public final class BodyCodec {
     public func decode(_ stored: [UInt8]) throws -> [UInt8] {
         guard stored.first == Self.dictionaryTag else { return stored }
         guard let dictionary else {
-            throw SluiceError(.checkpoint, "a stored answer is compressed but the checkpoint has no dictionary for it")
+            throw SluiceError(.checkpoint, "a stored body is compressed but the checkpoint has no dictionary for it")
         }
         return try inflate(stored.dropFirst(), dictionary: dictionary)
     }
 
     private func learn(from body: [UInt8]) {
-        guard !body.isEmpty, body.count < Self.dictionaryLimit else { return }
-        samples.append(body)
+        guard !body.isEmpty, proposedDictionary == nil else { return }
+        // A large body's beginning holds what bodies share (keys, ids, model names).
+        samples.append(Array(body.prefix(Self.dictionaryLimit / 2)))
         guard samples.count >= Self.samplesWanted else { return }
         // Deflate finds matches best near the end of the dictionary: the newest samples go last.
-        let joined = Array(samples.joined().suffix(Self.dictionaryLimit))
-        dictionary = joined
-        pendingDictionary = joined
+        proposedDictionary = Array(samples.joined().suffix(Self.dictionaryLimit))
         samples = []
     }
 
@@ -108,7 +120,7 @@ public final class BodyCodec {
     private func inflate(_ compressed: ArraySlice<UInt8>, dictionary: [UInt8]) throws -> [UInt8] {
         if !inflaterReady {
             guard inflateInit2_(&inflater, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-                throw SluiceError(.checkpoint, "cannot start decompressing a stored answer")
+                throw SluiceError(.checkpoint, "cannot start decompressing a stored body")
             }
             inflaterReady = true
         } else {
@@ -131,7 +143,7 @@ public final class BodyCodec {
             } while status == Z_OK && inflater.avail_in > 0 || (status == Z_OK && inflater.avail_out == 0)
         }
         guard status == Z_STREAM_END else {
-            throw SluiceError(.checkpoint, "a stored answer is damaged (zlib \(status))")
+            throw SluiceError(.checkpoint, "a stored body is damaged (zlib \(status))")
         }
         return result
     }

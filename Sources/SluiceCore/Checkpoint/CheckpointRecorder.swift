@@ -27,11 +27,18 @@ public final class CheckpointRecorder: Service {
     private let buffer = Mutex(Buffer())
     private let bell: AsyncStream<Void>.Continuation
     private let rings: AsyncStream<Void>
+    /// A value the job learns as it runs (the adaptive limit), kept with the commits, in their order.
+    private let learned: (key: String, value: @Sendable () -> String)?
+    private let lastLearned = Mutex<String?>(nil)
 
-    public init(store: any CheckpointStore, counters: RunCounters, control: RunControl) {
+    public init(
+        store: any CheckpointStore, counters: RunCounters, control: RunControl,
+        learned: (key: String, value: @Sendable () -> String)? = nil
+    ) {
         self.store = store
         self.counters = counters
         self.control = control
+        self.learned = learned
         (rings, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -65,8 +72,15 @@ public final class CheckpointRecorder: Service {
         guard !batch.isEmpty else { return }
         do {
             try await store.record(batch)
+            if let learned {
+                let value = learned.value()
+                if lastLearned.withLock({ $0 }) != value {
+                    try await store.setValue(value, forKey: learned.key)
+                    lastLearned.withLock { $0 = value }
+                }
+            }
         } catch {
-            control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "writing the checkpoint failed: \(error)")))
+            control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
             return
         }
         counters.update { stats in

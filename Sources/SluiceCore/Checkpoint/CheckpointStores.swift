@@ -2,8 +2,9 @@
 /// (the embedded default).
 ///
 /// ```swift
-/// let store = try await CheckpointStores.open("out.results.jsonl.sluice.db", role: .runner)
-/// defer { Task { await store.close() } }
+/// let store = try await CheckpointStores.open("out.results.jsonl.sluice.db", role: .reader)
+/// let counts = try await store.counts()
+/// await store.close()
 /// ```
 public enum CheckpointStores {
     public static func open(_ location: String, role: CheckpointRole) async throws -> any CheckpointStore {

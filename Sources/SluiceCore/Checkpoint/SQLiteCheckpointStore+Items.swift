@@ -6,7 +6,7 @@ extension SQLiteCheckpointStore {
 
     @discardableResult
     public func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int {
-        try db().transaction {
+        try committing {
             var problems = 0
             let path =
                 try statement("SELECT path FROM inputs WHERE file_index = ?").bind(.int(fileIndex)).firstRow { $0.text(0) }.flatMap { $0 }
@@ -21,7 +21,6 @@ extension SQLiteCheckpointStore {
                 if item.problem != nil { problems += 1 }
                 try insertOrReplace(item)
             }
-            try saveNewDictionary(of: requests, kind: "requests")
             try statement("UPDATE inputs SET planned_lines = ?, planning_complete = ?, planning_error = ? WHERE file_index = ?")
                 .bind(.int(throughLine), .int(complete ? 1 : 0), .optional(error), .int(fileIndex)).run()
             return problems
@@ -92,7 +91,7 @@ extension SQLiteCheckpointStore {
             let query = try statement(
                 """
                 SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM items
-                WHERE state = 0 ORDER BY id LIMIT ?
+                WHERE state = 0 ORDER BY file_index, line LIMIT ?
                 """
             ).bind(.int(limit))
             defer { query.reset() }
@@ -116,7 +115,7 @@ extension SQLiteCheckpointStore {
 
     public func record(_ events: [CheckpointEvent]) throws {
         guard !events.isEmpty else { return }
-        try db().transaction {
+        try committing {
             let released = try statement("UPDATE items SET state = 0, attempts = ? WHERE id = ? AND state = 1")
             // Only a leased item is finished: a late answer never overwrites a result.
             let finished = try statement(
@@ -143,7 +142,6 @@ extension SQLiteCheckpointStore {
                     ).run()
                 }
             }
-            try saveNewDictionary(of: answers, kind: "answers")
         }
     }
 

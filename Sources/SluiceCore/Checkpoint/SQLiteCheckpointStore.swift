@@ -70,11 +70,28 @@ public actor SQLiteCheckpointStore: CheckpointStore {
         requests = BodyCodec(dictionary: try dictionary.bind(.text("requests")).firstRow { $0.blob(0) } ?? nil)
     }
 
-    /// Stores a dictionary a codec has just trained, in the caller's transaction.
-    func saveNewDictionary(of codec: BodyCodec, kind: String) throws {
-        guard let dictionary = codec.takeNewDictionary() else { return }
-        try statement("INSERT INTO dictionaries (kind, bytes) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET bytes = excluded.bytes")
-            .bind(.text(kind), .blob(dictionary)).run()
+    /// Runs `body` in one transaction; what the codecs proposed in it is saved with it and used only once it
+    /// has committed, and the header-set cache forgets ids a rolled-back transaction gave out.
+    func committing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            let result = try db().transaction {
+                let result = try body()
+                for (codec, kind) in [(answers, "answers"), (requests, "requests")] {
+                    guard let dictionary = codec.proposedDictionary else { continue }
+                    try statement("INSERT INTO dictionaries (kind, bytes) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET bytes = excluded.bytes")
+                        .bind(.text(kind), .blob(dictionary)).run()
+                }
+                return result
+            }
+            answers.confirmDictionary()
+            requests.confirmDictionary()
+            return result
+        } catch {
+            answers.discardProposal()
+            requests.discardProposal()
+            headerSets.removeAll()
+            throw error
+        }
     }
 
     func db() throws -> SQLiteDatabase {
@@ -144,8 +161,9 @@ public actor SQLiteCheckpointStore: CheckpointStore {
         for suffix in ["", "-wal", "-shm", JobLock.suffix] { unlink(path + suffix) }
     }
 
-    public func close() async {
-        closeNow()
+    /// Not isolated: it must not wait for its own thread to end while running on it.
+    public nonisolated func close() async {
+        await closeNow()
         await thread.shutdown()
     }
 

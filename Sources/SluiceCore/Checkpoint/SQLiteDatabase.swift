@@ -78,5 +78,4 @@ final class SQLiteDatabase {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
-    var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 }

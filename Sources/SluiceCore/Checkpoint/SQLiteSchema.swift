@@ -31,16 +31,21 @@ enum SQLiteSchema {
         """
     }
 
+    /// The bodies' compression dictionaries (one per kind) and the distinct sets of sent headers.
+    static let shared = """
+        CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
+        """
+
     static let indexes = """
-        CREATE INDEX IF NOT EXISTS items_by_state ON items (state, id);
+        CREATE INDEX IF NOT EXISTS items_by_state ON items (state, file_index, line);
         CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE bad_line = 0;
         """
 
     static let current = """
         CREATE TABLE IF NOT EXISTS job (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         \(inputs)
-        CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
+        \(shared)
         \(items("items"))
         \(indexes)
         """
@@ -48,8 +53,7 @@ enum SQLiteSchema {
     /// Version 1 kept every item's sent headers in full and a second copy of its key (`unique_key`).
     /// SQLite cannot drop a UNIQUE column, so the items table is rebuilt.
     static let fromVersion1 = """
-        CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
+        \(shared)
         INSERT OR IGNORE INTO header_sets (json) SELECT DISTINCT headers_sent FROM items WHERE headers_sent IS NOT NULL;
         \(items("items_v2"))
         INSERT INTO items_v2 (id, file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides, metadata,

@@ -7,7 +7,7 @@ import Foundation
 ///
 /// ```swift
 /// let limits = RateLimitHeaders(response.header)
-/// if limits.isExhausted { gate.pause(for: limits.retryAfter ?? limits.resetSeconds ?? 1, reason: .rateLimit) }
+/// if limits.isExhausted { gate.pause(for: limits.retryAfter ?? limits.exhaustedResetSeconds ?? 1, reason: "gateway rate limit") }
 /// ```
 public struct RateLimitHeaders: Sendable, Equatable {
     /// One budget (requests or tokens) as the gateway reports it.
@@ -92,6 +92,13 @@ public struct RateLimitHeaders: Sendable, Equatable {
     /// A budget is running low: sending faster would soon be refused.
     public var isLow: Bool {
         [requests, tokens].contains { $0.remainingShare.map { $0 < Self.lowShare } ?? false }
+    }
+
+    /// For a budget at exactly zero, seconds until it resets (1 when the gateway does not say); nil when none is at zero.
+    public var zeroBudgetReset: Double? {
+        let zero = [requests, tokens].filter { $0.remaining == 0 }
+        guard !zero.isEmpty else { return nil }
+        return zero.compactMap(\.resetSeconds).max() ?? 1
     }
 
     /// Seconds until an exhausted budget refills (`x-ratelimit-reset-*` of the

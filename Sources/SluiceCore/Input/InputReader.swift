@@ -63,8 +63,11 @@ actor InputReader {
         return Batch(items: items, lastLine: lastLine, ended: false, error: nil)
     }
 
-    func close() async {
-        lines = nil
+    /// Not isolated: it must not wait for its own thread to end while running on it.
+    nonisolated func close() async {
+        await closeFile()
         await thread.shutdown()
     }
+
+    private func closeFile() { lines = nil }
 }

@@ -47,17 +47,18 @@ public final class Planner: Service {
         self.onEnd = onEnd
     }
 
-    public var needsPlanning: Bool { inputs.contains { !$0.planningComplete } }
-
-    /// As a service: plans until done or the run stops (graceful shutdown stops at the next batch).
+    /// As a service: plans until done or the run stops, then waits for the group to
+    /// stop it (a service of a group that ends while the group is stopping another
+    /// would make the group cancel everything).
     public func run() async {
         var report = Report()
         do {
             report = try await plan()
         } catch {
-            control.stop(.error(error as? SluiceError ?? SluiceError(.input, "\(error)")))
+            control.stop(.error(SluiceError.wrapping(error, as: .input)))
         }
         await onEnd(report)
+        try? await gracefulShutdown()
     }
 
     /// Plans every input not yet fully planned.

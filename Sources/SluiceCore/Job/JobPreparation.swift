@@ -8,7 +8,8 @@ import Logging
 ///
 /// ```swift
 /// let job = try await JobPreparation(configuration: config, options: options, logger: logger, control: control).prepare()
-/// defer { Task { await job.store.close() } }
+/// // ... run it ...
+/// await job.store.close()
 /// ```
 struct JobPreparation {
     let configuration: JobConfiguration

@@ -8,10 +8,11 @@ import Synchronization
 /// In start order (the group stops them in reverse, each after the one before
 /// has ended): the signal watcher, the checkpoint recorder, the results
 /// publisher, the planner, the dispatcher, the progress line. The dispatcher's
-/// end (every item done, or the run stopping for an error) shuts the group
-/// down gracefully; so does the first SIGINT/SIGTERM, through the watcher. The
-/// graceful shutdown is given `--grace` seconds, then the group cancels what is
-/// left (requests in flight are abandoned and their items released).
+/// end shuts the group down gracefully: every item done, or the run stopping
+/// (a signal, a refused key...), in which case the dispatcher first gives the
+/// requests in flight `--grace` seconds, then cancels them and releases their
+/// items. No other service ends on its own before it is told to: a service
+/// that ends while the group stops another makes the group cancel everything.
 struct JobRun {
     let configuration: JobConfiguration
     let options: RunOptions
@@ -32,9 +33,11 @@ struct JobRun {
         let counters = RunCounters()
         counters.update { $0.concurrencyLimit = configuration.concurrency }
         let feed = ItemFeed(store: store, planningDone: !job.needsPlanning)
-        let recorder = CheckpointRecorder(store: store, counters: counters, control: control)
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
+        let recorder = CheckpointRecorder(
+            store: store, counters: counters, control: control,
+            learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
         let gate = RateGate(control: control)
         let scheduler = Scheduler(
             settings: .init(
@@ -65,11 +68,10 @@ struct JobRun {
                 await feed.planningFinished()
             })
 
-        let group = GroupHandle()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // Names, not descriptions: the group logs them, and a description could print a service's fields.
             .init(
-                service: SignalWatcher(control: control, graceSeconds: options.graceSeconds) { await group.triggerGracefulShutdown() },
+                service: SignalWatcher(control: control, graceSeconds: options.graceSeconds),
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"),
             .init(service: recorder, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "checkpoint"),
             .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
@@ -82,7 +84,7 @@ struct JobRun {
         }
         services.append(
             .init(
-                service: DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control),
+                service: DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control, graceSeconds: options.graceSeconds),
                 successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
                 serviceName: "dispatcher"))
         if options.showProgress {
@@ -91,15 +93,13 @@ struct JobRun {
                     service: ProgressReporter(counters: counters, baseline: job.baseline, plainInterval: options.progressInterval) { gate.currentPause },
                     successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "progress"))
         }
+        // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(options.graceSeconds)
-        let serviceGroup = ServiceGroup(configuration: groupConfiguration)
-        group.set(serviceGroup)
-
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         do {
-            try await serviceGroup.run()
+            try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
-            control.stop(.error(error as? SluiceError ?? SluiceError(.checkpoint, "\(error)")))
+            control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
         }
         // Items released after the recorder stopped (the grace period ran out) are committed here.
         await recorder.commitRemaining()
@@ -128,22 +128,9 @@ struct JobRun {
         if let learned, learned < configuration.concurrency {
             logger.info("starting at the concurrency learned by the last run: \(learned) (ceiling \(configuration.concurrency))")
         }
-        let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: configuration.concurrency, start: learned ?? configuration.concurrency) { limit in
-            Task { try? await store.setValue(String(limit), forKey: Self.learnedLimitKey) }
-        }
+        // The recorder stores what is learned, with its commits.
+        let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: configuration.concurrency, start: learned ?? configuration.concurrency)
         counters.update { $0.concurrencyLimit = adaptive.currentLimit }
         return adaptive
-    }
-}
-
-/// The group, for the signal watcher that must start its graceful shutdown
-/// (the group is built from the services, the watcher among them).
-private final class GroupHandle: Sendable {
-    private let group = Mutex<ServiceGroup?>(nil)
-
-    func set(_ serviceGroup: ServiceGroup) { group.withLock { $0 = serviceGroup } }
-
-    func triggerGracefulShutdown() async {
-        await group.withLock { $0 }?.triggerGracefulShutdown()
     }
 }

@@ -3,26 +3,25 @@ import ServiceLifecycle
 import UnixSignals
 
 /// SIGINT/SIGTERM for a run: the first records why the run stops (so the exit
-/// code says which signal, 130 or 143) and starts the group's graceful
-/// shutdown: no new requests, the ones in flight may finish for the grace
-/// period, everything committed. A second one exits at once. Either way the
-/// checkpoint holds every committed result, so the job resumes.
+/// code says which signal, 130 or 143), which makes the dispatcher take no new
+/// items and give those in flight the grace period; once it has drained, the
+/// group stops the other services in order, everything committed. A second
+/// signal exits at once. Either way the checkpoint holds every committed
+/// result, so the job resumes.
 ///
-/// A service listed first in the run's group, so it is shut down last and
-/// still hears a second signal while the others drain.
+/// Listed first in the run's group, so it is shut down last and still hears a
+/// second signal while the others drain.
 ///
 /// ```swift
-/// let watcher = SignalWatcher(control: control, graceSeconds: 30) { await group.triggerGracefulShutdown() }
+/// ServiceGroupConfiguration.ServiceConfiguration(service: SignalWatcher(control: control, graceSeconds: 30), serviceName: "signals")
 /// ```
 public struct SignalWatcher: Service {
     private let control: RunControl
     private let graceSeconds: Double
-    private let startShutdown: @Sendable () async -> Void
 
-    public init(control: RunControl, graceSeconds: Double, startShutdown: @escaping @Sendable () async -> Void) {
+    public init(control: RunControl, graceSeconds: Double) {
         self.control = control
         self.graceSeconds = graceSeconds
-        self.startShutdown = startShutdown
     }
 
     public func run() async {
@@ -36,7 +35,6 @@ public struct SignalWatcher: Service {
                 FileHandle.standardError.write(
                     Data("\nsluice: \(name): no new requests; waiting up to \(Int(graceSeconds)) s for those in flight (again to exit now)\n".utf8))
                 control.stop(.signal(number))
-                await startShutdown()
             } else {
                 FileHandle.standardError.write(Data("\nsluice: \(name) again: exiting now; committed results are saved, run the same command to resume\n".utf8))
                 _exit(128 + number)

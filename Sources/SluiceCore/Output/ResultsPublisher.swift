@@ -62,6 +62,17 @@ public actor ResultsPublisher: Service {
     @discardableResult
     public func advance() async throws -> Int {
         guard let files else { return 0 }
+        do {
+            return try await append(to: files)
+        } catch {
+            // A file left half-written is not appended to again (a line could be written twice);
+            // the next run writes the partial files afresh.
+            self.files = nil
+            throw error
+        }
+    }
+
+    private func append(to files: (results: OutputFile, errors: OutputFile)) async throws -> Int {
         var appended = 0
         pages: while true {
             let rows = try await store.results(after: cursor, limit: pageSize)
@@ -96,11 +107,14 @@ public actor ResultsPublisher: Service {
         return written
     }
 
-    /// Ends the publisher's thread; the partial files stay as they are.
-    public func close() async {
-        files = nil
+    /// Ends the publisher's thread; the partial files stay as they are. Not isolated: it must
+    /// not wait for its own thread to end while running on it.
+    public nonisolated func close() async {
+        await closeFiles()
         await thread.shutdown()
     }
+
+    private func closeFiles() { files = nil }
 
     /// As a service: advances once a second until the graceful shutdown.
     public func run() async {
@@ -113,7 +127,8 @@ public actor ResultsPublisher: Service {
             do {
                 try await advance()
             } catch {
-                control?.stop(.error(error as? SluiceError ?? SluiceError(.output, "\(error)")))
+                control?.stop(.error(SluiceError.wrapping(error, as: .output)))
+                try? await gracefulShutdown()  // ending early would make the group cancel the rest
                 return
             }
         }

@@ -31,6 +31,9 @@ import Synchronization
 ///   after four such windows following a decrease. A decrease right after an
 ///   increase is a failed probe, and doubles that wait (up to 64 windows), so
 ///   a job sitting at a capacity limit probes above it less and less often;
+/// - between 4 and 8 % right after an increase: a failed probe too (above a
+///   capacity of N, one more slot is refused 1/(N+1) of the time, under 8 %
+///   once N passes 12): one slot back, and the doubled wait;
 /// - otherwise: hold.
 /// Only 429 is a refusal; 5xx, dropped connections and timeouts are faults of
 /// another kind and are retried without touching the limit.
@@ -124,17 +127,23 @@ public final class AdaptiveConcurrency: Sendable {
                     state.limit += 1
                     state.probing = true
                 }
-            } else {
+            } else if state.probing {
+                // Refusals right after an increase, even below the decrease line: the probe found the
+                // capacity. Back to the last limit without refusals, and wait longer before the next probe.
+                state.limit = max(1, state.limit - 1)
+                state.probation = min(state.probation * 2, 64)
+                state.cleanWindowsBeforeIncrease = state.probation
+                state.windowOpened = now
                 state.probing = false
             }
             state.answers = 0
             state.refusals = 0
             state.lowBudget = 0
-            return Int(state.limit) != before ? Int(state.limit) : nil
+            guard Int(state.limit) != before else { return nil }
+            // Under the lock: two windows ending together must not reach the limiter in reverse order.
+            limiter.setLimit(Int(state.limit))
+            return Int(state.limit)
         }
-        if let changed {
-            limiter.setLimit(changed)
-            onChange(changed)
-        }
+        if let changed { onChange(changed) }
     }
 }

@@ -15,7 +15,7 @@ import Synchronization
 /// switch breaker.permanentFailure(outcome, signature: "HTTP 400 model_not_found") {
 /// case .held: break
 /// case .commit(let outcomes): outcomes.forEach { recorder.record(.finished($0)) }
-/// case .tripped(let held): held.forEach { recorder.record(.released($0.id, attempts: $0.attempts)) }
+/// case .tripped(let held, _, _): held.forEach { recorder.record(.released($0.id, attempts: $0.attempts)) }
 /// }
 /// ```
 public final class CircuitBreaker: Sendable {

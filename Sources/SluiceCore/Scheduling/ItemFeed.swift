@@ -14,6 +14,8 @@ public actor ItemFeed {
     private var page: [DispatchItem] = []
     private var index = 0
     private var planningDone = false
+    /// Counts the planner's batches, so one that lands while `next()` is leasing is not missed.
+    private var plannedBatches = 0
     private var waiter: CheckedContinuation<Void, Never>?
 
     public init(store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool) {
@@ -28,16 +30,19 @@ public actor ItemFeed {
                 defer { index += 1 }
                 return page[index]
             }
+            let batchesBefore = plannedBatches
             page = try await store.lease(limit: pageSize)
             index = 0
             if !page.isEmpty { continue }
             if planningDone { return nil }
+            if plannedBatches != batchesBefore { continue }  // planned while the lease was under way
             await withCheckedContinuation { waiter = $0 }
         }
     }
 
     /// The planner committed more items.
     public func itemsPlanned() {
+        plannedBatches += 1
         waiter?.resume()
         waiter = nil
     }

@@ -12,7 +12,8 @@ import Synchronization
 ///   item waits its Retry-After (without holding a request slot).
 ///
 /// The job pauses only on evidence that the limit is the job's: the answer's
-/// `x-ratelimit-remaining-*` at (or within 2 % of) zero, or 429s that say when
+/// `x-ratelimit-remaining-*` at (or within 2 % of) zero (on a success, exactly
+/// zero: a short pause, until the reset or a second), or 429s that say when
 /// to come back (Retry-After) from many distinct items: more than
 /// `pauseShare` of the answers of the last few seconds, counted over at least
 /// `minimumAnswers`. A 429 with no Retry-After and no budget figures is what a
@@ -66,10 +67,16 @@ public final class RefusalMonitor: Sendable {
 
     public init(rules: Rules = Rules()) { self.rules = rules }
 
+    /// Longest pause for a success that reports a budget at zero: the next request
+    /// would be refused, and its 429 then says exactly how long to wait.
+    public static let zeroBudgetPause = 1.0
+
     /// Records one HTTP answer. `wait` is how long a refused item waits (its
     /// Retry-After, or backoff), which is also how long a job-wide pause lasts.
+    /// `pacedLocally`: sluice keeps to a budget of its own (`--rpm`/`--tpm`),
+    /// so a gateway budget near zero on a success is expected and pauses nothing.
     public func observe(
-        status: Int, limits: RateLimitHeaders, item: Int64, wait: Double,
+        status: Int, limits: RateLimitHeaders, item: Int64, wait: Double, pacedLocally: Bool = false,
         now: ContinuousClock.Instant = .now
     ) -> Reaction {
         let refused = status == 429
@@ -91,7 +98,13 @@ public final class RefusalMonitor: Sendable {
             }
             return (answers, items.count)
         }
-        guard refused else { return .none }
+        guard refused else {
+            // A success that used the last of the budget: the job's own limit is reached.
+            if (200..<300).contains(status), !pacedLocally, let reset = limits.zeroBudgetReset {
+                return .pauseJob(seconds: min(reset, Self.zeroBudgetPause), reason: "gateway rate limit (its budget is at zero)")
+            }
+            return .none
+        }
         let reaction: Reaction
         if limits.isExhausted {
             reaction = .pauseJob(seconds: wait, reason: "gateway rate limit (its budget is at zero)")

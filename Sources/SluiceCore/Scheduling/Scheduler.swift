@@ -217,23 +217,23 @@ public final class Scheduler: Sendable {
         sentAt: ContinuousClock.Instant, next: ItemAttempts.Next
     ) {
         let refused = response.status == 429
+        if refused { parts.counters.update { $0.refusals += 1 } }
+        let wait: Double
+        if case .retry(let after, _) = next, refused { wait = after } else { wait = limits.retryAfter ?? settings.policy.backoff(retry: 1) }
+        // With a local budget sluice paces itself: a budget near zero is then expected, not a reason to stop.
+        let reaction = parts.monitor.observe(
+            status: response.status, limits: limits, item: item.id, wait: wait,
+            pacedLocally: parts.budget.isLimited)
         var jobLimit = false
-        if refused {
-            let wait: Double
-            if case .retry(let after, _) = next { wait = after } else { wait = limits.retryAfter ?? settings.policy.backoff(retry: 1) }
-            parts.counters.update { $0.refusals += 1 }
-            if case .pauseJob(let seconds, let reason) = parts.monitor.observe(status: 429, limits: limits, item: item.id, wait: wait) {
-                let started = parts.gate.pause(for: seconds, reason: reason)
-                if started {
-                    parts.counters.update { $0.jobPauses += 1 }
-                    parts.logger.info("pausing every request for \(String(format: "%.1f", seconds)) s: \(reason)")
-                }
-                jobLimit = limits.isExhausted
+        if case .pauseJob(let seconds, let reason) = reaction {
+            if parts.gate.pause(for: seconds, reason: reason) {
+                parts.counters.update { $0.jobPauses += 1 }
+                parts.logger.info("pausing every request for \(String(format: "%.1f", seconds)) s: \(reason)")
             }
-        } else {
-            _ = parts.monitor.observe(status: response.status, limits: limits, item: item.id, wait: 0)
+            jobLimit = limits.isExhausted
         }
-        guard let adaptive = parts.adaptive else { return }
+        // A 5xx is a fault, not a rate signal: it neither refuses nor counts as accepted.
+        guard let adaptive = parts.adaptive, response.status < 500 else { return }
         // A budget at zero is a rate limit, which the pause handles: fewer requests
         // in flight would not send fewer per minute, only recover more slowly after.
         let answer: AdaptiveConcurrency.Answer
@@ -277,9 +277,16 @@ public final class Scheduler: Sendable {
         }
     }
 
-    /// Outcomes held by the circuit breaker when the run ends: they are real failures.
-    public func drainHeldFailures() {
-        parts.breaker?.drain().forEach { parts.recorder.record(.finished($0)) }
+    /// Outcomes the circuit breaker still holds when dispatching ends: real failures when
+    /// every item ran; when the run stopped (a signal, another error) they may be the start
+    /// of a run of identical failures, so they go back to pending rather than fail.
+    public func settleHeldFailures() {
+        let held = parts.breaker?.drain() ?? []
+        if parts.control.isStopping {
+            held.forEach { parts.recorder.record(.released($0.id, attempts: $0.attempts)) }
+        } else {
+            held.forEach { parts.recorder.record(.finished($0)) }
+        }
     }
 
     private func isUnreachable(_ result: GatewayResult) -> Bool {

@@ -56,3 +56,10 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 }
+
+extension SluiceError {
+    /// The error itself when it is already a `SluiceError`, else one with `code` that says what it was.
+    public static func wrapping(_ error: any Error, as code: Code) -> SluiceError {
+        error as? SluiceError ?? SluiceError(code, "\(error)")
+    }
+}

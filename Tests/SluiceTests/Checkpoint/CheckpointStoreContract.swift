@@ -11,6 +11,13 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
+    /// The store `makeStore` made, opened again as a runner.
+    func reopen(_ dir: TemporaryDirectory) async throws -> any CheckpointStore {
+        switch self {
+        case .sqlite: try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+        }
+    }
+
     /// A fresh, empty store with one input (`in.jsonl`) and a second (`b.jsonl`) registered.
     func makeStore(_ dir: TemporaryDirectory) async throws -> any CheckpointStore {
         let store: any CheckpointStore
@@ -111,6 +118,21 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
     }
 
     @Test(arguments: StoreKind.allCases)
+    func leasesFollowInputOrderAcrossFilesWhateverThePlanningOrder(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        // File 1 planned first, then file 0; then file 0 replanned with a line appended (as --force does).
+        try await store.insertPlanned([planned(1, key: "b1", file: 1)], fileIndex: 1, throughLine: 1, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            [planned(1, key: "a1"), planned(2, key: "a2")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
+        try await store.insertPlanned(
+            [planned(1, key: "a1"), planned(2, key: "a2"), planned(3, key: "a3")], fileIndex: 0, throughLine: 3,
+            complete: true, replanning: true, error: nil)
+        #expect(try await store.lease(limit: 10).map(\.customID) == ["a1", "a2", "a3", "b1"])
+        await store.close()
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func leasedItemsCarryWhatWasPlanned(kind: StoreKind) async throws {
         let dir = TemporaryDirectory()
         let store = try await kind.makeStore(dir)
@@ -135,7 +157,12 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         #expect(leased.map(\.model) == items.map(\.model))
         #expect(leased.map(\.endpoint) == items.map(\.endpoint))
         #expect(leased[2].overrides?.properties == ["team": "red"])
+        // Read back by a fresh connection (compressed bodies need what the store saved to read them).
+        try await store.record(leased.map { .released($0.id, attempts: 0) })
         await store.close()
+        let reopened = try await kind.reopen(dir)
+        #expect(try await reopened.lease(limit: 500).map(\.body) == items.map(\.body))
+        await reopened.close()
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -94,6 +94,18 @@ struct AdaptiveConcurrencyTests {
         #expect(run.limits.prefix(10).last! <= 9, "found within a few windows: \(run.limits.prefix(10))")
     }
 
+    @Test(arguments: [8, 25, 64])
+    func aCapacityLimitOfAnySizeIsFoundWithFewRefusals(capacity: Int) {
+        let run = simulate(rounds: 1500, ceiling: 256) { index, _ in index >= capacity }
+        let settled = run.limits.suffix(1000)
+        let mean = Double(settled.reduce(0, +)) / Double(settled.count)
+        // Refusals once settled: one more than capacity now and then, not 4-8 % for good.
+        let settledRefused = settled.reduce(0) { $0 + max($1 - capacity, 0) }
+        let settledSent = settled.reduce(0, +)
+        #expect(mean >= Double(capacity) * 0.9 && mean <= Double(capacity) * 1.05, "mean limit \(mean) for capacity \(capacity)")
+        #expect(Double(settledRefused) / Double(settledSent) <= 0.045, "\(settledRefused) of \(settledSent) refused once settled")
+    }
+
     @Test func neverAboveTheCeilingAndRecoversWhenRefusalsStop() {
         let limiter = ConcurrencyLimiter(limit: 1)
         let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: 40, start: 40)
@@ -122,6 +134,8 @@ struct AdaptiveConcurrencyTests {
 
 struct RefusalMonitorTests {
     private let none = RateLimitHeaders()
+    /// What a sporadic upstream 429 carries: a Retry-After, no budget figures.
+    private let comeBack = RateLimitHeaders(retryAfter: 1)
 
     @Test func sporadicRefusalsDelayOnlyTheirItem() {
         let monitor = RefusalMonitor()
@@ -139,8 +153,8 @@ struct RefusalMonitorTests {
         let exhausted = RateLimitHeaders(requests: .init(limit: 1200, remaining: 0, resetSeconds: 30))
         #expect(
             monitor.observe(status: 429, limits: exhausted, item: 1, wait: 41) == .pauseJob(seconds: 41, reason: "gateway rate limit (its budget is at zero)"))
-        // The same figures on a success are not a refusal.
-        #expect(monitor.observe(status: 200, limits: exhausted, item: 2, wait: 0) == .none)
+        // A 5xx with the same figures says nothing about rate.
+        #expect(monitor.observe(status: 503, limits: exhausted, item: 2, wait: 0) == .none)
     }
 
     @Test func refusalsWithRetryAfterFromManyItemsPauseTheJobOnce() {
@@ -158,6 +172,17 @@ struct RefusalMonitorTests {
         #expect(pauses == 1)
     }
 
+    @Test func aSuccessThatUsesTheLastOfTheBudgetPausesBriefly() {
+        let monitor = RefusalMonitor()
+        let last = RateLimitHeaders(requests: .init(limit: 100, remaining: 0, resetSeconds: 0.4))
+        #expect(monitor.observe(status: 200, limits: last, item: 1, wait: 0) == .pauseJob(seconds: 0.4, reason: "gateway rate limit (its budget is at zero)"))
+        let farReset = RateLimitHeaders(requests: .init(limit: 100, remaining: 0, resetSeconds: 360))
+        #expect(monitor.observe(status: 200, limits: farReset, item: 2, wait: 0) == .pauseJob(seconds: 1, reason: "gateway rate limit (its budget is at zero)"))
+        // sluice pacing itself with --rpm expects the gateway's budget to run down.
+        #expect(monitor.observe(status: 200, limits: last, item: 3, wait: 0, pacedLocally: true) == .none)
+        #expect(monitor.observe(status: 200, limits: RateLimitHeaders(requests: .init(limit: 100, remaining: 1)), item: 4, wait: 0) == .none)
+    }
+
     @Test func aCapacityLimitWithoutRetryAfterIsNotAJobPause() {
         let monitor = RefusalMonitor()
         for index in 0..<100 {
@@ -170,14 +195,14 @@ struct RefusalMonitorTests {
         let monitor = RefusalMonitor()
         for index in 0..<60 { _ = monitor.observe(status: 200, limits: none, item: Int64(index), wait: 0) }
         for _ in 0..<30 {
-            #expect(monitor.observe(status: 429, limits: none, item: 999, wait: 1) == .delayItem)
+            #expect(monitor.observe(status: 429, limits: comeBack, item: 999, wait: 1) == .delayItem)
         }
     }
 
     @Test func tooFewAnswersSayNothing() {
         let monitor = RefusalMonitor()
         for index in 0..<10 {
-            #expect(monitor.observe(status: 429, limits: none, item: Int64(index), wait: 1) == .delayItem)
+            #expect(monitor.observe(status: 429, limits: comeBack, item: Int64(index), wait: 1) == .delayItem)
         }
     }
 }
