@@ -30,12 +30,15 @@ public final class CheckpointRecorder: Service {
     /// A value the job learns as it runs (the adaptive limit), kept with the commits, in their order.
     private let learned: (key: String, value: @Sendable () -> String)?
     private let lastLearned = Mutex<String?>(nil)
+    /// For the run's cost so far, from each committed answer's usage.
+    private let prices: PriceTable
 
     public init(
-        store: any CheckpointStore, counters: RunCounters, control: RunControl,
+        store: any CheckpointStore, counters: RunCounters, control: RunControl, prices: PriceTable = PriceTable(),
         learned: (key: String, value: @Sendable () -> String)? = nil
     ) {
         self.store = store
+        self.prices = prices
         self.counters = counters
         self.control = control
         self.learned = learned
@@ -88,6 +91,12 @@ public final class CheckpointRecorder: Service {
                 if outcome.succeeded { stats.succeeded += 1 } else { stats.failed += 1 }
                 stats.promptTokens += outcome.promptTokens ?? 0
                 stats.completionTokens += outcome.completionTokens ?? 0
+                if let model = outcome.answeredModel {
+                    stats.cost +=
+                        prices.cost(
+                            model: model, prompt: outcome.promptTokens ?? 0, completion: outcome.completionTokens ?? 0,
+                            cached: outcome.cachedTokens ?? 0) ?? 0
+                }
             }
         }
     }

@@ -68,10 +68,23 @@ public protocol CheckpointStore: Sendable {
     func record(_ events: [CheckpointEvent]) async throws
 
     func counts() async throws -> ItemCounts
+    /// Tokens by answering model, over every answered item (failed ones included: they were billed too).
+    func usage() async throws -> [ModelUsage]
     /// Up to `limit` items after `cursor` in input order (file, then line),
     /// finished or not, for writing the results as a prefix completes.
     func results(after cursor: ResultCursor, limit: Int) async throws -> [ResultRow]
     func inputProblems(limit: Int) async throws -> [InputProblemRecord]
+    /// Up to `limit` items with an id above `after`, without their bodies, for `status`,
+    /// `list` and the report.
+    func summaries(after id: Int64, limit: Int) async throws -> [ItemSummary]
+
+    /// Adds one minute's figures to the job's history (a minute two runs share adds up).
+    func addHistory(_ entry: HistoryEntry) async throws
+    /// The job's history, oldest minute first.
+    func history() async throws -> [HistoryEntry]
+    /// Failed items of these classes become pending again (`retry-failed --class`); bad input
+    /// lines never do. Returns how many.
+    func requeueFailed(classes: Set<ErrorClass>) async throws -> Int
 
     /// Removes everything this job stored (a fresh job refused by `--strict`).
     func destroy() async throws

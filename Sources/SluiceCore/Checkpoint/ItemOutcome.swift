@@ -13,6 +13,9 @@ public struct ItemOutcome: Sendable {
     public var promptTokens: Int?
     public var completionTokens: Int?
     public var totalTokens: Int?
+    public var cachedTokens: Int?
+    /// The gateway answered from its cache (as its profile reads the response headers).
+    public var cacheHit: Bool?
     public var latencyMilliseconds: Double?
     /// JSON object of the headers of the last attempt, without Authorization.
     public var headersSent: [UInt8]

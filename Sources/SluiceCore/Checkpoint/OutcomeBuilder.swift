@@ -26,7 +26,9 @@ struct OutcomeBuilder: Sendable {
                 outcome.promptTokens = summary.promptTokens
                 outcome.completionTokens = summary.completionTokens
                 outcome.totalTokens = summary.totalTokens
+                outcome.cachedTokens = summary.cachedTokens
             }
+            outcome.cacheHit = answered.cacheStatus.map { $0.uppercased().contains("HIT") }
             if !outcome.succeeded {
                 outcome.errorCode = ResponseSummary.errorCode(in: response.body) ?? "http_\(response.status)"
                 outcome.errorMessage = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "HTTP \(response.status)")

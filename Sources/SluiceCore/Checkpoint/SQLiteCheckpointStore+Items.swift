@@ -54,7 +54,8 @@ extension SQLiteCheckpointStore {
                 overrides = excluded.overrides, metadata = excluded.metadata, error_code = excluded.error_code,
                 error_message = excluded.error_message, attempts = 0, retries = 0, fallbacks_used = 0, http_status = NULL,
                 answered_model = NULL, provider = NULL, request_id = NULL, prompt_tokens = NULL, completion_tokens = NULL,
-                total_tokens = NULL, latency_ms = NULL, headers_id = NULL, response = NULL, finished_at = NULL
+                total_tokens = NULL, cached_tokens = NULL, latency_ms = NULL, cache_hit = NULL, headers_id = NULL, response = NULL,
+                finished_at = NULL
             """
         ).bind(
             .int(item.fileIndex), .int(item.line), .text(item.customID),
@@ -122,7 +123,8 @@ extension SQLiteCheckpointStore {
                 """
                 UPDATE items SET state = ?, attempts = ?, retries = ?, fallbacks_used = ?, http_status = ?, error_code = ?,
                     error_message = ?, answered_model = ?, provider = ?, request_id = ?, prompt_tokens = ?,
-                    completion_tokens = ?, total_tokens = ?, latency_ms = ?, headers_id = ?, response = ?, finished_at = ?
+                    completion_tokens = ?, total_tokens = ?, cached_tokens = ?, latency_ms = ?, cache_hit = ?, headers_id = ?, response = ?,
+                    finished_at = ?
                 WHERE id = ? AND state = 1
                 """)
             let now = Date().timeIntervalSince1970
@@ -136,7 +138,8 @@ extension SQLiteCheckpointStore {
                         .int(outcome.attempts), .int(outcome.retries), .int(outcome.fallbacksUsed), .optional(outcome.httpStatus),
                         .optional(outcome.errorCode), .optional(outcome.errorMessage), .optional(outcome.answeredModel),
                         .optional(outcome.provider), .optional(outcome.requestID), .optional(outcome.promptTokens),
-                        .optional(outcome.completionTokens), .optional(outcome.totalTokens), .optional(outcome.latencyMilliseconds),
+                        .optional(outcome.completionTokens), .optional(outcome.totalTokens), .optional(outcome.cachedTokens),
+                        .optional(outcome.latencyMilliseconds), .optional(outcome.cacheHit.map { $0 ? 1 : 0 }),
                         .integer(try headerSet(outcome.headersSent)), .optional(outcome.response.map(answers.encode)), .real(now),
                         .integer(outcome.id)
                     ).run()
@@ -153,5 +156,36 @@ extension SQLiteCheckpointStore {
         let id = try statement("SELECT id FROM header_sets WHERE json = ?").bind(.blob(json)).firstRow { $0.int64(0) } ?? 0
         headerSets[json] = id
         return id
+    }
+
+    // MARK: - Operating
+
+    public func requeueFailed(classes: Set<ErrorClass>) throws -> Int {
+        try committing {
+            let failed = try statement("SELECT id, bad_line, http_status, error_code FROM items WHERE state = 3").bind()
+            var ids: [Int64] = []
+            while try failed.step() {
+                let itemClass = ErrorClass.of(badLine: failed.int(1) != 0, httpStatus: failed.optionalInt(2), errorCode: failed.text(3))
+                if itemClass != .input, classes.contains(itemClass) { ids.append(failed.int64(0)) }
+            }
+            failed.reset()
+            let requeue = try statement("UPDATE items SET state = 0 WHERE id = ? AND state = 3")
+            for id in ids { try requeue.bind(.integer(id)).run() }
+            return ids.count
+        }
+    }
+
+    public func addHistory(_ entry: HistoryEntry) throws {
+        try committing {
+            let existing = try statement("SELECT figures FROM history WHERE minute = ?").bind(.integer(entry.minute))
+                .firstRow { $0.blob(0) }.flatMap { $0 }
+            var merged = entry
+            if let existing, let earlier = try? JSONDecoder().decode(HistoryEntry.self, from: Data(existing)) {
+                merged = earlier.adding(entry)
+            }
+            let json = try JSONEncoder().encode(merged)
+            try statement("INSERT INTO history (minute, figures) VALUES (?, ?) ON CONFLICT (minute) DO UPDATE SET figures = excluded.figures")
+                .bind(.integer(entry.minute), .text(String(decoding: json, as: UTF8.self))).run()
+        }
     }
 }

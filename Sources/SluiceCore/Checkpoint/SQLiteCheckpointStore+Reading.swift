@@ -1,4 +1,6 @@
-/// Reading back: totals, results in input order, bad lines.
+import Foundation
+
+/// Reading back: totals, results in input order, summaries, history, bad lines.
 extension SQLiteCheckpointStore {
     public func counts() throws -> ItemCounts {
         var counts = ItemCounts()
@@ -22,26 +24,90 @@ extension SQLiteCheckpointStore {
         return counts
     }
 
+    public func usage() throws -> [ModelUsage] {
+        let query = try statement(
+            """
+            SELECT answered_model, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens) FROM items
+            WHERE answered_model IS NOT NULL AND (prompt_tokens IS NOT NULL OR completion_tokens IS NOT NULL) GROUP BY answered_model
+            """
+        ).bind()
+        defer { query.reset() }
+        var usage: [ModelUsage] = []
+        while try query.step() {
+            usage.append(
+                ModelUsage(
+                    model: query.text(0) ?? "", items: query.int(1), promptTokens: query.int(2), completionTokens: query.int(3),
+                    cachedTokens: query.int(4)))
+        }
+        return usage
+    }
+
     public func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow] {
         // Read a page and reset: a statement left open on a row would pin a read transaction (see firstRow).
         let query = try statement(
             """
-            SELECT id, custom_id, state, http_status, request_id, error_code, error_message, response, metadata, file_index, line
+            SELECT id, custom_id, state, http_status, request_id, error_code, error_message, response, metadata, file_index, line,
+                answered_model, prompt_tokens, completion_tokens, total_tokens, latency_ms, overrides, bad_line
             FROM items WHERE (file_index, line) > (?, ?) ORDER BY file_index, line LIMIT ?
             """
         ).bind(.int(cursor.fileIndex), .int(cursor.line), .int(limit))
         defer { query.reset() }
         var rows: [ResultRow] = []
         rows.reserveCapacity(limit)
+        let decoder = JSONDecoder()
         while try query.step() {
-            rows.append(
-                ResultRow(
-                    id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
-                    httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
-                    errorMessage: query.text(6), response: try query.blob(7).map { try answers.decode($0) }, metadata: query.blob(8),
-                    position: ResultCursor(fileIndex: query.int(9), line: query.int(10))))
+            var row = ResultRow(
+                id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
+                httpStatus: query.optionalInt(3), requestID: query.text(4), errorCode: query.text(5),
+                errorMessage: query.text(6), response: try query.blob(7).map { try answers.decode($0) }, metadata: query.blob(8),
+                position: ResultCursor(fileIndex: query.int(9), line: query.int(10)))
+            row.answeredModel = query.text(11)
+            row.promptTokens = query.optionalInt(12)
+            row.completionTokens = query.optionalInt(13)
+            row.totalTokens = query.optionalInt(14)
+            row.latencyMilliseconds = query.isNull(15) ? nil : query.double(15)
+            row.overrides = query.blob(16).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) }
+            row.badLine = query.int(17) != 0
+            rows.append(row)
         }
         return rows
+    }
+
+    public func summaries(after id: Int64, limit: Int) throws -> [ItemSummary] {
+        let query = try statement(
+            """
+            SELECT id, custom_id, state, bad_line, model, answered_model, http_status, error_code, error_message,
+                prompt_tokens, completion_tokens, cached_tokens, latency_ms, attempts, retries, fallbacks_used, cache_hit, overrides, finished_at
+            FROM items WHERE id > ? ORDER BY id LIMIT ?
+            """
+        ).bind(.integer(id), .int(limit))
+        defer { query.reset() }
+        var rows: [ItemSummary] = []
+        rows.reserveCapacity(limit)
+        let decoder = JSONDecoder()
+        while try query.step() {
+            rows.append(
+                ItemSummary(
+                    id: query.int64(0), customID: query.text(1) ?? "", state: ItemState(rawValue: query.int(2)) ?? .pending,
+                    badLine: query.int(3) != 0, requestedModel: query.text(4), answeredModel: query.text(5), httpStatus: query.optionalInt(6),
+                    errorCode: query.text(7), errorMessage: query.text(8), promptTokens: query.int(9), completionTokens: query.int(10),
+                    cachedTokens: query.int(11), latencyMilliseconds: query.isNull(12) ? nil : query.double(12), attempts: query.int(13),
+                    retries: query.int(14), fallbacksUsed: query.int(15), cacheHit: query.int(16) != 0,
+                    overrides: query.blob(17).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) },
+                    finishedAt: query.isNull(18) ? nil : query.double(18)))
+        }
+        return rows
+    }
+
+    public func history() throws -> [HistoryEntry] {
+        let query = try statement("SELECT figures FROM history ORDER BY minute").bind()
+        defer { query.reset() }
+        var entries: [HistoryEntry] = []
+        let decoder = JSONDecoder()
+        while try query.step() {
+            if let data = query.blob(0), let entry = try? decoder.decode(HistoryEntry.self, from: Data(data)) { entries.append(entry) }
+        }
+        return entries
     }
 
     public func inputProblems(limit: Int) throws -> [InputProblemRecord] {

@@ -53,9 +53,12 @@ public actor SQLiteCheckpointStore: CheckpointStore {
 
     private func setUp() throws {
         if role == .runner { lock = try JobLock(checkpointPath: location) }
+        if role != .runner, access(location, F_OK) != 0 {
+            throw SluiceError(.checkpoint, "\(location): no checkpoint there (\(String(cString: strerror(errno))))")
+        }
         let database = try SQLiteDatabase(path: location, readOnly: role == .reader)
         self.database = database
-        if role == .reader {
+        if role != .runner {
             guard try database.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'items'").firstRow({ $0.int(0) }) == 1 else {
                 throw SluiceError(.checkpoint, "\(location): not a sluice checkpoint")
             }
@@ -186,4 +189,6 @@ public enum CheckpointRole: Sendable {
     case runner
     /// Only reads (status, export): opens read-only, takes no lock, works while a job runs.
     case reader
+    /// Writes a note to a job that may be running (`cancel`): no lock, no migration.
+    case control
 }

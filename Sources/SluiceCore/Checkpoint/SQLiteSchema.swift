@@ -25,16 +25,18 @@ enum SQLiteSchema {
             attempts INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0, fallbacks_used INTEGER NOT NULL DEFAULT 0,
             http_status INTEGER, error_code TEXT, error_message TEXT,
             answered_model TEXT, provider TEXT, request_id TEXT,
-            prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, latency_ms REAL,
-            headers_id INTEGER, response BLOB, finished_at REAL,
+            prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER, latency_ms REAL,
+            cache_hit INTEGER, headers_id INTEGER, response BLOB, finished_at REAL,
             UNIQUE (file_index, line));
         """
     }
 
-    /// The bodies' compression dictionaries (one per kind) and the distinct sets of sent headers.
+    /// The bodies' compression dictionaries (one per kind), the distinct sets of sent headers, and the
+    /// per-minute history (its figures as JSON, see `HistoryEntry`).
     static let shared = """
         CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
+        CREATE TABLE IF NOT EXISTS history (minute INTEGER PRIMARY KEY, figures TEXT NOT NULL);
         """
 
     static let indexes = """

@@ -7,6 +7,9 @@ public struct ResponseSummary: Sendable {
     public var promptTokens: Int?
     public var completionTokens: Int?
     public var totalTokens: Int?
+    /// Prompt tokens the provider served from its cache (OpenAI's `prompt_tokens_details.cached_tokens`,
+    /// Anthropic's `cache_read_input_tokens`), billed at the cached-input price.
+    public var cachedTokens: Int?
 
     /// Nil when the body is not a JSON object: a 2xx like that is a broken answer.
     /// Validates the whole body but decodes only these fields (no objects built).
@@ -27,6 +30,12 @@ public struct ResponseSummary: Sendable {
                         completionTokens = number
                     } else if field.key == "total_tokens" {
                         totalTokens = number
+                    } else if field.key == "cache_read_input_tokens" {
+                        cachedTokens = number
+                    } else if field.key == "prompt_tokens_details" || field.key == "input_tokens_details",
+                        let details = JSONScanner.members(of: body, in: field.value)
+                    {
+                        for detail in details where detail.key == "cached_tokens" { cachedTokens = JSONScanner.integer(body[detail.value]) }
                     }
                 }
             }

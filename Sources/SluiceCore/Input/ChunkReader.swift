@@ -10,6 +10,8 @@ import Foundation
 public protocol ChunkReader: AnyObject {
     /// The next chunk, valid until the following call; nil at the end of input.
     func nextChunk() throws -> UnsafeRawBufferPointer?
+    /// How far through the file this is, 0...1 by bytes read from it (compressed bytes for gzip).
+    var fractionRead: Double { get }
 }
 
 /// Opens an input file, choosing gzip decompression from the file's first two

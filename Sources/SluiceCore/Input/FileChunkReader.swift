@@ -6,6 +6,8 @@ public final class FileChunkReader: ChunkReader {
     private let fd: Int32
     private let buffer: UnsafeMutableRawBufferPointer
     let size: Int64
+    private(set) var bytesRead: Int64 = 0
+    public var fractionRead: Double { size > 0 ? min(Double(bytesRead) / Double(size), 1) : 1 }
 
     public init(path: String, chunkSize: Int = 1 << 20) throws {
         self.path = path
@@ -37,7 +39,10 @@ public final class FileChunkReader: ChunkReader {
     public func nextChunk() throws -> UnsafeRawBufferPointer? {
         while true {
             let count = read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 { return UnsafeRawBufferPointer(rebasing: buffer[0..<count]) }
+            if count > 0 {
+                bytesRead += Int64(count)
+                return UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            }
             if count == 0 { return nil }
             if errno == EINTR { continue }
             throw SluiceError(.input, "\(path): read failed (\(String(cString: strerror(errno))))")

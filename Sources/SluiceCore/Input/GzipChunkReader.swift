@@ -6,6 +6,7 @@ import Foundation
 /// corruption, which zlib alone would accept silently.
 public final class GzipChunkReader: ChunkReader {
     private let source: FileChunkReader
+    public var fractionRead: Double { source.fractionRead }
     private let path: String
     private var stream = z_stream()
     private let output: UnsafeMutableRawBufferPointer

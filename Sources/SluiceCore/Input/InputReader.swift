@@ -18,6 +18,8 @@ actor InputReader {
         var ended: Bool
         /// A corrupt or truncated gzip stream ended the file early.
         var error: String?
+        /// How far through the file the batch reaches, by bytes.
+        var fractionRead: Double = 1
     }
 
     private let thread = DedicatedThread()
@@ -60,7 +62,7 @@ actor InputReader {
             lines = nil
             return Batch(items: items, lastLine: lastLine, ended: true, error: nil)
         }
-        return Batch(items: items, lastLine: lastLine, ended: false, error: nil)
+        return Batch(items: items, lastLine: lastLine, ended: false, error: nil, fractionRead: reader.fractionRead)
     }
 
     /// Not isolated: it must not wait for its own thread to end while running on it.

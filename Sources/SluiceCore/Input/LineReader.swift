@@ -13,6 +13,9 @@ public final class LineReader {
     private var lineNumber = 0
     private var ended = false
 
+    /// How far through its file the reader is, by bytes.
+    public var fractionRead: Double { source.fractionRead }
+
     public init(source: ChunkReader, maxLineBytes: Int) {
         self.source = source
         self.maxLineBytes = maxLineBytes

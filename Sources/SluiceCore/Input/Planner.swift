@@ -30,13 +30,14 @@ public final class Planner: Service {
     private let replanning: Set<Int>
     private let store: any CheckpointStore
     private let control: RunControl
-    /// Told after each stored batch, as the service (`run`) runs.
-    private let onBatch: @Sendable (_ planned: Int, _ problems: Int) async -> Void
+    /// Told after each stored batch, as the service (`run`) runs, with how far through
+    /// the inputs planning is (0...1, by bytes: for gzip, compressed bytes).
+    private let onBatch: @Sendable (_ planned: Int, _ problems: Int, _ fraction: Double) async -> Void
     private let onEnd: @Sendable (Report) async -> Void
 
     public init(
         parser: ItemParser, inputs: [InputRecord], replanning: Set<Int>, store: any CheckpointStore, control: RunControl,
-        onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in }, onEnd: @escaping @Sendable (Report) async -> Void = { _ in }
+        onBatch: @escaping @Sendable (Int, Int, Double) async -> Void = { _, _, _ in }, onEnd: @escaping @Sendable (Report) async -> Void = { _ in }
     ) {
         self.parser = parser
         self.inputs = inputs
@@ -76,6 +77,8 @@ public final class Planner: Service {
 
     private func plan(with reader: InputReader) async throws -> Report {
         var report = Report()
+        let totalBytes = Double(max(inputs.reduce(0) { $0 + $1.fingerprint.size }, 1))
+        var bytesBefore = Double(inputs.filter(\.planningComplete).reduce(0) { $0 + $1.fingerprint.size })
         for input in inputs where !input.planningComplete {
             if control.isStopping || Task.isShuttingDownGracefully { break }
             let isReplan = replanning.contains(input.fileIndex)
@@ -87,9 +90,10 @@ public final class Planner: Service {
                 report.planned += batch.items.count
                 report.problems += problems
                 if let error = batch.error { report.inputErrors.append(error) }
-                await onBatch(batch.items.count, problems)
+                await onBatch(batch.items.count, problems, (bytesBefore + batch.fractionRead * Double(input.fingerprint.size)) / totalBytes)
                 if batch.ended {
                     if isReplan, batch.error == nil { try await store.removeItems(fileIndex: input.fileIndex, afterLine: batch.lastLine) }
+                    bytesBefore += Double(input.fingerprint.size)
                     break
                 }
                 if control.isStopping || Task.isShuttingDownGracefully { return report }

@@ -44,6 +44,17 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var circuitBreaker: Bool
     /// Extra trusted root certificates (PEM) for the gateway's TLS.
     public var caFile: String?
+    /// Prices per model (per million tokens), over the built-in table.
+    public var prices: [String: Price]
+    /// Stop sending before spend, plus the worst case of what is in flight, would pass this (US dollars).
+    public var maxCost: Double?
+
+    /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
+    enum CodingKeys: String, CodingKey {
+        case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
+        case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
+        case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost
+    }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
     ///
@@ -92,7 +103,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             tokensPerMinute: flags.tokensPerMinute ?? job.tokensPerMinute,
             adaptiveConcurrency: flags.adaptiveConcurrency ?? job.adaptiveConcurrency ?? true,
             circuitBreaker: flags.circuitBreaker ?? job.circuitBreaker ?? true,
-            caFile: flags.caFile ?? fromFile(job.caFile)
+            caFile: flags.caFile ?? fromFile(job.caFile),
+            prices: (job.prices ?? [:]).merging(flags.prices ?? [:]) { _, flag in flag },
+            maxCost: flags.maxCost ?? job.maxCost
         )
         try configuration.validate()
         return configuration
@@ -163,6 +176,13 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         }
         if output == errors { throw fail("the results and errors files must differ (both are \(output))") }
         if inputs.contains(output) { throw fail("the output \(output) is also an input") }
+        if let maxCost, !(maxCost > 0) { throw fail("the cost cap must be more than 0 dollars, got \(maxCost)") }
+        for (model, price) in prices where !(price.input >= 0 && price.output >= 0 && (price.cachedInput ?? 0) >= 0) {
+            throw fail("the price of \(model) must not be negative")
+        }
+        if let maxCost, let model = ([model].compactMap { $0 } + gateway.fallback).first(where: { priceTable.price(for: $0) == nil }) {
+            throw fail("--max-cost \(maxCost) needs a price for \(model): give one with --price \(model)=IN,OUT or the job file's \"prices\"")
+        }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw fail("\(caFile): cannot read the CA file (--ca-file expects PEM certificates)")
         }
@@ -187,6 +207,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             throw fail(problem.message)
         }
     }
+
+    /// The job's prices over the built-in table.
+    public var priceTable: PriceTable { PriceTable(overrides: prices) }
 
     public static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()

@@ -44,6 +44,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var adaptiveConcurrency: Bool?
     public var circuitBreaker: Bool?
     public var caFile: String?
+    public var prices: [String: Price]?
+    public var maxCost: Double?
 
     public init() {}
 
@@ -64,6 +66,8 @@ public struct JobFile: Codable, Sendable, Equatable {
         case adaptiveConcurrency = "adaptive_concurrency"
         case circuitBreaker = "circuit_breaker"
         case caFile = "ca_file"
+        case prices
+        case maxCost = "max_cost"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

@@ -57,6 +57,15 @@ struct JobPreparation {
             throw error
         }
         let fresh = try await store.jobSettings() == nil
+        if !fresh, let note = try await store.value(forKey: CancelWatcher.key), !note.isEmpty {
+            guard options.force else {
+                throw SluiceError(
+                    .configuration,
+                    "this job was cancelled (sluice cancel, \(note)); run it with --force to continue it anyway")
+            }
+            logger.info("continuing a job that was cancelled (\(note)): --force")
+            try await store.setValue("", forKey: CancelWatcher.key)
+        }
         let (records, replanning) = try await reconcileInputs(store: store, fingerprints: fingerprints, fresh: fresh)
         try await store.saveJobSettings(configuration.json())
         try await store.saveInputs(records)
@@ -94,7 +103,7 @@ struct JobPreparation {
     }
 
     func planner(
-        for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int) async -> Void = { _, _ in },
+        for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int, Double) async -> Void = { _, _, _ in },
         onEnd: @escaping @Sendable (Planner.Report) async -> Void = { _ in }
     ) -> Planner {
         Planner(

@@ -35,8 +35,10 @@ struct JobRun {
         let feed = ItemFeed(store: store, planningDone: !job.needsPlanning)
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
+        let prices = configuration.priceTable
+        let spentBefore = try await store.usage().cost(in: prices).dollars
         let recorder = CheckpointRecorder(
-            store: store, counters: counters, control: control,
+            store: store, counters: counters, control: control, prices: prices,
             learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
         let gate = RateGate(control: control)
         let scheduler = Scheduler(
@@ -51,19 +53,24 @@ struct JobRun {
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
                     control: control, burstSeconds: 0),
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
+                spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices,
                 control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
 
+        let history = HistoryRecorder(store: store, counters: counters)
         let planningErrors = Mutex<[String]>([])
         let planner = preparation.planner(
             for: job,
-            onBatch: { planned, problems in
+            onBatch: { planned, problems, fraction in
                 counters.update {
-                    $0.planned += planned; $0.plannedInvalid += problems
+                    $0.planned += planned
+                    $0.plannedInvalid += problems
+                    $0.planningFraction = fraction
                 }
                 await feed.itemsPlanned()
             },
             onEnd: { report in
                 planningErrors.withLock { $0 = report.inputErrors }
+                counters.update { $0.planningFraction = nil }
                 logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
                 await feed.planningFinished()
             })
@@ -74,6 +81,10 @@ struct JobRun {
                 service: SignalWatcher(control: control, graceSeconds: options.graceSeconds),
                 successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"),
             .init(service: recorder, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "checkpoint"),
+            .init(service: history, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "history"),
+            .init(
+                service: CancelWatcher(store: store, control: control), successTerminationBehavior: .ignore,
+                failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "cancel"),
             .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
         ]
         if job.needsPlanning {
@@ -90,7 +101,10 @@ struct JobRun {
         if options.showProgress {
             services.append(
                 .init(
-                    service: ProgressReporter(counters: counters, baseline: job.baseline, plainInterval: options.progressInterval) { gate.currentPause },
+                    service: ProgressReporter(
+                        counters: counters, baseline: job.baseline, spentBefore: spentBefore,
+                        plainInterval: options.progressInterval
+                    ) { gate.currentPause },
                     successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "progress"))
         }
         // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
@@ -103,6 +117,7 @@ struct JobRun {
         }
         // Items released after the recorder stopped (the grace period ran out) are committed here.
         await recorder.commitRemaining()
+        await history.flush()
         await transport.shutdown()
         logger.debug(
             "checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events"

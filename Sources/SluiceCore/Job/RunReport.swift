@@ -17,9 +17,13 @@ public struct RunReport: Sendable {
     public var inputErrors: [String]
     public var problems: [InputProblemRecord]
     public var stopReason: RunControl.StopReason?
+    /// What every answer of the job cost at its prices, and the answering models without a price.
+    public var totalCost = 0.0
+    public var unpricedModels: [String] = []
 
     /// 0 all succeeded; 1 some items failed or an input was damaged; 2 usage,
-    /// configuration or authentication error; 130/143 interrupted (resumable).
+    /// configuration or authentication error; 3 the `--max-cost` cap was reached;
+    /// 130/143 interrupted or cancelled (resumable).
     public var exitCode: Int32 {
         switch stopReason {
         case .signal(let number): return 128 + number
@@ -33,6 +37,8 @@ public struct RunReport: Sendable {
         let state: String
         switch stopReason {
         case .signal(let number): state = "interrupted by \(number == SIGINT ? "SIGINT" : "SIGTERM")"
+        case .error(let error) where error.code == .cancelled: state = "cancelled"
+        case .error(let error) where error.code == .costCap: state = "stopped at the cost cap"
         case .error: state = "stopped"
         case nil: state = "finished"
         }
@@ -53,6 +59,11 @@ public struct RunReport: Sendable {
             lines.append("  attempts   \(counts.attempts) over every run of this job")
         }
         lines.append("  tokens     \(counts.promptTokens) prompt + \(counts.completionTokens) completion")
+        if totalCost > 0 || !unpricedModels.isEmpty {
+            var cost = "  cost       \(ProgressReporter.dollars(totalCost)) at the job's prices (\(ProgressReporter.dollars(stats.cost)) in this run)"
+            if !unpricedModels.isEmpty { cost += " · no price for \(unpricedModels.sorted().joined(separator: ", "))" }
+            lines.append(cost)
+        }
         if recoveredInFlight > 0 { lines.append("  resumed    \(recoveredInFlight) items that were in flight when the last run stopped were sent again") }
         if requeuedFailed > 0 { lines.append("  retried    \(requeuedFailed) previously failed items (--retry-failed)") }
         if let written {

@@ -60,4 +60,14 @@ public struct RequestBuilder: Sendable {
         out += rest
         return out
     }
+
+    /// The most tokens the request lets the model answer with (`max_tokens`, `max_completion_tokens`,
+    /// `max_output_tokens`), for the worst case of `--max-cost`.
+    public static func maxCompletionTokens(in body: [UInt8]) -> Int? {
+        guard let members = (try? JSONScanner.members(of: body)) ?? nil else { return nil }
+        for member in members where member.key == "max_tokens" || member.key == "max_completion_tokens" || member.key == "max_output_tokens" {
+            if let value = JSONScanner.integer(body[member.value]) { return value }
+        }
+        return nil
+    }
 }

@@ -19,8 +19,17 @@ public struct RunStats: Sendable {
     public var rateLimited = 0
     public var promptTokens = 0
     public var completionTokens = 0
+    /// What the committed answers of this run cost, at the job's prices (US dollars).
+    public var cost = 0.0
     public var concurrencyLimit = 0
     /// Items stored by the planner during this run, and how many of them were bad lines.
     public var planned = 0
     public var plannedInvalid = 0
+    /// How far planning has read its inputs (0...1, by bytes), while it runs: the total is then an estimate.
+    public var planningFraction: Double?
+    /// Answer latencies of this run, for the history's averages.
+    public var latencySumMilliseconds = 0.0
+    public var latencyCount = 0
+    /// Failed attempts of this run by class.
+    public var errors: [ErrorClass: Int] = [:]
 }

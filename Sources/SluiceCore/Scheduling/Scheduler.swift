@@ -43,6 +43,10 @@ public final class Scheduler: Sendable {
         public var monitor: RefusalMonitor
         /// Nil with `--no-circuit-breaker`.
         public var breaker: CircuitBreaker?
+        /// Nil without `--max-cost`.
+        public var spend: SpendGuard?
+        /// For each answer's cost (the spend guard, and the history).
+        public var prices: PriceTable
         public var control: RunControl
         public var counters: RunCounters
         public var redactor: Redactor
@@ -51,7 +55,7 @@ public final class Scheduler: Sendable {
         public init(
             transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
             adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-            control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
+            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
         ) {
             self.transport = transport
             self.builder = builder
@@ -62,6 +66,8 @@ public final class Scheduler: Sendable {
             self.gate = gate
             self.monitor = monitor
             self.breaker = breaker
+            self.spend = spend
+            self.prices = prices
             self.control = control
             self.counters = counters
             self.redactor = redactor
@@ -132,6 +138,24 @@ public final class Scheduler: Sendable {
             let request = parts.builder.request(for: item, plan: plan, modelIndex: attempts.modelIndex)
             let estimate = parts.budget.isLimited ? parts.budget.estimate(bodyBytes: request.body.count) : 0
             guard await parts.budget.acquire(tokens: estimate) else { return }
+            var hold: SpendGuard.Reservation?
+            if let spend = parts.spend {
+                guard parts.prices.price(for: request.model) != nil else {
+                    parts.control.stop(
+                        .error(
+                            SluiceError(
+                                .configuration,
+                                "--max-cost needs a price for every model it may pay for, and \(request.model) (item \(item.customID)) has none: "
+                                    + "give one with --price \(request.model)=IN,OUT or the job file's \"prices\", then run again to resume.")))
+                    return
+                }
+                let maxTokens = RequestBuilder.maxCompletionTokens(in: request.body)
+                guard let reservation = spend.reserve(model: request.model, promptTokens: request.body.count / 4, maxCompletionTokens: maxTokens) else {
+                    parts.control.stop(.error(costCapError(spend, model: request.model)))
+                    return
+                }
+                hold = reservation
+            }
             let modelIndex = attempts.begin()
             parts.counters.update {
                 $0.requestsSent += 1
@@ -171,6 +195,7 @@ public final class Scheduler: Sendable {
 
             let verdict = settings.policy.verdict(for: effective, limits: limits)
             let next = attempts.finish(verdict)
+            account(result: effective, summary: summary, request: request, verdict: verdict, hold: hold)
             if case .response(let response) = result, let limits {
                 react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
             }
@@ -209,6 +234,38 @@ public final class Scheduler: Sendable {
                 }
             }
         }
+    }
+
+    /// What an attempt cost and how it failed, for `--max-cost`, the history and the report.
+    private func account(
+        result: GatewayResult, summary: ResponseSummary?, request: GatewayRequest, verdict: AttemptVerdict,
+        hold: SpendGuard.Reservation?
+    ) {
+        var cost: Double?
+        if let summary {
+            cost = parts.prices.cost(
+                model: summary.model ?? request.model, prompt: summary.promptTokens ?? 0,
+                completion: summary.completionTokens ?? 0, cached: summary.cachedTokens ?? 0)
+        }
+        if let hold { parts.spend?.settle(hold, actualCost: cost) }
+        parts.counters.update { stats in
+            if case .response(let response) = result {
+                stats.latencySumMilliseconds += response.latencySeconds * 1000
+                stats.latencyCount += 1
+            }
+            guard verdict != .success else { return }
+            let status: Int? = if case .response(let response) = result { response.status } else { nil }
+            let code: String? = if case .failure(let failure) = result { failure.kind.rawValue } else { nil }
+            stats.errors[ErrorClass.of(badLine: false, httpStatus: status, errorCode: code), default: 0] += 1
+        }
+    }
+
+    private func costCapError(_ spend: SpendGuard, model: String) -> SluiceError {
+        let spent = String(format: "%.4f", spend.spent)
+        return SluiceError(
+            .costCap,
+            "the cost cap of $\(String(format: "%.2f", spend.cap)) is reached: $\(spent) spent at the job's prices, and the next request "
+                + "(\(model)) could cost more than is left. The job stopped with its items pending; run again with a higher --max-cost to continue.")
     }
 
     /// Feeds one HTTP answer to the refusal monitor and adaptive concurrency.

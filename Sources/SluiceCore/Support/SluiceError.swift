@@ -36,6 +36,10 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let proxy = Code("proxy_authentication_failed")
         /// Many items in a row failed with the same permanent error: the job, not the items, is wrong.
         public static let repeatedFailure = Code("repeated_failure")
+        /// `--max-cost` would be passed by the next request: exit code 3.
+        public static let costCap = Code("cost_cap")
+        /// `sluice cancel` asked the job to stop.
+        public static let cancelled = Code("cancelled")
     }
 
     public let code: Code
@@ -52,6 +56,8 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
     public var exitCode: Int32 {
         switch code {
         case .corruptInput, .checkpoint, .output: return 1
+        case .costCap: return 3
+        case .cancelled: return 130
         default: return 2
         }
     }

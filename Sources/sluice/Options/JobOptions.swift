@@ -96,6 +96,19 @@ struct JobOptions: ParsableArguments {
             valueName: "PATH"))
     var caFile: String?
 
+    @Option(
+        name: .customLong("price"),
+        help: ArgumentHelp(
+            "A model's price in US dollars per million tokens (repeatable), input, output and optionally cached input, e.g. --price gpt-4o-mini=0.15,0.60,0.075. Over the built-in table and the job file's \"prices\".",
+            valueName: "MODEL=IN,OUT[,CACHED]"))
+    var prices: [ModelPrice] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Stop sending before the job's spend, plus the worst case of the requests in flight, would pass this many US dollars (resumable with a higher cap), e.g. --max-cost 25.",
+            valueName: "USD"))
+    var maxCost: Double?
+
     @Option(help: ArgumentHelp("Longest input line accepted, in bytes (default: \(Defaults.maxLineBytes)).", valueName: "BYTES"))
     var maxLineBytes: Int?
 
@@ -153,6 +166,8 @@ struct JobOptions: ParsableArguments {
         if noAdaptive { flags.adaptiveConcurrency = false }
         if noCircuitBreaker { flags.circuitBreaker = false }
         flags.caFile = caFile
+        flags.prices = prices.isEmpty ? nil : Dictionary(prices.map { ($0.model, $0.price) }) { _, last in last }
+        flags.maxCost = maxCost
         return flags
     }
 }

@@ -1,0 +1,33 @@
+/// Tokens answered by one model over a job, for costs: each answering model is
+/// billed at its own price (a fallback model at the fallback's).
+public struct ModelUsage: Sendable, Equatable {
+    public var model: String
+    public var items: Int
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cachedTokens: Int
+
+    public init(model: String, items: Int, promptTokens: Int, completionTokens: Int, cachedTokens: Int) {
+        self.model = model
+        self.items = items
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cachedTokens = cachedTokens
+    }
+
+    public func cost(in prices: PriceTable) -> Double? {
+        prices.cost(model: model, prompt: promptTokens, completion: completionTokens, cached: cachedTokens)
+    }
+}
+
+extension Array where Element == ModelUsage {
+    /// The cost of every model that has a price; the models without one are named apart.
+    public func cost(in prices: PriceTable) -> (dollars: Double, unpriced: [String]) {
+        var dollars = 0.0
+        var unpriced: [String] = []
+        for usage in self {
+            if let cost = usage.cost(in: prices) { dollars += cost } else if usage.promptTokens + usage.completionTokens > 0 { unpriced.append(usage.model) }
+        }
+        return (dollars, unpriced)
+    }
+}

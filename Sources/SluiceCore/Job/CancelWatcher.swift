@@ -1,0 +1,48 @@
+import Foundation
+import ServiceLifecycle
+
+/// Listens for `sluice cancel`: another process writes a note into the
+/// checkpoint (there is no other channel to a process that may run on another
+/// machine's shell, or under a supervisor that owns its signals), and the run
+/// stops as it would on SIGINT: requests in flight get their grace period,
+/// everything else stays pending. A later `run` refuses to continue a
+/// cancelled job unless `--force`.
+///
+/// ```swift
+/// try await store.setValue(CancelWatcher.note(reason: "by alice"), forKey: CancelWatcher.key)   // sluice cancel
+/// ```
+struct CancelWatcher: Service {
+    static let key = "cancel_requested"
+
+    let store: any CheckpointStore
+    let control: RunControl
+    var interval: Double = 1
+
+    func run() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled && !control.isStopping {
+            if let note = try? await store.value(forKey: Self.key), !note.isEmpty {
+                control.stop(.error(Self.error(note: note)))
+                break
+            }
+            do {
+                try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: .seconds(interval)) }
+            } catch {
+                break
+            }
+        }
+        // Ending before the group is told to stop would make it cancel everything (see `JobRun`).
+        try? await gracefulShutdown()
+    }
+
+    /// What `cancel` writes: when, and who asked.
+    static func note(at date: Date = Date()) -> String {
+        "\(ISO8601DateFormatter().string(from: date)) by \(ProcessInfo.processInfo.userName) (pid \(getpid()))"
+    }
+
+    static func error(note: String) -> SluiceError {
+        SluiceError(
+            .cancelled,
+            "the job was cancelled (sluice cancel, \(note)). It stopped with its unfinished items pending; "
+                + "run it again with --force to continue it.")
+    }
+}

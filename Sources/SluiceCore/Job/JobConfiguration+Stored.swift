@@ -1,0 +1,44 @@
+import Foundation
+
+/// The settings as the checkpoint keeps them. Read back by `status`, `export`,
+/// `retry-failed` and the others, also from checkpoints written by an earlier
+/// sluice, so settings added since then are optional when read.
+extension JobConfiguration {
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        name = try values.decode(String.self, forKey: .name)
+        inputs = try values.decode([String].self, forKey: .inputs)
+        output = try values.decode(String.self, forKey: .output)
+        errors = try values.decode(String.self, forKey: .errors)
+        checkpoint = try values.decode(String.self, forKey: .checkpoint)
+        baseURL = try values.decode(String.self, forKey: .baseURL)
+        apiKeyEnv = try values.decode(String.self, forKey: .apiKeyEnv)
+        apiKeyFile = try values.decodeIfPresent(String.self, forKey: .apiKeyFile)
+        model = try values.decodeIfPresent(String.self, forKey: .model)
+        endpoint = try values.decodeIfPresent(String.self, forKey: .endpoint) ?? Defaults.endpoint
+        bodyDefaults = try values.decodeIfPresent([String: JSONValue].self, forKey: .bodyDefaults) ?? [:]
+        concurrency = try values.decodeIfPresent(Int.self, forKey: .concurrency) ?? Defaults.concurrency
+        maxAttempts = try values.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? Defaults.maxAttempts
+        timeoutSeconds = try values.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? Defaults.timeoutSeconds
+        gateway = try values.decodeIfPresent(GatewaySettings.self, forKey: .gateway) ?? GatewaySettings()
+        maxLineBytes = try values.decodeIfPresent(Int.self, forKey: .maxLineBytes) ?? Defaults.maxLineBytes
+        allowInsecureHTTP = try values.decodeIfPresent(Bool.self, forKey: .allowInsecureHTTP) ?? false
+        requestsPerMinute = try values.decodeIfPresent(Int.self, forKey: .requestsPerMinute)
+        tokensPerMinute = try values.decodeIfPresent(Int.self, forKey: .tokensPerMinute)
+        adaptiveConcurrency = try values.decodeIfPresent(Bool.self, forKey: .adaptiveConcurrency) ?? true
+        circuitBreaker = try values.decodeIfPresent(Bool.self, forKey: .circuitBreaker) ?? true
+        caFile = try values.decodeIfPresent(String.self, forKey: .caFile)
+        prices = try values.decodeIfPresent([String: Price].self, forKey: .prices) ?? [:]
+        maxCost = try values.decodeIfPresent(Double.self, forKey: .maxCost)
+    }
+
+    /// The settings a checkpoint holds; nil for a checkpoint whose job never started.
+    public static func stored(in store: any CheckpointStore) async throws -> JobConfiguration? {
+        guard let json = try await store.jobSettings(), json != "{}" else { return nil }
+        do {
+            return try JSONDecoder().decode(JobConfiguration.self, from: Data(json.utf8))
+        } catch {
+            throw SluiceError(.checkpoint, "\(store.location): the job's settings cannot be read (\(error))")
+        }
+    }
+}

@@ -1,0 +1,27 @@
+/// What one model costs, in US dollars per million tokens, as a provider lists it.
+public struct Price: Codable, Sendable, Equatable {
+    public var input: Double
+    public var output: Double
+    /// Prompt tokens the provider served from its cache (`usage.prompt_tokens_details.cached_tokens`); `input` when not listed.
+    public var cachedInput: Double?
+    /// What a provider batch (issue: batch mode) costs as a share of the live price.
+    public var batch: Double?
+
+    public init(input: Double, output: Double, cachedInput: Double? = nil, batch: Double? = nil) {
+        self.input = input
+        self.output = output
+        self.cachedInput = cachedInput
+        self.batch = batch
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case input, output, batch
+        case cachedInput = "cached_input"
+    }
+
+    /// The cost of one answer's usage.
+    public func cost(prompt: Int, completion: Int, cached: Int = 0) -> Double {
+        let cachedTokens = min(max(cached, 0), prompt)
+        return (Double(prompt - cachedTokens) * input + Double(cachedTokens) * (cachedInput ?? input) + Double(completion) * output) / 1_000_000
+    }
+}

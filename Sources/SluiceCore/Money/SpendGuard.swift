@@ -1,0 +1,58 @@
+import Synchronization
+
+/// `--max-cost`: no request leaves if what the job has spent, plus the worst
+/// case of every request in flight, plus this one's worst case, would pass the
+/// cap. The worst case of a request is its prompt (estimated from its size) at
+/// the input price and its `max_tokens` (or `assumedCompletionTokens`) at the
+/// output price; the answer's real usage then replaces it.
+///
+/// ```swift
+/// let guardian = SpendGuard(cap: 25, prices: prices, alreadySpent: 3.10)
+/// guard let hold = guardian.reserve(model: "gpt-4o-mini", promptTokens: 800, maxCompletionTokens: 64) else { stop() }
+/// guardian.settle(hold, actualCost: 0.00019)
+/// ```
+public final class SpendGuard: Sendable {
+    /// The completion assumed for a request that sets no `max_tokens` (a worst case, not a guess).
+    public static let assumedCompletionTokens = 4096
+
+    public struct Reservation: Sendable {
+        fileprivate let amount: Double
+    }
+
+    private struct State {
+        var spent: Double
+        var reserved = 0.0
+    }
+
+    public let cap: Double
+    private let prices: PriceTable
+    private let state: Mutex<State>
+
+    public init(cap: Double, prices: PriceTable, alreadySpent: Double) {
+        self.cap = cap
+        self.prices = prices
+        state = Mutex(State(spent: alreadySpent))
+    }
+
+    public var spent: Double { state.withLock { $0.spent } }
+
+    /// Nil when the request would take the job past the cap (or its model has no price, so its cost cannot be bounded).
+    public func reserve(model: String, promptTokens: Int, maxCompletionTokens: Int?) -> Reservation? {
+        guard let worst = prices.cost(model: model, prompt: promptTokens, completion: maxCompletionTokens ?? Self.assumedCompletionTokens) else {
+            return nil
+        }
+        return state.withLock { state in
+            guard state.spent + state.reserved + worst <= cap else { return nil }
+            state.reserved += worst
+            return Reservation(amount: worst)
+        }
+    }
+
+    /// The answer came (or none will): its real cost replaces the worst case.
+    public func settle(_ reservation: Reservation, actualCost: Double?) {
+        state.withLock { state in
+            state.reserved -= reservation.amount
+            state.spent += actualCost ?? 0
+        }
+    }
+}
