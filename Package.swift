@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The commit `sluice --version` names: `make` passes it (`SLUICE_COMMIT=$(git rev-parse --short HEAD)`);
+/// a plain `swift build` says it does not know.
+let commit = Context.environment["SLUICE_COMMIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
+
 let package = Package(
     name: "sluice",
     platforms: [.macOS(.v15)],
@@ -18,10 +22,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The commit the binary was built from, for `sluice --version`.
+        .target(name: "CBuildInfo", cSettings: [.define("SLUICE_COMMIT", to: "\"\(commit)\"")]),
         // The pipeline: input reading, request building, scheduling/retry,
         // gateway client, checkpoint store and output, one folder per stage.
         .target(
@@ -37,13 +46,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CSV", package: "CSV.swift"),
             ],
 
         ),
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceCore",
+                "SluiceCore", "CBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -14,9 +14,13 @@ struct SluiceCommand: AsyncParsableCommand {
               sluice run --input prompts.jsonl.gz --model gpt-4o-mini --property batch=nightly
               sluice run --input evals.jsonl --base-url http://127.0.0.1:4000/v1 --api-key-env LITELLM_KEY
 
-            Exit codes: 0 all items succeeded; 1 some items failed; 2 usage, configuration or authentication error; 130/143 interrupted by SIGINT/SIGTERM (run again to resume).
+            Exit codes: 0 all items succeeded; 1 some items failed; 2 usage, configuration or authentication error; 3 stopped at the --max-cost cap; 130/143 interrupted by SIGINT/SIGTERM or sluice cancel (run again to resume).
             """,
-        subcommands: [RunCommand.self],
+        version: SluiceVersion.description,
+        subcommands: [
+            RunCommand.self, StatusCommand.self, ExportCommand.self, RetryFailedCommand.self, ValidateCommand.self, ListCommand.self,
+            CancelCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }

@@ -32,13 +32,16 @@ public final class CheckpointRecorder: Service {
     private let lastLearned = Mutex<String?>(nil)
     /// For the run's cost so far, from each committed answer's usage.
     private let prices: PriceTable
+    /// `--metrics`: item outcomes, once committed.
+    private let metrics: RunMetrics?
 
     public init(
         store: any CheckpointStore, counters: RunCounters, control: RunControl, prices: PriceTable = PriceTable(),
-        learned: (key: String, value: @Sendable () -> String)? = nil
+        metrics: RunMetrics? = nil, learned: (key: String, value: @Sendable () -> String)? = nil
     ) {
         self.store = store
         self.prices = prices
+        self.metrics = metrics
         self.counters = counters
         self.control = control
         self.learned = learned
@@ -89,6 +92,9 @@ public final class CheckpointRecorder: Service {
         counters.update { stats in
             for case .finished(let outcome) in batch {
                 if outcome.succeeded { stats.succeeded += 1 } else { stats.failed += 1 }
+                metrics?.itemFinished(
+                    succeeded: outcome.succeeded,
+                    errorClass: outcome.succeeded ? nil : ErrorClass.of(badLine: false, httpStatus: outcome.httpStatus, errorCode: outcome.errorCode))
                 stats.promptTokens += outcome.promptTokens ?? 0
                 stats.completionTokens += outcome.completionTokens ?? 0
                 if let model = outcome.answeredModel {

@@ -72,13 +72,16 @@ public struct ItemParser: Sendable {
             let modelSource: RawObject
             if object.has("body") || object.has("url") || object.has("method") {
                 modelSource = try batchBody(object, item: &item, into: &body)
+                item.shape = .batch
             } else if object.has("messages") {
                 guard object.kind("messages") == UInt8(ascii: "[") else { throw Self.invalid("\"messages\" must be an array") }
                 object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["model"]), to: &body)
                 modelSource = object
+                item.shape = .chat
             } else if object.has("prompt") {
                 try promptBody(object, into: &body)
                 modelSource = object
+                item.shape = .prompt
             } else {
                 throw InputProblem(
                     code: .missingMessages,
@@ -105,8 +108,10 @@ public struct ItemParser: Sendable {
             }
             item.body = body
         } catch let problem as InputProblem {
+            item.shape = nil
             return fail(problem.code, problem.message)
         } catch {
+            item.shape = nil
             return fail(.invalidField, "\(error)")
         }
         return item

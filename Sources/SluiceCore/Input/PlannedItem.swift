@@ -18,4 +18,16 @@ public struct PlannedItem: Sendable {
     public var metadata: [UInt8]?
     /// Set when the line cannot become a request; the item is then recorded as failed.
     public var problem: InputProblem?
+    /// Which of the accepted line shapes the line had (nil for a bad line), for `validate`.
+    public var shape: LineShape? = nil
+}
+
+/// The line shapes `ItemParser` accepts.
+public enum LineShape: String, Sendable, CaseIterable {
+    /// `{"custom_id", "method", "url", "body"}`, as the OpenAI Batch API takes.
+    case batch
+    /// `{"messages": [...], ...}`.
+    case chat
+    /// `{"prompt": "text", "system"?: "text"}`.
+    case prompt
 }

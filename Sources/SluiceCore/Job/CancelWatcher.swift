@@ -9,16 +9,27 @@ import ServiceLifecycle
 /// cancelled job unless `--force`.
 ///
 /// ```swift
-/// try await store.setValue(CancelWatcher.note(reason: "by alice"), forKey: CancelWatcher.key)   // sluice cancel
+/// try await CancelWatcher.request(in: store)   // sluice cancel, in another process
 /// ```
-struct CancelWatcher: Service {
+public struct CancelWatcher: Service {
     static let key = "cancel_requested"
 
     let store: any CheckpointStore
     let control: RunControl
-    var interval: Double = 1
+    let interval: Double
 
-    func run() async {
+    init(store: any CheckpointStore, control: RunControl, interval: Double = 1) {
+        self.store = store
+        self.control = control
+        self.interval = interval
+    }
+
+    /// `sluice cancel`: leaves the note a running job (or the next `run`) reads.
+    public static func request(in store: any CheckpointStore) async throws {
+        try await store.setValue(note(), forKey: key)
+    }
+
+    public func run() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled && !control.isStopping {
             if let note = try? await store.value(forKey: Self.key), !note.isEmpty {
                 control.stop(.error(Self.error(note: note)))

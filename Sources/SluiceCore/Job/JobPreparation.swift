@@ -69,7 +69,8 @@ struct JobPreparation {
         let (records, replanning) = try await reconcileInputs(store: store, fingerprints: fingerprints, fresh: fresh)
         try await store.saveJobSettings(configuration.json())
         try await store.saveInputs(records)
-        let preparation = try await store.prepareForRun(retryFailed: options.retryFailed)
+        var preparation = try await store.prepareForRun(retryFailed: options.retryFailed)
+        if let classes = options.retryClasses { preparation.requeuedFailed += try await store.requeueFailed(classes: classes) }
         if preparation.recoveredInFlight > 0 {
             logger.info("resuming: \(preparation.recoveredInFlight) items were in flight when the last run stopped and will be sent again")
         }

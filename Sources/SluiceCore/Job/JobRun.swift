@@ -37,10 +37,12 @@ struct JobRun {
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let prices = configuration.priceTable
         let spentBefore = try await store.usage().cost(in: prices).dollars
-        let recorder = CheckpointRecorder(
-            store: store, counters: counters, control: control, prices: prices,
-            learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
         let gate = RateGate(control: control)
+        let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
+        let metricsServer = try await startMetricsServer(metrics, counters: counters, gate: gate)
+        let recorder = CheckpointRecorder(
+            store: store, counters: counters, control: control, prices: prices, metrics: metrics,
+            learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
         let scheduler = Scheduler(
             settings: .init(
                 maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
@@ -53,7 +55,7 @@ struct JobRun {
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
                     control: control, burstSeconds: 0),
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
-                spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices,
+                spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices, metrics: metrics,
                 control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
 
         let history = HistoryRecorder(store: store, counters: counters)
@@ -87,6 +89,10 @@ struct JobRun {
                 failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "cancel"),
             .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
         ]
+        if let metricsServer {
+            services.append(
+                .init(service: metricsServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "metrics"))
+        }
         if job.needsPlanning {
             services.append(
                 .init(
@@ -134,6 +140,16 @@ struct JobRun {
     }
 
     static let learnedLimitKey = "learned_concurrency"
+
+    /// Listening before anything is sent: a port in use stops the run at once, not after an hour.
+    private func startMetricsServer(_ metrics: RunMetrics?, counters: RunCounters, gate: RateGate) async throws -> MetricsServer? {
+        guard let metrics, let settings = options.metrics else { return nil }
+        let server = try await MetricsServer.start(settings, metrics: metrics) {
+            metrics.refresh(from: counters.snapshot, paused: gate.currentPause != nil)
+        }
+        logger.info("serving metrics at http://\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(server.port)/metrics")
+        return server
+    }
 
     /// Adaptive concurrency starts where the last run of this job left it (never
     /// above the current `--concurrency`), and remembers what it learns.

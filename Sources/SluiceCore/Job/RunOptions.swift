@@ -7,6 +7,8 @@ public struct RunOptions: Sendable {
     }
 
     public var retryFailed = false
+    /// `sluice retry-failed --class`: failed items of these classes are sent again (nil: none).
+    public var retryClasses: Set<ErrorClass>?
     public var force = false
     public var strict = false
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
@@ -17,6 +19,8 @@ public struct RunOptions: Sendable {
     /// `--proxy URL`: overrides the proxy environment variables; empty for none.
     /// A run option, not a job setting: its credentials must never reach the checkpoint.
     public var proxy: String?
+    /// `--metrics`: where to serve Prometheus metrics during the run, nil for nowhere.
+    public var metrics: MetricsSettings?
 
     public init() {}
 

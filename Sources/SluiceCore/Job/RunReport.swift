@@ -65,7 +65,7 @@ public struct RunReport: Sendable {
             lines.append(cost)
         }
         if recoveredInFlight > 0 { lines.append("  resumed    \(recoveredInFlight) items that were in flight when the last run stopped were sent again") }
-        if requeuedFailed > 0 { lines.append("  retried    \(requeuedFailed) previously failed items (--retry-failed)") }
+        if requeuedFailed > 0 { lines.append("  retried    \(requeuedFailed) previously failed items sent again") }
         if let written {
             lines.append("  results    \(resultsPath) (\(written.results) lines)")
             lines.append("  errors     \(errorsPath) (\(written.errors) lines)")

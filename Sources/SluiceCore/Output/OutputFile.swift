@@ -30,6 +30,19 @@ public final class OutputFile {
         if path.hasSuffix(".gz") { deflater = try Deflater(path: path) }
     }
 
+    /// Standard output (`--output -`): written as it goes, nothing to rename; `.gz` is not applied.
+    private init(standardOutput: Void) {
+        path = "-"
+        workingPath = "-"
+        keepUncommitted = true
+        fd = dup(STDOUT_FILENO)
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    public static func standardOutput() -> OutputFile { OutputFile(standardOutput: ()) }
+
+    public var isStandardOutput: Bool { path == "-" }
+
     deinit {
         if fd >= 0 { close(fd) }
         if !committed && !keepUncommitted { unlink(workingPath) }
@@ -48,6 +61,10 @@ public final class OutputFile {
     /// Flushes, syncs and renames the file into place.
     public func commit() throws {
         try drain(finish: true)
+        if isStandardOutput {
+            committed = true
+            return
+        }
         guard fsync(fd) == 0, rename(workingPath, path) == 0 else {
             throw SluiceError(.output, "\(path): cannot finish the results file (\(String(cString: strerror(errno))))")
         }

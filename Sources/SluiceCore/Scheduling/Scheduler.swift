@@ -47,6 +47,8 @@ public final class Scheduler: Sendable {
         public var spend: SpendGuard?
         /// For each answer's cost (the spend guard, and the history).
         public var prices: PriceTable
+        /// `--metrics`, nil without.
+        public var metrics: RunMetrics?
         public var control: RunControl
         public var counters: RunCounters
         public var redactor: Redactor
@@ -55,7 +57,7 @@ public final class Scheduler: Sendable {
         public init(
             transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
             adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
+            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
         ) {
             self.transport = transport
             self.builder = builder
@@ -68,6 +70,7 @@ public final class Scheduler: Sendable {
             self.breaker = breaker
             self.spend = spend
             self.prices = prices
+            self.metrics = metrics
             self.control = control
             self.counters = counters
             self.redactor = redactor
@@ -157,6 +160,7 @@ public final class Scheduler: Sendable {
                 hold = reservation
             }
             let modelIndex = attempts.begin()
+            parts.metrics?.requestSent(model: request.model, overrides: item.overrides)
             parts.counters.update {
                 $0.requestsSent += 1
                 $0.inFlight += 1
@@ -195,7 +199,7 @@ public final class Scheduler: Sendable {
 
             let verdict = settings.policy.verdict(for: effective, limits: limits)
             let next = attempts.finish(verdict)
-            account(result: effective, summary: summary, request: request, verdict: verdict, hold: hold)
+            account(result: effective, summary: summary, request: request, verdict: verdict, hold: hold, item: item)
             if case .response(let response) = result, let limits {
                 react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
             }
@@ -238,26 +242,31 @@ public final class Scheduler: Sendable {
 
     /// What an attempt cost and how it failed, for `--max-cost`, the history and the report.
     private func account(
-        result: GatewayResult, summary: ResponseSummary?, request: GatewayRequest, verdict: AttemptVerdict,
-        hold: SpendGuard.Reservation?
+        result: GatewayResult, summary: ResponseSummary?, request: GatewayRequest, verdict: AttemptVerdict, hold: SpendGuard.Reservation?,
+        item: DispatchItem
     ) {
+        let model = summary?.model ?? request.model
         var cost: Double?
         if let summary {
             cost = parts.prices.cost(
-                model: summary.model ?? request.model, prompt: summary.promptTokens ?? 0,
-                completion: summary.completionTokens ?? 0, cached: summary.cachedTokens ?? 0)
+                model: model, prompt: summary.promptTokens ?? 0, completion: summary.completionTokens ?? 0, cached: summary.cachedTokens ?? 0)
         }
         if let hold { parts.spend?.settle(hold, actualCost: cost) }
+        let response: GatewayResponse? = if case .response(let response) = result { response } else { nil }
+        let failure: GatewayFailure? = if case .failure(let failure) = result { failure } else { nil }
+        let errorClass: ErrorClass? =
+            verdict == .success ? nil : ErrorClass.of(badLine: false, httpStatus: response?.status, errorCode: failure?.kind.rawValue)
         parts.counters.update { stats in
-            if case .response(let response) = result {
+            if let response {
                 stats.latencySumMilliseconds += response.latencySeconds * 1000
                 stats.latencyCount += 1
             }
-            guard verdict != .success else { return }
-            let status: Int? = if case .response(let response) = result { response.status } else { nil }
-            let code: String? = if case .failure(let failure) = result { failure.kind.rawValue } else { nil }
-            stats.errors[ErrorClass.of(badLine: false, httpStatus: status, errorCode: code), default: 0] += 1
+            if let errorClass { stats.errors[errorClass, default: 0] += 1 }
         }
+        parts.metrics?.attemptFinished(
+            model: model, outcome: errorClass?.rawValue ?? "success", latency: response.map { .seconds($0.latencySeconds) },
+            promptTokens: summary?.promptTokens ?? 0, completionTokens: summary?.completionTokens ?? 0, cachedTokens: summary?.cachedTokens ?? 0,
+            cost: cost, overrides: item.overrides)
     }
 
     private func costCapError(_ spend: SpendGuard, model: String) -> SluiceError {

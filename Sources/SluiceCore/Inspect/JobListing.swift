@@ -1,0 +1,95 @@
+import Foundation
+
+/// `sluice list`: the checkpoints under a folder, a line each. Cheaper than a
+/// status per job: counts and usage only, never a pass over the items.
+///
+/// ```swift
+/// for path in JobListing.checkpoints(under: "out") {
+///     print(try await JobListing.entry(for: path).line())
+/// }
+/// ```
+public enum JobListing {
+    public struct Entry: Sendable, Codable, Equatable {
+        public var checkpoint: String
+        public var job: String
+        /// As in `JobStatus.state`.
+        public var state: String
+        public var done: Int
+        public var total: Int
+        public var failed: Int
+        public var costUSD: Double
+        /// Seconds since the checkpoint last changed.
+        public var idleSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case checkpoint, job, state, done, total, failed
+            case costUSD = "cost_usd"
+            case idleSeconds = "idle_seconds"
+        }
+
+        public func line() -> String {
+            let percent = total > 0 ? String(format: "%5.1f%%", Double(done) * 100 / Double(total)) : "    -"
+            return [
+                state.padding(toLength: 9, withPad: " ", startingAt: 0), percent, "\(done)/\(total)".padding(toLength: 15, withPad: " ", startingAt: 0),
+                "failed \(failed)".padding(toLength: 12, withPad: " ", startingAt: 0), ProgressReporter.dollars(costUSD).padding(toLength: 10, withPad: " ", startingAt: 0),
+                (ProgressReporter.duration(idleSeconds) + " ago").padding(toLength: 10, withPad: " ", startingAt: 0), job, checkpoint,
+            ].joined(separator: "  ")
+        }
+    }
+
+    /// Files under `directory` (hidden folders and build folders skipped) that are sluice checkpoints, sorted.
+    public static func checkpoints(under directory: String) -> [String] {
+        let root = URL(fileURLWithPath: directory)
+        guard
+            let walker = FileManager.default.enumerator(
+                at: root, includingPropertiesForKeys: [.isDirectoryKey], options: [.skipsHiddenFiles, .skipsPackageDescendants])
+        else { return [] }
+        var found: [String] = []
+        for case let url as URL in walker {
+            if (try? url.resourceValues(forKeys: [.isDirectoryKey]))?.isDirectory == true {
+                if url.lastPathComponent.hasPrefix(".build") || url.lastPathComponent == "node_modules" { walker.skipDescendants() }
+                continue
+            }
+            guard url.pathExtension == "db" || url.lastPathComponent.hasSuffix(".sluice.db") else { continue }
+            if JobReference.isSQLiteFile(url.path) { found.append(relative(url.path, to: root.path, shownAs: directory)) }
+        }
+        return found.sorted()
+    }
+
+    public static func entry(for checkpoint: String, now: Date = Date()) async throws -> Entry {
+        let store = try await CheckpointStores.open(checkpoint, role: .reader)
+        do {
+            let settings = try await JobConfiguration.stored(in: store)
+            let counts = try await store.counts()
+            let planned = try await store.inputs()
+            let cancelled = !(try await store.value(forKey: CancelWatcher.key) ?? "").isEmpty
+            let cost = try await store.usage().cost(in: settings?.priceTable ?? PriceTable()).dollars
+            await store.close()
+            let state: String
+            if JobLock.holder(checkpointPath: checkpoint) != nil {
+                state = "running"
+            } else if counts.pending + counts.inFlight == 0 && !planned.isEmpty && planned.allSatisfy(\.planningComplete) {
+                state = "finished"
+            } else {
+                state = cancelled ? "cancelled" : "stopped"
+            }
+            let changed = [checkpoint, checkpoint + "-wal"].compactMap {
+                (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate]) as? Date
+            }.max() ?? now
+            return Entry(
+                checkpoint: checkpoint, job: settings?.name ?? "?", state: state, done: counts.finished, total: counts.total, failed: counts.failed,
+                costUSD: cost, idleSeconds: max(now.timeIntervalSince(changed), 0))
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    private static func relative(_ path: String, to root: String, shownAs shown: String) -> String {
+        let rootPath = (root as NSString).standardizingPath
+        let full = (path as NSString).standardizingPath
+        guard full.hasPrefix(rootPath + "/") else { return path }
+        let rest = String(full.dropFirst(rootPath.count + 1))
+        return shown == "." ? rest : (shown as NSString).appendingPathComponent(rest)
+    }
+}

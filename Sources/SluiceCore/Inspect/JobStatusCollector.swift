@@ -1,0 +1,241 @@
+import Foundation
+
+/// Works out a `JobStatus` from a checkpoint, reading every item's summary
+/// once (pages of 10,000, no bodies), so it costs one pass over the job and
+/// works while the job runs: the store is opened read-only and no lock is taken.
+///
+/// ```swift
+/// let store = try await CheckpointStores.open(path, role: .reader)
+/// let status = try await JobStatusCollector(store: store).collect()
+/// ```
+public struct JobStatusCollector: Sendable {
+    public static let pageSize = 10_000
+    /// The span the finishing rate (and so the ETA) is measured over.
+    public static let rateWindowSeconds = 300.0
+
+    let store: any CheckpointStore
+    /// Settings to read the job by; the checkpoint's own when nil.
+    let configuration: JobConfiguration?
+    /// Prices over the job's own (`--price` on the command line); nil for the job's.
+    let prices: PriceTable?
+    let now: Date
+
+    public init(store: any CheckpointStore, configuration: JobConfiguration? = nil, prices: PriceTable? = nil, now: Date = Date()) {
+        self.store = store
+        self.configuration = configuration
+        self.prices = prices
+        self.now = now
+    }
+
+    /// Everything `status` shows, plus the items the report lists.
+    public struct Collected: Sendable {
+        public var status: JobStatus
+        /// The slowest answered items, slowest first.
+        public var slowest: [ItemSummary]
+        /// Failed items, in input order (at most `failedLimit`).
+        public var failed: [ItemSummary]
+        /// Answer latencies in milliseconds, sorted (for the report's histogram).
+        public var latencies: [Double]
+    }
+
+    public func collect() async throws -> JobStatus { try await collectAll().status }
+
+    public func collectAll(slowestLimit: Int = 20, failedLimit: Int = 100) async throws -> Collected {
+        let stored = try await JobConfiguration.stored(in: store)
+        let settings = configuration ?? stored
+        let prices = self.prices ?? settings?.priceTable ?? PriceTable()
+        let counts = try await store.counts()
+        let inputs = try await store.inputs()
+        var pass = Pass(jobProperties: settings?.gateway.properties ?? [:], defaultModel: settings?.model, prices: prices)
+        var after: Int64 = 0
+        while true {
+            let page = try await store.summaries(after: after, limit: Self.pageSize)
+            for item in page { pass.add(item, slowestLimit: slowestLimit, failedLimit: failedLimit) }
+            guard let last = page.last, page.count == Self.pageSize else { break }
+            after = last.id
+        }
+
+        let pid = store.location.contains("://") ? nil : JobLock.holder(checkpointPath: store.location)
+        let cancelled = !(try await store.value(forKey: CancelWatcher.key) ?? "").isEmpty
+        let planningComplete = !inputs.isEmpty && inputs.allSatisfy(\.planningComplete)
+        let state: String
+        if pid != nil {
+            state = "running"
+        } else if counts.pending + counts.inFlight == 0 && planningComplete {
+            state = "finished"
+        } else {
+            state = cancelled ? "cancelled" : "stopped"
+        }
+
+        var status = JobStatus(
+            job: settings?.name ?? (store.location as NSString).lastPathComponent, checkpoint: store.location, state: state, pid: pid,
+            items: .init(
+                total: counts.total, pending: counts.pending, inFlight: counts.inFlight, succeeded: counts.succeeded,
+                failed: counts.failed, badInput: counts.invalidInput),
+            progress: .init(
+                done: counts.finished, total: counts.total, fraction: counts.total > 0 ? Double(counts.finished) / Double(counts.total) : 0,
+                planningComplete: planningComplete),
+            tokens: .init(prompt: pass.promptTokens, completion: pass.completionTokens, cachedPrompt: pass.cachedTokens),
+            cost: pass.cost(), latencyMS: pass.latency(),
+            requests: .init(attempts: counts.attempts, retries: pass.retries, fallbacks: pass.fallbackItems),
+            answeredBy: pass.answeredBy(), cache: .init(hits: pass.cacheHits, hitRate: counts.succeeded > 0 ? Double(pass.cacheHits) / Double(counts.succeeded) : 0),
+            errors: pass.errorGroups(), properties: pass.propertyUsage(),
+            firstFinishedAt: pass.firstFinished.map(Self.iso8601), lastFinishedAt: pass.lastFinished.map(Self.iso8601))
+        if let rate = pass.finishingRate(endingAt: state == "running" ? now.timeIntervalSince1970 : pass.lastFinished) {
+            status.progress.itemsPerSecond = rate
+            let remaining = counts.pending + counts.inFlight
+            if state == "running", rate > 0 { status.progress.etaSeconds = Double(remaining) / rate }
+        }
+        status.roundMoney()
+        return Collected(status: status, slowest: pass.slowest, failed: pass.failed, latencies: pass.latencies.sorted())
+    }
+
+    static func iso8601(_ seconds: Double) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    /// The running totals of one pass over the items.
+    private struct Pass {
+        let jobProperties: [String: String]
+        let defaultModel: String?
+        let prices: PriceTable
+        var promptTokens = 0
+        var completionTokens = 0
+        var cachedTokens = 0
+        var retries = 0
+        var fallbackItems = 0
+        var cacheHits = 0
+        var latencies: [Double] = []
+        var byModel: [String: JobStatus.ModelCost] = [:]
+        var answered: [String: JobStatus.ModelCount] = [:]
+        var errors: [ErrorClass: JobStatus.ErrorGroup] = [:]
+        var properties: [String: JobStatus.PropertyUsage] = [:]
+        var finishedTimes: [Double] = []
+        var firstFinished: Double?
+        var lastFinished: Double?
+        var slowest: [ItemSummary] = []
+        var failed: [ItemSummary] = []
+
+        init(jobProperties: [String: String], defaultModel: String?, prices: PriceTable) {
+            self.jobProperties = jobProperties
+            self.defaultModel = defaultModel
+            self.prices = prices
+        }
+
+        mutating func add(_ item: ItemSummary, slowestLimit: Int, failedLimit: Int) {
+            promptTokens += item.promptTokens
+            completionTokens += item.completionTokens
+            cachedTokens += item.cachedTokens
+            retries += item.retries
+            if item.cacheHit { cacheHits += 1 }
+            var cost = 0.0
+            if let model = item.answeredModel {
+                let itemCost = prices.cost(model: model, prompt: item.promptTokens, completion: item.completionTokens, cached: item.cachedTokens)
+                cost = itemCost ?? 0
+                var usage = byModel[model] ?? .init(model: model, items: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUSD: nil)
+                usage.items += 1
+                usage.promptTokens += item.promptTokens
+                usage.completionTokens += item.completionTokens
+                usage.cachedTokens += item.cachedTokens
+                if let itemCost { usage.costUSD = (usage.costUSD ?? 0) + itemCost }
+                byModel[model] = usage
+                if item.state == .succeeded {
+                    let requested = item.requestedModel ?? defaultModel
+                    let asFallback = item.fallbacksUsed > 0 || requested.map { !model.lowercased().hasPrefix($0.lowercased()) } ?? false
+                    if asFallback { fallbackItems += 1 }
+                    answered[model, default: .init(model: model, items: 0, asFallback: 0)].items += 1
+                    if asFallback { answered[model]?.asFallback += 1 }
+                }
+            }
+            if let latency = item.latencyMilliseconds {
+                latencies.append(latency)
+                keepSlowest(item, limit: slowestLimit)
+            }
+            if let finished = item.finishedAt {
+                finishedTimes.append(finished)
+                firstFinished = min(firstFinished ?? finished, finished)
+                lastFinished = max(lastFinished ?? finished, finished)
+            }
+            if let errorClass = item.errorClass {
+                if errors[errorClass] == nil {
+                    let message = String((item.errorMessage ?? item.errorCode ?? "").prefix(300))
+                    errors[errorClass] = .init(errorClass: errorClass.rawValue, count: 0, sample: message, sampleItem: item.customID)
+                }
+                errors[errorClass]?.count += 1
+                if failed.count < failedLimit { failed.append(item) }
+            }
+            var itemProperties = jobProperties
+            if let own = item.overrides?.properties { itemProperties.merge(own) { _, line in line } }
+            for (name, value) in itemProperties {
+                let key = name + "\u{0}" + value
+                var usage = properties[key] ?? .init(name: name, value: value)
+                usage.items += 1
+                if item.state == .succeeded { usage.succeeded += 1 }
+                if item.state == .failed { usage.failed += 1 }
+                usage.promptTokens += item.promptTokens
+                usage.completionTokens += item.completionTokens
+                usage.costUSD += cost
+                properties[key] = usage
+            }
+        }
+
+        private mutating func keepSlowest(_ item: ItemSummary, limit: Int) {
+            guard limit > 0, let latency = item.latencyMilliseconds else { return }
+            if slowest.count == limit, let fastest = slowest.last?.latencyMilliseconds, latency <= fastest { return }
+            let index = slowest.firstIndex { ($0.latencyMilliseconds ?? 0) < latency } ?? slowest.count
+            slowest.insert(item, at: index)
+            if slowest.count > limit { slowest.removeLast() }
+        }
+
+        func cost() -> JobStatus.Cost {
+            let models = byModel.values.sorted { ($0.costUSD ?? -1, $0.items) > ($1.costUSD ?? -1, $1.items) }
+            return .init(
+                totalUSD: models.compactMap(\.costUSD).reduce(0, +),
+                unpricedModels: models.filter { $0.costUSD == nil && $0.promptTokens + $0.completionTokens > 0 }.map(\.model).sorted(),
+                byModel: models)
+        }
+
+        func latency() -> JobStatus.Latency {
+            guard !latencies.isEmpty else { return .init() }
+            let sorted = latencies.sorted()
+            func percentile(_ p: Double) -> Double {
+                // Nearest rank: the smallest value with at least p of the values at or below it.
+                sorted[max(Int((p * Double(sorted.count)).rounded(.up)) - 1, 0)]
+            }
+            return .init(count: sorted.count, p50: percentile(0.50), p90: percentile(0.90), p99: percentile(0.99), max: sorted.last)
+        }
+
+        func answeredBy() -> [JobStatus.ModelCount] {
+            answered.values.sorted { ($0.items, $1.model) > ($1.items, $0.model) }
+        }
+
+        func errorGroups() -> [JobStatus.ErrorGroup] {
+            errors.sorted { ($0.value.count, $1.key) > ($1.value.count, $0.key) }.map(\.value)
+        }
+
+        func propertyUsage() -> [JobStatus.PropertyUsage] {
+            properties.values.sorted { ($0.name, $1.items, $0.value) < ($1.name, $0.items, $1.value) }
+        }
+
+        /// Items finished per second over the `rateWindowSeconds` before `end`
+        /// (or since the first finished, when the job is younger than that).
+        func finishingRate(endingAt end: Double?) -> Double? {
+            guard let end, let first = firstFinished else { return nil }
+            let start = max(end - JobStatusCollector.rateWindowSeconds, first)
+            let inWindow = finishedTimes.lazy.filter { $0 >= start && $0 <= end }.count
+            let span = end - start
+            guard span >= 1 else { return nil }
+            return Double(inWindow) / span
+        }
+    }
+}
+
+extension JobStatus {
+    /// Dollars to a billionth: sums of many small floating-point costs otherwise print as 0.0007271999999999992.
+    mutating func roundMoney() {
+        func round(_ value: Double) -> Double { (value * 1e9).rounded() / 1e9 }
+        cost.totalUSD = round(cost.totalUSD)
+        for index in cost.byModel.indices { cost.byModel[index].costUSD = cost.byModel[index].costUSD.map(round) }
+        for index in properties.indices { properties[index].costUSD = round(properties[index].costUSD) }
+    }
+}

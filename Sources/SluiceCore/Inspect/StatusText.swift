@@ -1,0 +1,72 @@
+import Foundation
+
+/// `sluice status` for a person: the same figures as `--json`, a section a line.
+extension JobStatus {
+    public func text() -> String {
+        var lines: [String] = []
+        var head = "job \"\(job)\" · \(state)"
+        if let pid { head += " (pid \(pid))" }
+        lines.append(head + " · checkpoint \(checkpoint)")
+
+        var itemLine = "items      \(items.total) total · \(items.succeeded) succeeded · \(items.failed) failed"
+        if items.badInput > 0 { itemLine += " (\(items.badInput) bad input)" }
+        itemLine += " · \(items.pending) pending · \(items.inFlight) in flight"
+        lines.append(itemLine)
+
+        var progressLine = "progress   \(progress.done)/\(progress.total)\(progress.planningComplete ? "" : "+ (still reading the input)")"
+        progressLine += String(format: " · %.1f%%", progress.fraction * 100)
+        if let rate = progress.itemsPerSecond { progressLine += String(format: " · %.1f items/s over the last 5 min", rate) }
+        if let eta = progress.etaSeconds { progressLine += " · ETA \(ProgressReporter.duration(eta))" }
+        lines.append(progressLine)
+
+        var tokenLine = "tokens     \(tokens.prompt) prompt"
+        if tokens.cachedPrompt > 0 { tokenLine += " (\(tokens.cachedPrompt) cached)" }
+        lines.append(tokenLine + " + \(tokens.completion) completion")
+
+        var costLine = "cost       \(ProgressReporter.dollars(cost.totalUSD)) at the job's prices"
+        if !cost.unpricedModels.isEmpty { costLine += " · no price for \(cost.unpricedModels.joined(separator: ", "))" }
+        lines.append(costLine)
+        for model in cost.byModel {
+            let dollars = model.costUSD.map(ProgressReporter.dollars) ?? "no price"
+            lines.append(
+                "  \(model.model.padding(toLength: max(model.model.count, 24), withPad: " ", startingAt: 0)) \(model.items) items · "
+                    + "\(model.promptTokens) + \(model.completionTokens) tokens · \(dollars)")
+        }
+
+        if latencyMS.count > 0, let p50 = latencyMS.p50, let p90 = latencyMS.p90, let p99 = latencyMS.p99, let max = latencyMS.max {
+            lines.append(
+                "latency    p50 \(Self.milliseconds(p50)) · p90 \(Self.milliseconds(p90)) · p99 \(Self.milliseconds(p99)) · max \(Self.milliseconds(max)) "
+                    + "(\(latencyMS.count) answers)")
+        } else {
+            lines.append("latency    no answers yet")
+        }
+        lines.append("requests   \(requests.attempts) attempts · \(requests.retries) retries · \(requests.fallbacks) items answered by a fallback")
+        if !answeredBy.isEmpty {
+            lines.append(
+                "answered   "
+                    + answeredBy.map { $0.asFallback > 0 ? "\($0.model) \($0.items) (\($0.asFallback) as fallback)" : "\($0.model) \($0.items)" }
+                    .joined(separator: " · "))
+        }
+        lines.append(String(format: "cache      %d hits (%.1f%% of succeeded items)", cache.hits, cache.hitRate * 100))
+        if errors.isEmpty {
+            lines.append("errors     none")
+        } else {
+            for (index, group) in errors.enumerated() {
+                let label = index == 0 ? "errors     " : "           "
+                lines.append("\(label)\(group.errorClass) \(group.count) · e.g. \(group.sampleItem): \(group.sample)")
+            }
+        }
+        for (index, property) in properties.enumerated() {
+            let label = index == 0 ? "properties " : "           "
+            lines.append(
+                "\(label)\(property.name)=\(property.value) · \(property.items) items · \(property.succeeded) succeeded · \(property.failed) failed · "
+                    + "\(property.promptTokens) + \(property.completionTokens) tokens · \(ProgressReporter.dollars(property.costUSD))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `840 ms`, `1.25 s`.
+    static func milliseconds(_ value: Double) -> String {
+        value < 1000 ? String(format: "%.0f ms", value) : String(format: "%.2f s", value / 1000)
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+
+/// `sluice validate` and `run --dry-run`: reads every line of a job's inputs
+/// with the planner's own parser, sends nothing and writes no checkpoint, and
+/// says what a run would send and roughly what it would cost.
+///
+/// Prompt tokens are estimated as a request body's bytes / 4 (the usual rule
+/// of thumb for English and JSON; no tokenizer ships with sluice). Completion
+/// tokens are unknowable before the answer, so the cost is a range: the low end
+/// assumes `assumedCompletionTokens` per answer (or the line's `max_tokens`
+/// when smaller), the high end every answer's `max_tokens` (the assumption
+/// where a line sets none).
+///
+/// ```swift
+/// let report = try await JobValidator(configuration: config).validate()
+/// print(report.text())
+/// ```
+public struct JobValidator: Sendable {
+    public static let defaultAssumedCompletionTokens = 256
+    /// Problems listed in full; the rest are counted.
+    public static let problemsListed = 50
+
+    let configuration: JobConfiguration
+    let assumedCompletionTokens: Int
+
+    public init(configuration: JobConfiguration, assumedCompletionTokens: Int = Self.defaultAssumedCompletionTokens) {
+        self.configuration = configuration
+        self.assumedCompletionTokens = assumedCompletionTokens
+    }
+
+    public struct ModelEstimate: Sendable, Equatable {
+        public var model: String
+        public var lines = 0
+        public var promptTokens = 0
+        /// Completion tokens at the low and the high end of the range.
+        public var completionLow = 0
+        public var completionHigh = 0
+        /// Nil when the model has no price.
+        public var costLow: Double?
+        public var costHigh: Double?
+    }
+
+    public struct Report: Sendable {
+        public var inputs: [String]
+        public var linesRead = 0
+        public var valid = 0
+        public var seconds = 0.0
+        public var shapes: [LineShape: Int] = [:]
+        public var endpoints: [String: Int] = [:]
+        public var models: [ModelEstimate] = []
+        /// Lines that set `max_tokens` (or `max_completion_tokens` / `max_output_tokens`).
+        public var linesWithMaxTokens = 0
+        public var assumedCompletionTokens: Int
+        public var problemCount = 0
+        /// The first `problemsListed` problems, each `file:line: reason`.
+        public var problems: [String] = []
+        /// Read errors that ended a file early (a truncated gzip stream).
+        public var inputErrors: [String] = []
+        public var fallbacks: [String] = []
+
+        public var promptTokens: Int { models.reduce(0) { $0 + $1.promptTokens } }
+        public var costLow: Double { models.compactMap(\.costLow).reduce(0, +) }
+        public var costHigh: Double { models.compactMap(\.costHigh).reduce(0, +) }
+        public var unpricedModels: [String] { models.filter { $0.costLow == nil }.map(\.model) }
+        public var isClean: Bool { problemCount == 0 && inputErrors.isEmpty }
+    }
+
+    public func validate() async throws -> Report {
+        let started = ContinuousClock.now
+        let parser = ItemParser(
+            endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes, bodyDefaults: configuration.bodyDefaults,
+            jobHasModel: configuration.model != nil)
+        var report = Report(inputs: configuration.inputs, assumedCompletionTokens: assumedCompletionTokens)
+        report.fallbacks = configuration.gateway.fallback
+        var models: [String: ModelEstimate] = [:]
+        let prices = configuration.priceTable
+        let reader = InputReader(parser: parser)
+        do {
+            try await read(with: reader, into: &report, models: &models)
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+        report.models = models.values.map { estimate in
+            var priced = estimate
+            priced.costLow = prices.cost(model: estimate.model, prompt: estimate.promptTokens, completion: estimate.completionLow)
+            priced.costHigh = prices.cost(model: estimate.model, prompt: estimate.promptTokens, completion: estimate.completionHigh)
+            return priced
+        }.sorted { ($0.lines, $1.model) > ($1.lines, $0.model) }
+        report.seconds = (ContinuousClock.now - started).inSeconds
+        return report
+    }
+
+    private func read(with reader: InputReader, into report: inout Report, models: inout [String: ModelEstimate]) async throws {
+        // custom_id digest -> where it was first seen, packed as file << 48 | line.
+        var seen: [UInt64: UInt64] = [:]
+        for (index, path) in configuration.inputs.enumerated() {
+            let size = try Self.size(of: path)
+            if size == 0 {
+                report.inputErrors.append("\(path): the input is empty (no lines to send)")
+                continue
+            }
+            try await reader.open(
+                InputRecord(
+                    fileIndex: index, path: path, fingerprint: InputFingerprint(size: size, checksum: 0), plannedLines: 0, planningComplete: false,
+                    planningError: nil))
+            while let batch = try await reader.nextBatch(limit: 5000) {
+                for item in batch.items {
+                    if let problem = item.problem {
+                        report.add(problem: problem.message)
+                        continue
+                    }
+                    let key = Digest64.of(item.customID.utf8)
+                    if let first = seen[key] {
+                        report.add(
+                            problem:
+                                "\(path):\(item.line): custom_id \"\(item.customID)\" was already used at \(configuration.inputs[Int(first >> 48)]):\(first & 0xFFFF_FFFF_FFFF)"
+                        )
+                        continue
+                    }
+                    seen[key] = UInt64(index) << 48 | UInt64(item.line)
+                    report.valid += 1
+                    if let shape = item.shape { report.shapes[shape, default: 0] += 1 }
+                    report.endpoints[item.endpoint, default: 0] += 1
+                    let model = item.model ?? configuration.model ?? "?"
+                    var estimate = models[model] ?? ModelEstimate(model: model)
+                    estimate.lines += 1
+                    estimate.promptTokens += Self.promptTokens(bodyBytes: item.body.count)
+                    let maxTokens = RequestBuilder.maxCompletionTokens(in: item.body)
+                    if maxTokens != nil { report.linesWithMaxTokens += 1 }
+                    estimate.completionLow += min(maxTokens ?? assumedCompletionTokens, assumedCompletionTokens)
+                    estimate.completionHigh += maxTokens ?? assumedCompletionTokens
+                    models[model] = estimate
+                }
+                if let error = batch.error { report.inputErrors.append(error) }
+                if batch.ended {
+                    report.linesRead += batch.lastLine
+                    break
+                }
+            }
+        }
+    }
+
+    /// The usual rule of thumb: about four bytes of English or JSON per token.
+    static func promptTokens(bodyBytes: Int) -> Int { (bodyBytes + 3) / 4 }
+
+    private static func size(of path: String) throws -> Int64 {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? NSNumber else {
+            throw SluiceError(.input, "\(path): cannot read the input (no such file, or no permission)")
+        }
+        return size.int64Value
+    }
+}
+
+extension JobValidator.Report {
+    mutating func add(problem: String) {
+        problemCount += 1
+        if problems.count < JobValidator.problemsListed { problems.append(problem) }
+    }
+
+    public func text() -> String {
+        var lines: [String] = []
+        let rate = Double(linesRead) / Swift.max(seconds, 0.001)
+        lines.append(
+            "sluice validate: \(inputs.count) input\(inputs.count == 1 ? "" : "s"), \(linesRead) lines read in \(String(format: "%.2f", seconds)) s "
+                + "(\(ProgressReporter.compact(rate)) lines/s); nothing was sent")
+        lines.append("lines      \(valid) requests · \(problemCount) problem\(problemCount == 1 ? "" : "s") · \(linesRead - valid - problemCount) blank")
+        lines.append("shapes     " + LineShape.allCases.compactMap { shape in shapes[shape].map { "\(shape.rawValue) \($0)" } }.joined(separator: " · "))
+        lines.append("endpoints  " + endpoints.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: " · "))
+        lines.append(
+            "models     " + models.map { "\($0.model) \($0.lines)" }.joined(separator: " · ")
+                + (fallbacks.isEmpty ? "" : " (fallback: \(fallbacks.joined(separator: ", ")))"))
+        lines.append(
+            "tokens     ~\(promptTokens) prompt (estimated as request bytes / 4) · completion: \(linesWithMaxTokens) of \(valid) lines set max_tokens, "
+                + "the others are assumed to take \(assumedCompletionTokens)")
+        if valid > 0 {
+            var cost =
+                "cost       ~\(ProgressReporter.dollars(costLow)) to ~\(ProgressReporter.dollars(costHigh)) at the job's prices "
+                + "(low: \(assumedCompletionTokens) completion tokens an answer, or max_tokens if smaller; high: every answer reaching max_tokens)"
+            if !unpricedModels.isEmpty { cost += " · no price for \(unpricedModels.joined(separator: ", ")) (give one with --price MODEL=IN,OUT)" }
+            lines.append(cost)
+        }
+        for error in inputErrors { lines.append("input      \(error)") }
+        if !problems.isEmpty {
+            lines.append("problems")
+            lines += problems.map { "  \($0)" }
+            if problemCount > problems.count { lines.append("  ... and \(problemCount - problems.count) more") }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

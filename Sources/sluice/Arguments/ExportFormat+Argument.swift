@@ -1,0 +1,5 @@
+import ArgumentParser
+import SluiceCore
+
+extension ExportFormat: ExpressibleByArgument {}
+extension ExportSelection: ExpressibleByArgument {}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceCore
+
+/// Runs a job the way `run` and `retry-failed` both do: the key from the
+/// environment or a file, the summary on stdout, notes and the resume command
+/// on stderr, the documented exit code.
+struct JobExecution {
+    let configuration: JobConfiguration
+    let options: RunOptions
+    let logger: Logger
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        FileDescriptorLimit.raiseToHardLimit()
+        try options.validate()
+        let apiKey = try APIKeySource.resolve(
+            environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile, baseURL: configuration.baseURL)
+        if apiKey == nil { logger.debug("no API key found in \(configuration.apiKeyEnv); sending none to the loopback gateway") }
+        if let proxy = options.proxy, (try? ProxySetting.parse(proxy))?.password != nil {
+            logger.notice(
+                "--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight"
+            )
+        }
+        let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger).run()
+        printReport(report)
+        logger.debug("exiting \(String(format: "%.3f", (ContinuousClock.now - started).inSeconds)) s after start")
+        throw ExitCode(report.exitCode)
+    }
+
+    private func printReport(_ report: RunReport) {
+        var notes: [String] = []
+        for problem in report.problems { notes.append("sluice: bad input: \(problem.message)") }
+        if report.counts.invalidInput > report.problems.count {
+            notes.append("sluice: ... and \(report.counts.invalidInput - report.problems.count) more bad input lines (see the errors file)")
+        }
+        for error in report.inputErrors { notes.append("sluice: input error: \(error)") }
+        if case .error(let error) = report.stopReason { notes.append("sluice: error: \(error.message)") }
+        if report.stopReason != nil {
+            notes.append("sluice: progress is saved in \(report.checkpointPath); resume with:\n  \(resumeCommand(report))")
+        }
+        if !notes.isEmpty { FileHandle.standardError.write(Data((notes.joined(separator: "\n") + "\n").utf8)) }
+        print(report.summary)
+    }
+
+    /// The command line as typed (it never holds the key), quoted for a shell, with a proxy
+    /// password blanked out; a cancelled job needs --force to continue.
+    private func resumeCommand(_ report: RunReport) -> String {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if case .error(let error) = report.stopReason, error.code == .cancelled, !arguments.contains("--force") { arguments.append("--force") }
+        return (["sluice"] + arguments).map { argument in
+            let shown = ProxySetting.redactingPassword(argument)
+            return shown.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@".contains($0) })
+                ? shown
+                : "'" + shown.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+}
