@@ -101,6 +101,7 @@ let package = Package(
             name: "SluiceTests",
             dependencies: [
                 "SluiceCore", "SluiceMockServer", "CSQLite", "CZlib",
+                .product(name: "CSV", package: "CSV.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -224,7 +224,8 @@ public struct JobStatusCollector: Sendable {
             let start = max(end - JobStatusCollector.rateWindowSeconds, first)
             let inWindow = finishedTimes.lazy.filter { $0 >= start && $0 <= end }.count
             let span = end - start
-            guard span >= 1 else { return nil }
+            // Under a few items or a blink of time, a rate means nothing.
+            guard span >= 0.05, inWindow >= 2 else { return nil }
             return Double(inWindow) / span
         }
     }

@@ -210,6 +210,10 @@ public final class MockGateway: Sendable {
             state.note(TimelineEntry(time: arrival, status: 200, body: digest), recordTimeline: configuration.recordTimeline)
             state.answered += 1
             if hit { state.stats.cacheHits += 1 }
+            let includeUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) == true
+            if !embeddings && (wantsStream ? includeUsage : !hit) {
+                state.stats.record(usage: answer.promptTokens, answer.completionTokens, headers: request.headers)
+            }
             return hit
         }
         let provider = model.hasPrefix("claude") ? "anthropic" : (model.hasPrefix("gemini") ? "google" : "openai")

@@ -18,6 +18,18 @@ struct MockStats {
     var paths: [String: Int] = [:]
     /// Top-level body fields with a short scalar value (temperature, max_tokens...), by value.
     var bodyFields: [String: [String: Int]] = [:]
+    /// The usage the chat answers reported (a cache hit reports none), in all and per property value.
+    var promptTokens = 0
+    var completionTokens = 0
+    var propertyTokens: [String: [String: Int]] = [:]
+
+    mutating func record(usage prompt: Int, _ completion: Int, headers: [(name: String, value: String)]) {
+        promptTokens += prompt
+        completionTokens += completion
+        for header in headers where header.name.hasPrefix("floopy-property-") {
+            propertyTokens[String(header.name.dropFirst("floopy-property-".count)), default: [:]][header.value, default: 0] += prompt + completion
+        }
+    }
 
     mutating func record(body: [String: Any]) {
         for (key, value) in body where key != "messages" && key != "input" {
@@ -54,6 +66,8 @@ struct MockStats {
             "cache_hits": cacheHits,
             "paths": paths,
             "body_fields": bodyFields,
+            "tokens": ["prompt": promptTokens, "completion": completionTokens],
+            "property_tokens": propertyTokens,
             "distinct_bodies": bodies.count,
             "bodies": Dictionary(uniqueKeysWithValues: bodies.map { ($0.key.description, $0.value) }),
         ]

@@ -78,6 +78,8 @@ final class Child {
     }
 
     var pid: Int32 { process.processIdentifier }
+    /// What the child has written to stderr so far (it is still running).
+    var stderrSoFar: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Waits up to `timeout` seconds; kills the child if it takes longer.
