@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Scale every workload down (about 10x): a quick check that the benchmarks run, not figures to quote.")
     var quick = false
 
-    @Option(help: "Run only these measurements (efficiency, cpu, disk, memory, input, resume, rate, goodput, mock); repeatable.")
+    @Option(help: "Run only these measurements (efficiency, cpu, disk, memory, input, validate, resume, rate, goodput, mock); repeatable.")
     var only: [String] = []
 
     func run() async throws {
@@ -58,6 +58,7 @@ struct BenchCommand: AsyncParsableCommand {
         if wanted("input") {
             note("input"); rows += try bench.inputThroughput(uncompressedBytes: bench.scaled(1_100_000_000), validationLines: bench.scaled(1_000_000))
         }
+        if wanted("validate") { note("validate"); rows += try bench.validateThroughput(lines: bench.scaled(1_000_000)) }
         if wanted("resume") { note("resume"); rows += try await bench.resume(items: bench.scaled(1_000_000), remaining: 1000) }
         if wanted("rate") { note("rate limits"); rows += try await bench.rateLimited(duration: quick ? 40 : 75) }
         if wanted("goodput") { note("goodput under faults"); rows += try await bench.goodput(items: bench.scaled(15_000)) }

@@ -92,46 +92,82 @@ public struct JobValidator: Sendable {
         return report
     }
 
+    /// Where a custom_id was seen: its digest, then its place (file << 48 | line), for finding
+    /// duplicates by sorting once at the end instead of hashing every line into a set.
+    private struct Sighting: Comparable {
+        var digest: UInt64
+        var place: UInt64
+        /// Which tallies the line went to (shape, endpoint, model), to take a duplicate back out of them.
+        var shape: UInt8
+        var endpoint: UInt8
+        var model: UInt16
+        static func < (lhs: Sighting, rhs: Sighting) -> Bool { (lhs.digest, lhs.place) < (rhs.digest, rhs.place) }
+    }
+
+    /// The per-line tallies, kept in arrays rather than dictionaries: a job has a handful of
+    /// models and endpoints, and hashing a string per line was a third of the time.
+    private struct Tally {
+        var estimates: [ModelEstimate] = []
+        var endpoints: [(name: String, count: Int)] = []
+        var shapes = [Int](repeating: 0, count: LineShape.allCases.count)
+
+        mutating func estimateIndex(_ model: String) -> Int {
+            if let index = estimates.lastIndex(where: { $0.model == model }) { return index }
+            estimates.append(ModelEstimate(model: model))
+            return estimates.count - 1
+        }
+
+        mutating func countEndpoint(_ endpoint: String) -> Int {
+            if let index = endpoints.firstIndex(where: { $0.name == endpoint }) {
+                endpoints[index].count += 1
+                return index
+            }
+            endpoints.append((endpoint, 1))
+            return endpoints.count - 1
+        }
+    }
+
     private func read(with reader: InputReader, into report: inout Report, models: inout [String: ModelEstimate]) async throws {
-        // custom_id digest -> where it was first seen, packed as file << 48 | line.
-        var seen: [UInt64: UInt64] = [:]
+        var sightings: [Sighting] = []
+        var problems: [(place: UInt64, message: String)] = []
+        var tally = Tally()
         for (index, path) in configuration.inputs.enumerated() {
             let size = try Self.size(of: path)
             if size == 0 {
                 report.inputErrors.append("\(path): the input is empty (no lines to send)")
                 continue
             }
+            sightings.reserveCapacity(sightings.count + Int(size / 48))
             try await reader.open(
                 InputRecord(
                     fileIndex: index, path: path, fingerprint: InputFingerprint(size: size, checksum: 0), plannedLines: 0, planningComplete: false,
                     planningError: nil))
-            while let batch = try await reader.nextBatch(limit: 5000) {
+            // The reader parses the next batch on its thread while this one is tallied.
+            var pending = Task { try await reader.nextBatch(limit: 5000) }
+            while let batch = try await pending.value {
+                if !batch.ended { pending = Task { try await reader.nextBatch(limit: 5000) } }
                 for item in batch.items {
+                    let place = UInt64(index) << 48 | UInt64(item.line)
                     if let problem = item.problem {
-                        report.add(problem: problem.message)
+                        report.problemCount += 1
+                        if problems.count < JobValidator.problemsListed { problems.append((place, problem.message)) }
                         continue
                     }
-                    let key = Digest64.of(item.customID.utf8)
-                    if let first = seen[key] {
-                        report.add(
-                            problem:
-                                "\(path):\(item.line): custom_id \"\(item.customID)\" was already used at \(configuration.inputs[Int(first >> 48)]):\(first & 0xFFFF_FFFF_FFFF)"
-                        )
-                        continue
-                    }
-                    seen[key] = UInt64(index) << 48 | UInt64(item.line)
                     report.valid += 1
-                    if let shape = item.shape { report.shapes[shape, default: 0] += 1 }
-                    report.endpoints[item.endpoint, default: 0] += 1
-                    let model = item.model ?? configuration.model ?? "?"
-                    var estimate = models[model] ?? ModelEstimate(model: model)
-                    estimate.lines += 1
-                    estimate.promptTokens += Self.promptTokens(bodyBytes: item.body.count)
+                    let shape = item.shape.flatMap { LineShape.allCases.firstIndex(of: $0) } ?? 0
+                    tally.shapes[shape] += 1
+                    let endpoint = tally.countEndpoint(item.endpoint)
+                    let estimateIndex = tally.estimateIndex(item.model ?? configuration.model ?? "?")
+                    sightings.append(
+                        Sighting(
+                            digest: Digest64.of(item.customID.utf8), place: place, shape: UInt8(shape), endpoint: UInt8(truncatingIfNeeded: endpoint),
+                            model: UInt16(truncatingIfNeeded: estimateIndex)))
+                    tally.estimates[estimateIndex].lines += 1
+                    tally.estimates[estimateIndex].promptTokens += Self.promptTokens(bodyBytes: item.body.count)
                     let maxTokens = RequestBuilder.maxCompletionTokens(in: item.body)
                     if maxTokens != nil { report.linesWithMaxTokens += 1 }
-                    estimate.completionLow += min(maxTokens ?? assumedCompletionTokens, assumedCompletionTokens)
-                    estimate.completionHigh += maxTokens ?? assumedCompletionTokens
-                    models[model] = estimate
+                    tally.estimates[estimateIndex].completionLow += min(maxTokens ?? assumedCompletionTokens, assumedCompletionTokens)
+                    tally.estimates[estimateIndex].completionHigh += maxTokens ?? assumedCompletionTokens
                 }
                 if let error = batch.error { report.inputErrors.append(error) }
                 if batch.ended {
@@ -140,6 +176,35 @@ public struct JobValidator: Sendable {
                 }
             }
         }
+        // A repeated custom_id is a problem of the later line; the first one stays valid. Its
+        // prompt tokens stay in the estimate (duplicates are rare, and it is an estimate).
+        sightings.sort()
+        var duplicates: [(place: UInt64, message: String)] = []
+        var runStart = 0
+        for position in sightings.indices.dropFirst() {
+            guard sightings[position].digest == sightings[position - 1].digest else {
+                runStart = position
+                continue
+            }
+            let later = sightings[position]
+            report.valid -= 1
+            report.problemCount += 1
+            tally.shapes[Int(later.shape)] -= 1
+            tally.endpoints[Int(later.endpoint)].count -= 1
+            tally.estimates[Int(later.model)].lines -= 1
+            if duplicates.count < JobValidator.problemsListed {
+                duplicates.append((later.place, "the custom_id of line \(describe(sightings[runStart].place)) is used again"))
+            }
+        }
+        let listed = (problems + duplicates.map { ($0.place, "\(describe($0.place)): \($0.message)") }).sorted { $0.place < $1.place }
+        report.problems = listed.prefix(JobValidator.problemsListed).map(\.message)
+        report.shapes = Dictionary(uniqueKeysWithValues: zip(LineShape.allCases, tally.shapes).filter { $0.1 > 0 })
+        report.endpoints = Dictionary(uniqueKeysWithValues: tally.endpoints.filter { $0.count > 0 }.map { ($0.name, $0.count) })
+        for estimate in tally.estimates where estimate.lines > 0 { models[estimate.model] = estimate }
+    }
+
+    private func describe(_ place: UInt64) -> String {
+        "\(configuration.inputs[Int(place >> 48)]):\(place & 0xFFFF_FFFF_FFFF)"
     }
 
     /// The usual rule of thumb: about four bytes of English or JSON per token.
@@ -154,11 +219,6 @@ public struct JobValidator: Sendable {
 }
 
 extension JobValidator.Report {
-    mutating func add(problem: String) {
-        problemCount += 1
-        if problems.count < JobValidator.problemsListed { problems.append(problem) }
-    }
-
     public func text() -> String {
         var lines: [String] = []
         let rate = Double(linesRead) / Swift.max(seconds, 0.001)

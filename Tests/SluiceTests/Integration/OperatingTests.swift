@@ -131,7 +131,7 @@ struct OperatingTests {
         #expect(out.contains("batch 1 · chat 1 · prompt 2"), "\(out)")
         #expect(out.contains("models     gpt-4o-mini 3 · gpt-4o 1"), "\(out)")
         #expect(out.contains("mixed.jsonl:4: invalid JSON"), "\(out)")
-        #expect(out.contains(#"mixed.jsonl:6: custom_id "b" was already used at \#(input):2"#), "\(out)")
+        #expect(out.contains("\(input):6: the custom_id of line \(input):2 is used again"), "\(out)")
         #expect(out.contains("1 of 4 lines set max_tokens"), "\(out)")
         #expect(out.contains("cost       ~$"), "\(out)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("mixed.results.jsonl.sluice.db")), "no checkpoint is written")
