@@ -31,7 +31,8 @@ public enum JobListing {
             let percent = total > 0 ? String(format: "%5.1f%%", Double(done) * 100 / Double(total)) : "    -"
             return [
                 state.padding(toLength: 9, withPad: " ", startingAt: 0), percent, "\(done)/\(total)".padding(toLength: 15, withPad: " ", startingAt: 0),
-                "failed \(failed)".padding(toLength: 12, withPad: " ", startingAt: 0), ProgressReporter.dollars(costUSD).padding(toLength: 10, withPad: " ", startingAt: 0),
+                "failed \(failed)".padding(toLength: 12, withPad: " ", startingAt: 0),
+                ProgressReporter.dollars(costUSD).padding(toLength: 10, withPad: " ", startingAt: 0),
                 (ProgressReporter.duration(idleSeconds) + " ago").padding(toLength: 10, withPad: " ", startingAt: 0), job, checkpoint,
             ].joined(separator: "  ")
         }
@@ -73,9 +74,10 @@ public enum JobListing {
             } else {
                 state = cancelled ? "cancelled" : "stopped"
             }
-            let changed = [checkpoint, checkpoint + "-wal"].compactMap {
-                (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate]) as? Date
-            }.max() ?? now
+            let changed =
+                [checkpoint, checkpoint + "-wal"].compactMap {
+                    (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate]) as? Date
+                }.max() ?? now
             return Entry(
                 checkpoint: checkpoint, job: settings?.name ?? "?", state: state, done: counts.finished, total: counts.total, failed: counts.failed,
                 costUSD: cost, idleSeconds: max(now.timeIntervalSince(changed), 0))

@@ -78,7 +78,8 @@ public struct JobStatusCollector: Sendable {
             tokens: .init(prompt: pass.promptTokens, completion: pass.completionTokens, cachedPrompt: pass.cachedTokens),
             cost: pass.cost(), latencyMS: pass.latency(),
             requests: .init(attempts: counts.attempts, retries: pass.retries, fallbacks: pass.fallbackItems),
-            answeredBy: pass.answeredBy(), cache: .init(hits: pass.cacheHits, hitRate: counts.succeeded > 0 ? Double(pass.cacheHits) / Double(counts.succeeded) : 0),
+            answeredBy: pass.answeredBy(),
+            cache: .init(hits: pass.cacheHits, hitRate: counts.succeeded > 0 ? Double(pass.cacheHits) / Double(counts.succeeded) : 0),
             errors: pass.errorGroups(), properties: pass.propertyUsage(),
             firstFinishedAt: pass.firstFinished.map(Self.iso8601), lastFinishedAt: pass.lastFinished.map(Self.iso8601))
         if let rate = pass.finishingRate(endingAt: state == "running" ? now.timeIntervalSince1970 : pass.lastFinished) {

@@ -57,7 +57,8 @@ public final class Scheduler: Sendable {
         public init(
             transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
             adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
+            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, control: RunControl, counters: RunCounters,
+            redactor: Redactor, logger: Logger
         ) {
             self.transport = transport
             self.builder = builder

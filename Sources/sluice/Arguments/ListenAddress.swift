@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 
 /// `--metrics HOST:PORT` (or just `PORT`, on loopback): where the Prometheus endpoint listens.
 struct ListenAddress: ExpressibleByArgument, Sendable {
@@ -20,5 +20,3 @@ struct ListenAddress: ExpressibleByArgument, Sendable {
 
     static var defaultValueDescription: String { "HOST:PORT" }
 }
-
-

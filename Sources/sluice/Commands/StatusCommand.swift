@@ -27,13 +27,15 @@ struct StatusCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("price"),
-        help: ArgumentHelp("Price a model differently from the job (repeatable), per million tokens, e.g. --price gpt-4o-mini=0.15,0.60.", valueName: "MODEL=IN,OUT[,CACHED]"))
+        help: ArgumentHelp(
+            "Price a model differently from the job (repeatable), per million tokens, e.g. --price gpt-4o-mini=0.15,0.60.", valueName: "MODEL=IN,OUT[,CACHED]"))
     var prices: [ModelPrice] = []
 
     func run() async throws {
         try await reportingErrors {
             let status = try await withJob(job) { reference, store in
-                try await JobStatusCollector(store: store, configuration: reference.configuration, prices: try priceTable(store: store, reference: reference)).collect()
+                try await JobStatusCollector(store: store, configuration: reference.configuration, prices: try priceTable(store: store, reference: reference))
+                    .collect()
             }
             print(json ? status.json() : status.text())
         }
