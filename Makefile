@@ -1,14 +1,38 @@
-# sluice: the two commands of the quick start are `make demo` and `make test`.
+# sluice: the two commands of the quick start are `make demo` and `make test`; `make install` is a third, optional one.
 SWIFT ?= swift
-BIN := .build/debug
+# The build folder (`swift build --scratch-path`); another one keeps a second build of the same checkout apart.
+SCRATCH ?= .build
+BIN := $(SCRATCH)/debug
+RELEASE := $(SCRATCH)/release
 
-.PHONY: build release demo test lint format torture bench clean
+# The commit `sluice --version` names (Package.swift reads it from the environment). Every build here
+# passes the same value, so `make build` and `make test` share one build; a new commit recompiles one C
+# file and relinks sluice. Set it on the command line to build outside a git checkout.
+ifeq ($(origin SLUICE_COMMIT),undefined)
+SLUICE_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null)
+endif
+export SLUICE_COMMIT
+
+# `make install`: where to, and DESTDIR for staging a package (`make install DESTDIR=/tmp/pkg PREFIX=/usr`).
+PREFIX ?= /usr/local
+ROOT := $(DESTDIR)$(PREFIX)
+BASH_COMPLETION := $(ROOT)/share/bash-completion/completions/sluice
+ZSH_COMPLETION := $(ROOT)/share/zsh/site-functions/_sluice
+FISH_COMPLETION := $(ROOT)/share/fish/vendor_completions.d/sluice.fish
+MANUAL := $(ROOT)/share/man/man1/sluice.1
+# Everything `make install` writes, and so everything `make uninstall` removes.
+INSTALLED := $(ROOT)/bin/sluice $(ROOT)/bin/sluice-mock $(BASH_COMPLETION) $(ZSH_COMPLETION) $(FISH_COMPLETION) $(MANUAL)
+# Where swift-argument-parser's GenerateManual plugin writes the manual page (its work folder, one per target).
+GENERATED_MANUAL := $(SCRATCH)/plugins/GenerateManual/outputs/sluice/sluice.1
+STAGE := $(SCRATCH)/install
+
+.PHONY: build release demo test lint format torture bench install uninstall clean
 
 build:
-	$(SWIFT) build
+	$(SWIFT) build --scratch-path $(SCRATCH)
 
 release:
-	$(SWIFT) build -c release
+	$(SWIFT) build --scratch-path $(SCRATCH) -c release
 
 # Builds, starts sluice-mock on a free loopback port, runs jobs/demo.json over samples/, stops the mock.
 demo: build
@@ -18,8 +42,8 @@ demo: build
 # One suite at a time: the integration suites measure what a gateway saw over time, and on two
 # loaded cores they would otherwise share them with the 20,000-item torture test (about 2 minutes).
 test: lint
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
+	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --no-parallel
 
 # The style of .swift-format (line length 160), checked; `make format` applies it.
 lint:
@@ -30,14 +54,38 @@ format:
 
 # Benchmarks (release build): prints one table of measured figures. BENCH_FLAGS=--quick for a smoke run.
 bench:
-	$(SWIFT) build -c release
-	.build/release/sluice-bench $(BENCH_FLAGS)
+	$(SWIFT) build --scratch-path $(SCRATCH) -c release
+	$(RELEASE)/sluice-bench $(BENCH_FLAGS)
 
 # The crash torture test at a larger scale: 100,000 items, 30 SIGKILLs (plus SIGTERM/SIGINT stops).
 torture:
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
 	SLUICE_TORTURE_ITEMS=$${SLUICE_TORTURE_ITEMS:-100000} SLUICE_TORTURE_KILLS=$${SLUICE_TORTURE_KILLS:-30} \
-		$(SWIFT) test --skip-build --filter CrashTortureTests
+		$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --filter CrashTortureTests
+
+# Release binaries, shell completions and the manual page. Completions and manual come from the built
+# binary itself, so they always describe the options it really has. Everything is made before anything
+# is copied: a failed step installs nothing.
+install:
+	$(SWIFT) build --scratch-path $(SCRATCH) -c release --product sluice
+	$(SWIFT) build --scratch-path $(SCRATCH) -c release --product sluice-mock
+	rm -f $(GENERATED_MANUAL)
+	$(SWIFT) package --scratch-path $(SCRATCH) plugin generate-manual
+	rm -rf $(STAGE) && mkdir -p $(STAGE)
+	$(RELEASE)/sluice --generate-completion-script bash > $(STAGE)/sluice.bash
+	$(RELEASE)/sluice --generate-completion-script zsh > $(STAGE)/_sluice
+	$(RELEASE)/sluice --generate-completion-script fish > $(STAGE)/sluice.fish
+	cp $(GENERATED_MANUAL) $(STAGE)/sluice.1
+	install -d $(ROOT)/bin $(dir $(BASH_COMPLETION)) $(dir $(ZSH_COMPLETION)) $(dir $(FISH_COMPLETION)) $(dir $(MANUAL))
+	install -m 755 $(RELEASE)/sluice $(RELEASE)/sluice-mock $(ROOT)/bin
+	install -m 644 $(STAGE)/sluice.bash $(BASH_COMPLETION)
+	install -m 644 $(STAGE)/_sluice $(ZSH_COMPLETION)
+	install -m 644 $(STAGE)/sluice.fish $(FISH_COMPLETION)
+	install -m 644 $(STAGE)/sluice.1 $(MANUAL)
+
+# Removes exactly the files `make install` wrote (same PREFIX and DESTDIR); shared folders stay.
+uninstall:
+	rm -f $(INSTALLED)
 
 clean:
-	rm -rf .build results
+	rm -rf $(SCRATCH) results
