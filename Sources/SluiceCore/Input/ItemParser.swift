@@ -100,6 +100,7 @@ public struct ItemParser: Sendable {
             }
             if modelSource.has("model") {
                 guard let name = modelSource.string("model"), !name.isEmpty else { throw Self.invalid("\"model\" must be a non-empty string") }
+                try Self.checkModelName(name, field: "model")
                 item.model = name
             } else if case .string(let name)? = bodyDefaults["model"] {
                 item.model = name
@@ -183,6 +184,7 @@ public struct ItemParser: Sendable {
             } else {
                 throw Self.invalid("\"fallback\" must be a model name or a list of them")
             }
+            for name in overrides.fallback ?? [] { try Self.checkModelName(name, field: "fallback") }
         }
         for (field, keyPath) in [("session_id", \LineOverrides.sessionID), ("user_id", \LineOverrides.userID)] {
             if let value = object[field] {
@@ -204,12 +206,26 @@ public struct ItemParser: Sendable {
     static func key(in object: RawObject) throws -> String? {
         let name = object.has("custom_id") ? "custom_id" : (object.has("id") ? "id" : nil)
         guard let name, let raw = object.raw(name) else { return nil }
-        if raw.first == UInt8(ascii: "\""), let text = object.string(name), !text.isEmpty { return text }
+        if raw.first == UInt8(ascii: "\""), let text = object.string(name) {
+            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw invalid("\(name) is empty; give each line a distinct key, or leave \(name) out to key it by file:line")
+            }
+            return text
+        }
         let digits = raw.first == UInt8(ascii: "-") ? raw.dropFirst() : raw
         if !digits.isEmpty, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
             return String(decoding: raw, as: UTF8.self)
         }
         throw invalid("custom_id must be a string or an integer")
+    }
+
+    /// A comma makes a model name a fallback list to Floopy's body and to some other gateways: refused,
+    /// so what is sent is what the line meant.
+    static func checkModelName(_ name: String, field: String) throws {
+        if name.isEmpty { throw invalid("\"\(field)\" names an empty model") }
+        if name.contains(",") {
+            throw invalid("\"\(field)\" model \"\(name)\" contains a comma, which gateways read as a fallback list; give fallbacks as \"fallback\": [...]")
+        }
     }
 
     static func kind(ofFirstByte byte: UInt8?) -> String {

@@ -56,6 +56,8 @@ public final class LineReader {
         let oversized = partialLength > maxLineBytes
         var bytes = oversized ? [] : partial
         if bytes.last == 0x0D { bytes.removeLast() }  // CRLF files
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the first line, as with Python's utf-8-sig.
+        if lineNumber == 1, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         let line = InputLine(number: lineNumber, bytes: bytes, oversized: oversized, length: partialLength)
         partial.removeAll(keepingCapacity: partial.capacity <= 1 << 20)
         partialLength = 0

@@ -65,14 +65,16 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         let job = file ?? JobFile()
         func fromFile(_ path: String?) -> String? {
             guard let path else { return nil }
-            guard let directory = fileDirectory, !path.hasPrefix("/") else { return path }
+            guard path != StandardInputSpool.marker, let directory = fileDirectory, !path.hasPrefix("/") else { return path }
             return normalized((directory as NSString).appendingPathComponent(path))
         }
         let inputs = flags.inputs.flatMap { $0.isEmpty ? nil : $0 } ?? (job.inputs ?? []).compactMap(fromFile)
         guard let first = inputs.first else {
             throw SluiceError(.configuration, "no input: give a job file with \"inputs\" or --input PATH")
         }
-        let output = flags.output ?? fromFile(job.output) ?? defaultOutput(for: first)
+        // Standard input has no file name to name the results after.
+        let stem = first == StandardInputSpool.marker ? "stdin" : first
+        let output = flags.output ?? fromFile(job.output) ?? defaultOutput(for: stem)
         var gateway = GatewaySettings()
         gateway.cache = flags.cache ?? job.cache ?? .off
         gateway.properties = (job.properties ?? [:]).merging(flags.properties ?? [:]) { _, flag in flag }
@@ -82,7 +84,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         gateway.extraHeaders = (job.headers ?? [:]).merging(flags.headers ?? [:]) { _, flag in flag }
 
         let configuration = JobConfiguration(
-            name: job.name ?? ((first as NSString).lastPathComponent as NSString).deletingPathExtension,
+            name: job.name ?? ((stem as NSString).lastPathComponent as NSString).deletingPathExtension,
             inputs: inputs,
             output: output,
             errors: flags.errors ?? fromFile(job.errors) ?? defaultErrors(for: output),
@@ -182,6 +184,12 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         }
         if let maxCost, let model = ([model].compactMap { $0 } + gateway.fallback).first(where: { priceTable.price(for: $0) == nil }) {
             throw fail("--max-cost \(maxCost) needs a price for \(model): give one with --price \(model)=IN,OUT or the job file's \"prices\"")
+        }
+        for name in [model].compactMap({ $0 }) + gateway.fallback where name.contains(",") || name.isEmpty {
+            throw fail(
+                name.isEmpty
+                    ? "a model name is empty"
+                    : "model \"\(name)\" contains a comma, which some gateways read as a fallback list; name one model, and fallbacks with --fallback")
         }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw fail("\(caFile): cannot read the CA file (--ca-file expects PEM certificates)")

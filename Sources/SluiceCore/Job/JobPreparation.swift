@@ -32,8 +32,10 @@ struct JobPreparation {
     }
 
     func prepare() async throws -> PreparedJob {
-        for path in [configuration.output, configuration.errors, configuration.checkpoint] {
+        // Checked before anything is sent: finding out after the last answer that the results cannot be written wastes the job.
+        for (path, what) in [(configuration.output, "results file"), (configuration.errors, "errors file"), (configuration.checkpoint, "checkpoint")] {
             try createParentDirectory(of: path)
+            try checkWritable(path, what)
         }
         let store = try await CheckpointStores.open(configuration.checkpoint, role: .runner)
         do {
@@ -159,6 +161,23 @@ struct JobPreparation {
             }
         }
         return (records, replanning)
+    }
+
+    private func checkWritable(_ path: String, _ what: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw SluiceError(.configuration, "\(path): the \(what) is a folder; name a file (nothing was sent)") }
+            guard access(path, W_OK) == 0 else {
+                throw SluiceError(.configuration, "\(path): the \(what) is not writable (\(String(cString: strerror(errno)))); nothing was sent")
+            }
+            return
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard access(folder.isEmpty ? "." : folder, W_OK | X_OK) == 0 else {
+            throw SluiceError(
+                .configuration,
+                "\(path): cannot create the \(what) in \(folder.isEmpty ? "." : folder) (\(String(cString: strerror(errno)))); nothing was sent")
+        }
     }
 
     private func createParentDirectory(of path: String) throws {

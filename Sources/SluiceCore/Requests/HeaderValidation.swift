@@ -33,4 +33,23 @@ public enum HeaderValidation {
             throw InputProblem(code: .invalidField, message: "\(what) contains a line break, which cannot be sent as a header")
         }
     }
+
+    /// HTTP header values are bytes that gateways read as Latin-1 or refuse, so a value with any non-ASCII
+    /// character (`"café"`) is sent percent-encoded as a whole, UTF-8 (`caf%C3%A9`), as browsers encode
+    /// URLs; a plain ASCII value goes as it is. Decoding `%XX` in the gateway's dashboard gives the text back.
+    public static func sendable(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 >= 0x80 }) else { return value }
+        var encoded = ""
+        encoded.reserveCapacity(value.utf8.count * 3)
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                encoded += String(format: "%%%02X", byte)
+            }
+        }
+        return encoded
+    }
 }

@@ -36,7 +36,9 @@ public struct RequestBuilder: Sendable {
         let model = plan.chain[modelIndex]
         let headers =
             [("Content-Type", "application/json")]
-            + profile.headers(for: plan.settings, remainingFallbacks: Array(plan.chain.dropFirst(modelIndex + 1)))
+            + profile.headers(for: plan.settings, remainingFallbacks: Array(plan.chain.dropFirst(modelIndex + 1))).map {
+                ($0.name, HeaderValidation.sendable($0.value))
+            }
         return GatewayRequest(
             url: url(for: item.endpoint), headers: headers,
             body: Self.body(item.body, model: model), model: model)

@@ -35,6 +35,16 @@ struct ValidateCommand: AsyncParsableCommand {
 
     /// Shared with `run --dry-run`.
     static func validate(_ configuration: JobConfiguration, assumedCompletionTokens: Int = JobValidator.defaultAssumedCompletionTokens) async throws {
+        var configuration = configuration
+        // Standard input is copied to a scratch folder to be read like a file, and the copy removed after.
+        var scratch: String?
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        if configuration.inputs.contains(StandardInputSpool.marker) {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-validate-\(getpid())").path
+            scratch = folder
+            configuration.checkpoint = (folder as NSString).appendingPathComponent("stdin")
+            configuration = try StandardInputSpool.spooling(configuration)
+        }
         let report = try await JobValidator(configuration: configuration, assumedCompletionTokens: assumedCompletionTokens).validate()
         print(report.text())
         if !report.isClean { throw ExitCode(1) }

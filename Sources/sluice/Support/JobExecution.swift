@@ -23,13 +23,16 @@ struct JobExecution {
                 "--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight"
             )
         }
+        let configuration = try StandardInputSpool.spooling(configuration) { path in
+            logger.notice("standard input is saved in \(path); the job reads it from there (resume with --input \(path))")
+        }
         let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger).run()
-        printReport(report)
+        printReport(report, spooled: configuration.inputs.first { !self.configuration.inputs.contains($0) })
         logger.debug("exiting \(String(format: "%.3f", (ContinuousClock.now - started).inSeconds)) s after start")
         throw ExitCode(report.exitCode)
     }
 
-    private func printReport(_ report: RunReport) {
+    private func printReport(_ report: RunReport, spooled: String?) {
         var notes: [String] = []
         for problem in report.problems { notes.append("sluice: bad input: \(problem.message)") }
         if report.counts.invalidInput > report.problems.count {
@@ -38,7 +41,7 @@ struct JobExecution {
         for error in report.inputErrors { notes.append("sluice: input error: \(error)") }
         if case .error(let error) = report.stopReason { notes.append("sluice: error: \(error.message)") }
         if report.stopReason != nil {
-            notes.append("sluice: progress is saved in \(report.checkpointPath); resume with:\n  \(resumeCommand(report))")
+            notes.append("sluice: progress is saved in \(report.checkpointPath); resume with:\n  \(resumeCommand(report, spooled: spooled))")
         }
         if !notes.isEmpty { FileHandle.standardError.write(Data((notes.joined(separator: "\n") + "\n").utf8)) }
         print(report.summary)
@@ -46,8 +49,12 @@ struct JobExecution {
 
     /// The command line as typed (it never holds the key), quoted for a shell, with a proxy
     /// password blanked out; a cancelled job needs --force to continue.
-    private func resumeCommand(_ report: RunReport) -> String {
+    private func resumeCommand(_ report: RunReport, spooled: String?) -> String {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        // The pipe is gone; its copy is what a resume reads.
+        if let spooled, let dash = arguments.indices.first(where: { $0 > 0 && arguments[$0] == "-" && arguments[$0 - 1] == "--input" }) {
+            arguments[dash] = spooled
+        }
         if case .error(let error) = report.stopReason, error.code == .cancelled, !arguments.contains("--force") { arguments.append("--force") }
         return (["sluice"] + arguments).map { argument in
             let shown = ProxySetting.redactingPassword(argument)

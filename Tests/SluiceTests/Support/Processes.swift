@@ -47,7 +47,11 @@ final class Child {
     private let outPath: String
     private let errPath: String
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+    /// `standardInput`: a file whose content the child reads on its standard input (else /dev/null).
+    init(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+        standardInput: String? = nil
+    ) throws {
         let scratch = NSTemporaryDirectory() + "sluice-child-" + UUID().uuidString.prefix(8)
         outPath = scratch + ".out"
         errPath = scratch + ".err"
@@ -67,7 +71,7 @@ final class Child {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
         try process.run()
     }
 
@@ -99,8 +103,10 @@ final class Child {
 }
 
 /// Runs `sluice` to completion.
-func runSluice(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120) async throws -> Finished {
-    try await Child(Binaries.sluice, arguments, environment: environment).wait(timeout: timeout)
+func runSluice(
+    _ arguments: [String], environment: [String: String] = [:], standardInput: String? = nil, timeout: Double = 120
+) async throws -> Finished {
+    try await Child(Binaries.sluice, arguments, environment: environment, standardInput: standardInput).wait(timeout: timeout)
 }
 
 /// A real `sluice-mock` process on an ephemeral loopback port.
