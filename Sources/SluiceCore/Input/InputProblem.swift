@@ -17,6 +17,7 @@ public struct InputProblem: Error, Sendable, Equatable {
         public static let duplicateKey = Code("duplicate_custom_id")
         public static let missingModel = Code("missing_model")
         public static let invalidField = Code("invalid_field")
+        public static let missingField = Code("missing_field")
     }
 
     public var code: Code

@@ -26,19 +26,31 @@ actor InputReader {
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
     private let parser: ItemParser
     private var lines: LineReader?
+    /// CSV and TSV inputs are read as rows, not lines.
+    private var rows: CSVRecordReader?
     private var input: InputRecord?
     private var lastLine = 0
 
     init(parser: ItemParser) { self.parser = parser }
 
     func open(_ input: InputRecord) throws {
-        lines = LineReader(source: try openInput(path: input.path), maxLineBytes: parser.maxLineBytes)
+        if CSVRecordReader.handles(input.path) {
+            guard parser.template != nil else {
+                throw SluiceError(.configuration, "\(input.path): a CSV or TSV input needs a template to turn its rows into prompts (--template)")
+            }
+            rows = try CSVRecordReader(path: input.path)
+            lines = nil
+        } else {
+            lines = LineReader(source: try openInput(path: input.path), maxLineBytes: parser.maxLineBytes)
+            rows = nil
+        }
         self.input = input
         lastLine = 0
     }
 
     /// The next batch of up to `limit` items, skipping lines planned by an earlier run; nil after the end.
     func nextBatch(limit: Int) throws -> Batch? {
+        if rows != nil { return try nextRows(limit: limit) }
         guard let reader = lines, let input else { return nil }
         var items: [PlannedItem] = []
         items.reserveCapacity(limit)
@@ -65,11 +77,38 @@ actor InputReader {
         return Batch(items: items, lastLine: lastLine, ended: false, error: nil, fractionRead: reader.fractionRead)
     }
 
+    private func nextRows(limit: Int) throws -> Batch? {
+        guard let reader = rows, let input else { return nil }
+        var items: [PlannedItem] = []
+        items.reserveCapacity(limit)
+        do {
+            while items.count < limit, let row = try reader.next() {
+                lastLine = row.number
+                if row.number <= input.plannedLines { continue }
+                var item = parser.item(for: row.fields, fileIndex: input.fileIndex, number: row.number, fileLabel: input.path, lineHash: row.hash)
+                if let problem = row.problem { item = item.failing(.invalidField, problem) }
+                if let problem = item.problem { item.problem?.message = problem.located(file: input.path, line: row.number) }
+                items.append(item)
+            }
+        } catch let error as SluiceError where error.code == .corruptInput {
+            rows = nil
+            return Batch(items: items, lastLine: lastLine, ended: true, error: "\(error.message); \(lastLine) rows were read before it")
+        }
+        if items.count < limit {
+            rows = nil
+            return Batch(items: items, lastLine: lastLine, ended: true, error: nil)
+        }
+        return Batch(items: items, lastLine: lastLine, ended: false, error: nil, fractionRead: reader.fractionRead)
+    }
+
     /// Not isolated: it must not wait for its own thread to end while running on it.
     nonisolated func close() async {
         await closeFile()
         await thread.shutdown()
     }
 
-    private func closeFile() { lines = nil }
+    private func closeFile() {
+        lines = nil
+        rows = nil
+    }
 }

@@ -19,14 +19,23 @@ public struct ItemParser: Sendable {
     public var bodyDefaults: [String: JSONValue]
     /// Whether the job names a model; if not, every line must.
     public var jobHasModel: Bool
+    /// With a template, every line (and CSV row) is a record of fields that fill it, not a request.
+    public var template: TemplateRenderer?
+    /// The record field that keys an item (`--id-field`), instead of file:line.
+    public var idField: String?
     /// The defaults encoded once, spliced into each body that lacks them.
-    private let encodedDefaults: [(key: String, json: [UInt8])]
+    let encodedDefaults: [(key: String, json: [UInt8])]
 
-    public init(endpoint: String, maxLineBytes: Int, bodyDefaults: [String: JSONValue], jobHasModel: Bool) {
+    public init(
+        endpoint: String, maxLineBytes: Int, bodyDefaults: [String: JSONValue], jobHasModel: Bool, template: TemplateRenderer? = nil,
+        idField: String? = nil
+    ) {
         self.endpoint = endpoint
         self.maxLineBytes = maxLineBytes
         self.bodyDefaults = bodyDefaults
         self.jobHasModel = jobHasModel
+        self.template = template
+        self.idField = idField
         encodedDefaults = bodyDefaults.keys.sorted().compactMap { key in
             (try? JSONText.encode(bodyDefaults[key]!.foundationValue)).map { (key, $0) }
         }
@@ -63,6 +72,7 @@ public struct ItemParser: Sendable {
         } catch {
             return fail(.invalidJSON, "invalid JSON: \(Self.reasonForInvalidJSON(line.bytes))")
         }
+        if template != nil { return parseRecord(line, fileIndex: fileIndex, fileLabel: fileLabel) }
         let object = RawObject(bytes: line.bytes, members: members)
         do {
             if let key = try Self.key(in: object) { item.customID = key }

@@ -30,4 +30,6 @@ public enum LineShape: String, Sendable, CaseIterable {
     case chat
     /// `{"prompt": "text", "system"?: "text"}`.
     case prompt
+    /// Any JSON object or CSV row, filling the job's template.
+    case record
 }

@@ -30,6 +30,8 @@ extension JobConfiguration {
         caFile = try values.decodeIfPresent(String.self, forKey: .caFile)
         prices = try values.decodeIfPresent([String: Price].self, forKey: .prices) ?? [:]
         maxCost = try values.decodeIfPresent(Double.self, forKey: .maxCost)
+        template = try values.decodeIfPresent(PromptTemplate.self, forKey: .template)
+        idField = try values.decodeIfPresent(String.self, forKey: .idField)
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

@@ -48,12 +48,16 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var prices: [String: Price]
     /// Stop sending before spend, plus the worst case of what is in flight, would pass this (US dollars).
     public var maxCost: Double?
+    /// Fills a prompt from each input record; the checkpoint keeps the text itself, not a path.
+    public var template: PromptTemplate?
+    /// The record field that keys each item (with a template).
+    public var idField: String?
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
         case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
-        case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost
+        case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -107,7 +111,19 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             circuitBreaker: flags.circuitBreaker ?? job.circuitBreaker ?? true,
             caFile: flags.caFile ?? fromFile(job.caFile),
             prices: (job.prices ?? [:]).merging(flags.prices ?? [:]) { _, flag in flag },
-            maxCost: flags.maxCost ?? job.maxCost
+            maxCost: flags.maxCost ?? job.maxCost,
+            template: try
+                (flags.template
+                ?? job.template.map { setting in
+                    if case .file(let path) = setting { return .file(fromFile(path) ?? path) }
+                    return setting
+                }).map { setting in
+                    switch setting {
+                    case .inline(let template): return template
+                    case .file(let path): return try PromptTemplate.load(path: path)
+                    }
+                },
+            idField: flags.idField ?? job.idField
         )
         try configuration.validate()
         return configuration
@@ -146,7 +162,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
 
     static func stripExtensions(_ name: String) -> String {
         var stem = name
-        for suffix in [".gz", ".jsonl", ".ndjson", ".json"] where stem.hasSuffix(suffix) && stem.count > suffix.count {
+        for suffix in [".gz", ".jsonl", ".ndjson", ".json", ".csv", ".tsv"] where stem.hasSuffix(suffix) && stem.count > suffix.count {
             stem = String(stem.dropLast(suffix.count))
         }
         return stem
@@ -191,6 +207,11 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                     ? "a model name is empty"
                     : "model \"\(name)\" contains a comma, which some gateways read as a fallback list; name one model, and fallbacks with --fallback")
         }
+        if let template { _ = try TemplateRenderer(template) }
+        if idField != nil, template == nil { throw fail("--id-field names a record field, which only a template reads (--template)") }
+        if template == nil, let csv = inputs.first(where: CSVRecordReader.handles) {
+            throw fail("\(csv): a CSV or TSV input needs a template to turn its rows into prompts (--template)")
+        }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw fail("\(caFile): cannot read the CA file (--ca-file expects PEM certificates)")
         }
@@ -229,5 +250,12 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    /// The parser for this job's input lines and records.
+    public func itemParser() throws -> ItemParser {
+        ItemParser(
+            endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
+            template: try template.map(TemplateRenderer.init), idField: idField)
     }
 }

@@ -46,6 +46,9 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var caFile: String?
     public var prices: [String: Price]?
     public var maxCost: Double?
+    /// A prompt template, or the path of a file holding one; inputs are then records that fill it.
+    public var template: TemplateSetting?
+    public var idField: String?
 
     public init() {}
 
@@ -68,6 +71,8 @@ public struct JobFile: Codable, Sendable, Equatable {
         case caFile = "ca_file"
         case prices
         case maxCost = "max_cost"
+        case template
+        case idField = "id_field"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

@@ -108,11 +108,9 @@ struct JobPreparation {
     func planner(
         for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int, Double) async -> Void = { _, _, _ in },
         onEnd: @escaping @Sendable (Planner.Report) async -> Void = { _ in }
-    ) -> Planner {
+    ) throws -> Planner {
         Planner(
-            parser: ItemParser(
-                endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes,
-                bodyDefaults: configuration.bodyDefaults, jobHasModel: configuration.model != nil),
+            parser: try configuration.itemParser(),
             inputs: job.inputs, replanning: job.replanning, store: job.store, control: control, onBatch: onBatch, onEnd: onEnd)
     }
 

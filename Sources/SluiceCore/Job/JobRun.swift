@@ -60,7 +60,7 @@ struct JobRun {
 
         let history = HistoryRecorder(store: store, counters: counters)
         let planningErrors = Mutex<[String]>([])
-        let planner = preparation.planner(
+        let planner = try preparation.planner(
             for: job,
             onBatch: { planned, problems, fraction in
                 counters.update {

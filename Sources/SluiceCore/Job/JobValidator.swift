@@ -67,9 +67,7 @@ public struct JobValidator: Sendable {
 
     public func validate() async throws -> Report {
         let started = ContinuousClock.now
-        let parser = ItemParser(
-            endpoint: configuration.endpoint, maxLineBytes: configuration.maxLineBytes, bodyDefaults: configuration.bodyDefaults,
-            jobHasModel: configuration.model != nil)
+        let parser = try configuration.itemParser()
         var report = Report(inputs: configuration.inputs, assumedCompletionTokens: assumedCompletionTokens)
         report.fallbacks = configuration.gateway.fallback
         var models: [String: ModelEstimate] = [:]

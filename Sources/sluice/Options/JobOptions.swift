@@ -115,6 +115,9 @@ struct JobOptions: ParsableArguments {
     @Flag(help: "Allow plain http to a non-loopback gateway (the API key travels unencrypted).")
     var allowInsecureHttp = false
 
+    @OptionGroup(title: "Datasets and templates")
+    var dataset: DatasetOptions
+
     func validate() throws {
         if let jobFile, APIKeySource.looksLikeAKey(jobFile) {
             // Most likely `--api-key <key>`: say so without repeating the key into the terminal's scrollback or a CI log.
@@ -168,6 +171,7 @@ struct JobOptions: ParsableArguments {
         flags.caFile = caFile
         flags.prices = prices.isEmpty ? nil : Dictionary(prices.map { ($0.model, $0.price) }) { _, last in last }
         flags.maxCost = maxCost
+        dataset.apply(to: &flags)
         return flags
     }
 }

@@ -1,0 +1,23 @@
+import ArgumentParser
+import SluiceCore
+
+/// What turns a dataset that is not made of requests into requests: a prompt template filled from
+/// each record (a JSON object per line, or a CSV/TSV row) and the field that keys each record.
+struct DatasetOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Prompt template: a JSON file {\"system\": \"...\", \"user\": \"... {{field}} ...\"} (Mustache, not HTML-escaped) filled from each input record; inputs may then be any JSON objects, or CSV/TSV files with a header row, e.g. --template prompts/label.json.",
+            valueName: "FILE"))
+    var template: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The record field that keys each item in the results (default: file:line, or file:row for CSV), e.g. --id-field ticket_id.",
+            valueName: "NAME"))
+    var idField: String?
+
+    func apply(to flags: inout JobFile) {
+        flags.template = template.map { .file($0) }
+        flags.idField = idField
+    }
+}
