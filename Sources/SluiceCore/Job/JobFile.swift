@@ -46,6 +46,9 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var caFile: String?
     public var prices: [String: Price]?
     public var maxCost: Double?
+    /// The gateway the vocabulary is mapped onto (`GatewayProfileName`).
+    public var profile: GatewayProfileName?
+    public var tags: [String]?
 
     public init() {}
 
@@ -68,6 +71,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case caFile = "ca_file"
         case prices
         case maxCost = "max_cost"
+        case profile, tags
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors
