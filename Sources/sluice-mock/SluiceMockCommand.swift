@@ -11,7 +11,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         commandName: "sluice-mock",
         abstract: "An OpenAI-compatible gateway emulator with Floopy semantics and fault injection.",
         discussion: """
-            Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models, GET /health, GET /stats and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
+            Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models, GET /health, GET /stats, GET /stats/timeline, GET /stats/requests and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
 
             Example: sluice-mock --port 0 --port-file /tmp/mock.port --latency-ms 50-150 --p429 0.05 --retry-after 1
             """
@@ -80,6 +80,15 @@ struct SluiceMockCommand: AsyncParsableCommand {
     @Flag(help: "Do not keep per-body counts and the request timeline in /stats (for multi-million-request benchmarks).")
     var noBodyCounts = false
 
+    @Option(help: "Keep the last N inference requests (headers and body) and serve them at GET /stats/requests (default 0: none).")
+    var recordRequests = 0
+
+    @Option(
+        help:
+            "Answer like this gateway: floopy (Floopy-Cache, Floopy-Model), helicone (Helicone-Id, Helicone-Cache), portkey (x-portkey-trace-id, x-portkey-cache-status), litellm (x-litellm-call-id, x-litellm-cache-key on a hit, an injected 429's wait renamed llm_provider-retry-after) or openai (x-request-id only)."
+    )
+    var profileEcho: ProfileEcho = .floopy
+
     func validate() throws {
         for (name, value) in [
             ("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400), ("--p403", p403),
@@ -95,6 +104,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         if let latencyTail { _ = try parseLatency(latencyTail.contains(",") ? latencyTail : "invalid") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         if embeddingDim < 1 { throw ValidationError("--embedding-dim must be at least 1") }
+        if recordRequests < 0 { throw ValidationError("--record-requests must be 0 or more") }
         if rateWindow <= 0 { throw ValidationError("--rate-window must be a positive number of seconds") }
         if let maxInflight, maxInflight < 1 { throw ValidationError("--max-inflight must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -141,6 +151,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.tlsCertificate = tlsCert
         config.tlsKey = tlsKey
         config.recordTimeline = !noBodyCounts
+        config.recordRequests = recordRequests
+        config.profileEcho = profileEcho
 
         // One socket per client connection: benchmarks open thousands.
         var limit = rlimit()
@@ -165,3 +177,4 @@ struct SluiceMockCommand: AsyncParsableCommand {
 }
 
 extension RetryAfterFormat: ExpressibleByArgument {}
+extension ProfileEcho: ExpressibleByArgument {}

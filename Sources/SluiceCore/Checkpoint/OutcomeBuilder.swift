@@ -3,7 +3,7 @@
 /// answered, and the headers that were sent.
 struct OutcomeBuilder: Sendable {
     let redactor: Redactor
-    let profile: HeaderProfile
+    let profile: any GatewayProfile
 
     func outcome(
         for item: DispatchItem, attempts: ItemAttempts, request: GatewayRequest,
@@ -28,7 +28,7 @@ struct OutcomeBuilder: Sendable {
                 outcome.totalTokens = summary.totalTokens
                 outcome.cachedTokens = summary.cachedTokens
             }
-            outcome.cacheHit = answered.cacheStatus.map { $0.uppercased().contains("HIT") }
+            outcome.cacheHit = answered.cacheHit
             if !outcome.succeeded {
                 outcome.errorCode = ResponseSummary.errorCode(in: response.body) ?? "http_\(response.status)"
                 outcome.errorMessage = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "HTTP \(response.status)")

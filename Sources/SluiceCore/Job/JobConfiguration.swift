@@ -86,6 +86,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         gateway.sessionID = flags.sessionID ?? job.sessionID
         gateway.userID = flags.userID ?? job.userID
         gateway.extraHeaders = (job.headers ?? [:]).merging(flags.headers ?? [:]) { _, flag in flag }
+        gateway.profile = flags.profile ?? job.profile ?? .floopy
+        gateway.tags = flags.tags.flatMap { $0.isEmpty ? nil : $0 } ?? job.tags ?? []
 
         let configuration = JobConfiguration(
             name: job.name ?? ((stem as NSString).lastPathComponent as NSString).deletingPathExtension,
@@ -235,6 +237,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         } catch let problem as InputProblem {
             throw fail(problem.message)
         }
+        try checkGatewayProfile()
     }
 
     /// The job's prices over the built-in table.

@@ -49,6 +49,9 @@ public struct JobFile: Codable, Sendable, Equatable {
     /// A prompt template, or the path of a file holding one; inputs are then records that fill it.
     public var template: TemplateSetting?
     public var idField: String?
+    /// The gateway the vocabulary is mapped onto (`GatewayProfileName`).
+    public var profile: GatewayProfileName?
+    public var tags: [String]?
 
     public init() {}
 
@@ -73,6 +76,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case maxCost = "max_cost"
         case template
         case idField = "id_field"
+        case profile, tags
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

@@ -30,6 +30,7 @@ struct JobRun {
 
     func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation, publisher: ResultsPublisher) async throws -> Outcome {
         let store = job.store
+        for warning in configuration.gatewayProfileWarnings { logger.warning("\(warning)") }
         let counters = RunCounters()
         counters.update { $0.concurrencyLimit = configuration.concurrency }
         let feed = ItemFeed(store: store, planningDone: !job.needsPlanning)
@@ -49,7 +50,9 @@ struct JobRun {
                 maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency)),
             parts: .init(
                 transport: transport,
-                builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
+                builder: RequestBuilder(
+                    baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
+                    profile: configuration.gatewayProfile),
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
                 budget: RateBudget(
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,

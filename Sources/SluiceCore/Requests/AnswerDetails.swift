@@ -5,13 +5,17 @@ public struct AnswerDetails: Sendable, Equatable {
     public var model: String?
     public var provider: String?
     public var requestID: String?
-    /// The gateway's cache verdict as it spells it (`HIT`, `MISS`...).
+    /// The gateway's cache verdict as it spells it (`HIT`, `SEMANTIC HIT`, `MISS`...).
     public var cacheStatus: String?
+    /// That verdict as the profile reads it: `status` counts hits from this, whatever the gateway's words.
+    /// Nil when the answer says nothing about the cache.
+    public var cacheHit: Bool?
 
-    public init(model: String? = nil, provider: String? = nil, requestID: String? = nil, cacheStatus: String? = nil) {
+    public init(model: String? = nil, provider: String? = nil, requestID: String? = nil, cacheStatus: String? = nil, cacheHit: Bool? = nil) {
         self.model = model
         self.provider = provider
         self.requestID = requestID
         self.cacheStatus = cacheStatus
+        self.cacheHit = cacheHit
     }
 }

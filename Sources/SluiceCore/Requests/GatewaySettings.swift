@@ -1,11 +1,16 @@
 /// The job-level gateway vocabulary (cache, properties, fallback, session, user,
-/// extra headers) that a `HeaderProfile` maps onto a gateway's header names.
+/// tags, extra headers) and the gateway whose `GatewayProfile` maps it onto its
+/// own header and body names.
 public struct GatewaySettings: Codable, Sendable, Equatable {
+    /// Which gateway the vocabulary is spoken to.
+    public var profile: GatewayProfileName = .floopy
     public var cache: CacheMode = .off
     public var properties: [String: String] = [:]
     public var fallback: [String] = []
     public var sessionID: String?
     public var userID: String?
+    /// Job-level labels; each profile sends them where its gateway honours tags.
+    public var tags: [String] = []
     /// Sent as given, after the profile's headers.
     public var extraHeaders: [String: String] = [:]
 
@@ -22,5 +27,18 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
         if let session = overrides.sessionID { merged.sessionID = session }
         if let user = overrides.userID { merged.userID = user }
         return merged
+    }
+
+    /// Checkpoints written before a setting existed lack its key: it takes its default.
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        profile = try values.decodeIfPresent(GatewayProfileName.self, forKey: .profile) ?? .floopy
+        cache = try values.decodeIfPresent(CacheMode.self, forKey: .cache) ?? .off
+        properties = try values.decodeIfPresent([String: String].self, forKey: .properties) ?? [:]
+        fallback = try values.decodeIfPresent([String].self, forKey: .fallback) ?? []
+        sessionID = try values.decodeIfPresent(String.self, forKey: .sessionID)
+        userID = try values.decodeIfPresent(String.self, forKey: .userID)
+        tags = try values.decodeIfPresent([String].self, forKey: .tags) ?? []
+        extraHeaders = try values.decodeIfPresent([String: String].self, forKey: .extraHeaders) ?? [:]
     }
 }

@@ -37,8 +37,17 @@ public enum HeaderValidation {
     /// HTTP header values are bytes that gateways read as Latin-1 or refuse, so a value with any non-ASCII
     /// character (`"café"`) is sent percent-encoded as a whole, UTF-8 (`caf%C3%A9`), as browsers encode
     /// URLs; a plain ASCII value goes as it is. Decoding `%XX` in the gateway's dashboard gives the text back.
+    /// A JSON value (Portkey's `x-portkey-metadata`, LiteLLM's spend-logs metadata) keeps being JSON: its
+    /// non-ASCII characters become `\uXXXX` escapes instead.
     public static func sendable(_ value: String) -> String {
         guard value.utf8.contains(where: { $0 >= 0x80 }) else { return value }
+        if value.hasPrefix("{"), value.hasSuffix("}") {
+            var escaped = ""
+            for unit in value.utf16 {
+                if unit < 0x80 { escaped.unicodeScalars.append(Unicode.Scalar(UInt8(unit))) } else { escaped += String(format: "\\u%04x", unit) }
+            }
+            return escaped
+        }
         var encoded = ""
         encoded.reserveCapacity(value.utf8.count * 3)
         for byte in value.utf8 {

@@ -1,18 +1,25 @@
 /// Builds the request for one attempt of an item: URL, gateway headers and body.
 ///
 /// The stored body has no `model`; the model for this attempt (the item's own,
-/// or a fallback) is spliced in front, which costs one copy and no JSON work.
+/// or a fallback, or the gateway's chain of them) and any members the profile
+/// adds are spliced in front, which costs one copy and no JSON work.
 public struct RequestBuilder: Sendable {
     public let baseURL: String
     public let defaultModel: String?
     public let settings: GatewaySettings
-    public let profile: HeaderProfile
+    public let profile: any GatewayProfile
+    /// The job's own headers, sorted, and their lowercased names: they replace a profile header of the same name.
+    private let extraHeaders: [(name: String, value: String)]
+    private let extraNames: Set<String>
 
-    public init(baseURL: String, defaultModel: String?, settings: GatewaySettings, profile: HeaderProfile = FloopyHeaderProfile()) {
+    /// `profile` defaults to the one `settings` names.
+    public init(baseURL: String, defaultModel: String?, settings: GatewaySettings, profile: (any GatewayProfile)? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.defaultModel = defaultModel
         self.settings = settings
-        self.profile = profile
+        self.profile = profile ?? settings.profile.profile(jobName: "sluice")
+        extraHeaders = settings.extraHeaders.keys.sorted().map { ($0, settings.extraHeaders[$0]!) }
+        extraNames = Set(settings.extraHeaders.keys.map { $0.lowercased() })
     }
 
     /// What stays the same across an item's attempts, worked out once per item:
@@ -21,6 +28,8 @@ public struct RequestBuilder: Sendable {
         public let settings: GatewaySettings
         /// The models to try in order: the item's (or the job's), then its fallbacks.
         public let chain: [String]
+        /// Body keys the profile would add that the line's body already has: the line's value stays.
+        public let ownBodyKeys: Set<String>
     }
 
     public func plan(for item: DispatchItem) -> ItemPlan {
@@ -29,19 +38,21 @@ public struct RequestBuilder: Sendable {
         for model in [item.model ?? defaultModel].compactMap({ $0 }) + effective.fallback where !chain.contains(model) {
             chain.append(model)
         }
-        return ItemPlan(settings: effective, chain: chain)
+        return ItemPlan(settings: effective, chain: chain, ownBodyKeys: Self.keys(profile.bodyKeys, presentIn: item.body))
     }
 
     public func request(for item: DispatchItem, plan: ItemPlan, modelIndex: Int) -> GatewayRequest {
         let model = plan.chain[modelIndex]
-        let headers =
-            [("Content-Type", "application/json")]
-            + profile.headers(for: plan.settings, remainingFallbacks: Array(plan.chain.dropFirst(modelIndex + 1))).map {
-                ($0.name, HeaderValidation.sendable($0.value))
-            }
-        return GatewayRequest(
-            url: url(for: item.endpoint), headers: headers,
-            body: Self.body(item.body, model: model), model: model)
+        let remaining = Array(plan.chain.dropFirst(modelIndex + 1))
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        let profileHeaders = profile.headers(for: plan.settings, remainingFallbacks: remaining)
+        headers += extraNames.isEmpty ? profileHeaders : profileHeaders.filter { !extraNames.contains($0.name.lowercased()) }
+        headers += extraHeaders
+        // Header values are bytes: non-ASCII text is encoded (see HeaderValidation.sendable).
+        headers = headers.map { ($0.name, HeaderValidation.sendable($0.value)) }
+        var edit = profile.body(for: plan.settings, model: model, remainingFallbacks: remaining)
+        if !plan.ownBodyKeys.isEmpty { edit.members.removeAll { plan.ownBodyKeys.contains($0.key) } }
+        return GatewayRequest(url: url(for: item.endpoint), headers: headers, body: Self.body(item.body, edit: edit), model: model)
     }
 
     /// `https://api.floopy.ai/v1` + `/v1/chat/completions` must not become `/v1/v1/...`.
@@ -52,15 +63,32 @@ public struct RequestBuilder: Sendable {
     }
 
     static func body(_ stored: [UInt8], model: String) -> [UInt8] {
+        body(stored, edit: BodyEdit(model: model))
+    }
+
+    static func body(_ stored: [UInt8], edit: BodyEdit) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(stored.count + model.utf8.count + 12)
+        out.reserveCapacity(stored.count + edit.model.utf8.count + 12 + edit.members.reduce(0) { $0 + $1.key.utf8.count + $1.json.count + 4 })
         out += Array(#"{"model":"#.utf8)
-        JSONText.appendQuoted(model, to: &out)
+        JSONText.appendQuoted(edit.model, to: &out)
+        for member in edit.members {
+            out.append(UInt8(ascii: ","))
+            JSONText.appendQuoted(member.key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            out += member.json
+        }
         // The stored body is a JSON object: "{}" or "{...}".
         let rest = stored.dropFirst()
         if rest.first(where: { $0 != 0x20 }) != UInt8(ascii: "}") { out.append(UInt8(ascii: ",")) }
         out += rest
         return out
+    }
+
+    /// Which of `keys` the stored body has at its top level; no scan at all for a profile that adds none.
+    static func keys(_ keys: [String], presentIn body: [UInt8]) -> Set<String> {
+        guard !keys.isEmpty, let members = (try? JSONScanner.members(of: body)) ?? nil else { return [] }
+        let present = Set(members.map { RawObject.keyText($0.key) })
+        return Set(keys.filter(present.contains))
     }
 
     /// The most tokens the request lets the model answer with (`max_tokens`, `max_completion_tokens`,

@@ -183,7 +183,8 @@ public final class Scheduler: Sendable {
                 return
             case .response(let response):
                 reachedGateway.store(true, ordering: .relaxed)
-                limits = RateLimitHeaders(response.header)
+                // Read through the profile: a gateway may rename the wait (LiteLLM's llm_provider-retry-after).
+                limits = parts.builder.profile.rateLimits(response.header)
                 if (200..<300).contains(response.status) {
                     summary = ResponseSummary(body: response.body)
                     parts.budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)

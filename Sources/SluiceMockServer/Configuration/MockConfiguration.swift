@@ -49,6 +49,10 @@ public struct MockConfiguration: Sendable {
     public var stallSeconds: Double = 60
     /// Keep a count per distinct request body for `/stats` (costs memory on huge runs).
     public var countBodies = true
+    /// Keep the last N inference requests (headers and body) for `/stats/requests`; 0 keeps none.
+    public var recordRequests = 0
+    /// Answer like this gateway: its request id and cache-status headers, its renaming of an upstream Retry-After.
+    public var profileEcho = ProfileEcho.floopy
 
     public init() {}
 }

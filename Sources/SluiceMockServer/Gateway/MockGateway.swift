@@ -28,6 +28,8 @@ public final class MockGateway: Sendable {
         var answered = 0
         /// Every inference request as it arrived, for `/stats/timeline`.
         var timeline: [TimelineEntry] = []
+        /// `--record-requests`: the last requests as sent, for `/stats/requests`.
+        var requests = RequestLog(capacity: 0)
 
         mutating func note(_ entry: TimelineEntry, recordTimeline: Bool) {
             if entry.status > 0 { stats.statusCounts[entry.status, default: 0] += 1 }
@@ -40,6 +42,7 @@ public final class MockGateway: Sendable {
         var initial = State()
         initial.requestWindow = configuration.requestsPerMinute.map { RateWindow(limit: $0, window: configuration.rateWindowSeconds) }
         initial.tokenWindow = configuration.tokensPerMinute.map { RateWindow(limit: $0, window: configuration.rateWindowSeconds) }
+        initial.requests = RequestLog(capacity: configuration.recordRequests)
         state = NIOLockedValueBox(initial)
     }
 
@@ -58,12 +61,16 @@ public final class MockGateway: Sendable {
         case ("GET", "/stats/timeline"):
             let text = state.withLockedValue { state in "[" + state.timeline.map(\.json).joined(separator: ",") + "]" }
             return immediate(.json(200, text))
+        case ("GET", "/stats/requests"):
+            let body = state.withLockedValue { $0.requests.json() }
+            return immediate(MockResponse(status: 200, headers: [("content-type", "application/json")], body: body))
         case ("POST", "/stats/reset"):
             state.withLockedValue {
                 $0.stats = MockStats()
                 $0.cache = []
                 $0.bodyCounts = [:]
                 $0.timeline = []
+                $0.requests.reset()
                 $0.answered = 0
             }
             return immediate(.json(200, #"{"reset":true}"#))
@@ -87,6 +94,7 @@ public final class MockGateway: Sendable {
             state.stats.totalRequests += 1
             state.stats.paths[request.path, default: 0] += 1
             state.stats.record(headers: request.headers)
+            state.requests.record(request)
             state.bodyCounts[digest, default: 0] += 1
             if configuration.countBodies { state.stats.bodies[digest, default: 0] += 1 }
             return state.bodyCounts[digest]!
@@ -104,7 +112,9 @@ public final class MockGateway: Sendable {
                 switch action {
                 case .drop: entry.status = -1
                 case .stall: entry.status = -2
-                case .respond(let response): entry.retryAfter = response.headers.first { $0.0 == "retry-after" }.flatMap { Double($0.1) }
+                case .respond(let response):
+                    // LiteLLM's renamed upstream wait counts too: the timeline shows what the client was asked.
+                    entry.retryAfter = response.headers.first { $0.0 == "retry-after" || $0.0 == "llm_provider-retry-after" }.flatMap { Double($0.1) }
                 case .stream: break
                 }
                 state.note(entry, recordTimeline: configuration.recordTimeline)
@@ -152,7 +162,8 @@ public final class MockGateway: Sendable {
             if rng.nextUnit() < faults.pStall { return reply(.stall, status: nil, fault: "stall") }
             if rng.nextUnit() < faults.p429 {
                 return error(
-                    429, "RATE_LIMIT_EXCEEDED", "injected rate limit", [retryAfterHeader(faults.retryAfterSeconds, faults.retryAfterFormat)], fault: "429")
+                    429, "RATE_LIMIT_EXCEEDED", "injected rate limit",
+                    configuration.profileEcho.upstreamHeaders([retryAfterHeader(faults.retryAfterSeconds, faults.retryAfterFormat)]), fault: "429")
             }
             if rng.nextUnit() < faults.p500 { return error(500, "INTERNAL_ERROR", "injected server error", fault: "500") }
             if rng.nextUnit() < faults.p502 { return error(502, "PROVIDER_ERROR", "injected provider error", fault: "502") }
@@ -180,6 +191,7 @@ public final class MockGateway: Sendable {
         var chain = Self.modelList(requested)
         if !configuration.gatewayFallback { chain = Array(chain.prefix(1)) }
         if configuration.gatewayFallback, let fallback = request.header("floopy-fallback") { chain += Self.modelList(fallback) }
+        if configuration.gatewayFallback, let fallbacks = body["fallbacks"] as? [String] { chain += fallbacks }
         guard let model = chain.first(where: { !configuration.failingModels.contains($0) }) else {
             state.withLockedValue { $0.stats.modelsRequested[chain.first ?? requested, default: 0] += 1 }
             return error(502, "PROVIDER_ERROR", "every provider failed for model \(requested)")
@@ -197,10 +209,7 @@ public final class MockGateway: Sendable {
             }
         }
 
-        let cacheWanted =
-            request.header("floopy-cache").map { $0.lowercased() == "exact" || $0.lowercased() == "semantic" } == true
-            || request.header("floopy-cache-enabled")?.lowercased() == "true"
-            || request.header("floopy-cache-advanced")?.lowercased() == "true"
+        let (cacheWanted, semanticCache) = ProfileEcho.cacheRequest(request, body: body)
         let wantsStream = (body["stream"] as? Bool) == true
         // One lock for all the bookkeeping of a successful answer.
         let cacheHit = state.withLockedValue { state -> Bool in
@@ -217,8 +226,11 @@ public final class MockGateway: Sendable {
             return hit
         }
         let provider = model.hasPrefix("claude") ? "anthropic" : (model.hasPrefix("gemini") ? "google" : "openai")
-        var headers = common + limitHeaders + [("floopy-model", model), ("floopy-provider", provider)]
-        if cacheWanted { headers.append(("floopy-cache", cacheHit ? "HIT" : "MISS")) }
+        let headers =
+            common + limitHeaders
+            + configuration.profileEcho.answerHeaders(
+                request: request, requestID: requestID, model: model, provider: provider, cacheWanted: cacheWanted, hit: cacheHit,
+                semantic: semanticCache)
 
         let created = 1_700_000_000 + Int(digest.value % 100_000_000)
         if embeddings {

@@ -52,7 +52,7 @@ struct JobOptions: ParsableArguments {
 
     @Option(
         name: .customLong("property"),
-        help: ArgumentHelp("Gateway property sent as floopy-property-KEY (repeatable), e.g. --property batch=nightly.", valueName: "KEY=VALUE"))
+        help: ArgumentHelp("Gateway property (repeatable), sent as floopy-property-KEY with Floopy, e.g. --property batch=nightly.", valueName: "KEY=VALUE"))
     var properties: [KeyValue] = []
 
     @Option(
@@ -63,11 +63,22 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Gateway cache strategy (default: off).", valueName: "MODE"))
     var cache: CacheMode?
 
-    @Option(help: ArgumentHelp("Session id sent as floopy-session-id, e.g. --session-id nightly-2026-11-26.", valueName: "ID"))
+    @Option(help: ArgumentHelp("Gateway session id (floopy-session-id with Floopy), e.g. --session-id nightly-2026-11-26.", valueName: "ID"))
     var sessionId: String?
 
-    @Option(help: ArgumentHelp("End-user id sent as floopy-user-id.", valueName: "ID"))
+    @Option(help: ArgumentHelp("End-user id (floopy-user-id with Floopy).", valueName: "ID"))
     var userId: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Gateway whose names the cache, properties, fallback, session, user and tags are sent under (default: floopy); see README, Gateway headers.",
+            valueName: "NAME"))
+    var profile: GatewayProfileName?
+
+    @Option(
+        name: .customLong("tag"),
+        help: ArgumentHelp("Tag for the job's requests (repeatable; replaces the job file's tags), e.g. --tag nightly --tag evals.", valueName: "TAG"))
+    var tags: [String] = []
 
     @Option(name: .customLong("header"), help: ArgumentHelp("Extra request header (repeatable), e.g. --header 'X-Team: search'.", valueName: "'Name: value'"))
     var headers: [HeaderField] = []
@@ -171,6 +182,8 @@ struct JobOptions: ParsableArguments {
         flags.caFile = caFile
         flags.prices = prices.isEmpty ? nil : Dictionary(prices.map { ($0.model, $0.price) }) { _, last in last }
         flags.maxCost = maxCost
+        flags.profile = profile
+        flags.tags = tags.isEmpty ? nil : tags
         dataset.apply(to: &flags)
         return flags
     }

@@ -26,7 +26,7 @@ struct RequestBuilderTests {
         #expect(
             headers.map { "\($0.name): \($0.value)" } == [
                 "Floopy-Cache: exact", "floopy-property-batch: nightly", "floopy-property-env: prod",
-                "floopy-fallback: claude-sonnet-4", "floopy-session-id: s-1", "floopy-user-id: u-1", "X-Team: search",
+                "floopy-fallback: claude-sonnet-4", "floopy-session-id: s-1", "floopy-user-id: u-1",
             ])
         var off = settings()
         off.cache = .off

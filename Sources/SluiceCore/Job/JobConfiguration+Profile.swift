@@ -1,0 +1,25 @@
+/// The job's gateway profile: built from the settings, checked with them, so a
+/// setting the gateway cannot honour stops the job before the first request.
+extension JobConfiguration {
+    /// The profile the job's requests are built and read with.
+    public var gatewayProfile: any GatewayProfile { gateway.profile.profile(jobName: name) }
+
+    /// Settings the profile will not send, one message each, for the log at start.
+    public var gatewayProfileWarnings: [String] {
+        (try? gatewayProfile.check(gateway)) ?? []
+    }
+
+    func checkGatewayProfile() throws {
+        for tag in gateway.tags {
+            // Tags travel comma-separated in a header on every gateway that has them.
+            guard !tag.isEmpty, !tag.contains(","), !tag.utf8.contains(where: { $0 < 0x20 }) else {
+                throw SluiceError(.configuration, "tag \"\(tag)\" cannot be sent: a tag is a non-empty string without commas or line breaks")
+            }
+        }
+        do {
+            _ = try gatewayProfile.check(gateway)
+        } catch {
+            throw SluiceError(.configuration, error.message)
+        }
+    }
+}
