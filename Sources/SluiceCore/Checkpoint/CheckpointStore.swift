@@ -34,7 +34,11 @@
 /// 5. **Reading back.** `counts` are totals over every item; `results(after:)`
 ///    pages through items in input order (file, then line), finished or not;
 ///    nothing read is ever held open between calls.
-/// 6. **Blocking work stays off the cooperative pool.** Every call runs on the
+/// 6. **Answers can be shared.** A succeeded outcome recorded with a
+///    `requestDigest` is found again by `answer(forRequest:endpoint:body:)`
+///    when the endpoint and the stored body (without the model, which the
+///    digest covers) are byte for byte the same.
+/// 7. **Blocking work stays off the cooperative pool.** Every call runs on the
 ///    store's own executor (a dedicated thread for SQLite, a connection pool
 ///    for PostgreSQL).
 public protocol CheckpointStore: Sendable {
@@ -77,6 +81,8 @@ public protocol CheckpointStore: Sendable {
     /// Up to `limit` items with an id above `after`, without their bodies, for `status`,
     /// `list` and the report.
     func summaries(after id: Int64, limit: Int) async throws -> [ItemSummary]
+    /// A succeeded item whose request had this digest, endpoint and body, for dedup and `--reuse`.
+    func answer(forRequest digest: UInt64, endpoint: String, body: [UInt8]) async throws -> SharedAnswer?
 
     /// Adds one minute's figures to the job's history (a minute two runs share adds up).
     func addHistory(_ entry: HistoryEntry) async throws

@@ -22,6 +22,14 @@ public struct ItemOutcome: Sendable {
     public var response: [UInt8]?
     public var fallbacksUsed: Int
     public var retries: Int
+    /// Identifies the request that was answered (endpoint, model, body), so an identical request of this
+    /// job (dedup) or a later one (`--reuse`) can take the answer instead of sending.
+    public var requestDigest: UInt64?
+    /// Where an answer that was not sent for this item came from: `dedup:<custom_id>` or
+    /// `reuse:<checkpoint>#<custom_id>`; nil for an answer to the item's own request.
+    public var answerSource: String?
+    /// Streaming: time from sending to the first token.
+    public var firstTokenMilliseconds: Double?
 
     public init(id: Int64, succeeded: Bool, attempts: Int, headersSent: [UInt8], fallbacksUsed: Int, retries: Int) {
         self.id = id

@@ -55,7 +55,7 @@ extension SQLiteCheckpointStore {
                 error_message = excluded.error_message, attempts = 0, retries = 0, fallbacks_used = 0, http_status = NULL,
                 answered_model = NULL, provider = NULL, request_id = NULL, prompt_tokens = NULL, completion_tokens = NULL,
                 total_tokens = NULL, cached_tokens = NULL, latency_ms = NULL, cache_hit = NULL, headers_id = NULL, response = NULL,
-                finished_at = NULL
+                finished_at = NULL, request_digest = NULL, answer_source = NULL, first_token_ms = NULL
             """
         ).bind(
             .int(item.fileIndex), .int(item.line), .text(item.customID),
@@ -124,7 +124,7 @@ extension SQLiteCheckpointStore {
                 UPDATE items SET state = ?, attempts = ?, retries = ?, fallbacks_used = ?, http_status = ?, error_code = ?,
                     error_message = ?, answered_model = ?, provider = ?, request_id = ?, prompt_tokens = ?,
                     completion_tokens = ?, total_tokens = ?, cached_tokens = ?, latency_ms = ?, cache_hit = ?, headers_id = ?, response = ?,
-                    finished_at = ?
+                    finished_at = ?, request_digest = ?, answer_source = ?, first_token_ms = ?
                 WHERE id = ? AND state = 1
                 """)
             let now = Date().timeIntervalSince1970
@@ -141,7 +141,8 @@ extension SQLiteCheckpointStore {
                         .optional(outcome.completionTokens), .optional(outcome.totalTokens), .optional(outcome.cachedTokens),
                         .optional(outcome.latencyMilliseconds), .optional(outcome.cacheHit.map { $0 ? 1 : 0 }),
                         .integer(try headerSet(outcome.headersSent)), .optional(outcome.response.map(answers.encode)), .real(now),
-                        .integer(outcome.id)
+                        .optional(outcome.requestDigest.map { Int(Int64(bitPattern: $0)) }), .optional(outcome.answerSource),
+                        .optional(outcome.firstTokenMilliseconds), .integer(outcome.id)
                     ).run()
                 }
             }

@@ -99,6 +99,33 @@ extension SQLiteCheckpointStore {
         return rows
     }
 
+    public func answer(forRequest digest: UInt64, endpoint: String, body: [UInt8]) throws -> SharedAnswer? {
+        let query = try statement(
+            """
+            SELECT custom_id, endpoint, body, response, http_status, answered_model, provider, request_id,
+                prompt_tokens, completion_tokens, total_tokens, cached_tokens, latency_ms
+            FROM items WHERE request_digest = ? AND state = 2 AND response IS NOT NULL LIMIT 16
+            """
+        ).bind(.integer(Int64(bitPattern: digest)))
+        defer { query.reset() }
+        while try query.step() {
+            // The digest finds candidates; the bytes decide.
+            guard query.text(1) == endpoint, try requests.decode(query.blob(2) ?? []) == body, let response = query.blob(3) else { continue }
+            var answer = SharedAnswer(customID: query.text(0) ?? "", response: try answers.decode(response))
+            answer.httpStatus = query.optionalInt(4)
+            answer.answeredModel = query.text(5)
+            answer.provider = query.text(6)
+            answer.requestID = query.text(7)
+            answer.promptTokens = query.optionalInt(8)
+            answer.completionTokens = query.optionalInt(9)
+            answer.totalTokens = query.optionalInt(10)
+            answer.cachedTokens = query.optionalInt(11)
+            answer.latencyMilliseconds = query.isNull(12) ? nil : query.double(12)
+            return answer
+        }
+        return nil
+    }
+
     public func history() throws -> [HistoryEntry] {
         let query = try statement("SELECT figures FROM history ORDER BY minute").bind()
         defer { query.reset() }

@@ -27,6 +27,7 @@ enum SQLiteSchema {
             answered_model TEXT, provider TEXT, request_id TEXT,
             prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER, latency_ms REAL,
             cache_hit INTEGER, headers_id INTEGER, response BLOB, finished_at REAL,
+            request_digest INTEGER, answer_source TEXT, first_token_ms REAL,
             UNIQUE (file_index, line));
         """
     }
@@ -42,6 +43,7 @@ enum SQLiteSchema {
     static let indexes = """
         CREATE INDEX IF NOT EXISTS items_by_state ON items (state, file_index, line);
         CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE bad_line = 0;
+        CREATE INDEX IF NOT EXISTS items_by_request ON items (request_digest) WHERE request_digest IS NOT NULL;
         """
 
     static let current = """
@@ -71,12 +73,22 @@ enum SQLiteSchema {
         \(indexes)
         """
 
+    /// Version 2 had no request digest (dedup and --reuse find answers by it), answer source or time to first token.
+    static let fromVersion2 = """
+        ALTER TABLE items ADD COLUMN request_digest INTEGER;
+        ALTER TABLE items ADD COLUMN answer_source TEXT;
+        ALTER TABLE items ADD COLUMN first_token_ms REAL;
+        \(indexes)
+        """
+
     static func createOrMigrate(_ database: SQLiteDatabase) throws {
         try database.transaction {
             try database.execute("CREATE TABLE IF NOT EXISTS job (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             let stored = try database.prepare("SELECT value FROM job WHERE key = 'schema_version'").firstRow { $0.text(0) } ?? nil
             if stored == "1" {
                 try database.execute(fromVersion1)
+            } else if stored == "2" {
+                try database.execute(fromVersion2)
             } else if stored == nil || stored == String(version) {
                 try database.execute(current)
             } else {

@@ -265,4 +265,33 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         #expect(try await again.jobSettings() == nil)
         await again.close()
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func aSucceededAnswerIsFoundByItsRequestAndOnlyByItsBytes(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        var other = planned(3, key: "k3")
+        other.body = Array(#"{"messages":[1]}"#.utf8)
+        try await store.insertPlanned(
+            [planned(1, key: "k1"), planned(2, key: "k2"), other], fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
+        let leased = try await store.lease(limit: 3)
+        guard case .finished(var answered) = finished(leased[0].id, response: #"{"answer":1}"#),
+            case .finished(var failed) = finished(leased[1].id, succeeded: false)
+        else { return }
+        answered.requestDigest = 42
+        answered.answeredModel = "m"
+        failed.requestDigest = 43
+        try await store.record([.finished(answered), .finished(failed)])
+        let body = Array(#"{"messages":[]}"#.utf8)
+        let found = try await store.answer(forRequest: 42, endpoint: "/v1/chat/completions", body: body)
+        #expect(found?.customID == "k1")
+        #expect(found?.response == Array(#"{"answer":1}"#.utf8))
+        #expect(found?.answeredModel == "m" && found?.promptTokens == 7)
+        // Another digest, another endpoint, other bytes, or a failed item: nothing to share.
+        #expect(try await store.answer(forRequest: 41, endpoint: "/v1/chat/completions", body: body) == nil)
+        #expect(try await store.answer(forRequest: 42, endpoint: "/v1/responses", body: body) == nil)
+        #expect(try await store.answer(forRequest: 42, endpoint: "/v1/chat/completions", body: other.body) == nil)
+        #expect(try await store.answer(forRequest: 43, endpoint: "/v1/chat/completions", body: body) == nil)
+        await store.close()
+    }
 }

@@ -129,7 +129,7 @@ struct SQLiteCheckpointStoreTests {
         #expect(rows.map(\.customID) == ["a", "b"])
         #expect(rows.first.map { String(decoding: $0.response ?? [], as: UTF8.self) } == #"{"answer":1}"#)
         #expect(try await store.lease(limit: 10).map(\.customID) == ["b"])
-        #expect(try await store.value(forKey: "schema_version") == "2")
+        #expect(try await store.value(forKey: "schema_version") == "3")
         #expect(try await store.integrityCheck() == "ok")
         await store.close()
         #expect(try queryCheckpoint(path, "SELECT json FROM header_sets").first?.first == #"{"x":"y"}"#)
