@@ -54,6 +54,12 @@ struct SluiceMockCommand: AsyncParsableCommand {
     @Option(help: "Fraction of requests never answered (stalled past the client's timeout).") var pstall = 0.0
     @Option(help: "Seconds a stalled request is held before the connection is closed.") var stallSeconds = 60.0
     @Option(help: "Fraction of 200 answers with a malformed JSON body.") var pmalformed = 0.0
+    @Option(
+        name: .customLong("pinvalid-json"),
+        help:
+            "Fraction of answers asked to be JSON (response_format) whose content breaks it: prose, or (for json_schema requests, every other one) JSON that misses the usual schema."
+    )
+    var pinvalidJson = 0.0
     @Option(name: .customLong("pcut-stream"), help: "Fraction of SSE streams cut before [DONE].") var pcutStream = 0.0
 
     @Option(help: "Apply faults only to the first K times a given body is received, so retries succeed.")
@@ -135,6 +141,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.faults.pDrop = pdrop
         config.faults.pStall = pstall
         config.faults.pMalformed = pmalformed
+        config.faults.pInvalidJSON = pinvalidJson
         config.faults.pCutStream = pcutStream
         config.faults.failFirst = failFirst
         config.stallSeconds = stallSeconds

@@ -9,6 +9,8 @@ public struct GatewayFailure: Error, Sendable, Equatable {
         public static let connection = Kind("connection_error")
         /// A 2xx whose body was not the JSON it should be.
         public static let invalidResponse = Kind("invalid_response")
+        /// A 2xx whose content was not the JSON (or did not match the schema) the request asked for.
+        public static let invalidOutput = Kind("invalid_output")
         /// The request was abandoned because sluice is stopping.
         public static let cancelled = Kind("cancelled")
         /// The gateway's TLS certificate failed verification (untrusted issuer, wrong host name, expired).

@@ -32,6 +32,9 @@ extension JobConfiguration {
         maxCost = try values.decodeIfPresent(Double.self, forKey: .maxCost)
         template = try values.decodeIfPresent(PromptTemplate.self, forKey: .template)
         idField = try values.decodeIfPresent(String.self, forKey: .idField)
+        expectJSON = try values.decodeIfPresent(Bool.self, forKey: .expectJSON) ?? false
+        schema = try values.decodeIfPresent(JSONValue.self, forKey: .schema)
+        outputRetries = try values.decodeIfPresent(Int.self, forKey: .outputRetries) ?? Defaults.outputRetries
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

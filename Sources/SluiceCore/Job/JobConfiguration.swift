@@ -17,6 +17,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         public static let timeoutRange = 0.001...3600.0
         public static let maxLineBytes = 8 << 20
         public static let minimumLineBytes = 1024
+        public static let outputRetries = 2
+        public static let outputRetriesRange = 0...20
     }
 
     public var name: String
@@ -52,12 +54,19 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var template: PromptTemplate?
     /// The record field that keys each item (with a template).
     public var idField: String?
+    /// Every answer must be JSON (`--expect-json`); a schema implies it.
+    public var expectJSON: Bool
+    /// The JSON Schema every answer must match (its content, not its path).
+    public var schema: JSONValue?
+    /// How many times an answer that is not the JSON asked for is asked again.
+    public var outputRetries: Int
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
         case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
+        case expectJSON, schema, outputRetries
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -125,7 +134,15 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                     case .file(let path): return try PromptTemplate.load(path: path)
                     }
                 },
-            idField: flags.idField ?? job.idField
+            idField: flags.idField ?? job.idField,
+            expectJSON: flags.expectJSON ?? job.expectJSON ?? false,
+            schema: try
+                (flags.schema
+                ?? job.schema.map { value in
+                    if case .string(let path) = value { return .string(fromFile(path) ?? path) }
+                    return value
+                }).map(loadSchema),
+            outputRetries: flags.outputRetries ?? job.outputRetries ?? Defaults.outputRetries
         )
         try configuration.validate()
         return configuration
@@ -210,6 +227,10 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                     : "model \"\(name)\" contains a comma, which some gateways read as a fallback list; name one model, and fallbacks with --fallback")
         }
         if let template { _ = try TemplateRenderer(template) }
+        _ = try answerChecker()
+        guard bounds.outputRetriesRange.contains(outputRetries) else {
+            throw fail("output retries must be between 0 and \(bounds.outputRetriesRange.upperBound), got \(outputRetries)")
+        }
         if idField != nil, template == nil { throw fail("--id-field names a record field, which only a template reads (--template)") }
         if template == nil, let csv = inputs.first(where: CSVRecordReader.handles) {
             throw fail("\(csv): a CSV or TSV input needs a template to turn its rows into prompts (--template)")
@@ -253,6 +274,33 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
+    }
+
+    /// A schema given as a path is read here, so the checkpoint keeps the schema itself.
+    static func loadSchema(_ value: JSONValue) throws -> JSONValue {
+        guard case .string(let path) = value else { return value }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SluiceError(.configuration, "\(path): cannot read the schema file")
+        }
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw SluiceError(.configuration, "\(path): the schema file is not JSON (\(JSONText.reason(of: error)))")
+        }
+    }
+
+    /// Nil when no answer is checked (a request may still ask for JSON itself, so the checker exists
+    /// whenever it could have work: it is cheap for items that ask nothing).
+    public func answerChecker() throws -> AnswerChecker {
+        var compiled: JSONSchema?
+        if let schema {
+            do {
+                compiled = try JSONSchema(jsonObject: schema.foundationValue)
+            } catch {
+                throw SluiceError(.configuration, "the schema cannot be used: \(error)")
+            }
+        }
+        return AnswerChecker(expectJSON: expectJSON, schema: compiled, outputRetries: outputRetries)
     }
 
     /// The parser for this job's input lines and records.

@@ -52,6 +52,10 @@ public struct JobFile: Codable, Sendable, Equatable {
     /// The gateway the vocabulary is mapped onto (`GatewayProfileName`).
     public var profile: GatewayProfileName?
     public var tags: [String]?
+    public var expectJSON: Bool?
+    /// A JSON Schema every answer must match: the path of a schema file, or the schema itself.
+    public var schema: JSONValue?
+    public var outputRetries: Int?
 
     public init() {}
 
@@ -77,6 +81,9 @@ public struct JobFile: Codable, Sendable, Equatable {
         case template
         case idField = "id_field"
         case profile, tags
+        case expectJSON = "expect_json"
+        case schema
+        case outputRetries = "output_retries"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

@@ -59,7 +59,7 @@ struct JobRun {
                     control: control, burstSeconds: 0),
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices, metrics: metrics,
-                control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
+                answers: try configuration.answerChecker(), control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
 
         let history = HistoryRecorder(store: store, counters: counters)
         let planningErrors = Mutex<[String]>([])

@@ -55,6 +55,10 @@ public struct RunReport: Sendable {
         if stats.jobPauses > 0 { requests += " (\(stats.jobPauses) job-wide pause\(stats.jobPauses == 1 ? "" : "s"))" }
         requests += " · \(String(format: "%.1f", rate)) req/s · concurrency \(stats.concurrencyLimit)"
         lines.append(requests)
+        if stats.invalidAnswers > 0 {
+            lines.append(
+                "  answers    \(stats.invalidAnswers) not the JSON asked for (\(stats.invalidAnswersRetried) sent again, the rest failed as invalid_output)")
+        }
         if counts.attempts != stats.requestsSent {
             lines.append("  attempts   \(counts.attempts) over every run of this job")
         }

@@ -108,6 +108,7 @@ public struct ResultExporter: Sendable {
         JSONText.appendQuoted(row.customID, to: &out)
         field("status", row.state == .succeeded ? "succeeded" : "failed")
         field("content", item.content)
+        field("parsed", Self.parsed(item.content))
         field("model", row.answeredModel)
         field("usage", item.usage)
         field("latency_ms", row.latencyMilliseconds.map { $0.rounded() })
@@ -122,6 +123,14 @@ public struct ResultExporter: Sendable {
         }
         out += Array("}\n".utf8)
         return out
+    }
+
+    /// An answer that is a JSON object or array (what structured outputs ask for), parsed, so a consumer
+    /// of the flat export need not parse a string inside JSON; nil for prose.
+    static func parsed(_ content: Any?) -> Any? {
+        guard let text = content as? String, let first = text.utf8.first(where: { $0 > 0x20 }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(text.utf8))
     }
 
     func csvFields(for row: ResultRow) -> [String] {

@@ -15,6 +15,9 @@ public struct RunStats: Sendable {
     public var jobPauses = 0
     public var retries = 0
     public var fallbacksUsed = 0
+    /// Answers that were not the JSON asked for, and how many of those were sent again.
+    public var invalidAnswers = 0
+    public var invalidAnswersRetried = 0
     /// Retries that followed a 429.
     public var rateLimited = 0
     public var promptTokens = 0

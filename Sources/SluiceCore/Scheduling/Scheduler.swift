@@ -49,6 +49,8 @@ public final class Scheduler: Sendable {
         public var prices: PriceTable
         /// `--metrics`, nil without.
         public var metrics: RunMetrics?
+        /// Checks answers asked to be JSON; nil when nothing is asked.
+        public var answers: AnswerChecker?
         public var control: RunControl
         public var counters: RunCounters
         public var redactor: Redactor
@@ -57,9 +59,10 @@ public final class Scheduler: Sendable {
         public init(
             transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
             adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, control: RunControl, counters: RunCounters,
-            redactor: Redactor, logger: Logger
+            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, answers: AnswerChecker? = nil, control: RunControl,
+            counters: RunCounters, redactor: Redactor, logger: Logger
         ) {
+            self.answers = answers
             self.transport = transport
             self.builder = builder
             self.recorder = recorder
@@ -127,6 +130,7 @@ public final class Scheduler: Sendable {
         var attempts = ItemAttempts(chain: plan.chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
         var holdingSlot = true
         var settled = false
+        var outputRetries = 0
         defer {
             if holdingSlot { parts.limiter.release() }
             if !settled { parts.recorder.record(.released(item.id, attempts: item.previousAttempts + attempts.attempts)) }
@@ -178,6 +182,7 @@ public final class Scheduler: Sendable {
             var limits: RateLimitHeaders?
             var summary: ResponseSummary?
             var effective = result
+            var invalidAnswer = false
             switch result {
             case .failure(let failure) where failure.kind == .cancelled:
                 return
@@ -193,13 +198,26 @@ public final class Scheduler: Sendable {
                             GatewayFailure(
                                 kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
                                 latencySeconds: response.latencySeconds))
+                    } else if let problem = parts.answers?.check(request: request.body, response: response.body) {
+                        invalidAnswer = true
+                        effective = .failure(GatewayFailure(kind: .invalidOutput, message: problem, latencySeconds: response.latencySeconds))
                     }
                 }
             case .failure:
                 break
             }
 
-            let verdict = settings.policy.verdict(for: effective, limits: limits)
+            var verdict = settings.policy.verdict(for: effective, limits: limits)
+            if invalidAnswer {
+                // The same request again: sampling makes another answer likely to differ.
+                let again = outputRetries < (parts.answers?.outputRetries ?? 0)
+                outputRetries += 1
+                verdict = again ? .retry(after: 0, rateLimited: false) : .fail
+                parts.counters.update {
+                    $0.invalidAnswers += 1
+                    if again { $0.invalidAnswersRetried += 1 }
+                }
+            }
             let next = attempts.finish(verdict)
             account(result: effective, summary: summary, request: request, verdict: verdict, hold: hold, item: item)
             if case .response(let response) = result, let limits {

@@ -73,6 +73,8 @@ public struct FaultRates: Sendable {
     /// Answered 403 FORBIDDEN, as a gateway does for a key without access.
     public var p403 = 0.0
     public var pMalformed = 0.0
+    /// Fraction of answers asked to be JSON (`response_format`) that break it: prose, or JSON that misses the schema.
+    public var pInvalidJSON = 0.0
     public var pCutStream = 0.0
     /// When set, faults apply only to the first K times a given body is received.
     public var failFirst: Int?

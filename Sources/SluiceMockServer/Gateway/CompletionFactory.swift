@@ -36,10 +36,28 @@ enum CompletionFactory {
         var completionTokens: Int
     }
 
-    static func answer(for body: [String: Any], digest: Digest) -> Answer {
+    /// Asked for JSON (`response_format` `json_object` or `json_schema`), the answer is
+    /// `{"id": <digest>, "label": "positive", "score": 0.9, "question": <the user message>}` unless the user
+    /// message says `[[not-json]]` or `[[schema-break]]`, or `breakingJSON` (the `--pinvalid-json` fault) is drawn.
+    static func answer(for body: [String: Any], digest: Digest, breakingJSON: Bool = false) -> Answer {
         let question = lastUserMessage(body)
         var content = "Mock answer " + digest.description + " to: "
         content += question.utf8.count <= 120 ? question : String(question.prefix(120))
+        let format = (body["response_format"] as? [String: Any])?["type"] as? String
+        if format == "json_object" || format == "json_schema" {
+            // Drawn breaks alternate prose and schema-breaking JSON where a schema was given; plain JSON mode gets prose.
+            let schemaBreak = question.contains("[[schema-break]]") || (breakingJSON && format == "json_schema" && digest.value % 2 == 1)
+            if question.contains("[[not-json]]") || (breakingJSON && !schemaBreak) {
+                content = "Sure! Here is the JSON you asked for: {\"label\": \"positive\""
+            } else if schemaBreak {
+                content = #"{"id":"\#(digest)","score":"high"}"#
+            } else {
+                let echoed = String(question.prefix(120))
+                let object: [String: Any] = ["id": digest.description, "label": "positive", "score": 0.9, "question": echoed]
+                let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+                content = String(decoding: data, as: UTF8.self)
+            }
+        }
         var finish = "stop"
         if let maxTokens = (body["max_completion_tokens"] ?? body["max_tokens"]) as? Int, maxTokens > 0,
             tokens(forCharacters: content.utf8.count) > maxTokens

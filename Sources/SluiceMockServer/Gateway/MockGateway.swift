@@ -197,7 +197,9 @@ public final class MockGateway: Sendable {
             return error(502, "PROVIDER_ERROR", "every provider failed for model \(requested)")
         }
 
-        let answer = CompletionFactory.answer(for: body, digest: digest)
+        let breaksJSON = (faults.failFirst.map { attempt <= $0 } ?? true) && rng.nextUnit() < faults.pInvalidJSON
+        if breaksJSON { state.withLockedValue { $0.stats.faults["invalid_json", default: 0] += 1 } }
+        let answer = CompletionFactory.answer(for: body, digest: digest, breakingJSON: breaksJSON)
         var limitHeaders: [(String, String)] = []
         if configuration.requestsPerMinute != nil || configuration.tokensPerMinute != nil {
             switch admit(tokens: answer.promptTokens + answer.completionTokens) {
