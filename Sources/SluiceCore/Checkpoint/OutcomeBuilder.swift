@@ -41,6 +41,37 @@ struct OutcomeBuilder: Sendable {
         return outcome
     }
 
+    /// An item that takes another's answer (dedup, `--reuse`): the answer as it was, no request sent by this
+    /// item, and no tokens counted again (they were billed once, to the item that sent the request).
+    static func shared(_ answer: SharedAnswer, source: String, item: DispatchItem, digest: UInt64) -> ItemOutcome {
+        var outcome = ItemOutcome(
+            id: item.id, succeeded: true, attempts: item.previousAttempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
+        outcome.httpStatus = answer.httpStatus ?? 200
+        outcome.response = answer.response
+        outcome.answeredModel = answer.answeredModel
+        outcome.provider = answer.provider
+        outcome.requestID = answer.requestID
+        outcome.requestDigest = digest
+        outcome.answerSource = source
+        return outcome
+    }
+
+    /// What a succeeded outcome gives to identical requests.
+    static func sharable(_ outcome: ItemOutcome, item: DispatchItem) -> SharedAnswer? {
+        guard let response = outcome.response else { return nil }
+        var answer = SharedAnswer(customID: item.customID, response: response)
+        answer.httpStatus = outcome.httpStatus
+        answer.answeredModel = outcome.answeredModel
+        answer.provider = outcome.provider
+        answer.requestID = outcome.requestID
+        answer.promptTokens = outcome.promptTokens
+        answer.completionTokens = outcome.completionTokens
+        answer.totalTokens = outcome.totalTokens
+        answer.cachedTokens = outcome.cachedTokens
+        answer.latencyMilliseconds = outcome.latencyMilliseconds
+        return answer
+    }
+
     /// How two failures are told apart by the circuit breaker: status and code.
     static func signature(of outcome: ItemOutcome) -> String {
         let status = outcome.httpStatus.map { "HTTP \($0)" } ?? "no answer"

@@ -10,7 +10,7 @@ import Foundation
 /// (`properties`, `fallback`, `session_id`, `user_id`, `cache`).
 public struct ItemParser: Sendable {
     public static let knownURLs: Set<String> = ["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses", "/v1/moderations"]
-    static let settingKeys: Set<String> = ["metadata", "properties", "fallback", "session_id", "user_id", "cache"]
+    static let settingKeys: Set<String> = ["metadata", "properties", "fallback", "session_id", "user_id", "cache", "prompt_id", "prompt_version"]
     static let keyKeys: Set<String> = ["custom_id", "id"]
 
     public var endpoint: String
@@ -19,6 +19,8 @@ public struct ItemParser: Sendable {
     public var bodyDefaults: [String: JSONValue]
     /// Whether the job names a model; if not, every line must.
     public var jobHasModel: Bool
+    /// Whether the job names a server-side prompt (`--prompt-id`), which `inputs` lines then fill.
+    public var jobHasPrompt = false
     /// With a template, every line (and CSV row) is a record of fields that fill it, not a request.
     public var template: TemplateRenderer?
     /// The record field that keys an item (`--id-field`), instead of file:line.
@@ -28,8 +30,9 @@ public struct ItemParser: Sendable {
 
     public init(
         endpoint: String, maxLineBytes: Int, bodyDefaults: [String: JSONValue], jobHasModel: Bool, template: TemplateRenderer? = nil,
-        idField: String? = nil
+        idField: String? = nil, jobHasPrompt: Bool = false
     ) {
+        self.jobHasPrompt = jobHasPrompt
         self.endpoint = endpoint
         self.maxLineBytes = maxLineBytes
         self.bodyDefaults = bodyDefaults
@@ -92,10 +95,19 @@ public struct ItemParser: Sendable {
                 try promptBody(object, into: &body)
                 modelSource = object
                 item.shape = .prompt
+            } else if object.has("inputs") {
+                // Floopy's server-side prompt: the gateway fills its stored template from `inputs`.
+                guard object.kind("inputs") == UInt8(ascii: "{") else { throw Self.invalid("\"inputs\" must be an object") }
+                guard object.has("prompt_id") || jobHasPrompt else {
+                    throw Self.invalid("a line with \"inputs\" fills a server-side prompt: give \"prompt_id\" on the line or --prompt-id for the job")
+                }
+                object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["model"]), to: &body)
+                modelSource = object
+                item.shape = .promptInputs
             } else {
                 throw InputProblem(
                     code: .missingMessages,
-                    message: "line has neither \"messages\", \"prompt\" nor a batch \"body\"")
+                    message: "line has neither \"messages\", \"prompt\", \"inputs\" nor a batch \"body\"")
             }
             for (key, json) in encodedDefaults where !modelSource.has(key) && key != "model" {
                 if body.last != UInt8(ascii: "{") { body.append(UInt8(ascii: ",")) }
@@ -171,9 +183,9 @@ public struct ItemParser: Sendable {
     /// Per-line gateway settings and metadata; wrong types are reported, not ignored.
     private func readSettings(_ raw: RawObject, into item: inout PlannedItem) throws {
         if let metadata = raw.raw("metadata") { item.metadata = Array(metadata) }
-        guard raw.has("properties") || raw.has("fallback") || raw.has("session_id") || raw.has("user_id") || raw.has("cache") else { return }
+        guard Self.settingKeys.contains(where: { $0 != "metadata" && raw.has($0) }) else { return }
         var object: [String: Any] = [:]
-        for key in ["properties", "fallback", "session_id", "user_id", "cache"] { object[key] = raw.value(key) }
+        for key in Self.settingKeys where key != "metadata" { object[key] = raw.value(key) }
         var overrides = LineOverrides()
         if let properties = object["properties"] {
             guard let dictionary = properties as? [String: Any] else { throw Self.invalid("\"properties\" must be an object of strings") }
@@ -196,7 +208,10 @@ public struct ItemParser: Sendable {
             }
             for name in overrides.fallback ?? [] { try Self.checkModelName(name, field: "fallback") }
         }
-        for (field, keyPath) in [("session_id", \LineOverrides.sessionID), ("user_id", \LineOverrides.userID)] {
+        for (field, keyPath) in [
+            ("session_id", \LineOverrides.sessionID), ("user_id", \LineOverrides.userID), ("prompt_id", \LineOverrides.promptID),
+            ("prompt_version", \LineOverrides.promptVersion),
+        ] {
             if let value = object[field] {
                 guard let text = Self.scalarText(value) else { throw Self.invalid("\"\(field)\" must be a string") }
                 try HeaderValidation.checkValue(text, for: field)

@@ -32,4 +32,6 @@ public enum LineShape: String, Sendable, CaseIterable {
     case prompt
     /// Any JSON object or CSV row, filling the job's template.
     case record
+    /// `{"prompt_id"?: ..., "inputs": {...}}`: Floopy's server-side prompt.
+    case promptInputs = "prompt_inputs"
 }

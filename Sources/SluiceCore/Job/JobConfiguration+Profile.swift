@@ -6,7 +6,11 @@ extension JobConfiguration {
 
     /// Settings the profile will not send, one message each, for the log at start.
     public var gatewayProfileWarnings: [String] {
-        (try? gatewayProfile.check(gateway)) ?? []
+        var warnings = (try? gatewayProfile.check(gateway)) ?? []
+        if gateway.promptID != nil, ![GatewayProfileName.floopy, .floopySDK].contains(gateway.profile) {
+            warnings.append("prompt_id is Floopy's server-side prompt; the \(gateway.profile.rawValue) profile does not send it")
+        }
+        return warnings
     }
 
     func checkGatewayProfile() throws {

@@ -35,6 +35,9 @@ extension JobConfiguration {
         expectJSON = try values.decodeIfPresent(Bool.self, forKey: .expectJSON) ?? false
         schema = try values.decodeIfPresent(JSONValue.self, forKey: .schema)
         outputRetries = try values.decodeIfPresent(Int.self, forKey: .outputRetries) ?? Defaults.outputRetries
+        dedup = try values.decodeIfPresent(Bool.self, forKey: .dedup) ?? true
+        reuse = try values.decodeIfPresent([String].self, forKey: .reuse) ?? []
+        idempotencyKey = try values.decodeIfPresent(Bool.self, forKey: .idempotencyKey) ?? false
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

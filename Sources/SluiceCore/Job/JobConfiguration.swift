@@ -60,13 +60,19 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var schema: JSONValue?
     /// How many times an answer that is not the JSON asked for is asked again.
     public var outputRetries: Int
+    /// Identical requests of the job are sent once (`--no-dedup` turns it off).
+    public var dedup: Bool
+    /// Checkpoints (or folders of them) of earlier jobs whose answers identical requests take.
+    public var reuse: [String]
+    /// Send a stable `Idempotency-Key` per item.
+    public var idempotencyKey: Bool
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
         case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
-        case expectJSON, schema, outputRetries
+        case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -94,6 +100,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         gateway.fallback = flags.fallback.flatMap { $0.isEmpty ? nil : $0 } ?? job.fallback ?? []
         gateway.sessionID = flags.sessionID ?? job.sessionID
         gateway.userID = flags.userID ?? job.userID
+        gateway.promptID = flags.promptID ?? job.promptID
+        gateway.promptVersion = flags.promptVersion ?? job.promptVersion
         gateway.extraHeaders = (job.headers ?? [:]).merging(flags.headers ?? [:]) { _, flag in flag }
         gateway.profile = flags.profile ?? job.profile ?? .floopy
         gateway.tags = flags.tags.flatMap { $0.isEmpty ? nil : $0 } ?? job.tags ?? []
@@ -142,7 +150,10 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                     if case .string(let path) = value { return .string(fromFile(path) ?? path) }
                     return value
                 }).map(loadSchema),
-            outputRetries: flags.outputRetries ?? job.outputRetries ?? Defaults.outputRetries
+            outputRetries: flags.outputRetries ?? job.outputRetries ?? Defaults.outputRetries,
+            dedup: flags.dedup ?? job.dedup ?? true,
+            reuse: flags.reuse ?? (job.reuse ?? []).compactMap(fromFile),
+            idempotencyKey: flags.idempotencyKey ?? job.idempotencyKey ?? false
         )
         try configuration.validate()
         return configuration
@@ -228,6 +239,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         }
         if let template { _ = try TemplateRenderer(template) }
         _ = try answerChecker()
+        for path in reuse where !FileManager.default.fileExists(atPath: path) {
+            throw fail("--reuse \(path): no such checkpoint or folder")
+        }
         guard bounds.outputRetriesRange.contains(outputRetries) else {
             throw fail("output retries must be between 0 and \(bounds.outputRetriesRange.upperBound), got \(outputRetries)")
         }
@@ -252,7 +266,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                         message: "the Authorization header comes from the API key (environment variable or key file), not from --header")
                 }
             }
-            for (field, value) in [("session id", gateway.sessionID), ("user id", gateway.userID)] {
+            for (field, value) in [
+                ("session id", gateway.sessionID), ("user id", gateway.userID), ("prompt id", gateway.promptID), ("prompt version", gateway.promptVersion),
+            ] {
                 if let value { try HeaderValidation.checkValue(value, for: field) }
             }
         } catch let problem as InputProblem {
@@ -307,6 +323,6 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public func itemParser() throws -> ItemParser {
         ItemParser(
             endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
-            template: try template.map(TemplateRenderer.init), idField: idField)
+            template: try template.map(TemplateRenderer.init), idField: idField, jobHasPrompt: gateway.promptID != nil)
     }
 }

@@ -56,6 +56,12 @@ public struct JobFile: Codable, Sendable, Equatable {
     /// A JSON Schema every answer must match: the path of a schema file, or the schema itself.
     public var schema: JSONValue?
     public var outputRetries: Int?
+    public var dedup: Bool?
+    /// Earlier jobs' checkpoints (or folders of them) whose answers identical requests take.
+    public var reuse: [String]?
+    public var idempotencyKey: Bool?
+    public var promptID: String?
+    public var promptVersion: String?
 
     public init() {}
 
@@ -84,6 +90,10 @@ public struct JobFile: Codable, Sendable, Equatable {
         case expectJSON = "expect_json"
         case schema
         case outputRetries = "output_retries"
+        case dedup, reuse
+        case idempotencyKey = "idempotency_key"
+        case promptID = "prompt_id"
+        case promptVersion = "prompt_version"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

@@ -41,6 +41,7 @@ struct JobRun {
         let gate = RateGate(control: control)
         let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
         let metricsServer = try await startMetricsServer(metrics, counters: counters, gate: gate)
+        let sharing = try await openAnswerSharing(store: store)
         let recorder = CheckpointRecorder(
             store: store, counters: counters, control: control, prices: prices, metrics: metrics,
             learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
@@ -52,14 +53,15 @@ struct JobRun {
                 transport: transport,
                 builder: RequestBuilder(
                     baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
-                    profile: configuration.gatewayProfile),
+                    profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey),
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
                 budget: RateBudget(
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
                     control: control, burstSeconds: 0),
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices, metrics: metrics,
-                answers: try configuration.answerChecker(), control: control, counters: counters, redactor: Redactor(secret: apiKey), logger: logger))
+                answers: try configuration.answerChecker(), sharing: sharing, control: control, counters: counters, redactor: Redactor(secret: apiKey),
+                logger: logger))
 
         let history = HistoryRecorder(store: store, counters: counters)
         let planningErrors = Mutex<[String]>([])
@@ -127,6 +129,7 @@ struct JobRun {
         // Items released after the recorder stopped (the grace period ran out) are committed here.
         await recorder.commitRemaining()
         await history.flush()
+        await sharing?.close()
         await transport.shutdown()
         logger.debug(
             "checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events"
@@ -166,5 +169,27 @@ struct JobRun {
         let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: configuration.concurrency, start: learned ?? configuration.concurrency)
         counters.update { $0.concurrencyLimit = adaptive.currentLimit }
         return adaptive
+    }
+
+    /// Dedup within the job and the `--reuse` checkpoints (a folder stands for the checkpoints under it).
+    private func openAnswerSharing(store: any CheckpointStore) async throws -> AnswerSharing? {
+        guard configuration.dedup || !configuration.reuse.isEmpty else { return nil }
+        var others: [(label: String, store: any CheckpointStore)] = []
+        for location in configuration.reuse {
+            var isFolder: ObjCBool = false
+            let paths =
+                FileManager.default.fileExists(atPath: location, isDirectory: &isFolder) && isFolder.boolValue
+                ? JobListing.checkpoints(under: location) : [location]
+            for path in paths where path != configuration.checkpoint {
+                do {
+                    others.append((path, try await CheckpointStores.open(path, role: .reader)))
+                } catch {
+                    for (_, other) in others { await other.close() }
+                    throw SluiceError(.configuration, "--reuse \(path): \(SluiceError.wrapping(error, as: .checkpoint).message)")
+                }
+            }
+        }
+        if !configuration.reuse.isEmpty { logger.info("reusing answers from \(others.count) checkpoint\(others.count == 1 ? "" : "s")") }
+        return AnswerSharing(deduplicate: configuration.dedup, store: store, reuse: others)
     }
 }

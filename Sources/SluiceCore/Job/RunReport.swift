@@ -55,6 +55,11 @@ public struct RunReport: Sendable {
         if stats.jobPauses > 0 { requests += " (\(stats.jobPauses) job-wide pause\(stats.jobPauses == 1 ? "" : "s"))" }
         requests += " · \(String(format: "%.1f", rate)) req/s · concurrency \(stats.concurrencyLimit)"
         lines.append(requests)
+        if stats.deduplicated + stats.reused > 0 {
+            lines.append(
+                "  shared     \(stats.deduplicated + stats.reused) requests not sent: \(stats.deduplicated) identical to another of this job, \(stats.reused) answered by a --reuse checkpoint"
+            )
+        }
         if stats.invalidAnswers > 0 {
             lines.append(
                 "  answers    \(stats.invalidAnswers) not the JSON asked for (\(stats.invalidAnswersRetried) sent again, the rest failed as invalid_output)")

@@ -11,6 +11,9 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
     public var userID: String?
     /// Job-level labels; each profile sends them where its gateway honours tags.
     public var tags: [String] = []
+    /// Floopy's server-side prompt (`floopy-prompt-id`/`-version`), filled from each request's `inputs`.
+    public var promptID: String?
+    public var promptVersion: String?
     /// Sent as given, after the profile's headers.
     public var extraHeaders: [String: String] = [:]
 
@@ -26,6 +29,8 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
         if let fallback = overrides.fallback { merged.fallback = fallback }
         if let session = overrides.sessionID { merged.sessionID = session }
         if let user = overrides.userID { merged.userID = user }
+        if let prompt = overrides.promptID { merged.promptID = prompt }
+        if let version = overrides.promptVersion { merged.promptVersion = version }
         return merged
     }
 
@@ -40,5 +45,7 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
         userID = try values.decodeIfPresent(String.self, forKey: .userID)
         tags = try values.decodeIfPresent([String].self, forKey: .tags) ?? []
         extraHeaders = try values.decodeIfPresent([String: String].self, forKey: .extraHeaders) ?? [:]
+        promptID = try values.decodeIfPresent(String.self, forKey: .promptID)
+        promptVersion = try values.decodeIfPresent(String.self, forKey: .promptVersion)
     }
 }

@@ -11,9 +11,14 @@ public struct RequestBuilder: Sendable {
     /// The job's own headers, sorted, and their lowercased names: they replace a profile header of the same name.
     private let extraHeaders: [(name: String, value: String)]
     private let extraNames: Set<String>
+    /// Send `Idempotency-Key` (`--idempotency-key`).
+    public let idempotencyKeys: Bool
 
     /// `profile` defaults to the one `settings` names.
-    public init(baseURL: String, defaultModel: String?, settings: GatewaySettings, profile: (any GatewayProfile)? = nil) {
+    public init(
+        baseURL: String, defaultModel: String?, settings: GatewaySettings, profile: (any GatewayProfile)? = nil, idempotencyKeys: Bool = false
+    ) {
+        self.idempotencyKeys = idempotencyKeys
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.defaultModel = defaultModel
         self.settings = settings
@@ -48,11 +53,23 @@ public struct RequestBuilder: Sendable {
         let profileHeaders = profile.headers(for: plan.settings, remainingFallbacks: remaining)
         headers += extraNames.isEmpty ? profileHeaders : profileHeaders.filter { !extraNames.contains($0.name.lowercased()) }
         headers += extraHeaders
+        if idempotencyKeys { headers.append(("Idempotency-Key", Self.idempotencyKey(for: item))) }
         // Header values are bytes: non-ASCII text is encoded (see HeaderValidation.sendable).
         headers = headers.map { ($0.name, HeaderValidation.sendable($0.value)) }
         var edit = profile.body(for: plan.settings, model: model, remainingFallbacks: remaining)
         if !plan.ownBodyKeys.isEmpty { edit.members.removeAll { plan.ownBodyKeys.contains($0.key) } }
         return GatewayRequest(url: url(for: item.endpoint), headers: headers, body: Self.body(item.body, edit: edit), model: model)
+    }
+
+    /// The same for every attempt of an item, in this run and after a resume (its key, endpoint and stored
+    /// body do not change), and different once the line's request changes; fallback models do not change it.
+    public static func idempotencyKey(for item: DispatchItem) -> String {
+        var bytes = Array(item.customID.utf8)
+        bytes.append(0)
+        bytes += item.endpoint.utf8
+        bytes.append(0)
+        bytes += item.body
+        return "sluice-" + String(Digest64.of(bytes), radix: 16)
     }
 
     /// `https://api.floopy.ai/v1` + `/v1/chat/completions` must not become `/v1/v1/...`.

@@ -17,6 +17,9 @@ public struct RunStats: Sendable {
     public var fallbacksUsed = 0
     /// Answers that were not the JSON asked for, and how many of those were sent again.
     public var invalidAnswers = 0
+    /// Items that took the answer of an identical request instead of sending: of this job (dedup), of an earlier one (`--reuse`).
+    public var deduplicated = 0
+    public var reused = 0
     public var invalidAnswersRetried = 0
     /// Retries that followed a 429.
     public var rateLimited = 0

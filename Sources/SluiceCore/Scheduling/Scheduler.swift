@@ -51,6 +51,8 @@ public final class Scheduler: Sendable {
         public var metrics: RunMetrics?
         /// Checks answers asked to be JSON; nil when nothing is asked.
         public var answers: AnswerChecker?
+        /// Dedup and `--reuse`; nil when both are off.
+        public var sharing: AnswerSharing?
         public var control: RunControl
         public var counters: RunCounters
         public var redactor: Redactor
@@ -59,10 +61,12 @@ public final class Scheduler: Sendable {
         public init(
             transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
             adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, answers: AnswerChecker? = nil, control: RunControl,
-            counters: RunCounters, redactor: Redactor, logger: Logger
+            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, answers: AnswerChecker? = nil,
+            sharing: AnswerSharing? = nil,
+            control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
         ) {
             self.answers = answers
+            self.sharing = sharing
             self.transport = transport
             self.builder = builder
             self.recorder = recorder
@@ -131,10 +135,28 @@ public final class Scheduler: Sendable {
         var holdingSlot = true
         var settled = false
         var outputRetries = 0
+        let digest = AnswerSharing.digest(endpoint: item.endpoint, model: plan.chain[0], body: item.body)
+        var leading = false
         defer {
+            if leading { parts.sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: nil) }
             if holdingSlot { parts.limiter.release() }
             if !settled { parts.recorder.record(.released(item.id, attempts: item.previousAttempts + attempts.attempts)) }
             held.release()
+        }
+
+        if let sharing = parts.sharing {
+            // Waiting for an identical request holds no request slot.
+            parts.limiter.release()
+            holdingSlot = false
+            switch await sharing.resolve(digest: digest, endpoint: item.endpoint, body: item.body) {
+            case .answer(let answer, let source):
+                parts.counters.update { if source.hasPrefix("reuse:") { $0.reused += 1 } else { $0.deduplicated += 1 } }
+                settled = true
+                parts.recorder.record(.finished(OutcomeBuilder.shared(answer, source: source, item: item, digest: digest)))
+                return
+            case .lead:
+                leading = true
+            }
         }
 
         while true {
@@ -235,7 +257,14 @@ public final class Scheduler: Sendable {
                         )))
                 return
             case .succeeded, .failed:
-                let outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: effective, summary: summary)
+                var outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: effective, summary: summary)
+                if outcome.succeeded { outcome.requestDigest = digest }
+                if leading {
+                    leading = false
+                    parts.sharing?.finish(
+                        digest: digest, endpoint: item.endpoint, body: item.body, answer: outcome.succeeded ? OutcomeBuilder.sharable(outcome, item: item) : nil
+                    )
+                }
                 settled = true
                 settle(outcome, permanent: verdict.isPermanentFailure)
                 return

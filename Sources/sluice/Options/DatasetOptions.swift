@@ -16,8 +16,19 @@ struct DatasetOptions: ParsableArguments {
             valueName: "NAME"))
     var idField: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Floopy's server-side prompt, sent as floopy-prompt-id: lines then carry {\"inputs\": {...}} that fill it (a line's own \"prompt_id\" wins).",
+            valueName: "ID"))
+    var promptId: String?
+
+    @Option(help: ArgumentHelp("The version of --prompt-id to use (floopy-prompt-version); the gateway's current one otherwise.", valueName: "VERSION"))
+    var promptVersion: String?
+
     func apply(to flags: inout JobFile) {
         flags.template = template.map { .file($0) }
         flags.idField = idField
+        flags.promptID = promptId
+        flags.promptVersion = promptVersion
     }
 }

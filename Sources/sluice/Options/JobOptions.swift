@@ -132,6 +132,9 @@ struct JobOptions: ParsableArguments {
     @OptionGroup(title: "Structured outputs")
     var answers: AnswerOptions
 
+    @OptionGroup(title: "Dedup and idempotency")
+    var reuse: ReuseOptions
+
     func validate() throws {
         if let jobFile, APIKeySource.looksLikeAKey(jobFile) {
             // Most likely `--api-key <key>`: say so without repeating the key into the terminal's scrollback or a CI log.
@@ -189,6 +192,7 @@ struct JobOptions: ParsableArguments {
         flags.tags = tags.isEmpty ? nil : tags
         dataset.apply(to: &flags)
         answers.apply(to: &flags)
+        reuse.apply(to: &flags)
         return flags
     }
 }

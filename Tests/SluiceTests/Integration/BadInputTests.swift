@@ -26,7 +26,9 @@ struct BadInputTests {
         Case(file: "invalid-utf8.jsonl", status: 1, message: "invalid-utf8.jsonl:1: invalid UTF-8 at byte 27 of the line", sent: 1),
         Case(file: "empty.jsonl", status: 2, message: "empty.jsonl: the input is empty (no lines to send)", sent: 0),
         Case(file: "blank-lines.jsonl", status: 0, message: nil, sent: 2),
-        Case(file: "missing-prompt.jsonl", status: 1, message: #"missing-prompt.jsonl:1: line has neither "messages", "prompt" nor a batch "body""#, sent: 1),
+        Case(
+            file: "missing-prompt.jsonl", status: 1, message: #"missing-prompt.jsonl:1: line has neither "messages", "prompt", "inputs" nor a batch "body""#,
+            sent: 1),
         Case(file: "unknown-url.jsonl", status: 1, message: #"unknown-url.jsonl:1: unknown url "/v1/images/generations""#, sent: 1),
         Case(file: "get-method.jsonl", status: 1, message: "get-method.jsonl:1: method must be POST, got GET", sent: 1),
         Case(file: "duplicate-ids.jsonl", status: 1, message: #"duplicate-ids.jsonl:3: duplicate custom_id "ok-1" (first at "#, sent: 2),

@@ -25,10 +25,12 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func file(_ name: String) -> String { path + "/" + name }
 
-    /// Writes `count` prompt lines with ids `i0`...
+    /// Writes `count` prompt lines with ids `i0`... Another prefix gives other prompts too (`question number b3`),
+    /// so files of different prefixes share no request (dedup would answer them from each other).
     @discardableResult
     func writePrompts(_ name: String, count: Int, prefix: String = "i") -> String {
-        let text = (0..<count).map { #"{"id":"\#(prefix)\#($0)","prompt":"question number \#($0)"}"# }.joined(separator: "\n") + "\n"
+        let label = prefix == "i" ? "" : prefix
+        let text = (0..<count).map { #"{"id":"\#(prefix)\#($0)","prompt":"question number \#(label)\#($0)"}"# }.joined(separator: "\n") + "\n"
         writeFile(file(name), Data(text.utf8))
         return file(name)
     }

@@ -13,6 +13,8 @@ public struct FloopyProfile: GatewayProfile {
         if !remainingFallbacks.isEmpty { headers.append(("floopy-fallback", remainingFallbacks.joined(separator: ","))) }
         if let session = settings.sessionID { headers.append(("floopy-session-id", session)) }
         if let user = settings.userID { headers.append(("floopy-user-id", user)) }
+        if let prompt = settings.promptID { headers.append(("floopy-prompt-id", prompt)) }
+        if let version = settings.promptVersion { headers.append(("floopy-prompt-version", version)) }
         return headers
     }
 

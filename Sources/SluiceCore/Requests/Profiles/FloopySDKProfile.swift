@@ -24,6 +24,8 @@ public struct FloopySDKProfile: GatewayProfile {
             headers += [("floopy-session-id", session), ("floopy-session-name", sessionName), ("floopy-session-path", "/")]
         }
         if let user = settings.userID { headers.append(("floopy-user-id", user)) }
+        if let prompt = settings.promptID { headers.append(("floopy-prompt-id", prompt)) }
+        if let version = settings.promptVersion { headers.append(("floopy-prompt-version", version)) }
         return headers
     }
 

@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+
+/// Sends each distinct request once: an item whose request (endpoint, model, body) is identical to one
+/// already answered takes that answer instead of paying for it again.
+///
+/// Where an answer can come from, in order:
+/// 1. an identical request of this job that is in flight right now: the item waits for it (holding no
+///    request slot) and takes its answer, or, if it failed, tries itself;
+/// 2. one answered recently in this run (the last few thousand, kept until the checkpoint has them);
+/// 3. one answered earlier in this job (the checkpoint, by request digest: this also covers resumes);
+/// 4. one answered by an earlier job (`--reuse` checkpoints, read-only).
+/// Dedup within the job (1-3) is on unless `--no-dedup`; `--reuse` adds 4.
+///
+/// ```swift
+/// switch await sharing.resolve(digest: d, endpoint: item.endpoint, body: item.body) {
+/// case .answer(let answer, let source): ... // record it, send nothing
+/// case .lead: ... // send, then sharing.finish(digest: d, answer: ...)
+/// }
+/// ```
+public final class AnswerSharing: Sendable {
+    public enum Resolution: Sendable {
+        /// Send the request; call `finish` with its answer (or nil) afterwards.
+        case lead
+        /// Take this answer; `source` says where it came from (`dedup:<key>`, `reuse:<checkpoint>#<key>`).
+        case answer(SharedAnswer, source: String)
+    }
+
+    private struct Recent {
+        var endpoint: String
+        var body: [UInt8]
+        var answer: SharedAnswer
+    }
+
+    private struct State {
+        var inFlight: [UInt64: [CheckedContinuation<SharedAnswer?, Never>]] = [:]
+        var recent: [UInt64: Recent] = [:]
+        var recentOrder: [UInt64] = []
+    }
+
+    public let deduplicate: Bool
+    private let store: any CheckpointStore
+    private let reuse: [(label: String, store: any CheckpointStore)]
+    private let state = Mutex(State())
+    /// Answers kept in memory between their recording and the checkpoint's commit.
+    static let recentLimit = 4096
+
+    public init(deduplicate: Bool, store: any CheckpointStore, reuse: [(label: String, store: any CheckpointStore)]) {
+        self.deduplicate = deduplicate
+        self.store = store
+        self.reuse = reuse
+    }
+
+    /// What identifies a request: the endpoint, the model asked first and the body without its model.
+    public static func digest(endpoint: String, model: String, body: [UInt8]) -> UInt64 {
+        var bytes = Array(endpoint.utf8)
+        bytes.append(0)
+        bytes += model.utf8
+        bytes.append(0)
+        bytes += body
+        return Digest64.of(bytes)
+    }
+
+    public func resolve(digest: UInt64, endpoint: String, body: [UInt8]) async -> Resolution {
+        if deduplicate {
+            while true {
+                enum Step {
+                    case answered(SharedAnswer)
+                    case wait
+                    case lead
+                }
+                let step = state.withLock { state -> Step in
+                    if let recent = state.recent[digest], recent.endpoint == endpoint, recent.body == body {
+                        return .answered(recent.answer)
+                    }
+                    if state.inFlight[digest] != nil { return .wait }
+                    state.inFlight[digest] = []
+                    return .lead
+                }
+                switch step {
+                case .answered(let answer):
+                    return .answer(answer, source: "dedup:\(answer.customID)")
+                case .wait:
+                    let answer = await withCheckedContinuation { continuation in
+                        let waiting = state.withLock { state -> Bool in
+                            guard state.inFlight[digest] != nil else { return false }
+                            state.inFlight[digest]!.append(continuation)
+                            return true
+                        }
+                        if !waiting { continuation.resume(returning: nil) }
+                    }
+                    if let answer {
+                        return .answer(answer, source: "dedup:\(answer.customID)")
+                    }
+                    continue  // the leader failed or stopped: one of the waiters leads now
+                case .lead:
+                    break
+                }
+                break
+            }
+            if let earlier = try? await store.answer(forRequest: digest, endpoint: endpoint, body: body) {
+                finish(digest: digest, endpoint: endpoint, body: body, answer: earlier)
+                return .answer(earlier, source: "dedup:\(earlier.customID)")
+            }
+        }
+        for (label, other) in reuse {
+            if let earlier = try? await other.answer(forRequest: digest, endpoint: endpoint, body: body) {
+                finish(digest: digest, endpoint: endpoint, body: body, answer: earlier)
+                return .answer(earlier, source: "reuse:\(label)#\(earlier.customID)")
+            }
+        }
+        return .lead
+    }
+
+    /// The leader's answer (nil when it failed or stopped): waiters take it, or one of them leads.
+    public func finish(digest: UInt64, endpoint: String, body: [UInt8], answer: SharedAnswer?) {
+        guard deduplicate else { return }
+        let waiters = state.withLock { state -> [CheckedContinuation<SharedAnswer?, Never>] in
+            let waiters = state.inFlight.removeValue(forKey: digest) ?? []
+            if let answer, state.recent[digest] == nil {
+                state.recent[digest] = Recent(endpoint: endpoint, body: body, answer: answer)
+                state.recentOrder.append(digest)
+                if state.recentOrder.count > Self.recentLimit {
+                    state.recent.removeValue(forKey: state.recentOrder.removeFirst())
+                }
+            }
+            return waiters
+        }
+        // Without an answer to share, the waiters try again: the first leads, the others wait for it.
+        waiters.forEach { $0.resume(returning: answer) }
+    }
+
+    /// Closes the `--reuse` checkpoints.
+    public func close() async {
+        for (_, other) in reuse { await other.close() }
+    }
+}
