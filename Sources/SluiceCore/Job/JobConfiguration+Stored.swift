@@ -38,6 +38,7 @@ extension JobConfiguration {
         dedup = try values.decodeIfPresent(Bool.self, forKey: .dedup) ?? true
         reuse = try values.decodeIfPresent([String].self, forKey: .reuse) ?? []
         idempotencyKey = try values.decodeIfPresent(Bool.self, forKey: .idempotencyKey) ?? false
+        embedBatch = try values.decodeIfPresent(Int.self, forKey: .embedBatch) ?? 1
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

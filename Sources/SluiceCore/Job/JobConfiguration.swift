@@ -66,13 +66,15 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var reuse: [String]
     /// Send a stable `Idempotency-Key` per item.
     public var idempotencyKey: Bool
+    /// Embedding items packed into one request.
+    public var embedBatch: Int
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
         case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
-        case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey
+        case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey, embedBatch
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -153,7 +155,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             outputRetries: flags.outputRetries ?? job.outputRetries ?? Defaults.outputRetries,
             dedup: flags.dedup ?? job.dedup ?? true,
             reuse: flags.reuse ?? (job.reuse ?? []).compactMap(fromFile),
-            idempotencyKey: flags.idempotencyKey ?? job.idempotencyKey ?? false
+            idempotencyKey: flags.idempotencyKey ?? job.idempotencyKey ?? false,
+            embedBatch: flags.embedBatch ?? job.embedBatch ?? 1
         )
         try configuration.validate()
         return configuration
@@ -241,6 +244,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         _ = try answerChecker()
         for path in reuse where !FileManager.default.fileExists(atPath: path) {
             throw fail("--reuse \(path): no such checkpoint or folder")
+        }
+        guard (1...EmbeddingPacker.maximumBatch).contains(embedBatch) else {
+            throw fail("the embedding batch must be between 1 and \(EmbeddingPacker.maximumBatch) inputs, got \(embedBatch)")
         }
         guard bounds.outputRetriesRange.contains(outputRetries) else {
             throw fail("output retries must be between 0 and \(bounds.outputRetriesRange.upperBound), got \(outputRetries)")

@@ -62,6 +62,7 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var idempotencyKey: Bool?
     public var promptID: String?
     public var promptVersion: String?
+    public var embedBatch: Int?
 
     public init() {}
 
@@ -94,6 +95,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case idempotencyKey = "idempotency_key"
         case promptID = "prompt_id"
         case promptVersion = "prompt_version"
+        case embedBatch = "embed_batch"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

@@ -48,7 +48,7 @@ struct JobRun {
         let scheduler = Scheduler(
             settings: .init(
                 maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
-                maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency)),
+                maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency), embedBatch: configuration.embedBatch),
             parts: .init(
                 transport: transport,
                 builder: RequestBuilder(

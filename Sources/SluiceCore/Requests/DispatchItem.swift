@@ -8,6 +8,8 @@ public struct DispatchItem: Sendable {
     public var overrides: LineOverrides?
     /// Attempts already made in earlier runs, kept so totals stay honest across resumes.
     public var previousAttempts: Int
+    /// The items an `--embed-batch` request carries (this item stands for them all); nil for one item.
+    public var members: [DispatchItem]? = nil
 
     public init(
         id: Int64, customID: String, endpoint: String, model: String?, body: [UInt8],

@@ -40,6 +40,14 @@ public actor ItemFeed {
         }
     }
 
+    /// The next item if it is already leased and `matches`, else nil (never waits, never leases): what
+    /// `--embed-batch` packs with the item before it.
+    public func nextBuffered(where matches: @Sendable (DispatchItem) -> Bool) -> DispatchItem? {
+        guard index < page.count, matches(page[index]) else { return nil }
+        defer { index += 1 }
+        return page[index]
+    }
+
     /// The planner committed more items.
     public func itemsPlanned() {
         plannedBatches += 1

@@ -19,8 +19,11 @@ public final class Scheduler: Sendable {
         public var policy: RetryPolicy
         /// Items held at once, in flight or waiting for a retry (bounds memory).
         public var maxItemsHeld: Int
+        /// Embedding items packed into one request (`--embed-batch`); 1 sends each on its own.
+        public var embedBatch = 1
 
-        public init(maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, policy: RetryPolicy = RetryPolicy()) {
+        public init(maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, embedBatch: Int = 1, policy: RetryPolicy = RetryPolicy()) {
+            self.embedBatch = max(1, embedBatch)
             self.maxAttemptsPerModel = maxAttemptsPerModel
             self.timeoutSeconds = timeoutSeconds
             self.maxItemsHeld = max(maxItemsHeld, 1)
@@ -121,7 +124,15 @@ public final class Scheduler: Sendable {
                     held.release()
                     break
                 }
-                group.addTask { await self.process(item) }
+                var dispatched = item
+                if settings.embedBatch > 1, let key = EmbeddingPacker.packingKey(of: item) {
+                    var packed = [item]
+                    while packed.count < settings.embedBatch, let more = await feed.nextBuffered(where: { EmbeddingPacker.packingKey(of: $0) == key }) {
+                        packed.append(more)
+                    }
+                    dispatched = EmbeddingPacker.pack(packed)
+                }
+                group.addTask { [dispatched] in await self.process(dispatched) }
             }
         }
     }
@@ -140,11 +151,15 @@ public final class Scheduler: Sendable {
         defer {
             if leading { parts.sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: nil) }
             if holdingSlot { parts.limiter.release() }
-            if !settled { parts.recorder.record(.released(item.id, attempts: item.previousAttempts + attempts.attempts)) }
+            if !settled {
+                for member in item.members ?? [item] {
+                    parts.recorder.record(.released(member.id, attempts: member.previousAttempts + attempts.attempts))
+                }
+            }
             held.release()
         }
 
-        if let sharing = parts.sharing {
+        if let sharing = parts.sharing, item.members == nil {
             // Waiting for an identical request holds no request slot.
             parts.limiter.release()
             holdingSlot = false
@@ -266,7 +281,13 @@ public final class Scheduler: Sendable {
                     )
                 }
                 settled = true
-                settle(outcome, permanent: verdict.isPermanentFailure)
+                if let members = item.members {
+                    for part in Self.unpacked(outcome, members: members, attempts: attempts.attempts) {
+                        settle(part, permanent: verdict.isPermanentFailure)
+                    }
+                } else {
+                    settle(outcome, permanent: verdict.isPermanentFailure)
+                }
                 return
             case .stopJob(let cause):
                 parts.control.stop(.error(cause.error(result: effective, baseURL: parts.builder.baseURL, redactor: parts.redactor)))
@@ -286,6 +307,33 @@ public final class Scheduler: Sendable {
                     if !completed { return }
                 }
             }
+        }
+    }
+
+    /// A packed embedding request's outcome, one per item: each its own vector and share of the usage,
+    /// or each the same failure.
+    static func unpacked(_ outcome: ItemOutcome, members: [DispatchItem], attempts: Int) -> [ItemOutcome] {
+        var bodies: [[UInt8]]?
+        if outcome.succeeded, let response = outcome.response {
+            bodies = EmbeddingPacker.split(response, members: members)
+        }
+        return members.enumerated().map { index, member in
+            var part = outcome
+            part.id = member.id
+            part.attempts = member.previousAttempts + attempts
+            part.requestDigest = nil
+            if let bodies {
+                part.response = bodies[index]
+                let summary = ResponseSummary(body: bodies[index])
+                part.promptTokens = summary?.promptTokens
+                part.totalTokens = summary?.totalTokens
+                part.completionTokens = nil
+            } else if outcome.succeeded {
+                part.succeeded = false
+                part.errorCode = GatewayFailure.Kind.invalidResponse.rawValue
+                part.errorMessage = "the packed embeddings answer does not hold one vector per input (\(members.count) sent)"
+            }
+            return part
         }
     }
 

@@ -10,12 +10,17 @@ enum CompletionFactory {
 
     /// The text of every message, for counting prompt tokens.
     static func promptCharacters(_ body: [String: Any]) -> Int {
-        guard let messages = body["messages"] as? [[String: Any]] else { return 0 }
+        if let prompt = body["prompt"] as? String { return prompt.utf8.count }
+        if let input = body["input"] as? String { return input.utf8.count + ((body["instructions"] as? String)?.utf8.count ?? 0) }
+        guard let messages = (body["messages"] ?? body["input"]) as? [[String: Any]] else { return 0 }
         return messages.reduce(0) { $0 + text(of: $1["content"]).utf8.count }
     }
 
+    /// The question of a chat (`messages`), Responses API (`input`, a string or messages) or legacy completion (`prompt`).
     static func lastUserMessage(_ body: [String: Any]) -> String {
-        guard let messages = body["messages"] as? [[String: Any]] else { return "" }
+        if let prompt = body["prompt"] as? String { return prompt }
+        if let input = body["input"] as? String { return input }
+        guard let messages = (body["messages"] ?? body["input"]) as? [[String: Any]] else { return "" }
         let user = messages.last { ($0["role"] as? String) == "user" } ?? messages.last
         return user.map { text(of: $0["content"]) } ?? ""
     }
@@ -82,6 +87,22 @@ enum CompletionFactory {
             : usageJSON(prompt: 0, completion: 0)
         return
             #"{"id":\#(jsonQuoted(id)),"object":"chat.completion","created":\#(created),"model":\#(jsonQuoted(model)),"choices":[{"index":0,"message":{"role":"assistant","content":\#(jsonQuoted(answer.content))},"logprobs":null,"finish_reason":"\#(answer.finishReason)"}],"usage":\#(usage)}"#
+    }
+
+    /// A Responses API answer (`/v1/responses`): the text as an `output_text` part of a message.
+    static func response(id: String, model: String, created: Int, answer: Answer, billed: Bool) -> String {
+        let prompt = billed ? answer.promptTokens : 0
+        let completion = billed ? answer.completionTokens : 0
+        let status = answer.finishReason == "length" ? "incomplete" : "completed"
+        return
+            #"{"id":\#(jsonQuoted(id)),"object":"response","created_at":\#(created),"status":"\#(status)","model":\#(jsonQuoted(model)),"output":[{"type":"message","id":"msg_\#(id.dropFirst(5))","status":"completed","role":"assistant","content":[{"type":"output_text","text":\#(jsonQuoted(answer.content)),"annotations":[]}]}],"usage":{"input_tokens":\#(prompt),"input_tokens_details":{"cached_tokens":0},"output_tokens":\#(completion),"output_tokens_details":{"reasoning_tokens":0},"total_tokens":\#(prompt + completion)}}"#
+    }
+
+    /// A legacy completion (`/v1/completions`): the text in `choices[0].text`.
+    static func textCompletion(id: String, model: String, created: Int, answer: Answer, billed: Bool) -> String {
+        let usage = billed ? usageJSON(prompt: answer.promptTokens, completion: answer.completionTokens) : usageJSON(prompt: 0, completion: 0)
+        return
+            #"{"id":\#(jsonQuoted(id)),"object":"text_completion","created":\#(created),"model":\#(jsonQuoted(model)),"choices":[{"text":\#(jsonQuoted(answer.content)),"index":0,"logprobs":null,"finish_reason":"\#(answer.finishReason)"}],"usage":\#(usage)}"#
     }
 
     /// SSE events for a streamed answer: role chunk, content in pieces, finish chunk,

@@ -74,7 +74,7 @@ public final class MockGateway: Sendable {
                 $0.answered = 0
             }
             return immediate(.json(200, #"{"reset":true}"#))
-        case ("POST", "/chat/completions"), ("POST", "/embeddings"):
+        case ("POST", "/chat/completions"), ("POST", "/embeddings"), ("POST", "/responses"), ("POST", "/completions"):
             return inference(request, embeddings: path == "/embeddings")
         default:
             state.withLockedValue { $0.stats.paths[request.path, default: 0] += 1 }
@@ -249,7 +249,13 @@ public final class MockGateway: Sendable {
                 action: .stream(status: 200, headers: headers + [("content-type", "text/event-stream")], events: events, cut: cut),
                 delayMilliseconds: delay, holdsCapacity: holdsCapacity)
         }
-        let text = CompletionFactory.chatCompletion(id: id, model: model, created: created, answer: answer, billed: !cacheHit)
+        let path = request.path.hasPrefix("/v1/") ? String(request.path.dropFirst(3)) : request.path
+        let text =
+            switch path {
+            case "/responses": CompletionFactory.response(id: "resp_\(digest)", model: model, created: created, answer: answer, billed: !cacheHit)
+            case "/completions": CompletionFactory.textCompletion(id: "cmpl-\(digest)", model: model, created: created, answer: answer, billed: !cacheHit)
+            default: CompletionFactory.chatCompletion(id: id, model: model, created: created, answer: answer, billed: !cacheHit)
+            }
         return MockReply(action: .respond(.json(200, text, headers: headers)), delayMilliseconds: delay, holdsCapacity: holdsCapacity)
     }
 

@@ -25,7 +25,14 @@ struct DatasetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The version of --prompt-id to use (floopy-prompt-version); the gateway's current one otherwise.", valueName: "VERSION"))
     var promptVersion: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Embedding items (/v1/embeddings, one string input each) packed into one request of up to N inputs; the vectors are split back and each item is checkpointed on its own (default 1), e.g. --embed-batch 256.",
+            valueName: "N"))
+    var embedBatch: Int?
+
     func apply(to flags: inout JobFile) {
+        flags.embedBatch = embedBatch
         flags.template = template.map { .file($0) }
         flags.idField = idField
         flags.promptID = promptId
