@@ -32,6 +32,7 @@ extension JobConfiguration {
         maxCost = try values.decodeIfPresent(Double.self, forKey: .maxCost)
         template = try values.decodeIfPresent(PromptTemplate.self, forKey: .template)
         idField = try values.decodeIfPresent(String.self, forKey: .idField)
+        stream = try values.decodeIfPresent(Bool.self, forKey: .stream) ?? false
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

@@ -52,12 +52,15 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var template: PromptTemplate?
     /// The record field that keys each item (with a template).
     public var idField: String?
+    /// `--stream`: chat completions are streamed and assembled, for time to first token and tokens per second.
+    public var stream = false
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
         case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
+        case stream
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -125,7 +128,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
                     case .file(let path): return try PromptTemplate.load(path: path)
                     }
                 },
-            idField: flags.idField ?? job.idField
+            idField: flags.idField ?? job.idField,
+            stream: flags.stream ?? job.stream ?? false
         )
         try configuration.validate()
         return configuration
@@ -259,6 +263,6 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public func itemParser() throws -> ItemParser {
         ItemParser(
             endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
-            template: try template.map(TemplateRenderer.init), idField: idField)
+            template: try template.map(TemplateRenderer.init), idField: idField, acceptsStream: stream)
     }
 }

@@ -52,6 +52,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     /// The gateway the vocabulary is mapped onto (`GatewayProfileName`).
     public var profile: GatewayProfileName?
     public var tags: [String]?
+    /// Stream chat completions (`--stream`).
+    public var stream: Bool?
 
     public init() {}
 
@@ -77,6 +79,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case template
         case idField = "id_field"
         case profile, tags
+        case stream
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

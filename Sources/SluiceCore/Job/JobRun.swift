@@ -52,7 +52,8 @@ struct JobRun {
                 transport: transport,
                 builder: RequestBuilder(
                     baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
-                    profile: configuration.gatewayProfile),
+                    profile: configuration.gatewayProfile
+                ).streaming(configuration.stream),
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
                 budget: RateBudget(
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,

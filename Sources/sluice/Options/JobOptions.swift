@@ -129,6 +129,9 @@ struct JobOptions: ParsableArguments {
     @OptionGroup(title: "Datasets and templates")
     var dataset: DatasetOptions
 
+    @OptionGroup(title: "Streaming")
+    var streaming: StreamingOptions
+
     func validate() throws {
         if let jobFile, APIKeySource.looksLikeAKey(jobFile) {
             // Most likely `--api-key <key>`: say so without repeating the key into the terminal's scrollback or a CI log.
@@ -185,6 +188,7 @@ struct JobOptions: ParsableArguments {
         flags.profile = profile
         flags.tags = tags.isEmpty ? nil : tags
         dataset.apply(to: &flags)
+        streaming.apply(to: &flags)
         return flags
     }
 }
