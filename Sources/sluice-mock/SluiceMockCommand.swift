@@ -61,6 +61,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
     )
     var pinvalidJson = 0.0
     @Option(name: .customLong("pcut-stream"), help: "Fraction of SSE streams cut before [DONE].") var pcutStream = 0.0
+    @Option(help: "Milliseconds between the events of a streamed answer (after --latency-ms, which delays the first), e.g. 5.")
+    var streamChunkMs = 0.0
 
     @Option(help: "Apply faults only to the first K times a given body is received, so retries succeed.")
     var failFirst: Int?
@@ -111,6 +113,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         if embeddingDim < 1 { throw ValidationError("--embedding-dim must be at least 1") }
         if recordRequests < 0 { throw ValidationError("--record-requests must be 0 or more") }
+        if streamChunkMs < 0 { throw ValidationError("--stream-chunk-ms must be 0 or more") }
         if rateWindow <= 0 { throw ValidationError("--rate-window must be a positive number of seconds") }
         if let maxInflight, maxInflight < 1 { throw ValidationError("--max-inflight must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -160,6 +163,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.recordTimeline = !noBodyCounts
         config.recordRequests = recordRequests
         config.profileEcho = profileEcho
+        config.streamChunkMilliseconds = streamChunkMs
 
         // One socket per client connection: benchmarks open thousands.
         var limit = rlimit()

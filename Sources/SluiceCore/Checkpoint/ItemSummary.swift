@@ -24,6 +24,8 @@ public struct ItemSummary: Sendable {
     public var overrides: LineOverrides?
     /// Seconds since 1970 when the item finished.
     public var finishedAt: Double?
+    /// A streamed answer's time to its first token (`--stream`).
+    public var firstTokenMilliseconds: Double? = nil
 
     public var errorClass: ErrorClass? {
         state == .failed ? ErrorClass.of(badLine: badLine, httpStatus: httpStatus, errorCode: errorCode) : nil

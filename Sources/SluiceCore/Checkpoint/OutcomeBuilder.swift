@@ -19,6 +19,7 @@ struct OutcomeBuilder: Sendable {
             let answered = profile.answerDetails(response.header)
             outcome.requestID = answered.requestID ?? response.requestID
             outcome.latencyMilliseconds = response.latencySeconds * 1000
+            outcome.firstTokenMilliseconds = response.firstTokenSeconds.map { $0 * 1000 }
             outcome.response = redactor.scrub(response.body)
             outcome.answeredModel = answered.model ?? summary?.model ?? request.model
             outcome.provider = answered.provider

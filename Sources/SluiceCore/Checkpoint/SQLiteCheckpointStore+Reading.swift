@@ -77,7 +77,8 @@ extension SQLiteCheckpointStore {
         let query = try statement(
             """
             SELECT id, custom_id, state, bad_line, model, answered_model, http_status, error_code, error_message,
-                prompt_tokens, completion_tokens, cached_tokens, latency_ms, attempts, retries, fallbacks_used, cache_hit, overrides, finished_at
+                prompt_tokens, completion_tokens, cached_tokens, latency_ms, attempts, retries, fallbacks_used, cache_hit, overrides, finished_at,
+                first_token_ms
             FROM items WHERE id > ? ORDER BY id LIMIT ?
             """
         ).bind(.integer(id), .int(limit))
@@ -94,7 +95,7 @@ extension SQLiteCheckpointStore {
                     cachedTokens: query.int(11), latencyMilliseconds: query.isNull(12) ? nil : query.double(12), attempts: query.int(13),
                     retries: query.int(14), fallbacksUsed: query.int(15), cacheHit: query.int(16) != 0,
                     overrides: query.blob(17).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) },
-                    finishedAt: query.isNull(18) ? nil : query.double(18)))
+                    finishedAt: query.isNull(18) ? nil : query.double(18), firstTokenMilliseconds: query.isNull(19) ? nil : query.double(19)))
         }
         return rows
     }

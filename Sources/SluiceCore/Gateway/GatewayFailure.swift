@@ -17,6 +17,9 @@ public struct GatewayFailure: Error, Sendable, Equatable {
         public static let untrustedCertificate = Kind("tls_verification_failed")
         /// The proxy refused sluice's credentials (HTTP 407).
         public static let proxyRefused = Kind("proxy_authentication_failed")
+        /// A streamed answer (`--stream`) that ended before `[DONE]`, or carried a malformed or error event:
+        /// retried like a dropped connection; the message keeps the partial text.
+        public static let streamInterrupted = Kind("stream_interrupted")
     }
 
     public var kind: Kind

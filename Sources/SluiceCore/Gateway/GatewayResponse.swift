@@ -4,6 +4,8 @@ public struct GatewayResponse: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     public var latencySeconds: Double
+    /// A streamed answer: from sending to the first event that carried content (nil unstreamed, or if none did).
+    public var firstTokenSeconds: Double?
 
     public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], latencySeconds: Double) {
         self.status = status

@@ -88,12 +88,15 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         do {
             let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1_000_000_000))
             let response = try await clients[shard].execute(outgoing, deadline: deadline)
+            if request.stream, Self.isEventStream(response) {
+                return await Self.readStream(response, start: start, timeout: timeout, maxBytes: maxResponseBytes)
+            }
             let body = try await response.body.collect(upTo: maxResponseBytes)
-            return .response(
-                GatewayResponse(
-                    status: Int(response.status.code),
-                    headers: response.headers.map { (name: $0.name, value: $0.value) },
-                    body: Array(body.readableBytesView), latencySeconds: elapsed()))
+            let answer = GatewayResponse(
+                status: Int(response.status.code),
+                headers: response.headers.map { (name: $0.name, value: $0.value) },
+                body: Array(body.readableBytesView), latencySeconds: elapsed())
+            return request.stream ? Self.unlabelledStream(answer) : .response(answer)
         } catch {
             return .failure(Self.failure(for: error, timeout: timeout, latency: elapsed()))
         }

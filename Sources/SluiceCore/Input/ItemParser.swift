@@ -25,12 +25,14 @@ public struct ItemParser: Sendable {
     public var template: TemplateRenderer?
     /// The record field that keys an item (`--id-field`), instead of file:line.
     public var idField: String?
+    /// The job streams (`--stream`), so a line's own `"stream": true` is welcome.
+    public var acceptsStream: Bool
     /// The defaults encoded once, spliced into each body that lacks them.
     let encodedDefaults: [(key: String, json: [UInt8])]
 
     public init(
         endpoint: String, maxLineBytes: Int, bodyDefaults: [String: JSONValue], jobHasModel: Bool, template: TemplateRenderer? = nil,
-        idField: String? = nil, jobHasPrompt: Bool = false
+        idField: String? = nil, jobHasPrompt: Bool = false, acceptsStream: Bool = false
     ) {
         self.jobHasPrompt = jobHasPrompt
         self.endpoint = endpoint
@@ -39,6 +41,7 @@ public struct ItemParser: Sendable {
         self.jobHasModel = jobHasModel
         self.template = template
         self.idField = idField
+        self.acceptsStream = acceptsStream
         encodedDefaults = bodyDefaults.keys.sorted().compactMap { key in
             (try? JSONText.encode(bodyDefaults[key]!.foundationValue)).map { (key, $0) }
         }
@@ -117,8 +120,14 @@ public struct ItemParser: Sendable {
             }
             body.append(UInt8(ascii: "}"))
             if modelSource.raw("stream").map({ $0.elementsEqual("true".utf8) }) == true {
-                // A streamed answer is a series of events, not the JSON body sluice stores.
-                throw Self.invalid("\"stream\": true is not supported; remove it (sluice stores whole answers)")
+                // Without --stream, or on another endpoint, the answer would be events sluice does not read.
+                if !acceptsStream {
+                    throw Self.invalid(
+                        "\"stream\": true needs --stream (job key \"stream\"), which reads the events and stores the assembled answer; or remove it")
+                }
+                if !RequestBuilder.streams(endpoint: item.endpoint) {
+                    throw Self.invalid("\"stream\": true is read only on /v1/chat/completions, not \(item.endpoint); remove it")
+                }
             }
             if modelSource.has("model") {
                 guard let name = modelSource.string("model"), !name.isEmpty else { throw Self.invalid("\"model\" must be a non-empty string") }

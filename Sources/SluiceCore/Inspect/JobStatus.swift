@@ -36,6 +36,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// When the job's first item finished and its latest one did (ISO 8601), if any did.
     public var firstFinishedAt: String?
     public var lastFinishedAt: String?
+    /// Streamed answers (`--stream`): time to first token and generation speed.
+    public var streaming = Streaming()
 
     public struct Items: Codable, Sendable, Equatable {
         public var total = 0
@@ -126,6 +128,24 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var max: Double?
     }
 
+    /// Over the streamed answers that carried content; nil fields when there are none.
+    public struct Streaming: Codable, Sendable, Equatable {
+        public var count = 0
+        /// From sending to the first event with content, in milliseconds.
+        public var firstTokenP50: Double?
+        public var firstTokenP90: Double?
+        /// Median of each answer's completion tokens / (latency − time to first token); answers
+        /// whose tokens came within a millisecond of the first (nothing to measure) are left out.
+        public var tokensPerSecondP50: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case count
+            case firstTokenP50 = "first_token_ms_p50"
+            case firstTokenP90 = "first_token_ms_p90"
+            case tokensPerSecondP50 = "tokens_per_second_p50"
+        }
+    }
+
     public struct Requests: Codable, Sendable, Equatable {
         /// HTTP requests sent, over every run of the job.
         public var attempts = 0
@@ -194,6 +214,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schema, job, checkpoint, state, pid, items, progress, tokens, cost, requests, cache, errors, properties
+        case streaming
         case latencyMS = "latency_ms"
         case answeredBy = "answered_by"
         case firstFinishedAt = "first_finished_at"

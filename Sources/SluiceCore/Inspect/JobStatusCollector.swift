@@ -87,8 +87,14 @@ public struct JobStatusCollector: Sendable {
             let remaining = counts.pending + counts.inFlight
             if state == "running", rate > 0 { status.progress.etaSeconds = Double(remaining) / rate }
         }
+        status.streaming = pass.streaming()
         status.roundMoney()
         return Collected(status: status, slowest: pass.slowest, failed: pass.failed, latencies: pass.latencies.sorted())
+    }
+
+    /// Nearest rank: the smallest value with at least p of the values at or below it.
+    static func percentile(_ p: Double, ofSorted sorted: [Double]) -> Double? {
+        sorted.isEmpty ? nil : sorted[max(Int((p * Double(sorted.count)).rounded(.up)) - 1, 0)]
     }
 
     static func iso8601(_ seconds: Double) -> String {
@@ -107,6 +113,8 @@ public struct JobStatusCollector: Sendable {
         var fallbackItems = 0
         var cacheHits = 0
         var latencies: [Double] = []
+        var firstTokens: [Double] = []
+        var tokensPerSecond: [Double] = []
         var byModel: [String: JobStatus.ModelCost] = [:]
         var answered: [String: JobStatus.ModelCount] = [:]
         var errors: [ErrorClass: JobStatus.ErrorGroup] = [:]
@@ -151,6 +159,13 @@ public struct JobStatusCollector: Sendable {
             if let latency = item.latencyMilliseconds {
                 latencies.append(latency)
                 keepSlowest(item, limit: slowestLimit)
+            }
+            if let firstToken = item.firstTokenMilliseconds {
+                firstTokens.append(firstToken)
+                // Under a millisecond of generation is one network read, not a speed.
+                if let latency = item.latencyMilliseconds, item.completionTokens > 0, latency - firstToken >= 1 {
+                    tokensPerSecond.append(Double(item.completionTokens) / ((latency - firstToken) / 1000))
+                }
             }
             if let finished = item.finishedAt {
                 finishedTimes.append(finished)
@@ -199,11 +214,17 @@ public struct JobStatusCollector: Sendable {
         func latency() -> JobStatus.Latency {
             guard !latencies.isEmpty else { return .init() }
             let sorted = latencies.sorted()
-            func percentile(_ p: Double) -> Double {
-                // Nearest rank: the smallest value with at least p of the values at or below it.
-                sorted[max(Int((p * Double(sorted.count)).rounded(.up)) - 1, 0)]
-            }
+            func percentile(_ p: Double) -> Double? { JobStatusCollector.percentile(p, ofSorted: sorted) }
             return .init(count: sorted.count, p50: percentile(0.50), p90: percentile(0.90), p99: percentile(0.99), max: sorted.last)
+        }
+
+        func streaming() -> JobStatus.Streaming {
+            let sorted = firstTokens.sorted()
+            let speeds = tokensPerSecond.sorted()
+            return .init(
+                count: sorted.count, firstTokenP50: JobStatusCollector.percentile(0.50, ofSorted: sorted),
+                firstTokenP90: JobStatusCollector.percentile(0.90, ofSorted: sorted),
+                tokensPerSecondP50: JobStatusCollector.percentile(0.50, ofSorted: speeds))
         }
 
         func answeredBy() -> [JobStatus.ModelCount] {

@@ -40,6 +40,11 @@ extension JobStatus {
         } else {
             lines.append("latency    no answers yet")
         }
+        if streaming.count > 0, let p50 = streaming.firstTokenP50, let p90 = streaming.firstTokenP90 {
+            var line = "streaming  first token p50 \(Self.milliseconds(p50)) · p90 \(Self.milliseconds(p90))"
+            if let speed = streaming.tokensPerSecondP50 { line += String(format: " · %.0f tokens/s median", speed) }
+            lines.append(line + " (\(streaming.count) streamed answers)")
+        }
         lines.append("requests   \(requests.attempts) attempts · \(requests.retries) retries · \(requests.fallbacks) items answered by a fallback")
         if !answeredBy.isEmpty {
             lines.append(

@@ -39,6 +39,7 @@ extension JobConfiguration {
         reuse = try values.decodeIfPresent([String].self, forKey: .reuse) ?? []
         idempotencyKey = try values.decodeIfPresent(Bool.self, forKey: .idempotencyKey) ?? false
         embedBatch = try values.decodeIfPresent(Int.self, forKey: .embedBatch) ?? 1
+        stream = try values.decodeIfPresent(Bool.self, forKey: .stream) ?? false
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

@@ -68,6 +68,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var idempotencyKey: Bool
     /// Embedding items packed into one request.
     public var embedBatch: Int
+    /// `--stream`: chat completions are streamed and assembled, for time to first token and tokens per second.
+    public var stream = false
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
@@ -75,6 +77,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
         case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey, embedBatch
+        case stream
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -156,7 +159,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             dedup: flags.dedup ?? job.dedup ?? true,
             reuse: flags.reuse ?? (job.reuse ?? []).compactMap(fromFile),
             idempotencyKey: flags.idempotencyKey ?? job.idempotencyKey ?? false,
-            embedBatch: flags.embedBatch ?? job.embedBatch ?? 1
+            embedBatch: flags.embedBatch ?? job.embedBatch ?? 1,
+            stream: flags.stream ?? job.stream ?? false
         )
         try configuration.validate()
         return configuration
@@ -329,6 +333,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public func itemParser() throws -> ItemParser {
         ItemParser(
             endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
-            template: try template.map(TemplateRenderer.init), idField: idField, jobHasPrompt: gateway.promptID != nil)
+            template: try template.map(TemplateRenderer.init), idField: idField, jobHasPrompt: gateway.promptID != nil,
+            acceptsStream: stream)
     }
 }

@@ -63,6 +63,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var promptID: String?
     public var promptVersion: String?
     public var embedBatch: Int?
+    /// Stream chat completions (`--stream`).
+    public var stream: Bool?
 
     public init() {}
 
@@ -96,6 +98,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case promptID = "prompt_id"
         case promptVersion = "prompt_version"
         case embedBatch = "embed_batch"
+        case stream
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

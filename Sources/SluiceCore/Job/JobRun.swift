@@ -53,7 +53,8 @@ struct JobRun {
                 transport: transport,
                 builder: RequestBuilder(
                     baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
-                    profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey),
+                    profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey
+                ).streaming(configuration.stream),
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
                 budget: RateBudget(
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,

@@ -128,6 +128,20 @@ public struct HTMLReport: Sendable {
                 figure("latency-p99", "p99", milliseconds: latency.p99), figure("latency-max", "max", milliseconds: latency.max),
                 figure("latency-count", "answers", latency.count),
             ])
+        if status.streaming.count > 0 {
+            let streaming = status.streaming
+            let speed = streaming.tokensPerSecondP50
+            html += card(
+                "Streaming",
+                [
+                    figure("first-token-p50", "first token p50", milliseconds: streaming.firstTokenP50),
+                    figure("first-token-p90", "first token p90", milliseconds: streaming.firstTokenP90),
+                    figure(
+                        "tokens-per-second", "tokens/s (median)", text: speed.map { String(format: "%.0f", $0) } ?? "–",
+                        value: speed.map { HTML.raw($0) }),
+                    figure("streamed-count", "streamed answers", streaming.count),
+                ])
+        }
 
         html += card(
             "Requests",

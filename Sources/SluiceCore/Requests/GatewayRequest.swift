@@ -6,4 +6,6 @@ public struct GatewayRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     public var model: String
+    /// The body asks for Server-Sent Events (`--stream`): the transport reads and assembles them.
+    public var stream = false
 }

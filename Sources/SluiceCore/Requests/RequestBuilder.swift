@@ -8,6 +8,8 @@ public struct RequestBuilder: Sendable {
     public let defaultModel: String?
     public let settings: GatewaySettings
     public let profile: any GatewayProfile
+    /// `--stream`: chat completions ask for Server-Sent Events (see RequestBuilder+Streaming.swift).
+    public var stream = false
     /// The job's own headers, sorted, and their lowercased names: they replace a profile header of the same name.
     private let extraHeaders: [(name: String, value: String)]
     private let extraNames: Set<String>
@@ -35,6 +37,8 @@ public struct RequestBuilder: Sendable {
         public let chain: [String]
         /// Body keys the profile would add that the line's body already has: the line's value stays.
         public let ownBodyKeys: Set<String>
+        /// Nil when the item's request is not streamed.
+        public var streaming: StreamPlan? = nil
     }
 
     public func plan(for item: DispatchItem) -> ItemPlan {
@@ -43,7 +47,8 @@ public struct RequestBuilder: Sendable {
         for model in [item.model ?? defaultModel].compactMap({ $0 }) + effective.fallback where !chain.contains(model) {
             chain.append(model)
         }
-        return ItemPlan(settings: effective, chain: chain, ownBodyKeys: Self.keys(profile.bodyKeys, presentIn: item.body))
+        return ItemPlan(
+            settings: effective, chain: chain, ownBodyKeys: Self.keys(profile.bodyKeys, presentIn: item.body), streaming: streamPlan(for: item))
     }
 
     public func request(for item: DispatchItem, plan: ItemPlan, modelIndex: Int) -> GatewayRequest {
@@ -58,7 +63,9 @@ public struct RequestBuilder: Sendable {
         headers = headers.map { ($0.name, HeaderValidation.sendable($0.value)) }
         var edit = profile.body(for: plan.settings, model: model, remainingFallbacks: remaining)
         if !plan.ownBodyKeys.isEmpty { edit.members.removeAll { plan.ownBodyKeys.contains($0.key) } }
-        return GatewayRequest(url: url(for: item.endpoint), headers: headers, body: Self.body(item.body, edit: edit), model: model)
+        edit.members += plan.streaming?.members ?? []
+        return GatewayRequest(
+            url: url(for: item.endpoint), headers: headers, body: Self.body(item.body, edit: edit), model: model, stream: plan.streaming != nil)
     }
 
     /// The same for every attempt of an item, in this run and after a resume (its key, endpoint and stored

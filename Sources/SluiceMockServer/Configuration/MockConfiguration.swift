@@ -51,6 +51,9 @@ public struct MockConfiguration: Sendable {
     public var countBodies = true
     /// Keep the last N inference requests (headers and body) for `/stats/requests`; 0 keeps none.
     public var recordRequests = 0
+    /// Milliseconds between the events of a streamed answer, as a model generating tokens spaces them;
+    /// 0 sends them all at once.
+    public var streamChunkMilliseconds = 0.0
     /// Answer like this gateway: its request id and cache-status headers, its renaming of an upstream Retry-After.
     public var profileEcho = ProfileEcho.floopy
 

@@ -74,18 +74,15 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             headers.add(name: "cache-control", value: "no-cache")
             if !keepAlive { headers.add(name: "connection", value: "close") }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .init(statusCode: status), headers: headers))), promise: nil)
-            let sent = cut ? events.prefix(max(events.count / 2, 1)) : events[...]
-            for event in sent {
-                var buffer = context.channel.allocator.buffer(capacity: event.utf8.count + 8)
-                buffer.writeString("data: \(event)\n\n")
-                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            }
-            if cut {
+            let sent = cut ? Array(events.prefix(max(events.count / 2, 1))) : events
+            let interval = gateway.configuration.streamChunkMilliseconds
+            if interval > 0 {
                 context.flush()
-                context.close(promise: nil)
-            } else {
-                finish(context: context, keepAlive: keepAlive)
+                writeEvents(sent[...], every: interval, cut: cut, context: context, keepAlive: keepAlive)
+                return
             }
+            for event in sent { writeEvent(event, context: context) }
+            endStream(cut: cut, context: context, keepAlive: keepAlive)
         case .drop:
             context.close(promise: nil)
         case .stall:
@@ -95,6 +92,36 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 gateway.finished(reply)
                 bound.value.close(promise: nil)
             }
+        }
+    }
+
+    private func writeEvent(_ event: String, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: event.utf8.count + 8)
+        buffer.writeString("data: \(event)\n\n")
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    private func endStream(cut: Bool, context: ChannelHandlerContext, keepAlive: Bool) {
+        if cut {
+            context.flush()
+            context.close(promise: nil)
+        } else {
+            finish(context: context, keepAlive: keepAlive)
+        }
+    }
+
+    /// One event now, the rest `every` milliseconds apart, as tokens come from a model.
+    private func writeEvents(_ events: ArraySlice<String>, every milliseconds: Double, cut: Bool, context: ChannelHandlerContext, keepAlive: Bool) {
+        guard context.channel.isActive else { return }
+        guard let event = events.first else {
+            endStream(cut: cut, context: context, keepAlive: keepAlive)
+            return
+        }
+        writeEvent(event, context: context)
+        context.flush()
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(milliseconds * 1_000_000))) {
+            bound.value.handler.writeEvents(events.dropFirst(), every: milliseconds, cut: cut, context: bound.value.context, keepAlive: keepAlive)
         }
     }
 

@@ -135,6 +135,9 @@ struct JobOptions: ParsableArguments {
     @OptionGroup(title: "Dedup and idempotency")
     var reuse: ReuseOptions
 
+    @OptionGroup(title: "Streaming")
+    var streaming: StreamingOptions
+
     func validate() throws {
         if let jobFile, APIKeySource.looksLikeAKey(jobFile) {
             // Most likely `--api-key <key>`: say so without repeating the key into the terminal's scrollback or a CI log.
@@ -193,6 +196,7 @@ struct JobOptions: ParsableArguments {
         dataset.apply(to: &flags)
         answers.apply(to: &flags)
         reuse.apply(to: &flags)
+        streaming.apply(to: &flags)
         return flags
     }
 }
