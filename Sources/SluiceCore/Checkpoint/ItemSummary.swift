@@ -26,6 +26,8 @@ public struct ItemSummary: Sendable {
     public var finishedAt: Double?
     /// A streamed answer's time to its first token (`--stream`).
     public var firstTokenMilliseconds: Double? = nil
+    /// `dedup:<key>` or `reuse:<checkpoint>#<key>` for an answer taken from an identical request.
+    public var answerSource: String? = nil
 
     public var errorClass: ErrorClass? {
         state == .failed ? ErrorClass.of(badLine: badLine, httpStatus: httpStatus, errorCode: errorCode) : nil

@@ -78,7 +78,7 @@ extension SQLiteCheckpointStore {
             """
             SELECT id, custom_id, state, bad_line, model, answered_model, http_status, error_code, error_message,
                 prompt_tokens, completion_tokens, cached_tokens, latency_ms, attempts, retries, fallbacks_used, cache_hit, overrides, finished_at,
-                first_token_ms
+                first_token_ms, answer_source
             FROM items WHERE id > ? ORDER BY id LIMIT ?
             """
         ).bind(.integer(id), .int(limit))
@@ -95,7 +95,8 @@ extension SQLiteCheckpointStore {
                     cachedTokens: query.int(11), latencyMilliseconds: query.isNull(12) ? nil : query.double(12), attempts: query.int(13),
                     retries: query.int(14), fallbacksUsed: query.int(15), cacheHit: query.int(16) != 0,
                     overrides: query.blob(17).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) },
-                    finishedAt: query.isNull(18) ? nil : query.double(18), firstTokenMilliseconds: query.isNull(19) ? nil : query.double(19)))
+                    finishedAt: query.isNull(18) ? nil : query.double(18), firstTokenMilliseconds: query.isNull(19) ? nil : query.double(19),
+                    answerSource: query.text(20)))
         }
         return rows
     }

@@ -172,9 +172,13 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var hits = 0
         /// Of the succeeded items.
         public var hitRate = 0.0
+        /// Items that took the answer of an identical request instead of sending one: of this job
+        /// (dedup) and of an earlier job's checkpoint (`--reuse`).
+        public var deduplicated = 0
+        public var reused = 0
 
         enum CodingKeys: String, CodingKey {
-            case hits
+            case hits, deduplicated, reused
             case hitRate = "hit_rate"
         }
     }

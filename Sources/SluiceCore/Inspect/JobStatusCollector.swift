@@ -79,7 +79,9 @@ public struct JobStatusCollector: Sendable {
             cost: pass.cost(), latencyMS: pass.latency(),
             requests: .init(attempts: counts.attempts, retries: pass.retries, fallbacks: pass.fallbackItems),
             answeredBy: pass.answeredBy(),
-            cache: .init(hits: pass.cacheHits, hitRate: counts.succeeded > 0 ? Double(pass.cacheHits) / Double(counts.succeeded) : 0),
+            cache: .init(
+                hits: pass.cacheHits, hitRate: counts.succeeded > 0 ? Double(pass.cacheHits) / Double(counts.succeeded) : 0,
+                deduplicated: pass.deduplicated, reused: pass.reused),
             errors: pass.errorGroups(), properties: pass.propertyUsage(),
             firstFinishedAt: pass.firstFinished.map(Self.iso8601), lastFinishedAt: pass.lastFinished.map(Self.iso8601))
         if let rate = pass.finishingRate(endingAt: state == "running" ? now.timeIntervalSince1970 : pass.lastFinished) {
@@ -112,6 +114,8 @@ public struct JobStatusCollector: Sendable {
         var retries = 0
         var fallbackItems = 0
         var cacheHits = 0
+        var deduplicated = 0
+        var reused = 0
         var latencies: [Double] = []
         var firstTokens: [Double] = []
         var tokensPerSecond: [Double] = []
@@ -137,6 +141,7 @@ public struct JobStatusCollector: Sendable {
             cachedTokens += item.cachedTokens
             retries += item.retries
             if item.cacheHit { cacheHits += 1 }
+            if let source = item.answerSource { if source.hasPrefix("reuse:") { reused += 1 } else { deduplicated += 1 } }
             var cost = 0.0
             if let model = item.answeredModel {
                 let itemCost = prices.cost(model: model, prompt: item.promptTokens, completion: item.completionTokens, cached: item.cachedTokens)

@@ -52,7 +52,11 @@ extension JobStatus {
                     + answeredBy.map { $0.asFallback > 0 ? "\($0.model) \($0.items) (\($0.asFallback) as fallback)" : "\($0.model) \($0.items)" }
                     .joined(separator: " · "))
         }
-        lines.append(String(format: "cache      %d hits (%.1f%% of succeeded items)", cache.hits, cache.hitRate * 100))
+        var cacheLine = String(format: "cache      %d hits (%.1f%% of succeeded items)", cache.hits, cache.hitRate * 100)
+        if cache.deduplicated + cache.reused > 0 {
+            cacheLine += " · \(cache.deduplicated) answers shared within the job, \(cache.reused) reused from earlier jobs"
+        }
+        lines.append(cacheLine)
         if errors.isEmpty {
             lines.append("errors     none")
         } else {

@@ -31,6 +31,9 @@ struct DedupTests {
         }
         let checkpoint = dir.file("in.results.jsonl.sluice.db")
         #expect(try queryCheckpoint(checkpoint, "SELECT count(*) FROM items WHERE answer_source LIKE 'dedup:k%'") == [["24"]])
+        let status = try await runSluice(["status", checkpoint, "--json"])
+        let cache = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["cache"] as? [String: Any]
+        #expect(cache?["deduplicated"] as? Int == 24 && cache?["reused"] as? Int == 0, "\(status.stdout.prefix(300))")
         // Shared answers are not billed twice.
         #expect(try queryCheckpoint(checkpoint, "SELECT count(*) FROM items WHERE prompt_tokens > 0") == [["6"]])
     }
@@ -82,6 +85,8 @@ struct DedupTests {
         #expect(run.stdout.contains("8 answered by a --reuse checkpoint"), "\(run.stdout)")
         let source = try queryCheckpoint(dir.file("tuesday.results.jsonl.sluice.db"), "SELECT answer_source FROM items WHERE custom_id = 't3'")
         #expect(source == [["reuse:\(dir.file("monday.results.jsonl.sluice.db"))#k3"]], "\(source)")
+        let status = try await runSluice(["status", dir.file("tuesday.results.jsonl.sluice.db")])
+        #expect(status.stdout.contains("0 answers shared within the job, 8 reused from earlier jobs"), "\(status.stdout)")
         let results = try readJSONLines(dir.file("tuesday.results.jsonl"))
         #expect(AnswerText.of(results[3]).hasSuffix("to: question 3"))
     }
