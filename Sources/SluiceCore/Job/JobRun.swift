@@ -41,7 +41,7 @@ struct JobRun {
         let gate = RateGate(control: control)
         let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
         let metricsServer = try await startMetricsServer(metrics, counters: counters, gate: gate)
-        let sharing = try await openAnswerSharing(store: store)
+        let sharing = try await openAnswerSharing(store: store, hadAnswers: job.baseline.succeeded > 0)
         let recorder = CheckpointRecorder(
             store: store, counters: counters, control: control, prices: prices, metrics: metrics,
             learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
@@ -173,7 +173,7 @@ struct JobRun {
     }
 
     /// Dedup within the job and the `--reuse` checkpoints (a folder stands for the checkpoints under it).
-    private func openAnswerSharing(store: any CheckpointStore) async throws -> AnswerSharing? {
+    private func openAnswerSharing(store: any CheckpointStore, hadAnswers: Bool) async throws -> AnswerSharing? {
         guard configuration.dedup || !configuration.reuse.isEmpty else { return nil }
         var others: [(label: String, store: any CheckpointStore)] = []
         for location in configuration.reuse {
@@ -191,6 +191,6 @@ struct JobRun {
             }
         }
         if !configuration.reuse.isEmpty { logger.info("reusing answers from \(others.count) checkpoint\(others.count == 1 ? "" : "s")") }
-        return AnswerSharing(deduplicate: configuration.dedup, store: store, reuse: others)
+        return AnswerSharing(deduplicate: configuration.dedup, store: store, checkpointHadAnswers: hadAnswers, reuse: others)
     }
 }

@@ -36,17 +36,24 @@ public final class AnswerSharing: Sendable {
         var inFlight: [UInt64: [CheckedContinuation<SharedAnswer?, Never>]] = [:]
         var recent: [UInt64: Recent] = [:]
         var recentOrder: [UInt64] = []
+        /// Requests answered in this run: only these can be in the checkpoint when it had no answer before.
+        var answered = DigestFilter()
     }
 
     public let deduplicate: Bool
+    /// The checkpoint held answers before this run (a resume): any request may match one of them.
+    private let checkpointHadAnswers: Bool
     private let store: any CheckpointStore
     private let reuse: [(label: String, store: any CheckpointStore)]
     private let state = Mutex(State())
     /// Answers kept in memory between their recording and the checkpoint's commit.
     static let recentLimit = 4096
 
-    public init(deduplicate: Bool, store: any CheckpointStore, reuse: [(label: String, store: any CheckpointStore)]) {
+    public init(
+        deduplicate: Bool, store: any CheckpointStore, checkpointHadAnswers: Bool = true, reuse: [(label: String, store: any CheckpointStore)]
+    ) {
         self.deduplicate = deduplicate
+        self.checkpointHadAnswers = checkpointHadAnswers
         self.store = store
         self.reuse = reuse
     }
@@ -59,6 +66,21 @@ public final class AnswerSharing: Sendable {
         bytes.append(0)
         bytes += body
         return Digest64.of(bytes)
+    }
+
+    /// Without waiting or asking a checkpoint: an answer held in memory, `.lead` when nothing can match (a
+    /// fresh job's distinct requests: the common case, which then costs one lock and no query), or nil
+    /// when `resolve` must wait for an identical request or ask a checkpoint.
+    public func quickResolve(digest: UInt64, endpoint: String, body: [UInt8]) -> Resolution? {
+        guard deduplicate else { return nil }
+        return state.withLock { state -> Resolution? in
+            if let recent = state.recent[digest], recent.endpoint == endpoint, recent.body == body {
+                return .answer(recent.answer, source: "dedup:\(recent.answer.customID)")
+            }
+            guard reuse.isEmpty, !checkpointHadAnswers, state.inFlight[digest] == nil, !state.answered.mayContain(digest) else { return nil }
+            state.inFlight[digest] = []
+            return .lead
+        }
     }
 
     public func resolve(digest: UInt64, endpoint: String, body: [UInt8]) async -> Resolution {
@@ -117,6 +139,7 @@ public final class AnswerSharing: Sendable {
         guard deduplicate else { return }
         let waiters = state.withLock { state -> [CheckedContinuation<SharedAnswer?, Never>] in
             let waiters = state.inFlight.removeValue(forKey: digest) ?? []
+            if answer != nil { state.answered.insert(digest) }
             if let answer, state.recent[digest] == nil {
                 state.recent[digest] = Recent(endpoint: endpoint, body: body, answer: answer)
                 state.recentOrder.append(digest)
@@ -133,5 +156,28 @@ public final class AnswerSharing: Sendable {
     /// Closes the `--reuse` checkpoints.
     public func close() async {
         for (_, other) in reuse { await other.close() }
+    }
+}
+
+/// A Bloom filter of request digests (8 MiB, four probes from the 64-bit digest): "no" is certain, "maybe"
+/// costs one checkpoint query. A million answers give about 1 % false maybes; many more only make the
+/// queries more frequent, never a wrong answer.
+struct DigestFilter: Sendable {
+    private var words = [UInt64](repeating: 0, count: 1 << 20)
+
+    private static func probes(_ digest: UInt64) -> [Int] {
+        var mixed = digest
+        return (0..<4).map { _ in
+            mixed = (mixed ^ (mixed >> 31)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: mixed >> 38)  // 26 bits: one of 2^26 bits
+        }
+    }
+
+    mutating func insert(_ digest: UInt64) {
+        for bit in Self.probes(digest) { words[bit >> 6] |= 1 << UInt64(bit & 63) }
+    }
+
+    func mayContain(_ digest: UInt64) -> Bool {
+        Self.probes(digest).allSatisfy { words[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 }
     }
 }

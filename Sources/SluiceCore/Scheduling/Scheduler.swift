@@ -160,10 +160,14 @@ public final class Scheduler: Sendable {
         }
 
         if let sharing = parts.sharing, item.members == nil {
-            // Waiting for an identical request holds no request slot.
-            parts.limiter.release()
-            holdingSlot = false
-            switch await sharing.resolve(digest: digest, endpoint: item.endpoint, body: item.body) {
+            var resolution = sharing.quickResolve(digest: digest, endpoint: item.endpoint, body: item.body)
+            if resolution == nil {
+                // Waiting for an identical request, or for a checkpoint's answer, holds no request slot.
+                parts.limiter.release()
+                holdingSlot = false
+                resolution = await sharing.resolve(digest: digest, endpoint: item.endpoint, body: item.body)
+            }
+            switch resolution ?? .lead {
             case .answer(let answer, let source):
                 parts.counters.update { if source.hasPrefix("reuse:") { $0.reused += 1 } else { $0.deduplicated += 1 } }
                 settled = true

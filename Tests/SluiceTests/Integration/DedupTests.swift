@@ -38,6 +38,24 @@ struct DedupTests {
         #expect(try queryCheckpoint(checkpoint, "SELECT count(*) FROM items WHERE prompt_tokens > 0") == [["6"]])
     }
 
+    @Test func aResumedJobFindsAnswersOfEarlierRunsInItsCheckpoint() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = repeated(dir, "in.jsonl", count: 10, distinct: 10)
+        let arguments = ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"]
+        #expect(try await runSluice(arguments).status == 0)
+        // Ten more lines asking the same ten questions, appended: replanned with --force, answered from the checkpoint.
+        let more = (10..<20).map { #"{"id":"k\#($0)","prompt":"question \#($0 % 10)"}"# }.joined(separator: "\n")
+        let handle = try #require(FileHandle(forWritingAtPath: input))
+        handle.seekToEndOfFile()
+        handle.write(Data((more + "\n").utf8))
+        try handle.close()
+        let resumed = try await runSluice(arguments + ["--force"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try await mock.stats().totalRequests == 10)
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 20)
+    }
+
     @Test func noDedupSendsEveryItem() async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
