@@ -69,13 +69,21 @@ public final class CheckpointRecorder: Service {
         await commit()
     }
 
-    private func commit() async {
+    /// Hands over `events` and waits until they are committed (a provider batch marks itself done only
+    /// after its lines' outcomes are in the checkpoint). False when the commit failed and the run stops.
+    public func commitNow(_ events: [CheckpointEvent]) async -> Bool {
+        buffer.withLock { $0.events += events }
+        return await commit()
+    }
+
+    @discardableResult
+    private func commit() async -> Bool {
         let batch: [CheckpointEvent] = buffer.withLock { buffer in
             defer { buffer.events.removeAll(keepingCapacity: true) }
             buffer.largestBatch = max(buffer.largestBatch, buffer.events.count)
             return buffer.events
         }
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else { return true }
         do {
             try await store.record(batch)
             if let learned {
@@ -87,7 +95,7 @@ public final class CheckpointRecorder: Service {
             }
         } catch {
             control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
-            return
+            return false
         }
         counters.update { stats in
             for case .finished(let outcome) in batch {
@@ -98,12 +106,14 @@ public final class CheckpointRecorder: Service {
                 stats.promptTokens += outcome.promptTokens ?? 0
                 stats.completionTokens += outcome.completionTokens ?? 0
                 if let model = outcome.answeredModel {
-                    stats.cost +=
+                    let live =
                         prices.cost(
                             model: model, prompt: outcome.promptTokens ?? 0, completion: outcome.completionTokens ?? 0,
                             cached: outcome.cachedTokens ?? 0) ?? 0
+                    stats.cost += outcome.answerSource?.hasPrefix("batch:") == true ? live * prices.batchShare(for: model) : live
                 }
             }
         }
+        return true
     }
 }

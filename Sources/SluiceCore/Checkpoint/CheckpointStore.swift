@@ -38,7 +38,10 @@
 ///    `requestDigest` is found again by `answer(forRequest:endpoint:body:)`
 ///    when the endpoint and the stored body (without the model, which the
 ///    digest covers) are byte for byte the same.
-/// 7. **Blocking work stays off the cooperative pool.** Every call runs on the
+/// 7. **Provider batches keep their items.** Items recorded to a batch stay
+///    leased to it across `prepareForRun` until the batch is finished; lines
+///    `rerouted` go back to pending on the live route.
+/// 8. **Blocking work stays off the cooperative pool.** Every call runs on the
 ///    store's own executor (a dedicated thread for SQLite, a connection pool
 ///    for PostgreSQL).
 public protocol CheckpointStore: Sendable {
@@ -66,8 +69,8 @@ public protocol CheckpointStore: Sendable {
     /// Makes leased items whose owner is gone pending again, and failed ones
     /// too when asked (bad input lines excepted).
     func prepareForRun(retryFailed: Bool) async throws -> RunPreparation
-    /// Up to `limit` pending items in input order, now leased to the caller.
-    func lease(limit: Int) async throws -> [DispatchItem]
+    /// Up to `limit` pending items of `route` in input order, now leased to the caller.
+    func lease(limit: Int, route: LeaseRoute) async throws -> [DispatchItem]
     /// Applies outcomes and releases in one transaction, in order.
     func record(_ events: [CheckpointEvent]) async throws
 
@@ -92,6 +95,15 @@ public protocol CheckpointStore: Sendable {
     /// lines never do. Returns how many.
     func requeueFailed(classes: Set<ErrorClass>) async throws -> Int
 
+    /// Provider batches (rule 7): the uploaded file and the items it holds, recorded before the batch is
+    /// created; the batch's id; its end (items still leased to it become pending).
+    func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) async throws -> Int64
+    func setBatchID(_ batchID: String, forBatch row: Int64) async throws
+    func finishBatch(_ row: Int64, note: String?) async throws
+    func batches(openOnly: Bool) async throws -> [BatchRecord]
+    /// The items still leased to a batch (its unfinished lines), in input order.
+    func batchItems(_ row: Int64) async throws -> [DispatchItem]
+
     /// Removes everything this job stored (a fresh job refused by `--strict`).
     func destroy() async throws
     /// Releases the connection, the job lock and the executor. The store is unusable afterwards.
@@ -109,4 +121,9 @@ public struct RunPreparation: Sendable, Equatable {
         self.recoveredInFlight = recoveredInFlight
         self.requeuedFailed = requeuedFailed
     }
+}
+
+extension CheckpointStore {
+    /// Any pending item (`live` mode).
+    public func lease(limit: Int) async throws -> [DispatchItem] { try await lease(limit: limit, route: .all) }
 }

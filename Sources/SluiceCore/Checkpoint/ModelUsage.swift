@@ -6,8 +6,11 @@ public struct ModelUsage: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var cachedTokens: Int
+    /// Answered through a provider batch, billed at the model's batch share of its price.
+    public var batch: Bool
 
-    public init(model: String, items: Int, promptTokens: Int, completionTokens: Int, cachedTokens: Int) {
+    public init(model: String, items: Int, promptTokens: Int, completionTokens: Int, cachedTokens: Int, batch: Bool = false) {
+        self.batch = batch
         self.model = model
         self.items = items
         self.promptTokens = promptTokens
@@ -16,6 +19,12 @@ public struct ModelUsage: Sendable, Equatable {
     }
 
     public func cost(in prices: PriceTable) -> Double? {
+        guard let live = liveCost(in: prices) else { return nil }
+        return batch ? live * prices.batchShare(for: model) : live
+    }
+
+    /// What the same tokens cost as live requests: the batch discount is the difference.
+    public func liveCost(in prices: PriceTable) -> Double? {
         prices.cost(model: model, prompt: promptTokens, completion: completionTokens, cached: cachedTokens)
     }
 }
@@ -29,5 +38,10 @@ extension Array where Element == ModelUsage {
             if let cost = usage.cost(in: prices) { dollars += cost } else if usage.promptTokens + usage.completionTokens > 0 { unpriced.append(usage.model) }
         }
         return (dollars, unpriced)
+    }
+
+    /// What answering through provider batches saved against live prices.
+    public func batchSavings(in prices: PriceTable) -> Double {
+        filter(\.batch).reduce(0) { sum, usage in sum + ((usage.liveCost(in: prices) ?? 0) - (usage.cost(in: prices) ?? 0)) }
     }
 }

@@ -46,8 +46,9 @@ extension SQLiteCheckpointStore {
         let state: ItemState = item.problem == nil ? .pending : .failed
         try statement(
             """
-            INSERT INTO items (file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides, metadata, error_code, error_message)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO items (file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides, metadata, error_code, error_message,
+                route)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (file_index, line) DO UPDATE SET
                 custom_id = excluded.custom_id, line_hash = excluded.line_hash, bad_line = excluded.bad_line,
                 state = excluded.state, endpoint = excluded.endpoint, model = excluded.model, body = excluded.body,
@@ -55,14 +56,14 @@ extension SQLiteCheckpointStore {
                 error_message = excluded.error_message, attempts = 0, retries = 0, fallbacks_used = 0, http_status = NULL,
                 answered_model = NULL, provider = NULL, request_id = NULL, prompt_tokens = NULL, completion_tokens = NULL,
                 total_tokens = NULL, cached_tokens = NULL, latency_ms = NULL, cache_hit = NULL, headers_id = NULL, response = NULL,
-                finished_at = NULL, request_digest = NULL, answer_source = NULL, first_token_ms = NULL
+                finished_at = NULL, request_digest = NULL, answer_source = NULL, first_token_ms = NULL, route = excluded.route, batch_ref = NULL
             """
         ).bind(
             .int(item.fileIndex), .int(item.line), .text(item.customID),
             .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .int(item.problem == nil ? 0 : 1), .text(item.endpoint),
             .optional(item.model),
             .optional(item.problem == nil ? requests.encode(item.body) : nil), .optional(item.overrides), .optional(item.metadata),
-            .optional(item.problem?.code.rawValue), .optional(item.problem?.message)
+            .optional(item.problem?.code.rawValue), .optional(item.problem?.message), .int(item.live ? 1 : 0)
         ).run()
     }
 
@@ -75,7 +76,10 @@ extension SQLiteCheckpointStore {
     /// One owner (the process holding the job lock): every leased item was leased by a run that is over.
     public func prepareForRun(retryFailed: Bool) throws -> RunPreparation {
         try db().transaction {
-            try statement("UPDATE items SET state = 0 WHERE state = 1").bind().run()
+            // Items in a provider batch stay with it (a resume re-attaches to the batch); every other lease is recovered.
+            try statement(
+                "UPDATE items SET state = 0, batch_ref = NULL WHERE state = 1 AND (batch_ref IS NULL OR batch_ref IN (SELECT id FROM batches WHERE state = 'done'))"
+            ).bind().run()
             let recovered = try db().changes
             var requeued = 0
             if retryFailed {
@@ -87,12 +91,18 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    public func lease(limit: Int) throws -> [DispatchItem] {
+    public func lease(limit: Int, route: LeaseRoute) throws -> [DispatchItem] {
         try db().transaction {
+            let filter =
+                switch route {
+                case .all: ""
+                case .live: "AND route = 1"
+                case .batch: "AND route = 0"
+                }
             let query = try statement(
                 """
                 SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM items
-                WHERE state = 0 ORDER BY file_index, line LIMIT ?
+                WHERE state = 0 \(filter) ORDER BY file_index, line LIMIT ?
                 """
             ).bind(.int(limit))
             defer { query.reset() }
@@ -117,7 +127,8 @@ extension SQLiteCheckpointStore {
     public func record(_ events: [CheckpointEvent]) throws {
         guard !events.isEmpty else { return }
         try committing {
-            let released = try statement("UPDATE items SET state = 0, attempts = ? WHERE id = ? AND state = 1")
+            let released = try statement("UPDATE items SET state = 0, attempts = ?, batch_ref = NULL WHERE id = ? AND state = 1")
+            let rerouted = try statement("UPDATE items SET state = 0, attempts = ?, batch_ref = NULL, route = 1 WHERE id = ? AND state = 1")
             // Only a leased item is finished: a late answer never overwrites a result.
             let finished = try statement(
                 """
@@ -132,6 +143,8 @@ extension SQLiteCheckpointStore {
                 switch event {
                 case .released(let id, let attempts):
                     try released.bind(.int(attempts), .integer(id)).run()
+                case .rerouted(let id, let attempts):
+                    try rerouted.bind(.int(attempts), .integer(id)).run()
                 case .finished(let outcome):
                     try finished.bind(
                         .int(outcome.succeeded ? ItemState.succeeded.rawValue : ItemState.failed.rawValue),

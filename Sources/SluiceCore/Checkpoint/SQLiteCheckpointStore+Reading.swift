@@ -27,8 +27,9 @@ extension SQLiteCheckpointStore {
     public func usage() throws -> [ModelUsage] {
         let query = try statement(
             """
-            SELECT answered_model, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens) FROM items
-            WHERE answered_model IS NOT NULL AND (prompt_tokens IS NOT NULL OR completion_tokens IS NOT NULL) GROUP BY answered_model
+            SELECT answered_model, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
+                coalesce(answer_source LIKE 'batch:%', 0) AS batched FROM items
+            WHERE answered_model IS NOT NULL AND (prompt_tokens IS NOT NULL OR completion_tokens IS NOT NULL) GROUP BY answered_model, batched
             """
         ).bind()
         defer { query.reset() }
@@ -37,7 +38,7 @@ extension SQLiteCheckpointStore {
             usage.append(
                 ModelUsage(
                     model: query.text(0) ?? "", items: query.int(1), promptTokens: query.int(2), completionTokens: query.int(3),
-                    cachedTokens: query.int(4)))
+                    cachedTokens: query.int(4), batch: query.int(5) != 0))
         }
         return usage
     }

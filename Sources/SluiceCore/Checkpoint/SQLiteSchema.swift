@@ -28,6 +28,7 @@ enum SQLiteSchema {
             prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER, cached_tokens INTEGER, latency_ms REAL,
             cache_hit INTEGER, headers_id INTEGER, response BLOB, finished_at REAL,
             request_digest INTEGER, answer_source TEXT, first_token_ms REAL,
+            route INTEGER NOT NULL DEFAULT 0, batch_ref INTEGER,
             UNIQUE (file_index, line));
         """
     }
@@ -38,6 +39,9 @@ enum SQLiteSchema {
         CREATE TABLE IF NOT EXISTS dictionaries (kind TEXT PRIMARY KEY, bytes BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS header_sets (id INTEGER PRIMARY KEY, json BLOB NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS history (minute INTEGER PRIMARY KEY, figures TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS batches (
+            id INTEGER PRIMARY KEY, file_id TEXT NOT NULL, batch_id TEXT, endpoint TEXT NOT NULL, state TEXT NOT NULL,
+            items INTEGER NOT NULL, created_at REAL NOT NULL, finished_at REAL, output_file_id TEXT, error_file_id TEXT, note TEXT);
         """
 
     static let indexes = """
@@ -73,11 +77,15 @@ enum SQLiteSchema {
         \(indexes)
         """
 
-    /// Version 2 had no request digest (dedup and --reuse find answers by it), answer source or time to first token.
+    /// Version 2 had no request digest (dedup and --reuse find answers by it), answer source, time to first
+    /// token, route (live or provider batch) or batch bookkeeping.
     static let fromVersion2 = """
         ALTER TABLE items ADD COLUMN request_digest INTEGER;
         ALTER TABLE items ADD COLUMN answer_source TEXT;
         ALTER TABLE items ADD COLUMN first_token_ms REAL;
+        ALTER TABLE items ADD COLUMN route INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE items ADD COLUMN batch_ref INTEGER;
+        \(shared)
         \(indexes)
         """
 

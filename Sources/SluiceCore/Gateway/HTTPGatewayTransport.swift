@@ -70,10 +70,10 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
 
     public func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult {
         var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = .POST
+        outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let authorization { outgoing.headers.replaceOrAdd(name: "Authorization", value: authorization) }
-        outgoing.body = .bytes(ByteBuffer(bytes: request.body))
+        if request.method != "GET" { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
         let start = ContinuousClock.now
         func elapsed() -> Double {
             let duration = ContinuousClock.now - start
@@ -91,7 +91,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
             if request.stream, Self.isEventStream(response) {
                 return await Self.readStream(response, start: start, timeout: timeout, maxBytes: maxResponseBytes)
             }
-            let body = try await response.body.collect(upTo: maxResponseBytes)
+            let body = try await response.body.collect(upTo: request.maxResponseBytes ?? maxResponseBytes)
             let answer = GatewayResponse(
                 status: Int(response.status.code),
                 headers: response.headers.map { (name: $0.name, value: $0.value) },

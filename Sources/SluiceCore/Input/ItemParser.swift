@@ -10,7 +10,7 @@ import Foundation
 /// (`properties`, `fallback`, `session_id`, `user_id`, `cache`).
 public struct ItemParser: Sendable {
     public static let knownURLs: Set<String> = ["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses", "/v1/moderations"]
-    static let settingKeys: Set<String> = ["metadata", "properties", "fallback", "session_id", "user_id", "cache", "prompt_id", "prompt_version"]
+    static let settingKeys: Set<String> = ["metadata", "properties", "fallback", "session_id", "user_id", "cache", "prompt_id", "prompt_version", "mode"]
     static let keyKeys: Set<String> = ["custom_id", "id"]
 
     public var endpoint: String
@@ -192,9 +192,13 @@ public struct ItemParser: Sendable {
     /// Per-line gateway settings and metadata; wrong types are reported, not ignored.
     private func readSettings(_ raw: RawObject, into item: inout PlannedItem) throws {
         if let metadata = raw.raw("metadata") { item.metadata = Array(metadata) }
-        guard Self.settingKeys.contains(where: { $0 != "metadata" && raw.has($0) }) else { return }
+        if raw.has("mode") {
+            guard let mode = raw.string("mode"), mode == "live" || mode == "batch" else { throw Self.invalid("\"mode\" must be \"live\" or \"batch\"") }
+            item.live = mode == "live"
+        }
+        guard Self.settingKeys.contains(where: { $0 != "metadata" && $0 != "mode" && raw.has($0) }) else { return }
         var object: [String: Any] = [:]
-        for key in Self.settingKeys where key != "metadata" { object[key] = raw.value(key) }
+        for key in Self.settingKeys where key != "metadata" && key != "mode" { object[key] = raw.value(key) }
         var overrides = LineOverrides()
         if let properties = object["properties"] {
             guard let dictionary = properties as? [String: Any] else { throw Self.invalid("\"properties\" must be an object of strings") }

@@ -20,6 +20,8 @@ public struct PlannedItem: Sendable {
     public var problem: InputProblem?
     /// Which of the accepted line shapes the line had (nil for a bad line), for `validate`.
     public var shape: LineShape? = nil
+    /// The line asked to be sent live (`"mode": "live"`) even when the job uses provider batches.
+    public var live = false
 }
 
 /// The line shapes `ItemParser` accepts.

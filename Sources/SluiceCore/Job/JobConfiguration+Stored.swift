@@ -39,6 +39,12 @@ extension JobConfiguration {
         reuse = try values.decodeIfPresent([String].self, forKey: .reuse) ?? []
         idempotencyKey = try values.decodeIfPresent(Bool.self, forKey: .idempotencyKey) ?? false
         embedBatch = try values.decodeIfPresent(Int.self, forKey: .embedBatch) ?? 1
+        mode = try values.decodeIfPresent(JobMode.self, forKey: .mode) ?? .live
+        batchMaxLines = try values.decodeIfPresent(Int.self, forKey: .batchMaxLines) ?? Defaults.batchMaxLines
+        batchMaxBytes = try values.decodeIfPresent(Int.self, forKey: .batchMaxBytes) ?? Defaults.batchMaxBytes
+        pollInterval = try values.decodeIfPresent(Double.self, forKey: .pollInterval) ?? Defaults.pollInterval
+        deadline = try values.decodeIfPresent(String.self, forKey: .deadline)
+        batchProvider = try values.decodeIfPresent(String.self, forKey: .batchProvider)
         stream = try values.decodeIfPresent(Bool.self, forKey: .stream) ?? false
     }
 

@@ -18,6 +18,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         public static let maxLineBytes = 8 << 20
         public static let minimumLineBytes = 1024
         public static let outputRetries = 2
+        public static let batchMaxLines = 50_000
+        public static let batchMaxBytes = 200 << 20
+        public static let pollInterval = 30.0
         public static let outputRetriesRange = 0...20
     }
 
@@ -68,6 +71,13 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var idempotencyKey: Bool
     /// Embedding items packed into one request.
     public var embedBatch: Int
+    /// Live requests, provider batches, or batches with live for what they fail (see `BatchDispatcher`).
+    public var mode: JobMode = .live
+    public var batchMaxLines = Defaults.batchMaxLines
+    public var batchMaxBytes = Defaults.batchMaxBytes
+    public var pollInterval = Defaults.pollInterval
+    public var deadline: String?
+    public var batchProvider: String?
     /// `--stream`: chat completions are streamed and assembled, for time to first token and tokens per second.
     public var stream = false
 
@@ -77,6 +87,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
         case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey, embedBatch
+        case mode, batchMaxLines, batchMaxBytes, pollInterval, deadline, batchProvider
         case stream
     }
 
@@ -111,7 +122,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         gateway.profile = flags.profile ?? job.profile ?? .floopy
         gateway.tags = flags.tags.flatMap { $0.isEmpty ? nil : $0 } ?? job.tags ?? []
 
-        let configuration = JobConfiguration(
+        var configuration = JobConfiguration(
             name: job.name ?? ((stem as NSString).lastPathComponent as NSString).deletingPathExtension,
             inputs: inputs,
             output: output,
@@ -162,6 +173,12 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             embedBatch: flags.embedBatch ?? job.embedBatch ?? 1,
             stream: flags.stream ?? job.stream ?? false
         )
+        configuration.mode = flags.mode ?? job.mode ?? .live
+        configuration.batchMaxLines = flags.batchMaxLines ?? job.batchMaxLines ?? Defaults.batchMaxLines
+        configuration.batchMaxBytes = flags.batchMaxBytes ?? job.batchMaxBytes ?? Defaults.batchMaxBytes
+        configuration.pollInterval = flags.pollInterval ?? job.pollInterval ?? Defaults.pollInterval
+        configuration.deadline = flags.deadline ?? job.deadline
+        configuration.batchProvider = flags.batchProvider ?? job.batchProvider
         try configuration.validate()
         return configuration
     }
@@ -249,6 +266,16 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         for path in reuse where !FileManager.default.fileExists(atPath: path) {
             throw fail("--reuse \(path): no such checkpoint or folder")
         }
+        if mode != .live {
+            guard batchMaxLines >= 1, batchMaxBytes >= 1024 else { throw fail("a batch file needs at least 1 line and 1024 bytes") }
+            guard pollInterval > 0 else { throw fail("the poll interval must be more than 0 seconds") }
+            if let deadline, Self.deadlineDate(deadline, from: Date()) == nil {
+                throw fail("--deadline \(deadline): give a duration such as 90m, 6h, 2d or 3600s, or an ISO 8601 time")
+            }
+            if let provider = batchProvider, !["openai", "anthropic"].contains(provider) {
+                throw fail("--batch-provider must be openai or anthropic, got \(provider)")
+            }
+        }
         guard (1...EmbeddingPacker.maximumBatch).contains(embedBatch) else {
             throw fail("the embedding batch must be between 1 and \(EmbeddingPacker.maximumBatch) inputs, got \(embedBatch)")
         }
@@ -335,5 +362,14 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
             template: try template.map(TemplateRenderer.init), idField: idField, jobHasPrompt: gateway.promptID != nil,
             acceptsStream: stream)
+    }
+
+    /// `6h`, `90m`, `2d`, `3600s`, `3600` (seconds from `start`), or an ISO 8601 time.
+    public static func deadlineDate(_ text: String, from start: Date) -> Date? {
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()), amount >= 0 { return start + amount * unit }
+        if let seconds = Double(text), seconds >= 0 { return start + seconds }
+        return nil
     }
 }

@@ -63,6 +63,15 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var promptID: String?
     public var promptVersion: String?
     public var embedBatch: Int?
+    /// `live`, `batch` or `auto` (provider batches).
+    public var mode: JobMode?
+    public var batchMaxLines: Int?
+    public var batchMaxBytes: Int?
+    public var pollInterval: Double?
+    /// `auto`: when unfinished batches give up and their lines go live (a duration such as `6h`, or an ISO 8601 time).
+    public var deadline: String?
+    /// Floopy's `floopy-provider` for batches (`openai` or `anthropic`).
+    public var batchProvider: String?
     /// Stream chat completions (`--stream`).
     public var stream: Bool?
 
@@ -98,6 +107,11 @@ public struct JobFile: Codable, Sendable, Equatable {
         case promptID = "prompt_id"
         case promptVersion = "prompt_version"
         case embedBatch = "embed_batch"
+        case mode, deadline
+        case batchMaxLines = "batch_max_lines"
+        case batchMaxBytes = "batch_max_bytes"
+        case pollInterval = "poll_interval"
+        case batchProvider = "batch_provider"
         case stream
     }
 

@@ -33,7 +33,9 @@ struct JobRun {
         for warning in configuration.gatewayProfileWarnings { logger.warning("\(warning)") }
         let counters = RunCounters()
         counters.update { $0.concurrencyLimit = configuration.concurrency }
-        let feed = ItemFeed(store: store, planningDone: !job.needsPlanning)
+        // With provider batches the live feed takes only live-route items, and waits for the batch dispatcher too.
+        let batched = configuration.mode != .live
+        let feed = ItemFeed(store: store, planningDone: !job.needsPlanning, route: batched ? .live : .all, otherProducers: batched ? 1 : 0)
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let prices = configuration.priceTable
@@ -45,16 +47,17 @@ struct JobRun {
         let recorder = CheckpointRecorder(
             store: store, counters: counters, control: control, prices: prices, metrics: metrics,
             learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
+        let builder = RequestBuilder(
+            baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
+            profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey
+        ).streaming(configuration.stream)
         let scheduler = Scheduler(
             settings: .init(
                 maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
                 maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency), embedBatch: configuration.embedBatch),
             parts: .init(
                 transport: transport,
-                builder: RequestBuilder(
-                    baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
-                    profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey
-                ).streaming(configuration.stream),
+                builder: builder,
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
                 budget: RateBudget(
                     requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
@@ -95,6 +98,12 @@ struct JobRun {
                 failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "cancel"),
             .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
         ]
+        if batched {
+            services.append(
+                .init(
+                    service: makeBatchDispatcher(store: store, builder: builder, recorder: recorder, feed: feed, counters: counters),
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "batches"))
+        }
         if let metricsServer {
             services.append(
                 .init(service: metricsServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "metrics"))
@@ -192,5 +201,25 @@ struct JobRun {
         }
         if !configuration.reuse.isEmpty { logger.info("reusing answers from \(others.count) checkpoint\(others.count == 1 ? "" : "s")") }
         return AnswerSharing(deduplicate: configuration.dedup, store: store, checkpointHadAnswers: hadAnswers, reuse: others)
+    }
+
+    /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.
+    private func makeBatchDispatcher(
+        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, counters: RunCounters
+    ) -> BatchDispatcher {
+        var metadata = ["sluice_job": configuration.name]
+        for name in configuration.gateway.properties.keys.sorted().prefix(15) {
+            metadata[String(name.prefix(64))] = String(configuration.gateway.properties[name]!.prefix(512))
+        }
+        let api = BatchAPIClient(
+            transport: transport, builder: builder, headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [],
+            timeout: max(configuration.timeoutSeconds, 300))
+        return BatchDispatcher(
+            settings: .init(
+                auto: configuration.mode == .auto, maxLines: configuration.batchMaxLines, maxBytes: configuration.batchMaxBytes,
+                pollSeconds: configuration.pollInterval, deadline: configuration.deadline.flatMap { JobConfiguration.deadlineDate($0, from: Date()) },
+                maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name),
+            parts: .init(
+                store: store, api: api, builder: builder, recorder: recorder, feed: feed, control: control, counters: counters, logger: logger))
     }
 }

@@ -76,7 +76,9 @@ public struct JobRunner: Sendable {
             elapsedSeconds: outcome.elapsedSeconds, written: nil,
             resultsPath: configuration.output, errorsPath: configuration.errors, checkpointPath: store.location,
             inputErrors: job.inputErrors + outcome.inputErrors, problems: try await store.inputProblems(limit: 20), stopReason: control.stopReason)
-        (report.totalCost, report.unpricedModels) = try await store.usage().cost(in: configuration.priceTable)
+        let usage = try await store.usage()
+        (report.totalCost, report.unpricedModels) = usage.cost(in: configuration.priceTable)
+        report.batchSavings = usage.batchSavings(in: configuration.priceTable)
         let allPlanned = try await store.inputs().allSatisfy(\.planningComplete)
         if control.stopReason == nil, counts.pending + counts.inFlight == 0, allPlanned {
             report.written = try await publisher.finish()

@@ -20,6 +20,8 @@ public struct RunReport: Sendable {
     /// What every answer of the job cost at its prices, and the answering models without a price.
     public var totalCost = 0.0
     public var unpricedModels: [String] = []
+    /// What provider batches saved against live prices, over the whole job.
+    public var batchSavings = 0.0
 
     /// 0 all succeeded; 1 some items failed or an input was damaged; 2 usage,
     /// configuration or authentication error; 3 the `--max-cost` cap was reached;
@@ -55,6 +57,13 @@ public struct RunReport: Sendable {
         if stats.jobPauses > 0 { requests += " (\(stats.jobPauses) job-wide pause\(stats.jobPauses == 1 ? "" : "s"))" }
         requests += " · \(String(format: "%.1f", rate)) req/s · concurrency \(stats.concurrencyLimit)"
         lines.append(requests)
+        if stats.batchesCreated + stats.batchesFinished > 0 {
+            var line =
+                "  batches    \(stats.batchesCreated) created, \(stats.batchesFinished) finished in this run · \(stats.batchLinesAnswered) items answered in batches"
+            if stats.batchesOpen > 0 { line += " · \(stats.batchesOpen) still open at the gateway (\(stats.itemsInBatches) items; run again to collect them)" }
+            if batchSavings > 0 { line += " · saved \(ProgressReporter.dollars(batchSavings)) against live prices" }
+            lines.append(line)
+        }
         if stats.deduplicated + stats.reused > 0 {
             lines.append(
                 "  shared     \(stats.deduplicated + stats.reused) requests not sent: \(stats.deduplicated) identical to another of this job, \(stats.reused) answered by a --reuse checkpoint"

@@ -42,6 +42,10 @@ public struct PriceTable: Sendable, Equatable {
     }
 
     /// Nil when the model has no price.
+    /// A provider batch's price as a share of the live one: the model's `batch`, else half (OpenAI's and
+    /// Anthropic's batch discount).
+    public func batchShare(for model: String) -> Double { price(for: model)?.batch ?? 0.5 }
+
     public func cost(model: String, prompt: Int, completion: Int, cached: Int = 0) -> Double? {
         price(for: model)?.cost(prompt: prompt, completion: completion, cached: cached)
     }

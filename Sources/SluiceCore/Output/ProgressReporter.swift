@@ -78,6 +78,9 @@ public final class ProgressReporter: Service {
         parts.append("failed \(baseline.failed + stats.failed + stats.plannedInvalid)")
         parts.append("retrying \(stats.retrying)")
         parts.append("in flight \(stats.inFlight)")
+        if stats.batchesOpen > 0 {
+            parts.append("batches \(stats.batchesOpen) (\(stats.batchStatuses); \(Self.compact(Double(stats.itemsInBatches))) items)")
+        }
         parts.append(String(format: "%.1f req/s", requestRate))
         parts.append("\(Self.compact(tokenRate)) tok/s")
         let remaining = totalCount - Double(done)

@@ -8,4 +8,8 @@ public struct GatewayRequest: Sendable {
     public var model: String
     /// The body asks for Server-Sent Events (`--stream`): the transport reads and assembles them.
     public var stream = false
+    /// `POST` for inference; the Files and Batches API also uses `GET` and `DELETE`.
+    public var method = "POST"
+    /// A larger answer than inference allows (a provider batch's output file).
+    public var maxResponseBytes: Int? = nil
 }

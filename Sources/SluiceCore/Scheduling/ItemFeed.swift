@@ -13,16 +13,27 @@ public actor ItemFeed {
     private let pageSize: Int
     private var page: [DispatchItem] = []
     private var index = 0
-    private var planningDone = false
+    private var plannerDone = false
+    /// Other sources of items besides the planner (the provider batch dispatcher hands failed lines back).
+    private var otherProducers: Int
+    private let route: LeaseRoute
+    private var planningDone: Bool { plannerDone && otherProducers == 0 }
     /// Counts the planner's batches, so one that lands while `next()` is leasing is not missed.
     private var plannedBatches = 0
     private var waiter: CheckedContinuation<Void, Never>?
 
-    public init(store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool) {
+    /// `route`: which items this feed leases; `otherProducers`: sources that may still add items for it
+    /// after planning (each calls `producerFinished()` once).
+    public init(store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool, route: LeaseRoute = .all, otherProducers: Int = 0) {
         self.store = store
         self.pageSize = pageSize
-        self.planningDone = planningDone
+        self.plannerDone = planningDone
+        self.route = route
+        self.otherProducers = otherProducers
     }
+
+    /// Whether the planner has stored every line (the batch dispatcher waits for it to pack full files).
+    public var plannerFinished: Bool { plannerDone }
 
     public func next() async throws -> DispatchItem? {
         while true {
@@ -31,7 +42,7 @@ public actor ItemFeed {
                 return page[index]
             }
             let batchesBefore = plannedBatches
-            page = try await store.lease(limit: pageSize)
+            page = try await store.lease(limit: pageSize, route: route)
             index = 0
             if !page.isEmpty { continue }
             if planningDone { return nil }
@@ -56,7 +67,13 @@ public actor ItemFeed {
     }
 
     public func planningFinished() {
-        planningDone = true
+        plannerDone = true
+        itemsPlanned()
+    }
+
+    /// Another source of items is done (see `init`).
+    public func producerFinished() {
+        otherProducers = max(0, otherProducers - 1)
         itemsPlanned()
     }
 

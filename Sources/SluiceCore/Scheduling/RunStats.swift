@@ -19,6 +19,14 @@ public struct RunStats: Sendable {
     public var invalidAnswers = 0
     /// Items that took the answer of an identical request instead of sending: of this job (dedup), of an earlier one (`--reuse`).
     public var deduplicated = 0
+    /// Provider batches (`--mode batch|auto`): created and finished in this run, watched now, and the items
+    /// they hold; `batchStatuses` is what the gateway last said of them ("in_progress 2, validating 1").
+    public var batchesCreated = 0
+    public var batchesFinished = 0
+    public var batchesOpen = 0
+    public var itemsInBatches = 0
+    public var batchLinesAnswered = 0
+    public var batchStatuses = ""
     public var reused = 0
     public var invalidAnswersRetried = 0
     /// Retries that followed a 429.

@@ -40,6 +40,8 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let costCap = Code("cost_cap")
         /// `sluice cancel` asked the job to stop.
         public static let cancelled = Code("cancelled")
+        /// The gateway's Files or Batches API refused or failed a call (provider batch mode).
+        public static let gateway = Code("gateway_error")
     }
 
     public let code: Code
@@ -55,7 +57,7 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Exit status for errors that end the run (see README "Exit codes").
     public var exitCode: Int32 {
         switch code {
-        case .corruptInput, .checkpoint, .output: return 1
+        case .corruptInput, .checkpoint, .output, .gateway: return 1
         case .costCap: return 3
         case .cancelled: return 130
         default: return 2

@@ -135,6 +135,9 @@ struct JobOptions: ParsableArguments {
     @OptionGroup(title: "Dedup and idempotency")
     var reuse: ReuseOptions
 
+    @OptionGroup(title: "Provider batch mode")
+    var batches: BatchOptions
+
     @OptionGroup(title: "Streaming")
     var streaming: StreamingOptions
 
@@ -196,6 +199,7 @@ struct JobOptions: ParsableArguments {
         dataset.apply(to: &flags)
         answers.apply(to: &flags)
         reuse.apply(to: &flags)
+        batches.apply(to: &flags)
         streaming.apply(to: &flags)
         return flags
     }

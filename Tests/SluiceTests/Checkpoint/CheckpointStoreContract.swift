@@ -294,4 +294,37 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         #expect(try await store.answer(forRequest: 43, endpoint: "/v1/chat/completions", body: body) == nil)
         await store.close()
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func batchItemsStayWithTheirBatchAcrossARestartAndReroutedOnesGoLive(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        var urgent = planned(4, key: "k4")
+        urgent.live = true
+        try await store.insertPlanned(
+            (1...3).map { planned($0, key: "k\($0)") } + [urgent], fileIndex: 0, throughLine: 4, complete: true, replanning: false, error: nil)
+        let forBatch = try await store.lease(limit: 10, route: .batch)
+        #expect(forBatch.map(\.customID) == ["k1", "k2", "k3"], "a line marked live never goes to a batch")
+        let row = try await store.recordBatchFile(fileID: "file-1", endpoint: "/v1/chat/completions", items: forBatch.map(\.id))
+        #expect(try await store.batches(openOnly: true).map(\.fileID) == ["file-1"])
+        #expect(try await store.batches(openOnly: true).first?.batchID == nil)
+        try await store.setBatchID("batch_1", forBatch: row)
+
+        // A restart recovers ordinary leases, not the items a live batch holds.
+        _ = try await store.lease(limit: 10, route: .live)
+        let preparation = try await store.prepareForRun(retryFailed: false)
+        #expect(preparation.recoveredInFlight == 1)
+        #expect(try await store.batchItems(row).map(\.customID) == ["k1", "k2", "k3"])
+        #expect(try await store.batches(openOnly: true).first?.batchID == "batch_1")
+
+        // One answered, one back to the live route, one left without a line: finishing the batch frees it.
+        try await store.record([finished(forBatch[0].id), .rerouted(forBatch[1].id, attempts: 1)])
+        try await store.finishBatch(row, note: "completed")
+        #expect(try await store.batches(openOnly: true).isEmpty)
+        #expect(try await store.batches(openOnly: false).first?.note == "completed")
+        let live = try await store.lease(limit: 10, route: .live)
+        #expect(Set(live.map(\.customID)) == ["k2", "k4"])
+        #expect(try await store.lease(limit: 10, route: .batch).map(\.customID) == ["k3"])
+        await store.close()
+    }
 }

@@ -1,0 +1,122 @@
+/// A finished batch's output and error files matched to its items by `custom_id`: what each item's
+/// outcome is, and what was odd about the files (duplicated or unknown ids, missing lines).
+struct BatchCollection {
+    let batchID: String
+    let items: [DispatchItem]
+    let auto: Bool
+    let maxAttempts: Int
+    private var lines: [String: BatchLine] = [:]
+    private(set) var notes: [String] = []
+    private(set) var answered = 0
+    private(set) var failed = 0
+    private(set) var rerouted = 0
+    private(set) var released = 0
+    private var duplicates = 0
+    private var unknown = 0
+    private var unreadable = 0
+
+    init(batchID: String, items: [DispatchItem], auto: Bool, maxAttempts: Int) {
+        self.batchID = batchID
+        self.items = items
+        self.auto = auto
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The output file first: a line answered there wins over the same id in the error file.
+    mutating func read(_ files: [[UInt8]]) {
+        let known = Set(items.map(\.customID))
+        for file in files {
+            for parsed in BatchLine.lines(of: file) {
+                guard let line = parsed else {
+                    unreadable += 1
+                    continue
+                }
+                guard known.contains(line.customID) else {
+                    unknown += 1
+                    continue
+                }
+                if lines[line.customID] != nil {
+                    duplicates += 1
+                    continue
+                }
+                lines[line.customID] = line
+            }
+        }
+        if duplicates > 0 { notes.append("\(duplicates) duplicated custom_id line\(duplicates == 1 ? "" : "s") ignored (the first one counts)") }
+        if unknown > 0 { notes.append("\(unknown) line\(unknown == 1 ? "" : "s") with a custom_id this batch did not hold, ignored") }
+        if unreadable > 0 { notes.append("\(unreadable) unreadable line\(unreadable == 1 ? "" : "s")") }
+    }
+
+    /// One event per item still leased to the batch.
+    mutating func events(batchStatus: String) -> [CheckpointEvent] {
+        var events: [CheckpointEvent] = []
+        var missing = 0
+        for item in items {
+            let attempts = item.previousAttempts + 1
+            guard let line = lines[item.customID] else {
+                missing += 1
+                events.append(again(item, attempts: attempts, reason: "the batch (\(batchStatus)) returned no line for it"))
+                continue
+            }
+            switch line.verdict {
+            case .answered:
+                answered += 1
+                events.append(.finished(outcome(item, line, attempts: attempts, succeeded: true)))
+            case .fail:
+                failed += 1
+                events.append(.finished(outcome(item, line, attempts: attempts, succeeded: false)))
+            case .retry(let reason):
+                events.append(again(item, attempts: attempts, reason: reason, line: line))
+            }
+        }
+        if missing > 0 { notes.append("\(missing) item\(missing == 1 ? "" : "s") without a line in the output") }
+        return events
+    }
+
+    var summary: String {
+        "\(answered) answered, \(failed) failed, " + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
+            + (items.count - answered - failed - rerouted - released > 0 ? ", \(items.count - answered - failed - rerouted - released) out of attempts" : "")
+    }
+
+    /// A line worth another try: live in `auto` mode, a later batch in `batch` mode while attempts remain.
+    private mutating func again(_ item: DispatchItem, attempts: Int, reason: String, line: BatchLine? = nil) -> CheckpointEvent {
+        if auto {
+            rerouted += 1
+            return .rerouted(item.id, attempts: attempts)
+        }
+        if attempts < maxAttempts {
+            released += 1
+            return .released(item.id, attempts: attempts)
+        }
+        failed += 1
+        var outcome = line.map { self.outcome(item, $0, attempts: attempts, succeeded: false) } ?? failure(item, attempts: attempts)
+        outcome.errorMessage = "no answer after \(attempts) batches: \(reason)"
+        return .finished(outcome)
+    }
+
+    private func failure(_ item: DispatchItem, attempts: Int) -> ItemOutcome {
+        var outcome = ItemOutcome(id: item.id, succeeded: false, attempts: attempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: attempts - 1)
+        outcome.errorCode = "batch_line_missing"
+        return outcome
+    }
+
+    private func outcome(_ item: DispatchItem, _ line: BatchLine, attempts: Int, succeeded: Bool) -> ItemOutcome {
+        var outcome = ItemOutcome(id: item.id, succeeded: succeeded, attempts: attempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: attempts - 1)
+        outcome.httpStatus = line.status
+        outcome.requestID = line.requestID
+        outcome.response = line.body
+        outcome.answerSource = "batch:\(batchID)"
+        if let body = line.body, let summary = ResponseSummary(body: body) {
+            outcome.answeredModel = summary.model ?? item.model
+            outcome.promptTokens = summary.promptTokens
+            outcome.completionTokens = summary.completionTokens
+            outcome.totalTokens = summary.totalTokens
+            outcome.cachedTokens = summary.cachedTokens
+        }
+        if !succeeded {
+            outcome.errorCode = line.errorCode ?? line.body.flatMap(ResponseSummary.errorCode(in:)) ?? line.status.map { "http_\($0)" } ?? "batch_error"
+            outcome.errorMessage = line.errorMessage ?? line.body.flatMap(ResponseSummary.errorMessage(in:)) ?? "HTTP \(line.status ?? 0) in batch \(batchID)"
+        }
+        return outcome
+    }
+}

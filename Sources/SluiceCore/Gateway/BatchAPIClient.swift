@@ -1,0 +1,146 @@
+import Foundation
+
+/// The OpenAI-shaped Files and Batches API (OpenAI, Floopy, LiteLLM proxy), over the job's transport, so
+/// TLS roots, proxies and the key are the live path's.
+///
+/// ```swift
+/// let api = BatchAPIClient(transport: transport, baseURL: "https://api.floopy.ai/v1", headers: [("floopy-provider", "openai")])
+/// let file = try await api.upload(jsonl, filename: "nightly-1.jsonl")
+/// let batch = try await api.create(inputFileID: file, endpoint: "/v1/chat/completions", metadata: ["job": "nightly"])
+/// ```
+public struct BatchAPIClient: Sendable {
+    /// What the gateway says about a batch; only the fields sluice acts on.
+    public struct Batch: Decodable, Sendable {
+        public var id: String
+        public var status: String
+        public var inputFileID: String?
+        public var outputFileID: String?
+        public var errorFileID: String?
+        public var requestCounts: Counts?
+        public var errors: Errors?
+
+        public struct Counts: Decodable, Sendable {
+            public var total: Int?
+            public var completed: Int?
+            public var failed: Int?
+        }
+
+        public struct Errors: Decodable, Sendable {
+            public var data: [Entry]?
+            public struct Entry: Decodable, Sendable {
+                public var code: String?
+                public var message: String?
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, status, errors
+            case inputFileID = "input_file_id"
+            case outputFileID = "output_file_id"
+            case errorFileID = "error_file_id"
+            case requestCounts = "request_counts"
+        }
+
+        /// The batch will not change any more.
+        public var isFinished: Bool { ["completed", "failed", "expired", "cancelled"].contains(status) }
+    }
+
+    let transport: GatewayTransport
+    let builder: RequestBuilder
+    /// Sent on every call (`floopy-provider` for Floopy's batches).
+    let headers: [(name: String, value: String)]
+    let timeout: Double
+
+    public init(transport: GatewayTransport, builder: RequestBuilder, headers: [(name: String, value: String)], timeout: Double = 300) {
+        self.transport = transport
+        self.builder = builder
+        self.headers = headers
+        self.timeout = timeout
+    }
+
+    /// `POST /v1/files` with `purpose=batch`; returns the file id.
+    public func upload(_ jsonl: [UInt8], filename: String) async throws -> String {
+        let boundary = "sluice-\(UInt64.random(in: 0...UInt64.max))"
+        var body: [UInt8] = []
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n".utf8)
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(filename)\"\r\n".utf8)
+        body += Array("Content-Type: application/jsonl\r\n\r\n".utf8)
+        body += jsonl
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        let answer = try await call("POST", "/v1/files", body: body, contentType: "multipart/form-data; boundary=\(boundary)")
+        guard let id = (try? JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any])?["id"] as? String else {
+            throw SluiceError(.gateway, "the gateway's answer to a file upload has no file id")
+        }
+        return id
+    }
+
+    public func create(inputFileID: String, endpoint: String, metadata: [String: String]) async throws -> Batch {
+        let object: [String: Any] = ["input_file_id": inputFileID, "endpoint": endpoint, "completion_window": "24h", "metadata": metadata]
+        return try decode(try await call("POST", "/v1/batches", body: try JSONText.encode(object)))
+    }
+
+    public func batch(_ id: String) async throws -> Batch { try decode(try await call("GET", "/v1/batches/\(id)")) }
+
+    public func cancel(_ id: String) async throws -> Batch { try decode(try await call("POST", "/v1/batches/\(id)/cancel", body: [])) }
+
+    /// The newest batches first, a page at a time (for finding one created just before a crash).
+    public func list(after: String?, limit: Int = 100) async throws -> (batches: [Batch], hasMore: Bool) {
+        struct Page: Decodable {
+            var data: [Batch]
+            var hasMore: Bool?
+            enum CodingKeys: String, CodingKey {
+                case data
+                case hasMore = "has_more"
+            }
+        }
+        let page: Page = try decode(try await call("GET", "/v1/batches?limit=\(limit)" + (after.map { "&after=\($0)" } ?? "")))
+        return (page.data, page.hasMore ?? false)
+    }
+
+    /// The file's bytes; nil when the gateway no longer has it (output files expire).
+    public func content(ofFile id: String) async throws -> [UInt8]? {
+        do {
+            return try await call("GET", "/v1/files/\(id)/content", maxBytes: 1 << 30)
+        } catch let error as SluiceError where error.message.hasPrefix("HTTP 404") {
+            return nil
+        }
+    }
+
+    private func decode<T: Decodable>(_ bytes: [UInt8]) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw SluiceError(.gateway, "the gateway's batch answer cannot be read (\(error)): \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+        }
+    }
+
+    /// One call, retried on what the live path retries (connection errors, 408/409/425/429/5xx) a few times
+    /// with the gateway's Retry-After or a backoff; anything else is an error naming the status and message.
+    private func call(
+        _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json", maxBytes: Int? = nil
+    )
+        async throws -> [UInt8]
+    {
+        var request = GatewayRequest(
+            url: builder.url(for: path), headers: [("Content-Type", contentType)] + headers, body: body, model: "")
+        request.method = method
+        request.maxResponseBytes = maxBytes
+        let policy = RetryPolicy()
+        for attempt in 1...6 {
+            let result = await transport.send(request, timeout: timeout)
+            let verdict = policy.verdict(for: result)
+            switch (result, verdict) {
+            case (.response(let response), .success):
+                return response.body
+            case (_, .retry(let after, _)) where attempt < 6, (_, .tryNextModel(let after, _)) where attempt < 6:
+                try await Task.sleep(for: .seconds(after ?? policy.backoff(retry: attempt)))
+            case (.response(let response), _):
+                let message = ResponseSummary.errorMessage(in: response.body) ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+                throw SluiceError(.gateway, "HTTP \(response.status) from \(method) \(path): \(message)")
+            case (.failure(let failure), _):
+                throw SluiceError(.gateway, "\(method) \(path) failed: \(failure.message)")
+            }
+        }
+        throw SluiceError(.gateway, "\(method) \(path) kept failing")
+    }
+}
