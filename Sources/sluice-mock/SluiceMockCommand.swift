@@ -11,7 +11,9 @@ struct SluiceMockCommand: AsyncParsableCommand {
         commandName: "sluice-mock",
         abstract: "An OpenAI-compatible gateway emulator with Floopy semantics and fault injection.",
         discussion: """
-            Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, GET /v1/models, GET /health, GET /stats, GET /stats/timeline, GET /stats/requests and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
+            Serves POST /v1/chat/completions (also streamed), POST /v1/embeddings, POST /v1/responses, POST /v1/completions, GET /v1/models, GET /health, GET /stats, GET /stats/timeline, GET /stats/requests and POST /stats/reset. Answers are derived deterministically from the request body; usage is counted at about 4 characters per token.
+
+            The OpenAI-shaped Files and Batches API: POST /v1/files (multipart, purpose=batch), GET /v1/files/{id}, GET /v1/files/{id}/content, DELETE /v1/files/{id}, POST /v1/batches, GET /v1/batches (?limit=&after=), GET /v1/batches/{id}, POST /v1/batches/{id}/cancel. A batch is validating, in_progress, finalizing, then completed after --batch-seconds; its output and error files hold the answers the live endpoint gives, in a seeded shuffle. The --batch-* options inject its failures.
 
             Example: sluice-mock --port 0 --port-file /tmp/mock.port --latency-ms 50-150 --p429 0.05 --retry-after 1
             """
@@ -97,10 +99,29 @@ struct SluiceMockCommand: AsyncParsableCommand {
     )
     var profileEcho: ProfileEcho = .floopy
 
+    @Option(
+        help: "Seconds from the creation of a batch to its end (fractions allowed, e.g. 0.5): a tenth validating, then in_progress, the last tenth finalizing.")
+    var batchSeconds = 2.0
+    @Option(help: "Fraction of the lines of a batch that fail inside it (error-file lines with status --batch-line-fail-status).")
+    var batchLineFail = 0.0
+    @Option(help: "Status of those failed lines: 500 (server_error, retryable) or a 4xx such as 400 (permanent).")
+    var batchLineFailStatus = 500
+    @Option(help: "Fraction of batches that end expired: about half of their lines answered, batch_expired errors for the rest.")
+    var batchExpire = 0.0
+    @Option(help: "Fraction of batches that end failed as a whole, with errors.data and no output.")
+    var batchFail = 0.0
+    @Option(help: "Output and error files answer 404 this many seconds after their batch ended (default: kept).")
+    var fileExpirySeconds: Double?
+    @Flag(help: "Write one successful line of each batch output twice.")
+    var batchDuplicateLine = false
+    @Flag(help: "Add to each batch output one line whose custom_id was not in the input.")
+    var batchUnknownLine = false
+
     func validate() throws {
         for (name, value) in [
             ("--p429", p429), ("--p500", p500), ("--p502", p502), ("--p503", p503), ("--p400", p400), ("--p403", p403),
             ("--pdrop", pdrop), ("--pstall", pstall), ("--pmalformed", pmalformed), ("--pcut-stream", pcutStream),
+            ("--batch-line-fail", batchLineFail), ("--batch-expire", batchExpire), ("--batch-fail", batchFail),
         ]
         where !(0...1).contains(value) {
             throw ValidationError("\(name) is a fraction between 0 and 1, got \(value)")
@@ -117,6 +138,9 @@ struct SluiceMockCommand: AsyncParsableCommand {
         if rateWindow <= 0 { throw ValidationError("--rate-window must be a positive number of seconds") }
         if let maxInflight, maxInflight < 1 { throw ValidationError("--max-inflight must be at least 1") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if !(batchSeconds >= 0) { throw ValidationError("--batch-seconds must be 0 or more") }
+        if !(400...599).contains(batchLineFailStatus) { throw ValidationError("--batch-line-fail-status must be a 4xx or 5xx status") }
+        if let fileExpirySeconds, !(fileExpirySeconds >= 0) { throw ValidationError("--file-expiry-seconds must be 0 or more") }
     }
 
     private func parseLatency(_ text: String) throws -> LatencyModel {
@@ -164,6 +188,14 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.recordRequests = recordRequests
         config.profileEcho = profileEcho
         config.streamChunkMilliseconds = streamChunkMs
+        config.batch.seconds = batchSeconds
+        config.batch.lineFail = batchLineFail
+        config.batch.lineFailStatus = batchLineFailStatus
+        config.batch.expire = batchExpire
+        config.batch.fail = batchFail
+        config.batch.fileExpirySeconds = fileExpirySeconds
+        config.batch.duplicateLine = batchDuplicateLine
+        config.batch.unknownLine = batchUnknownLine
 
         // One socket per client connection: benchmarks open thousands.
         var limit = rlimit()

@@ -56,6 +56,10 @@ public struct MockConfiguration: Sendable {
     public var streamChunkMilliseconds = 0.0
     /// Answer like this gateway: its request id and cache-status headers, its renaming of an upstream Retry-After.
     public var profileEcho = ProfileEcho.floopy
+    /// The Files and Batches API: batch duration and its faults.
+    public var batch = BatchConfiguration()
+    /// Larger request bodies are refused with 413; batch input files reach 200 MB (Anthropic's 256 MB).
+    public var maxBodyBytes = 256 << 20
 
     public init() {}
 }

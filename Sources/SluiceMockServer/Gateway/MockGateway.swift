@@ -15,6 +15,8 @@ public final class MockGateway: Sendable {
     public let configuration: MockConfiguration
     private let state: NIOLockedValueBox<State>
     private let startTime = Date()
+    /// Files and batches (`/v1/files`, `/v1/batches`).
+    let batches: MockBatches
 
     struct State {
         var stats = MockStats()
@@ -44,6 +46,7 @@ public final class MockGateway: Sendable {
         initial.tokenWindow = configuration.tokensPerMinute.map { RateWindow(limit: $0, window: configuration.rateWindowSeconds) }
         initial.requests = RequestLog(capacity: configuration.recordRequests)
         state = NIOLockedValueBox(initial)
+        batches = MockBatches(configuration: configuration)
     }
 
     private var now: Double { Date().timeIntervalSince(startTime) }
@@ -56,7 +59,8 @@ public final class MockGateway: Sendable {
         case ("GET", "/models"):
             return immediate(.json(200, #"{"object":"list","data":[{"id":"mock-model","object":"model","owned_by":"sluice-mock"}]}"#))
         case ("GET", "/stats"):
-            let body = state.withLockedValue { $0.stats.json() }
+            let byStatus = batches.statusCounts { change in state.withLockedValue { change(&$0.stats) } }
+            let body = state.withLockedValue { $0.stats.json(batchesByStatus: byStatus) }
             return immediate(MockResponse(status: 200, headers: [("content-type", "application/json")], body: body))
         case ("GET", "/stats/timeline"):
             let text = state.withLockedValue { state in "[" + state.timeline.map(\.json).joined(separator: ",") + "]" }
@@ -76,6 +80,8 @@ public final class MockGateway: Sendable {
             return immediate(.json(200, #"{"reset":true}"#))
         case ("POST", "/chat/completions"), ("POST", "/embeddings"), ("POST", "/responses"), ("POST", "/completions"):
             return inference(request, embeddings: path == "/embeddings")
+        case _ where MockBatches.handles(path):
+            return immediate(batches.handle(request, path: path) { change in state.withLockedValue { change(&$0.stats) } })
         default:
             state.withLockedValue { $0.stats.paths[request.path, default: 0] += 1 }
             return immediate(.floopyError(404, code: "NOT_FOUND", message: "no route for \(request.method) \(request.path)"))

@@ -3,13 +3,16 @@ public struct MockRequest: Sendable {
     public var method: String
     /// The path without its query string.
     public var path: String
+    /// What followed the `?`, e.g. `limit=2&after=batch_3` (`GET /v1/batches` pages with it).
+    public var query: String
     /// Header names lowercased, in arrival order.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) {
+    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8]) {
         self.method = method
         self.path = path
+        self.query = query
         self.headers = headers.map { (name: $0.name.lowercased(), value: $0.value) }
         self.body = body
     }

@@ -10,6 +10,8 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let gateway: MockGateway
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
+    /// The body passed `maxBodyBytes`: the rest is discarded and the request answered 413.
+    private var bodyTooLarge = false
 
     init(gateway: MockGateway) { self.gateway = gateway }
 
@@ -18,18 +20,36 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let requestHead):
             head = requestHead
             body = nil
+            bodyTooLarge = false
+            // curl asks before sending a large upload and otherwise waits a second for the go-ahead.
+            if requestHead.headers["expect"].first?.lowercased() == "100-continue" {
+                let goAhead = HTTPResponseHead(version: requestHead.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(goAhead)), promise: nil)
+            }
         case .body(var part):
-            if body == nil { body = part } else { body!.writeBuffer(&part) }
+            guard !bodyTooLarge else { return }
+            if (body?.readableBytes ?? 0) + part.readableBytes > gateway.configuration.maxBodyBytes {
+                bodyTooLarge = true
+                body = nil
+            } else if body == nil {
+                body = part
+            } else {
+                body!.writeBuffer(&part)
+            }
         case .end:
             guard let requestHead = head else { return }
             head = nil
-            let path = requestHead.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? requestHead.uri
+            let pieces = requestHead.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let path = pieces.first.map(String.init) ?? requestHead.uri
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
             let request = MockRequest(
-                method: requestHead.method.rawValue, path: path,
+                method: requestHead.method.rawValue, path: path, query: pieces.count > 1 ? String(pieces[1]) : "",
                 headers: requestHead.headers.map { (name: $0.name, value: $0.value) }, body: bytes)
-            let reply = gateway.handle(request)
+            let reply =
+                bodyTooLarge
+                ? MockReply(action: .respond(.tooLarge(limit: gateway.configuration.maxBodyBytes)), delayMilliseconds: 0)
+                : gateway.handle(request)
             let keepAlive = requestHead.isKeepAlive
             let version = requestHead.version
             if reply.delayMilliseconds > 0, !isImmediate(reply.action) {

@@ -22,6 +22,8 @@ struct MockStats {
     var promptTokens = 0
     var completionTokens = 0
     var propertyTokens: [String: [String: Int]] = [:]
+    /// Files and batches; their answered lines also count in `bodies` and the token totals.
+    var batch = BatchStats()
 
     mutating func record(usage prompt: Int, _ completion: Int, headers: [(name: String, value: String)]) {
         promptTokens += prompt
@@ -54,7 +56,7 @@ struct MockStats {
         }
     }
 
-    func json() -> [UInt8] {
+    func json(batchesByStatus: [String: Int] = [:]) -> [UInt8] {
         let object: [String: Any] = [
             "total_requests": totalRequests,
             "status": Dictionary(uniqueKeysWithValues: statusCounts.map { (String($0.key), $0.value) }),
@@ -70,6 +72,7 @@ struct MockStats {
             "property_tokens": propertyTokens,
             "distinct_bodies": bodies.count,
             "bodies": Dictionary(uniqueKeysWithValues: bodies.map { ($0.key.description, $0.value) }),
+            "batch": batch.json(byStatus: batchesByStatus),
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Array(data)
