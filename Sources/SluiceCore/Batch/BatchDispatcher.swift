@@ -119,7 +119,10 @@ public final class BatchDispatcher: Service, Sendable {
             }
             let now = ContinuousClock.now
             for index in watched.indices where watched[index].nextPoll <= now && !parts.control.isStopping {
-                if try await poll(&watched[index]) { watched[index].record.state = "done" }
+                guard let returned = try await poll(&watched[index]) else { continue }
+                watched[index].record.state = "done"
+                // Lines given back for a later batch make more to submit.
+                if returned > 0 { submittedAll = false }
             }
             watched.removeAll { $0.record.state == "done" }
             publish(watched)
@@ -176,8 +179,11 @@ public final class BatchDispatcher: Service, Sendable {
             _ = await parts.recorder.commitNow(events)
             throw error
         }
+        CrashPoint.reach("batch-uploaded")
         let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.items.map(\.id))
+        CrashPoint.reach("batch-recorded")
         let batch = try await parts.api.create(inputFileID: fileID, endpoint: file.endpoint, metadata: settings.metadata)
+        CrashPoint.reach("batch-created")
         try await parts.store.setBatchID(batch.id, forBatch: row)
         parts.counters.update { $0.batchesCreated += 1 }
         parts.logger.info("batch \(batch.id): \(file.items.count) items, \(file.bytes.count) bytes (file \(fileID))")
@@ -186,15 +192,14 @@ public final class BatchDispatcher: Service, Sendable {
             createdAt: Date().timeIntervalSince1970)
     }
 
-    /// Asks the gateway how the batch is doing; returns true once its lines are all recorded.
-    private func poll(_ watched: inout Watched) async throws -> Bool {
-        guard let id = watched.record.batchID else { return false }
+    /// Asks the gateway how the batch is doing; once its lines are all recorded, how many of them went
+    /// back to pending for a later batch (nil while it runs).
+    private func poll(_ watched: inout Watched) async throws -> Int? {
+        guard let id = watched.record.batchID else { return nil }
         let batch = try await parts.api.batch(id)
+        CrashPoint.reach("batch-polled")
         watched.status = batch.status
-        if batch.isFinished {
-            try await collect(watched.record, batch)
-            return true
-        }
+        if batch.isFinished { return try await collect(watched.record, batch) }
         if settings.auto, let deadline = settings.deadline, Date() >= deadline, !watched.cancelAsked {
             parts.logger.notice("batch \(id) is still \(batch.status) at the deadline: cancelling it; its unfinished lines go live")
             _ = try? await parts.api.cancel(id)
@@ -203,11 +208,11 @@ public final class BatchDispatcher: Service, Sendable {
         // Long batches are asked less often: a 24-hour window needs no poll every few seconds.
         watched.interval = min(watched.interval * 1.5, max(settings.pollSeconds, 300))
         watched.nextPoll = ContinuousClock.now.advanced(by: .seconds(watched.interval))
-        return false
+        return nil
     }
 
     /// Records every line of a finished batch against the item its `custom_id` names, then marks it done.
-    private func collect(_ record: BatchRecord, _ batch: BatchAPIClient.Batch) async throws {
+    private func collect(_ record: BatchRecord, _ batch: BatchAPIClient.Batch) async throws -> Int {
         let items = try await parts.store.batchItems(record.row)
         var files: [[UInt8]] = []
         var notes: [String] = []
@@ -218,6 +223,7 @@ public final class BatchDispatcher: Service, Sendable {
                 notes.append("file \(fileID) was gone before it could be downloaded")
             }
         }
+        CrashPoint.reach("batch-downloaded")
         var collected = BatchCollection(batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts)
         collected.read(files)
         if batch.status == "failed" {
@@ -225,7 +231,8 @@ public final class BatchDispatcher: Service, Sendable {
             notes.append("the batch failed: \(reason ?? "no reason given")")
         }
         let events = collected.events(batchStatus: batch.status)
-        guard await parts.recorder.commitNow(events) else { return }
+        guard await parts.recorder.commitNow(events) else { return 0 }
+        CrashPoint.reach("batch-committed")
         notes += collected.notes
         let note = "\(batch.status): " + ([collected.summary] + notes).joined(separator: "; ")
         try await parts.store.finishBatch(record.row, note: note)
@@ -234,7 +241,8 @@ public final class BatchDispatcher: Service, Sendable {
             $0.batchLinesAnswered += collected.answered
         }
         parts.logger.info("batch \(batch.id) \(note)")
-        if collected.rerouted > 0 || collected.released > 0 { await parts.feed.itemsPlanned() }
+        if collected.rerouted > 0 { await parts.feed.itemsPlanned() }
+        return collected.released
     }
 
     private func cancelAll(_ watched: [Watched]) async {

@@ -37,7 +37,7 @@ extension Array where Element == ModelUsage {
         for usage in self {
             if let cost = usage.cost(in: prices) { dollars += cost } else if usage.promptTokens + usage.completionTokens > 0 { unpriced.append(usage.model) }
         }
-        return (dollars, unpriced)
+        return (dollars, Set(unpriced).sorted())
     }
 
     /// What answering through provider batches saved against live prices.

@@ -93,9 +93,14 @@ public struct JobStatus: Codable, Sendable, Equatable {
         /// Answering models without a price (their tokens are not in `total_usd`).
         public var unpricedModels: [String] = []
         public var byModel: [ModelCost] = []
+        /// Items answered through provider batches, and what that saved against live prices.
+        public var batchItems = 0
+        public var batchSavingsUSD = 0.0
 
         enum CodingKeys: String, CodingKey {
             case totalUSD = "total_usd"
+            case batchItems = "batch_items"
+            case batchSavingsUSD = "batch_savings_usd"
             case unpricedModels = "unpriced_models"
             case byModel = "by_model"
         }

@@ -116,6 +116,8 @@ public struct JobStatusCollector: Sendable {
         var cacheHits = 0
         var deduplicated = 0
         var reused = 0
+        var batchItems = 0
+        var batchSavings = 0.0
         var latencies: [Double] = []
         var firstTokens: [Double] = []
         var tokensPerSecond: [Double] = []
@@ -141,10 +143,17 @@ public struct JobStatusCollector: Sendable {
             cachedTokens += item.cachedTokens
             retries += item.retries
             if item.cacheHit { cacheHits += 1 }
-            if let source = item.answerSource { if source.hasPrefix("reuse:") { reused += 1 } else { deduplicated += 1 } }
+            let batched = item.answerSource?.hasPrefix("batch:") == true
+            if let source = item.answerSource, !batched { if source.hasPrefix("reuse:") { reused += 1 } else { deduplicated += 1 } }
             var cost = 0.0
             if let model = item.answeredModel {
-                let itemCost = prices.cost(model: model, prompt: item.promptTokens, completion: item.completionTokens, cached: item.cachedTokens)
+                let liveCost = prices.cost(model: model, prompt: item.promptTokens, completion: item.completionTokens, cached: item.cachedTokens)
+                // A provider batch's answer is billed at the model's batch share of the live price.
+                let itemCost = batched ? liveCost.map { $0 * prices.batchShare(for: model) } : liveCost
+                if batched {
+                    batchItems += 1
+                    batchSavings += (liveCost ?? 0) - (itemCost ?? 0)
+                }
                 cost = itemCost ?? 0
                 var usage = byModel[model] ?? .init(model: model, items: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUSD: nil)
                 usage.items += 1
@@ -213,7 +222,7 @@ public struct JobStatusCollector: Sendable {
             return .init(
                 totalUSD: models.compactMap(\.costUSD).reduce(0, +),
                 unpricedModels: models.filter { $0.costUSD == nil && $0.promptTokens + $0.completionTokens > 0 }.map(\.model).sorted(),
-                byModel: models)
+                byModel: models, batchItems: batchItems, batchSavingsUSD: batchSavings)
         }
 
         func latency() -> JobStatus.Latency {
@@ -263,6 +272,7 @@ extension JobStatus {
     mutating func roundMoney() {
         func round(_ value: Double) -> Double { (value * 1e9).rounded() / 1e9 }
         cost.totalUSD = round(cost.totalUSD)
+        cost.batchSavingsUSD = round(cost.batchSavingsUSD)
         for index in cost.byModel.indices { cost.byModel[index].costUSD = cost.byModel[index].costUSD.map(round) }
         for index in properties.indices { properties[index].costUSD = round(properties[index].costUSD) }
     }

@@ -25,6 +25,9 @@ extension JobStatus {
 
         var costLine = "cost       \(ProgressReporter.dollars(cost.totalUSD)) at the job's prices"
         if !cost.unpricedModels.isEmpty { costLine += " · no price for \(cost.unpricedModels.joined(separator: ", "))" }
+        if cost.batchItems > 0 {
+            costLine += " · \(cost.batchItems) items through provider batches saved \(ProgressReporter.dollars(cost.batchSavingsUSD))"
+        }
         lines.append(costLine)
         for model in cost.byModel {
             let dollars = model.costUSD.map(ProgressReporter.dollars) ?? "no price"

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// Provider batch mode against sluice-mock's Files and Batches API: one result per item, nothing answered
+/// twice across crashes, failed and expired lines sent live in `auto` mode.
+@Suite(.serialized)
+struct BatchModeTests {
+    struct BatchStats {
+        var raw: [String: Any]
+        var created: Int { raw["batches_created"] as? Int ?? -1 }
+        var uploaded: Int { raw["files_uploaded"] as? Int ?? -1 }
+        var answeredTwice: Int { raw["custom_ids_answered_twice"] as? Int ?? -1 }
+        var linesAnswered: Int { raw["lines_answered"] as? Int ?? -1 }
+        var providers: [String: Int] { raw["providers"] as? [String: Int] ?? [:] }
+    }
+
+    func batchStats(_ mock: MockGatewayProcess) async throws -> (batch: BatchStats, live: Int, bodies: [String: Int]) {
+        let stats = try await mock.stats()
+        return (BatchStats(raw: stats.raw["batch"] as? [String: Any] ?? [:]), stats.totalRequests, stats.bodies)
+    }
+
+    func ids(_ path: String) throws -> [String] { try readJSONLines(path).compactMap { $0["custom_id"] as? String } }
+
+    @Test func aLargeJobIsSplitIntoBatchesAndEveryItemAnsweredOnceInInputOrder() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.5"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 20_000)
+        let run = try await runSluice(
+            [
+                "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--batch-max-lines", "6000",
+                "--poll-interval", "0.2", "--price", "m=1,2",
+            ], timeout: 300)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("batches    4 created, 4 finished in this run · 20000 items answered in batches"), "\(run.stdout)")
+        #expect(run.stdout.contains("saved $"), "\(run.stdout)")
+        let (batch, live, bodies) = try await batchStats(mock)
+        #expect(batch.created == 4 && batch.answeredTwice == 0 && live == 0)
+        #expect(bodies.count == 20_000 && bodies.values.allSatisfy { $0 == 1 })
+        #expect(try ids(dir.file("in.results.jsonl")) == (0..<20_000).map { "i\($0)" })
+        let status = try await runSluice(["status", dir.file("in.results.jsonl.sluice.db"), "--json"])
+        let cost = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["cost"] as? [String: Any]
+        #expect(cost?["batch_items"] as? Int == 20_000, "\(status.stdout.prefix(400))")
+        // Half price: what was saved equals what was paid.
+        let saved = cost?["batch_savings_usd"] as? Double ?? 0
+        #expect(saved > 0 && abs(saved - (cost?["total_usd"] as? Double ?? 0)) < 1e-6, "\(String(describing: cost))")
+    }
+
+    /// SIGKILL at each moment that matters, then the same command again.
+    @Test(arguments: ["batch-uploaded", "batch-recorded", "batch-created", "batch-polled", "batch-downloaded", "batch-committed"])
+    func aCrashAtAnyStepNeitherLosesNorRepeatsABatch(_ point: String) async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 300)
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
+        ]
+        let crashed = try await runSluice(arguments, environment: ["SLUICE_CRASH_AT": point])
+        #expect(crashed.status == 9, "killed at \(point): \(crashed.stderr)")
+        let resumed = try await runSluice(arguments)
+        #expect(resumed.status == 0, "\(point): \(resumed.stderr)")
+        let (batch, live, bodies) = try await batchStats(mock)
+        // Only a file uploaded but never recorded is uploaded again; no batch is ever created twice.
+        #expect(batch.created == 1, "\(point): \(batch.raw)")
+        #expect(batch.uploaded == (point == "batch-uploaded" ? 2 : 1), "\(point): \(batch.raw)")
+        #expect(batch.answeredTwice == 0 && live == 0, "\(point)")
+        #expect(bodies.values.allSatisfy { $0 == 1 }, "\(point)")
+        #expect(try ids(dir.file("in.results.jsonl")) == (0..<300).map { "i\($0)" }, "\(point)")
+        if point == "batch-created" { #expect(resumed.stderr.contains("created before the last run stopped"), "\(resumed.stderr)") }
+    }
+
+    @Test func autoSendsFailedAndExpiredLinesLive() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.3", "--batch-line-fail", "0.1", "--batch-expire", "1"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 400)
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "auto", "--poll-interval", "0.1",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (batch, live, bodies) = try await batchStats(mock)
+        #expect(batch.linesAnswered + live == 400, "\(batch.raw), \(live) live")
+        #expect(live >= 200, "an expired batch answers about half; the rest and the failed lines go live")
+        #expect(bodies.count == 400 && bodies.values.allSatisfy { $0 == 1 }, "no item answered twice")
+        #expect(try ids(dir.file("in.results.jsonl")).count == 400)
+        let sources = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT count(*) FROM items WHERE answer_source LIKE 'batch:%'")
+        #expect(sources == [["\(batch.linesAnswered)"]])
+    }
+
+    @Test func aLineMarkedLiveSkipsTheBatchAndLimitsSplitFiles() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
+        let dir = TemporaryDirectory()
+        var lines = (0..<100).map { #"{"id":"b\#($0)","prompt":"question \#($0)"}"# }
+        lines += (0..<5).map { #"{"id":"u\#($0)","prompt":"urgent \#($0)","mode":"live"}"# }
+        writeFile(dir.file("in.jsonl"), Data((lines.joined(separator: "\n") + "\n").utf8))
+        let run = try await runSluice([
+            "run", "--input", dir.file("in.jsonl"), "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch",
+            "--poll-interval", "0.1", "--batch-max-bytes", "4096", "--batch-provider", "anthropic",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (batch, live, _) = try await batchStats(mock)
+        #expect(live == 5)
+        #expect(batch.linesAnswered == 100)
+        // 100 lines of about 120 bytes in files of at most 4 KiB.
+        #expect(batch.uploaded >= 3 && batch.created == batch.uploaded, "\(batch.raw)")
+        #expect(batch.providers == ["anthropic": batch.created], "\(batch.raw)")
+        #expect(try ids(dir.file("in.results.jsonl")).count == 105)
+    }
+
+    @Test func batchModeRebatchesRetryableLinesThenGivesUp() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2", "--batch-line-fail", "1"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 20)
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
+            "--max-attempts", "2", "--profile", "litellm",
+        ])
+        #expect(run.status == 1, "\(run.stderr)")
+        let (batch, live, _) = try await batchStats(mock)
+        #expect(batch.created == 2 && live == 0, "\(batch.raw)")
+        // The errors file keeps the gateway's answer (HTTP 500, as the batch output said); the item's message says why it stopped.
+        let errors = try readJSONLines(dir.file("in.errors.jsonl"))
+        #expect(errors.count == 20)
+        #expect((errors.first?["response"] as? [String: Any])?["status_code"] as? Int == 500)
+        let messages = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT DISTINCT error_message FROM items")
+        #expect(messages.count == 1 && (messages.first?.first ?? nil)?.hasPrefix("no answer after 2 batches: HTTP 500") == true, "\(messages)")
+    }
+
+    @Test func cancelCancelsTheOpenBatchesAtTheGatewayAndAResumeCollectsThem() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "4"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 50)
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.2",
+        ]
+        let running = try Child(Binaries.sluice, arguments)
+        try await waitFor { ((try? await self.batchStats(mock))?.batch.created ?? 0) >= 1 }
+        let cancel = try await runSluice(["cancel", dir.file("in.results.jsonl.sluice.db")])
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        let stopped = await running.wait(timeout: 60)
+        #expect(stopped.status == 130, "\(stopped.stderr)")
+        let statuses = (try await batchStats(mock)).batch.raw["batches_by_status"] as? [String: Int] ?? [:]
+        #expect(statuses["cancelling", default: 0] + statuses["cancelled", default: 0] == 1, "\(statuses)")
+        // The next run (with --force, the job was cancelled) collects the cancelled batch and batches the rest again.
+        let resumed = try await runSluice(arguments + ["--force"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try ids(dir.file("in.results.jsonl")).count == 50)
+        #expect((try await batchStats(mock)).batch.answeredTwice == 0)
+    }
+}
