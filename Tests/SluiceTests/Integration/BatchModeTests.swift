@@ -145,4 +145,45 @@ struct BatchModeTests {
         #expect(try ids(dir.file("in.results.jsonl")).count == 50)
         #expect((try await batchStats(mock)).batch.answeredTwice == 0)
     }
+
+    @Test func autoSendsWhatABatchStillHoldsAtTheDeadlineLive() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "20"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 40)
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "auto", "--poll-interval", "0.2",
+            "--deadline", "1s",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("at the deadline: cancelling it"), "\(run.stderr)")
+        let (batch, live, bodies) = try await batchStats(mock)
+        #expect(batch.linesAnswered + live == 40 && live > 0, "\(batch.raw), \(live) live")
+        #expect(bodies.values.allSatisfy { $0 == 1 })
+        #expect(try ids(dir.file("in.results.jsonl")).count == 40)
+    }
+
+    @Test func oddOutputFilesAreHandledAndNoted() async throws {
+        // Duplicated and unknown custom_ids in the output; then an output file gone before the download.
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2", "--batch-duplicate-line", "--batch-unknown-line"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 30)
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try ids(dir.file("in.results.jsonl")) == (0..<30).map { "i\($0)" })
+        let note = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT note FROM batches").first?.first ?? nil
+        #expect(note?.contains("1 duplicated custom_id line ignored") == true, "\(note ?? "")")
+        #expect(note?.contains("1 line with a custom_id this batch did not hold, ignored") == true, "\(note ?? "")")
+
+        let expiring = try await MockGatewayProcess(["--batch-seconds", "0.2", "--file-expiry-seconds", "0"])
+        let gone = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", expiring.baseURL, "--no-progress", "--mode", "auto", "--poll-interval", "0.1",
+            "--output", dir.file("gone.jsonl"),
+        ])
+        #expect(gone.status == 0, "\(gone.stderr)")
+        #expect(try await expiring.stats().totalRequests == 30, "every line of the lost output went live")
+        let goneNote = try queryCheckpoint(dir.file("gone.jsonl.sluice.db"), "SELECT note FROM batches").first?.first ?? nil
+        #expect(goneNote?.contains("was gone before it could be downloaded") == true, "\(goneNote ?? "")")
+    }
 }
