@@ -267,6 +267,11 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             throw fail("--reuse \(path): no such checkpoint or folder")
         }
         if mode != .live {
+            if maxCost != nil {
+                throw fail(
+                    "--max-cost reserves the worst case of each live request; it does not cover provider batches yet (--mode \(mode.rawValue)): drop one of them"
+                )
+            }
             guard batchMaxLines >= 1, batchMaxBytes >= 1024 else { throw fail("a batch file needs at least 1 line and 1024 bytes") }
             guard pollInterval > 0 else { throw fail("the poll interval must be more than 0 seconds") }
             if let deadline, Self.deadlineDate(deadline, from: Date()) == nil {

@@ -58,6 +58,38 @@ struct JobConfigurationTests {
         }
     }
 
+    @Test func batchModeSettingsAreCheckedAndMaxCostIsRefusedWithBatches() throws {
+        let config = try JobConfiguration.resolve(
+            file: nil, fileDirectory: nil,
+            flags: flags {
+                $0.mode = .auto; $0.deadline = "6h"
+            })
+        #expect(config.mode == .auto && config.batchMaxLines == 50_000 && config.batchMaxBytes == 200 << 20)
+        let start = Date(timeIntervalSince1970: 1_000)
+        #expect(JobConfiguration.deadlineDate("6h", from: start) == start + 21_600)
+        #expect(JobConfiguration.deadlineDate("90m", from: start) == start + 5_400)
+        #expect(JobConfiguration.deadlineDate("2026-12-01T00:00:00Z", from: start) != nil)
+        #expect(JobConfiguration.deadlineDate("soon", from: start) == nil)
+        #expect {
+            _ = try JobConfiguration.resolve(
+                file: nil, fileDirectory: nil,
+                flags: flags {
+                    $0.mode = .batch; $0.deadline = "soon"
+                })
+        } throws: {
+            ($0 as? SluiceError)?.message.contains("--deadline soon") == true
+        }
+        #expect {
+            _ = try JobConfiguration.resolve(
+                file: nil, fileDirectory: nil,
+                flags: flags {
+                    $0.mode = .batch; $0.maxCost = 5; $0.prices = ["m": Price(input: 1, output: 1)]
+                })
+        } throws: {
+            ($0 as? SluiceError)?.message.contains("does not cover provider batches") == true
+        }
+    }
+
     @Test func plainHTTPToARemoteHostIsRefused() throws {
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.baseURL = "http://gateway.example.com/v1" }) } throws: {
             ($0 as? SluiceError)?.message.contains("--allow-insecure-http") == true
