@@ -5,6 +5,12 @@ struct BatchCollection {
     let items: [DispatchItem]
     let auto: Bool
     let maxAttempts: Int
+    /// Answers asked to be JSON are checked as live ones are.
+    let answers: AnswerChecker?
+    /// Why the whole batch failed (no line was run), for the items' messages.
+    let batchFailure: String?
+    /// The job's model, for items whose line names none (the request digest uses the model asked first).
+    var defaultModel: String?
     private var lines: [String: BatchLine] = [:]
     private(set) var notes: [String] = []
     private(set) var answered = 0
@@ -15,11 +21,13 @@ struct BatchCollection {
     private var unknown = 0
     private var unreadable = 0
 
-    init(batchID: String, items: [DispatchItem], auto: Bool, maxAttempts: Int) {
+    init(batchID: String, items: [DispatchItem], auto: Bool, maxAttempts: Int, answers: AnswerChecker? = nil, batchFailure: String? = nil) {
         self.batchID = batchID
         self.items = items
         self.auto = auto
         self.maxAttempts = maxAttempts
+        self.answers = answers
+        self.batchFailure = batchFailure
     }
 
     /// The output file first: a line answered there wins over the same id in the error file.
@@ -55,13 +63,21 @@ struct BatchCollection {
             let attempts = item.previousAttempts + 1
             guard let line = lines[item.customID] else {
                 missing += 1
-                events.append(again(item, attempts: attempts, reason: "the batch (\(batchStatus)) returned no line for it"))
+                let reason = batchFailure.map { "the batch failed: \($0)" } ?? "the batch (\(batchStatus)) returned no line for it"
+                events.append(again(item, attempts: attempts, reason: reason))
                 continue
             }
             switch line.verdict {
             case .answered:
+                if let body = line.body, let problem = answers?.check(request: item.body, response: body) {
+                    events.append(again(item, attempts: attempts, reason: problem, line: line, code: "invalid_output"))
+                    continue
+                }
                 answered += 1
-                events.append(.finished(outcome(item, line, attempts: attempts, succeeded: true)))
+                var answer = outcome(item, line, attempts: attempts, succeeded: true)
+                // Found again by dedup and --reuse, as a live answer is.
+                answer.requestDigest = AnswerSharing.digest(endpoint: item.endpoint, model: item.model ?? defaultModel ?? "", body: item.body)
+                events.append(.finished(answer))
             case .fail:
                 failed += 1
                 events.append(.finished(outcome(item, line, attempts: attempts, succeeded: false)))
@@ -69,17 +85,18 @@ struct BatchCollection {
                 events.append(again(item, attempts: attempts, reason: reason, line: line))
             }
         }
-        if missing > 0 { notes.append("\(missing) item\(missing == 1 ? "" : "s") without a line in the output") }
+        if missing > 0, batchFailure == nil { notes.append("\(missing) item\(missing == 1 ? "" : "s") without a line in the output") }
         return events
     }
 
     var summary: String {
         "\(answered) answered, \(failed) failed, " + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
-            + (items.count - answered - failed - rerouted - released > 0 ? ", \(items.count - answered - failed - rerouted - released) out of attempts" : "")
     }
 
     /// A line worth another try: live in `auto` mode, a later batch in `batch` mode while attempts remain.
-    private mutating func again(_ item: DispatchItem, attempts: Int, reason: String, line: BatchLine? = nil) -> CheckpointEvent {
+    private mutating func again(
+        _ item: DispatchItem, attempts: Int, reason: String, line: BatchLine? = nil, code: String? = nil
+    ) -> CheckpointEvent {
         if auto {
             rerouted += 1
             return .rerouted(item.id, attempts: attempts)
@@ -90,6 +107,7 @@ struct BatchCollection {
         }
         failed += 1
         var outcome = line.map { self.outcome(item, $0, attempts: attempts, succeeded: false) } ?? failure(item, attempts: attempts)
+        if let code { outcome.errorCode = code }
         outcome.errorMessage = "no answer after \(attempts) batches: \(reason)"
         return .finished(outcome)
     }

@@ -20,22 +20,27 @@ public final class BatchDispatcher: Service, Sendable {
     public struct Settings: Sendable {
         /// `auto`: lines a batch failed, expired or lost go live; `batch`: they go to a later batch.
         public var auto: Bool
+        /// False when a `live` run only collects the batches an earlier run left open.
+        public var submits: Bool
         public var maxLines: Int
         public var maxBytes: Int
         public var pollSeconds: Double
-        /// `auto`: batches still unfinished at this time are cancelled and their lines sent live.
-        public var deadline: Date?
+        /// `auto`: when an unfinished batch is cancelled and its lines sent live.
+        public var deadline: Deadline?
         /// Batches an item may travel in before it fails (`batch` mode).
         public var maxAttempts: Int
         /// The batch's metadata: the job's name and properties (at most 16 pairs).
         public var metadata: [String: String]
         public var jobName: String
+        /// Answers asked to be JSON are checked as live ones are.
+        public var answers: AnswerChecker?
 
         public init(
-            auto: Bool, maxLines: Int, maxBytes: Int, pollSeconds: Double, deadline: Date?, maxAttempts: Int, metadata: [String: String],
-            jobName: String
+            auto: Bool, submits: Bool = true, maxLines: Int, maxBytes: Int, pollSeconds: Double, deadline: Deadline?, maxAttempts: Int,
+            metadata: [String: String], jobName: String, answers: AnswerChecker? = nil
         ) {
             self.auto = auto
+            self.submits = submits
             self.maxLines = maxLines
             self.maxBytes = maxBytes
             self.pollSeconds = pollSeconds
@@ -43,6 +48,21 @@ public final class BatchDispatcher: Service, Sendable {
             self.maxAttempts = maxAttempts
             self.metadata = metadata
             self.jobName = jobName
+            self.answers = answers
+        }
+    }
+
+    /// `--deadline`: a time, or a duration counted from each batch's creation (so a resume does not
+    /// restart the clock of a batch that has been running for hours).
+    public enum Deadline: Sendable {
+        case at(Date)
+        case afterCreation(seconds: Double)
+
+        func due(createdAt: Double) -> Date {
+            switch self {
+            case .at(let date): date
+            case .afterCreation(let seconds): Date(timeIntervalSince1970: createdAt + seconds)
+            }
         }
     }
 
@@ -82,19 +102,32 @@ public final class BatchDispatcher: Service, Sendable {
     /// A batch being watched.
     struct Watched {
         var record: BatchRecord
-        var status = "submitted"
+        /// What the gateway last said; empty until the first poll.
+        var status = ""
         var nextPoll = ContinuousClock.now
         var interval: Double
         var cancelAsked = false
+        var done = false
+    }
+
+    /// What a poll found.
+    enum PollResult {
+        case running
+        /// Every line is recorded; `released` lines wait for a later batch.
+        case collected(released: Int)
     }
 
     public func run() async throws {
         do {
             try await dispatch()
+        } catch let error as SluiceError {
+            parts.control.stop(.error(error))
         } catch {
-            parts.control.stop(.error(SluiceError.wrapping(error, as: .gateway)))
+            parts.control.stop(.error(SluiceError(.gateway, "provider batches: \(error)")))
         }
         await parts.feed.producerFinished()
+        // Ending early while the group is still running would be an unexpected end to swift-service-lifecycle.
+        try? await gracefulShutdown()
     }
 
     private func dispatch() async throws {
@@ -105,51 +138,69 @@ public final class BatchDispatcher: Service, Sendable {
         }
         if !watched.isEmpty {
             parts.logger.info("re-attached to \(watched.count) provider batch\(watched.count == 1 ? "" : "es") of an earlier run")
+            publish(watched)
         }
-        var submittedAll = false
+        var submittedAll = !settings.submits
         while true {
             if let reason = parts.control.stopReason {
                 if case .error(let error) = reason, error.code == .cancelled { await cancelAll(watched) }
                 return
             }
-            if !submittedAll, await parts.feed.plannerFinished {
+            if !submittedAll, await parts.feed.plannerHasFinished {
                 let records = try await submitPending()
                 submittedAll = records.isEmpty
                 watched += records.map { Watched(record: $0, interval: settings.pollSeconds) }
             }
             let now = ContinuousClock.now
             for index in watched.indices where watched[index].nextPoll <= now && !parts.control.isStopping {
-                guard let returned = try await poll(&watched[index]) else { continue }
-                watched[index].record.state = "done"
-                // Lines given back for a later batch make more to submit.
-                if returned > 0 { submittedAll = false }
+                switch try await poll(&watched[index]) {
+                case .running:
+                    break
+                case .collected(let released):
+                    watched[index].done = true
+                    // Lines given back for a later batch make more to submit.
+                    if released > 0, settings.submits { submittedAll = false }
+                }
             }
-            watched.removeAll { $0.record.state == "done" }
+            watched.removeAll(where: \.done)
             publish(watched)
             if submittedAll && watched.isEmpty { return }
             let next = watched.map(\.nextPoll).min() ?? now.advanced(by: .seconds(settings.pollSeconds))
             let wait = min(max((next - ContinuousClock.now).inSeconds, 0.05), submittedAll ? 60 : 0.5)
-            if !(await parts.control.sleep(seconds: wait)) { continue }
+            _ = await parts.control.sleep(seconds: wait)
         }
     }
 
-    /// A file recorded by a run that stopped before it knew its batch: the batch is found by its input
-    /// file if the gateway created it, else created now. Says which.
+    /// A file recorded by a run that stopped before it knew its batch (or whose create got no clear answer):
+    /// the batch is looked up by its input file, newest first, back to the time the file was recorded, and
+    /// created only when the whole list was read without finding it. Says which.
     private func attach(_ record: BatchRecord) async throws -> String {
         var after: String?
-        for _ in 0..<20 {
+        var searched = false
+        for _ in 0..<200 {
             let page = try await parts.api.list(after: after)
             if let found = page.batches.first(where: { $0.inputFileID == record.fileID }) {
-                parts.logger.notice("found batch \(found.id) for file \(record.fileID), created before the last run stopped; watching it")
+                parts.logger.notice("found batch \(found.id) for file \(record.fileID), created before sluice could record it; watching it")
                 try await parts.store.setBatchID(found.id, forBatch: record.row)
                 return found.id
             }
-            guard page.hasMore, let last = page.batches.last?.id else { break }
+            let older = page.batches.last?.createdAt.map { $0 < record.createdAt - 60 } ?? false
+            guard page.hasMore, !older, let last = page.batches.last?.id else {
+                searched = true
+                break
+            }
             after = last
         }
+        guard searched else {
+            throw SluiceError(
+                .gateway,
+                "file \(record.fileID) may already have a batch, and 20,000 batches were listed without reaching it; not creating a second one. Find it with GET /v1/batches, or cancel and delete the file, then run again."
+            )
+        }
         let batch = try await parts.api.create(inputFileID: record.fileID, endpoint: record.endpoint, metadata: settings.metadata)
-        parts.logger.notice("created batch \(batch.id) for file \(record.fileID), uploaded before the last run stopped")
+        parts.logger.notice("created batch \(batch.id) for file \(record.fileID), which had none")
         try await parts.store.setBatchID(batch.id, forBatch: record.row)
+        parts.counters.update { $0.batchesCreated += 1 }
         return batch.id
     }
 
@@ -157,61 +208,98 @@ public final class BatchDispatcher: Service, Sendable {
     /// limits), uploads each, records it, then creates its batch.
     private func submitPending() async throws -> [BatchRecord] {
         var records: [BatchRecord] = []
+        let lines = parts.builder.streaming(false)  // a batch line is answered whole
         while !parts.control.isStopping {
             let items = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if items.isEmpty { break }
-            for file in BatchFile.pack(items, builder: parts.builder, maxLines: settings.maxLines, maxBytes: settings.maxBytes) {
-                records.append(try await submit(file))
+            for file in BatchFile.pack(items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes) {
+                if let record = try await submit(file) { records.append(record) }
             }
         }
         return records
     }
 
-    private func submit(_ file: BatchFile) async throws -> BatchRecord {
+    /// Nil when the file's items were handed to the live route instead (`auto`).
+    private func submit(_ file: BatchFile) async throws -> BatchRecord? {
         let fileID: String
         do {
             fileID = try await parts.api.upload(file.bytes, filename: "\(settings.jobName)-\(file.items[0].id).jsonl")
         } catch {
             // Nothing at the gateway holds these items: they are free to go again.
-            let events = file.items.map { item -> CheckpointEvent in
-                settings.auto ? .rerouted(item.id, attempts: item.previousAttempts) : .released(item.id, attempts: item.previousAttempts)
-            }
-            _ = await parts.recorder.commitNow(events)
-            throw error
+            try await giveBack(file.items, counting: false)
+            guard settings.auto else { throw SluiceError(.gateway, "uploading a batch file: \(error)") }
+            parts.logger.warning("uploading a batch file failed (\(error)); its \(file.items.count) items go live")
+            return nil
         }
         CrashPoint.reach("batch-uploaded")
         let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.items.map(\.id))
         CrashPoint.reach("batch-recorded")
-        let batch = try await parts.api.create(inputFileID: fileID, endpoint: file.endpoint, metadata: settings.metadata)
-        CrashPoint.reach("batch-created")
-        try await parts.store.setBatchID(batch.id, forBatch: row)
-        parts.counters.update { $0.batchesCreated += 1 }
-        parts.logger.info("batch \(batch.id): \(file.items.count) items, \(file.bytes.count) bytes (file \(fileID))")
-        return BatchRecord(
-            row: row, fileID: fileID, batchID: batch.id, endpoint: file.endpoint, state: "submitted", items: file.items.count,
+        var record = BatchRecord(
+            row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: file.items.count,
             createdAt: Date().timeIntervalSince1970)
+        do {
+            let batch = try await parts.api.create(inputFileID: fileID, endpoint: file.endpoint, metadata: settings.metadata)
+            CrashPoint.reach("batch-created")
+            try await parts.store.setBatchID(batch.id, forBatch: row)
+            record.batchID = batch.id
+            parts.counters.update { $0.batchesCreated += 1 }
+        } catch let failure as BatchAPIClient.Failure where failure.isPermanent {
+            // The gateway will not make this batch (an endpoint or model it does not batch, bad metadata).
+            try await abandon(record, reason: failure.message, items: file.items)
+            guard settings.auto else { throw SluiceError(.gateway, "creating a batch: \(failure.message)") }
+            return nil
+        } catch {
+            // No clear answer: the batch may exist. Look before creating again.
+            record.batchID = try await attach(record)
+        }
+        parts.logger.info("batch \(record.batchID ?? "?"): \(file.items.count) items, \(file.bytes.count) bytes (file \(fileID))")
+        return record
     }
 
-    /// Asks the gateway how the batch is doing; once its lines are all recorded, how many of them went
-    /// back to pending for a later batch (nil while it runs).
-    private func poll(_ watched: inout Watched) async throws -> Int? {
-        guard let id = watched.record.batchID else { return nil }
-        let batch = try await parts.api.batch(id)
-        CrashPoint.reach("batch-polled")
+    /// Asks the gateway how the batch is doing, and collects it once it has finished. A failed call is
+    /// asked again later (a gateway hiccup must not stop a day-long job); a batch the gateway no longer
+    /// knows is given up and its lines sent again.
+    private func poll(_ watched: inout Watched) async throws -> PollResult {
+        guard let id = watched.record.batchID else { return .running }
+        let batch: BatchAPIClient.Batch
+        do {
+            batch = try await parts.api.batch(id)
+            CrashPoint.reach("batch-polled")
+        } catch let failure as BatchAPIClient.Failure where failure.status == 404 {
+            let items = try await parts.store.batchItems(watched.record.row)
+            return .collected(released: try await abandon(watched.record, reason: "the gateway no longer knows batch \(id)", items: items))
+        } catch {
+            parts.logger.warning("asking about batch \(id) failed (\(error)); asking again later")
+            backOff(&watched)
+            return .running
+        }
         watched.status = batch.status
-        if batch.isFinished { return try await collect(watched.record, batch) }
-        if settings.auto, let deadline = settings.deadline, Date() >= deadline, !watched.cancelAsked {
+        if batch.isFinished {
+            do {
+                return .collected(released: try await collect(watched.record, batch))
+            } catch let failure as BatchAPIClient.Failure where !failure.isPermanent {
+                parts.logger.warning("downloading batch \(id)'s results failed (\(failure.message)); trying again later")
+                backOff(&watched)
+                return .running
+            }
+        }
+        if settings.auto, let deadline = settings.deadline, Date() >= deadline.due(createdAt: watched.record.createdAt), !watched.cancelAsked {
             parts.logger.notice("batch \(id) is still \(batch.status) at the deadline: cancelling it; its unfinished lines go live")
             _ = try? await parts.api.cancel(id)
             watched.cancelAsked = true
         }
-        // Long batches are asked less often: a 24-hour window needs no poll every few seconds.
-        watched.interval = min(watched.interval * 1.5, max(settings.pollSeconds, 300))
-        watched.nextPoll = ContinuousClock.now.advanced(by: .seconds(watched.interval))
-        return nil
+        backOff(&watched)
+        return .running
     }
 
-    /// Records every line of a finished batch against the item its `custom_id` names, then marks it done.
+    /// Long batches are asked less often: a 24-hour window needs no poll every few seconds.
+    private func backOff(_ watched: inout Watched) {
+        watched.interval = min(watched.interval * 1.5, max(settings.pollSeconds, 300))
+        watched.nextPoll = ContinuousClock.now.advanced(by: .seconds(watched.interval))
+    }
+
+    /// Records every line of a finished batch against the item its `custom_id` names, then marks it done;
+    /// returns how many lines wait for a later batch.
     private func collect(_ record: BatchRecord, _ batch: BatchAPIClient.Batch) async throws -> Int {
         let items = try await parts.store.batchItems(record.row)
         var files: [[UInt8]] = []
@@ -224,14 +312,13 @@ public final class BatchDispatcher: Service, Sendable {
             }
         }
         CrashPoint.reach("batch-downloaded")
-        var collected = BatchCollection(batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts)
+        var collected = BatchCollection(
+            batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts, answers: settings.answers,
+            batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil)
+        collected.defaultModel = parts.builder.defaultModel
         collected.read(files)
-        if batch.status == "failed" {
-            let reason = batch.errors?.data?.compactMap { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.first
-            notes.append("the batch failed: \(reason ?? "no reason given")")
-        }
         let events = collected.events(batchStatus: batch.status)
-        guard await parts.recorder.commitNow(events) else { return 0 }
+        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
         CrashPoint.reach("batch-committed")
         notes += collected.notes
         let note = "\(batch.status): " + ([collected.summary] + notes).joined(separator: "; ")
@@ -245,6 +332,26 @@ public final class BatchDispatcher: Service, Sendable {
         return collected.released
     }
 
+    /// A batch that will not run: its items go live (`auto`) or back to pending, and the record is closed
+    /// with the reason. Returns how many went back to pending.
+    @discardableResult
+    private func abandon(_ record: BatchRecord, reason: String, items: [DispatchItem]) async throws -> Int {
+        try await giveBack(items, counting: true)
+        try await parts.store.finishBatch(record.row, note: "abandoned: \(reason)")
+        parts.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
+        return settings.auto ? 0 : items.count
+    }
+
+    /// Items back to the live route (`auto`) or to pending; `counting` charges the attempt.
+    private func giveBack(_ items: [DispatchItem], counting: Bool) async throws {
+        let events = items.map { item -> CheckpointEvent in
+            let attempts = item.previousAttempts + (counting ? 1 : 0)
+            return settings.auto ? .rerouted(item.id, attempts: attempts) : .released(item.id, attempts: attempts)
+        }
+        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "giving batch items back failed") }
+        if settings.auto { await parts.feed.itemsPlanned() }
+    }
+
     private func cancelAll(_ watched: [Watched]) async {
         for batch in watched {
             guard let id = batch.record.batchID else { continue }
@@ -253,7 +360,7 @@ public final class BatchDispatcher: Service, Sendable {
     }
 
     private func publish(_ watched: [Watched]) {
-        let byStatus = Dictionary(grouping: watched, by: \.status).mapValues(\.count)
+        let byStatus = Dictionary(grouping: watched, by: { $0.status.isEmpty ? "submitted" : $0.status }).mapValues(\.count)
         let items = watched.reduce(0) { $0 + $1.record.items }
         parts.counters.update {
             $0.batchesOpen = watched.count

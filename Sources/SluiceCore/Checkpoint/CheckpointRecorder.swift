@@ -69,11 +69,11 @@ public final class CheckpointRecorder: Service {
         await commit()
     }
 
-    /// Hands over `events` and waits until they are committed (a provider batch marks itself done only
-    /// after its lines' outcomes are in the checkpoint). False when the commit failed and the run stops.
+    /// Commits `events` now, in a transaction of their own, and says whether it worked (a provider batch
+    /// marks itself done only after its lines' outcomes are in the checkpoint). They do not go through the
+    /// buffer: the loop could take them and return before they are written.
     public func commitNow(_ events: [CheckpointEvent]) async -> Bool {
-        buffer.withLock { $0.events += events }
-        return await commit()
+        await apply(events)
     }
 
     @discardableResult
@@ -83,6 +83,11 @@ public final class CheckpointRecorder: Service {
             buffer.largestBatch = max(buffer.largestBatch, buffer.events.count)
             return buffer.events
         }
+        return await apply(batch)
+    }
+
+    /// Writes one group of events and counts what they finished.
+    private func apply(_ batch: [CheckpointEvent]) async -> Bool {
         guard !batch.isEmpty else { return true }
         do {
             try await store.record(batch)

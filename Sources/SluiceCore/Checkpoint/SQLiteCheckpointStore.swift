@@ -17,9 +17,9 @@ import Foundation
 /// ```
 public actor SQLiteCheckpointStore: CheckpointStore {
     /// 2: answers compressed against a trained dictionary, sent headers interned, no separate key column.
-    /// 3: the request digest (dedup, --reuse), where a shared answer came from, the time to the first streamed token,
-    ///    each item's route (live or provider batch) and the batches (file id, batch id, state, which items).
-    public static let schemaVersion = 3
+    /// 3: the request digest (dedup, --reuse), where a shared answer came from, the time to the first streamed token.
+    /// 4: each item's route (live or provider batch) and the batches (file id, batch id, state, which items).
+    public static let schemaVersion = 4
     public nonisolated let location: String
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
 

@@ -77,12 +77,16 @@ enum SQLiteSchema {
         \(indexes)
         """
 
-    /// Version 2 had no request digest (dedup and --reuse find answers by it), answer source, time to first
-    /// token, route (live or provider batch) or batch bookkeeping.
+    /// Version 2 had no request digest (dedup and --reuse find answers by it), answer source or time to first token.
     static let fromVersion2 = """
         ALTER TABLE items ADD COLUMN request_digest INTEGER;
         ALTER TABLE items ADD COLUMN answer_source TEXT;
         ALTER TABLE items ADD COLUMN first_token_ms REAL;
+        \(fromVersion3)
+        """
+
+    /// Version 3 had no route (live or provider batch) and no batch bookkeeping.
+    static let fromVersion3 = """
         ALTER TABLE items ADD COLUMN route INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE items ADD COLUMN batch_ref INTEGER;
         \(shared)
@@ -97,6 +101,8 @@ enum SQLiteSchema {
                 try database.execute(fromVersion1)
             } else if stored == "2" {
                 try database.execute(fromVersion2)
+            } else if stored == "3" {
+                try database.execute(fromVersion3)
             } else if stored == nil || stored == String(version) {
                 try database.execute(current)
             } else {

@@ -18,6 +18,7 @@ public struct BatchAPIClient: Sendable {
         public var errorFileID: String?
         public var requestCounts: Counts?
         public var errors: Errors?
+        public var createdAt: Double?
 
         public struct Counts: Decodable, Sendable {
             public var total: Int?
@@ -39,10 +40,25 @@ public struct BatchAPIClient: Sendable {
             case outputFileID = "output_file_id"
             case errorFileID = "error_file_id"
             case requestCounts = "request_counts"
+            case createdAt = "created_at"
+        }
+
+        /// The gateway's reason for a batch that failed as a whole.
+        public var failureReason: String? {
+            errors?.data?.compactMap { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.first
         }
 
         /// The batch will not change any more.
         public var isFinished: Bool { ["completed", "failed", "expired", "cancelled"].contains(status) }
+    }
+
+    /// A call the gateway refused or that never got an answer; `status` nil for the latter.
+    public struct Failure: Error, CustomStringConvertible {
+        public var status: Int?
+        public var message: String
+        public var description: String { message }
+        /// Asking again cannot help (a 4xx other than 408, 409, 425 and 429).
+        public var isPermanent: Bool { status.map { (400..<500).contains($0) && ![408, 409, 425, 429].contains($0) } ?? false }
     }
 
     let transport: GatewayTransport
@@ -76,7 +92,9 @@ public struct BatchAPIClient: Sendable {
 
     public func create(inputFileID: String, endpoint: String, metadata: [String: String]) async throws -> Batch {
         let object: [String: Any] = ["input_file_id": inputFileID, "endpoint": endpoint, "completion_window": "24h", "metadata": metadata]
-        return try decode(try await call("POST", "/v1/batches", body: try JSONText.encode(object)))
+        // Not retried blindly: a create whose answer was lost may have made the batch, and a second one would
+        // answer (and bill) every line twice. The dispatcher looks the batch up by its file before asking again.
+        return try decode(try await call("POST", "/v1/batches", body: try JSONText.encode(object), retrying: false))
     }
 
     public func batch(_ id: String) async throws -> Batch { try decode(try await call("GET", "/v1/batches/\(id)")) }
@@ -101,7 +119,7 @@ public struct BatchAPIClient: Sendable {
     public func content(ofFile id: String) async throws -> [UInt8]? {
         do {
             return try await call("GET", "/v1/files/\(id)/content", maxBytes: 1 << 30)
-        } catch let error as SluiceError where error.message.hasPrefix("HTTP 404") {
+        } catch let failure as Failure where failure.status == 404 {
             return nil
         }
     }
@@ -117,30 +135,29 @@ public struct BatchAPIClient: Sendable {
     /// One call, retried on what the live path retries (connection errors, 408/409/425/429/5xx) a few times
     /// with the gateway's Retry-After or a backoff; anything else is an error naming the status and message.
     private func call(
-        _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json", maxBytes: Int? = nil
-    )
-        async throws -> [UInt8]
-    {
+        _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json", maxBytes: Int? = nil, retrying: Bool = true
+    ) async throws -> [UInt8] {
         var request = GatewayRequest(
             url: builder.url(for: path), headers: [("Content-Type", contentType)] + headers, body: body, model: "")
         request.method = method
         request.maxResponseBytes = maxBytes
         let policy = RetryPolicy()
-        for attempt in 1...6 {
+        let attempts = retrying ? 6 : 1
+        for attempt in 1...attempts {
             let result = await transport.send(request, timeout: timeout)
             let verdict = policy.verdict(for: result)
             switch (result, verdict) {
             case (.response(let response), .success):
                 return response.body
-            case (_, .retry(let after, _)) where attempt < 6, (_, .tryNextModel(let after, _)) where attempt < 6:
+            case (_, .retry(let after, _)) where attempt < attempts, (_, .tryNextModel(let after, _)) where attempt < attempts:
                 try await Task.sleep(for: .seconds(after ?? policy.backoff(retry: attempt)))
             case (.response(let response), _):
                 let message = ResponseSummary.errorMessage(in: response.body) ?? String(decoding: response.body.prefix(300), as: UTF8.self)
-                throw SluiceError(.gateway, "HTTP \(response.status) from \(method) \(path): \(message)")
+                throw Failure(status: response.status, message: "HTTP \(response.status) from \(method) \(path): \(message)")
             case (.failure(let failure), _):
-                throw SluiceError(.gateway, "\(method) \(path) failed: \(failure.message)")
+                throw Failure(status: nil, message: "\(method) \(path) failed: \(failure.message)")
             }
         }
-        throw SluiceError(.gateway, "\(method) \(path) kept failing")
+        throw Failure(status: nil, message: "\(method) \(path) kept failing")
     }
 }

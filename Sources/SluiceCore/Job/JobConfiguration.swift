@@ -277,6 +277,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             if let deadline, Self.deadlineDate(deadline, from: Date()) == nil {
                 throw fail("--deadline \(deadline): give a duration such as 90m, 6h, 2d or 3600s, or an ISO 8601 time")
             }
+            if mode == .batch, deadline != nil {
+                throw fail("--deadline sends what a batch still holds live, which only --mode auto does")
+            }
             if let provider = batchProvider, !["openai", "anthropic"].contains(provider) {
                 throw fail("--batch-provider must be openai or anthropic, got \(provider)")
             }
@@ -367,6 +370,13 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
             template: try template.map(TemplateRenderer.init), idField: idField, jobHasPrompt: gateway.promptID != nil,
             acceptsStream: stream)
+    }
+
+    /// `--deadline` for the batch dispatcher: an ISO 8601 time as it is, a duration counted from each batch's creation.
+    public var batchDeadline: BatchDispatcher.Deadline? {
+        guard let deadline else { return nil }
+        if let date = ISO8601DateFormatter().date(from: deadline) { return .at(date) }
+        return Self.deadlineDate(deadline, from: Date(timeIntervalSince1970: 0)).map { .afterCreation(seconds: $0.timeIntervalSince1970) }
     }
 
     /// `6h`, `90m`, `2d`, `3600s`, `3600` (seconds from `start`), or an ISO 8601 time.

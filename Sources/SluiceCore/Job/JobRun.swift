@@ -34,7 +34,9 @@ struct JobRun {
         let counters = RunCounters()
         counters.update { $0.concurrencyLimit = configuration.concurrency }
         // With provider batches the live feed takes only live-route items, and waits for the batch dispatcher too.
-        let batched = configuration.mode != .live
+        // An earlier run's open batches are collected even when this run is live.
+        let earlierBatches = try await store.batches(openOnly: true)
+        let batched = configuration.mode != .live || !earlierBatches.isEmpty
         let feed = ItemFeed(store: store, planningDone: !job.needsPlanning, route: batched ? .live : .all, otherProducers: batched ? 1 : 0)
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
@@ -101,7 +103,7 @@ struct JobRun {
         if batched {
             services.append(
                 .init(
-                    service: makeBatchDispatcher(store: store, builder: builder, recorder: recorder, feed: feed, counters: counters),
+                    service: try makeBatchDispatcher(store: store, builder: builder, recorder: recorder, feed: feed, counters: counters),
                     successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "batches"))
         }
         if let metricsServer {
@@ -206,7 +208,7 @@ struct JobRun {
     /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.
     private func makeBatchDispatcher(
         store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, counters: RunCounters
-    ) -> BatchDispatcher {
+    ) throws -> BatchDispatcher {
         var metadata = ["sluice_job": configuration.name]
         for name in configuration.gateway.properties.keys.sorted().prefix(15) {
             metadata[String(name.prefix(64))] = String(configuration.gateway.properties[name]!.prefix(512))
@@ -216,9 +218,9 @@ struct JobRun {
             timeout: max(configuration.timeoutSeconds, 300))
         return BatchDispatcher(
             settings: .init(
-                auto: configuration.mode == .auto, maxLines: configuration.batchMaxLines, maxBytes: configuration.batchMaxBytes,
-                pollSeconds: configuration.pollInterval, deadline: configuration.deadline.flatMap { JobConfiguration.deadlineDate($0, from: Date()) },
-                maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name),
+                auto: configuration.mode == .auto, submits: configuration.mode != .live, maxLines: configuration.batchMaxLines,
+                maxBytes: configuration.batchMaxBytes, pollSeconds: configuration.pollInterval, deadline: configuration.batchDeadline,
+                maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
             parts: .init(
                 store: store, api: api, builder: builder, recorder: recorder, feed: feed, control: control, counters: counters, logger: logger))
     }

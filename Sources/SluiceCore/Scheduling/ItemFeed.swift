@@ -17,7 +17,7 @@ public actor ItemFeed {
     /// Other sources of items besides the planner (the provider batch dispatcher hands failed lines back).
     private var otherProducers: Int
     private let route: LeaseRoute
-    private var planningDone: Bool { plannerDone && otherProducers == 0 }
+    private var everyProducerFinished: Bool { plannerDone && otherProducers == 0 }
     /// Counts the planner's batches, so one that lands while `next()` is leasing is not missed.
     private var plannedBatches = 0
     private var waiter: CheckedContinuation<Void, Never>?
@@ -33,7 +33,7 @@ public actor ItemFeed {
     }
 
     /// Whether the planner has stored every line (the batch dispatcher waits for it to pack full files).
-    public var plannerFinished: Bool { plannerDone }
+    public var plannerHasFinished: Bool { plannerDone }
 
     public func next() async throws -> DispatchItem? {
         while true {
@@ -45,9 +45,15 @@ public actor ItemFeed {
             page = try await store.lease(limit: pageSize, route: route)
             index = 0
             if !page.isEmpty { continue }
-            if planningDone { return nil }
+            if everyProducerFinished { return nil }
             if plannedBatches != batchesBefore { continue }  // planned while the lease was under way
-            await withCheckedContinuation { waiter = $0 }
+            // A cancelled dispatcher (the grace period ran out) must not wait here for more items.
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { waiter = $0 }
+            } onCancel: {
+                Task { await self.itemsPlanned() }
+            }
+            if Task.isCancelled { return nil }
         }
     }
 

@@ -26,7 +26,7 @@ struct BatchOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "With --mode auto: batches still unfinished this long after the run starts (90m, 6h, 2d) or at this ISO 8601 time are cancelled and their lines sent live.",
+            "With --mode auto: batches still unfinished this long after their creation (90m, 6h, 2d) or at this ISO 8601 time are cancelled and their lines sent live.",
             valueName: "WHEN"))
     var deadline: String?
 

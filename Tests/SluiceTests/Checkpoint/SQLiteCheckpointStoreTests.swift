@@ -129,9 +129,34 @@ struct SQLiteCheckpointStoreTests {
         #expect(rows.map(\.customID) == ["a", "b"])
         #expect(rows.first.map { String(decoding: $0.response ?? [], as: UTF8.self) } == #"{"answer":1}"#)
         #expect(try await store.lease(limit: 10).map(\.customID) == ["b"])
-        #expect(try await store.value(forKey: "schema_version") == "3")
+        #expect(try await store.value(forKey: "schema_version") == "4")
         #expect(try await store.integrityCheck() == "ok")
         await store.close()
         #expect(try queryCheckpoint(path, "SELECT json FROM header_sets").first?.first == #"{"x":"y"}"#)
+    }
+
+    @Test func aVersion3CheckpointGainsRoutesAndBatchesInPlace() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("v3.db")
+        let first = try await SQLiteCheckpointStore.open(path: path, role: .runner)
+        try await first.insertPlanned(
+            [planned(1, key: "a"), planned(2, key: "b")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
+        await first.close()
+        // What version 3 looked like: no route, no batch reference, no batches table.
+        try executeSQL(
+            path,
+            """
+            DROP INDEX IF EXISTS items_by_request;
+            ALTER TABLE items DROP COLUMN route;
+            ALTER TABLE items DROP COLUMN batch_ref;
+            DROP TABLE batches;
+            UPDATE job SET value = '3' WHERE key = 'schema_version';
+            """)
+        let store = try await SQLiteCheckpointStore.open(path: path, role: .runner)
+        #expect(try await store.value(forKey: "schema_version") == "4")
+        #expect(try await store.lease(limit: 10, route: .batch).map(\.customID) == ["a", "b"])
+        #expect(try await store.batches(openOnly: false).isEmpty)
+        #expect(try await store.integrityCheck() == "ok")
+        await store.close()
     }
 }
