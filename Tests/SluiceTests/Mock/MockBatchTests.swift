@@ -6,7 +6,7 @@ import Testing
 /// sluice-mock's Files and Batches API over real sockets: the shapes sluice's batch dispatcher relies on,
 /// and every way a batch can go wrong.
 @Suite struct MockBatchTests {
-    typealias Client = BatchAPIClient
+    typealias Client = MockBatchHTTPClient
 
     /// Every custom_id of the output and error files, with how many times it appears across both.
     func customIDs(_ lines: [[String: Any]]) -> [String: Int] {
@@ -213,7 +213,7 @@ import Testing
     @Test func metadataLimits() async throws {
         try await Client.withMock { client in
             let fileID = try await client.upload(Client.input(1).jsonl).json["id"] as? String ?? ""
-            func create(_ metadata: Any) async throws -> BatchAPIClient.Answer {
+            func create(_ metadata: Any) async throws -> MockBatchHTTPClient.Answer {
                 try await client.post(
                     "/v1/batches", json: ["input_file_id": fileID, "endpoint": "/v1/chat/completions", "completion_window": "24h", "metadata": metadata])
             }

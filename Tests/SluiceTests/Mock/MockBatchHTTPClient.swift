@@ -8,7 +8,7 @@ import Testing
 
 /// A minimal client of the mock's Files and Batches API over real sockets, built by hand (multipart
 /// included) so the tests see exactly the bytes a gateway would.
-struct BatchAPIClient {
+struct MockBatchHTTPClient {
     struct Answer {
         var status: Int
         var body: [UInt8]
@@ -21,12 +21,12 @@ struct BatchAPIClient {
     static let terminal: Set<String> = ["completed", "failed", "expired", "cancelled"]
     let port: Int
 
-    static func withMock(_ change: (inout MockConfiguration) -> Void = { _ in }, _ body: (BatchAPIClient) async throws -> Void) async throws {
+    static func withMock(_ change: (inout MockConfiguration) -> Void = { _ in }, _ body: (MockBatchHTTPClient) async throws -> Void) async throws {
         var config = MockConfiguration()
         config.batch.seconds = 0.4
         change(&config)
         let server = try await MockServer.start(config)
-        do { try await body(BatchAPIClient(port: server.port)) } catch {
+        do { try await body(MockBatchHTTPClient(port: server.port)) } catch {
             try await server.shutdown()
             throw error
         }
