@@ -91,6 +91,16 @@ public struct JobRunner: Sendable {
 
     /// The HTTP transport with this job's trust roots and proxy (flag, else the environment, as curl).
     private func makeTransport() throws -> GatewayTransport {
+        try Self.transport(for: configuration, apiKey: apiKey, proxyFlag: options.proxy, logger: logger)
+    }
+
+    /// The job's HTTP client: its TLS roots (`--ca-file`, `SSL_CERT_FILE`), proxy and key. Also what `cancel`
+    /// uses to cancel the provider batches of a job nobody is running.
+    public static func transport(
+        for configuration: JobConfiguration, apiKey: String?, proxyFlag: String?, logger: Logger
+    ) throws
+        -> GatewayTransport
+    {
         var settings = HTTPGatewayTransport.Settings(concurrency: configuration.concurrency)
         settings.requestTimeout = configuration.timeoutSeconds
         settings.caFile = configuration.caFile
@@ -101,7 +111,7 @@ public struct JobRunner: Sendable {
             }
             settings.certificateFile = file
         }
-        settings.proxy = try ProxySetting.resolve(flag: options.proxy, baseURL: configuration.baseURL, environment: environment)
+        settings.proxy = try ProxySetting.resolve(flag: proxyFlag, baseURL: configuration.baseURL, environment: environment)
         if let proxy = settings.proxy { logger.info("connecting to the gateway through the proxy \(proxy)") }
         return HTTPGatewayTransport(apiKey: apiKey, settings: settings)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SluiceCore
 
 /// `sluice cancel`: asks a running job to stop, through its checkpoint.
@@ -10,7 +11,7 @@ struct CancelCommand: AsyncParsableCommand {
         discussion: """
             JOB is the job file or the checkpoint (.sluice.db). The running sluice notices within a second, gives the requests in flight its --grace period, checkpoints and exits with code 130. Nothing finished is lost; unfinished items stay pending. A later `sluice run` of the job refuses to continue it unless --force is given, so a cancelled job is not restarted by accident (a cron line, a retry loop).
 
-            A job that is not running is marked cancelled all the same.
+            A job that is not running is marked cancelled all the same, and its open provider batches (--mode batch or auto) are cancelled at the gateway (with the job's key, from its environment variable or key file), so they stop billing; the next run collects what they finished.
 
             Examples:
               sluice cancel jobs/nightly.json
@@ -26,12 +27,26 @@ struct CancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let (checkpoint, pid) = try await withJob(job, role: .control) { reference, store in
+            let (checkpoint, pid, batches) = try await withJob(job, role: .control) { reference, store in
                 try await CancelWatcher.request(in: store)
-                return (reference.checkpoint, reference.checkpoint.contains("://") ? nil : JobLock.holder(checkpointPath: reference.checkpoint))
+                let pid = reference.checkpoint.contains("://") ? nil : JobLock.holder(checkpointPath: reference.checkpoint)
+                var batches: [String] = []
+                if pid == nil, let configuration = try await JobConfiguration.stored(in: store), !(try await store.batches(openOnly: true).isEmpty) {
+                    do {
+                        let key = try APIKeySource.resolve(
+                            environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile, baseURL: configuration.baseURL)
+                        batches = try await BatchCanceller.cancelOpenBatches(
+                            in: store, configuration: configuration, apiKey: key, logger: Logger(label: "sluice"))
+                    } catch {
+                        // The job is marked cancelled all the same; its batches run on at the gateway.
+                        FileHandle.standardError.write(Data("sluice: could not cancel the job's open batches at the gateway: \(error)\n".utf8))
+                    }
+                }
+                return (reference.checkpoint, pid, batches)
             }
             guard let pid else {
                 print("sluice: job \(checkpoint) is not running; marked cancelled (run --force continues it)")
+                if !batches.isEmpty { print("sluice: cancelled its open batches at the gateway: \(batches.joined(separator: ", "))") }
                 return
             }
             print("sluice: asked the job running as pid \(pid) to stop")

@@ -237,4 +237,20 @@ struct BatchModeTests {
         let failed = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT custom_id, error_code FROM items WHERE state = 3")
         #expect(failed == [["q1", "invalid_output"]], "\(failed)")
     }
+
+    @Test func cancellingAJobNobodyRunsCancelsItsBatchesAtTheGateway() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "30"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 20)
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.2",
+        ]
+        let crashed = try await runSluice(arguments, environment: ["SLUICE_CRASH_AT": "batch-polled"])
+        #expect(crashed.status == 9)
+        let cancel = try await runSluice(["cancel", dir.file("in.results.jsonl.sluice.db")])
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        #expect(cancel.stdout.contains("cancelled its open batches at the gateway: batch_1"), "\(cancel.stdout)")
+        let statuses = (try await batchStats(mock)).batch.raw["batches_by_status"] as? [String: Int] ?? [:]
+        #expect(statuses["cancelling", default: 0] + statuses["cancelled", default: 0] == 1, "\(statuses)")
+    }
 }
