@@ -212,7 +212,9 @@ public final class BatchDispatcher: Service, Sendable {
         while !parts.control.isStopping {
             let items = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if items.isEmpty { break }
-            for file in BatchFile.pack(items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes) {
+            let packed = BatchFile.pack(items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes)
+            try await refuse(packed.tooLarge)
+            for file in packed.files {
                 if let record = try await submit(file) { records.append(record) }
             }
         }
@@ -340,6 +342,25 @@ public final class BatchDispatcher: Service, Sendable {
         try await parts.store.finishBatch(record.row, note: "abandoned: \(reason)")
         parts.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
         return settings.auto ? 0 : items.count
+    }
+
+    /// Lines too large for any batch file: live in `auto`, failed in `batch` (no batch could take them).
+    private func refuse(_ items: [(DispatchItem, Int)]) async throws {
+        guard !items.isEmpty else { return }
+        if settings.auto {
+            parts.logger.notice("\(items.count) line\(items.count == 1 ? "" : "s") over --batch-max-bytes \(settings.maxBytes) go live")
+            try await giveBack(items.map(\.0), counting: false)
+            return
+        }
+        let events = items.map { item, bytes -> CheckpointEvent in
+            var outcome = ItemOutcome(
+                id: item.id, succeeded: false, attempts: item.previousAttempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
+            outcome.errorCode = "batch_line_too_large"
+            outcome.errorMessage =
+                "the request is \(bytes) bytes as a batch line, over --batch-max-bytes \(settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"
+            return .finished(outcome)
+        }
+        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording lines too large for a batch failed") }
     }
 
     /// Items back to the live route (`auto`) or to pending; `counting` charges the attempt.

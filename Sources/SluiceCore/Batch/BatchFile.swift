@@ -5,12 +5,18 @@ struct BatchFile {
     var items: [DispatchItem]
     var bytes: [UInt8]
 
-    /// Items in input order into as few files as the limits allow.
-    static func pack(_ items: [DispatchItem], builder: RequestBuilder, maxLines: Int, maxBytes: Int) -> [BatchFile] {
+    /// Items in input order into as few files as the limits allow; a line that alone is over `maxBytes`
+    /// fits no file and is returned apart (the gateway would refuse the whole file for it).
+    static func pack(_ items: [DispatchItem], builder: RequestBuilder, maxLines: Int, maxBytes: Int) -> (files: [BatchFile], tooLarge: [(DispatchItem, Int)]) {
         var open: [String: BatchFile] = [:]
         var done: [BatchFile] = []
+        var tooLarge: [(DispatchItem, Int)] = []
         for item in items {
             let line = Self.line(for: item, builder: builder)
+            if line.count > maxBytes {
+                tooLarge.append((item, line.count))
+                continue
+            }
             if var file = open[item.endpoint], file.items.count >= maxLines || file.bytes.count + line.count > maxBytes {
                 done.append(file)
                 file = BatchFile(endpoint: item.endpoint, items: [], bytes: [])
@@ -19,7 +25,7 @@ struct BatchFile {
             open[item.endpoint, default: BatchFile(endpoint: item.endpoint, items: [], bytes: [])].items.append(item)
             open[item.endpoint]!.bytes += line
         }
-        return done + open.values.sorted { $0.items[0].id < $1.items[0].id }
+        return (done + open.values.sorted { $0.items[0].id < $1.items[0].id }, tooLarge)
     }
 
     /// The request the live path would send first (the item's model, the profile's body members), as a line.

@@ -253,4 +253,24 @@ struct BatchModeTests {
         let statuses = (try await batchStats(mock)).batch.raw["batches_by_status"] as? [String: Int] ?? [:]
         #expect(statuses["cancelling", default: 0] + statuses["cancelled", default: 0] == 1, "\(statuses)")
     }
+
+    @Test func aLineTooLargeForAnyBatchFileFailsInBatchModeAndGoesLiveInAuto() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
+        let dir = TemporaryDirectory()
+        let big = String(repeating: "long text ", count: 300)
+        let lines = [#"{"id":"small","prompt":"short"}"#, #"{"id":"big","prompt":"\#(big)"}"#]
+        writeFile(dir.file("in.jsonl"), Data((lines.joined(separator: "\n") + "\n").utf8))
+        let base = [
+            "run", "--input", dir.file("in.jsonl"), "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--poll-interval", "0.1",
+            "--batch-max-bytes", "2048",
+        ]
+        let batch = try await runSluice(base + ["--mode", "batch", "--output", dir.file("batch.jsonl")])
+        #expect(batch.status == 1, "\(batch.stderr)")
+        let failed = try queryCheckpoint(dir.file("batch.jsonl.sluice.db"), "SELECT custom_id, error_code FROM items WHERE state = 3")
+        #expect(failed == [["big", "batch_line_too_large"]], "\(failed)")
+        #expect(try await mock.stats().totalRequests == 0)
+        let auto = try await runSluice(base + ["--mode", "auto", "--output", dir.file("auto.jsonl")])
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(try await mock.stats().totalRequests == 1, "the large line went live")
+    }
 }
