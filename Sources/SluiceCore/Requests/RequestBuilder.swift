@@ -71,12 +71,7 @@ public struct RequestBuilder: Sendable {
     /// The same for every attempt of an item, in this run and after a resume (its key, endpoint and stored
     /// body do not change), and different once the line's request changes; fallback models do not change it.
     public static func idempotencyKey(for item: DispatchItem) -> String {
-        var bytes = Array(item.customID.utf8)
-        bytes.append(0)
-        bytes += item.endpoint.utf8
-        bytes.append(0)
-        bytes += item.body
-        return "sluice-" + String(Digest64.of(bytes), radix: 16)
+        "sluice-" + String(Digest64.of(item.customID, item.endpoint, item.body), radix: 16)
     }
 
     /// `https://api.floopy.ai/v1` + `/v1/chat/completions` must not become `/v1/v1/...`.

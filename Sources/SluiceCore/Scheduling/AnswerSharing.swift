@@ -60,12 +60,7 @@ public final class AnswerSharing: Sendable {
 
     /// What identifies a request: the endpoint, the model asked first and the body without its model.
     public static func digest(endpoint: String, model: String, body: [UInt8]) -> UInt64 {
-        var bytes = Array(endpoint.utf8)
-        bytes.append(0)
-        bytes += model.utf8
-        bytes.append(0)
-        bytes += body
-        return Digest64.of(bytes)
+        Digest64.of(endpoint, model, body)
     }
 
     /// Without waiting or asking a checkpoint: an answer held in memory, `.lead` when nothing can match (a

@@ -83,4 +83,12 @@ struct RequestBuilderTests {
         #expect(redactor.scrub("fp_secret_ke") == "fp_secret_ke")
         #expect(Redactor(secret: nil).scrub("anything") == "anything")
     }
+
+    /// Request digests are stored in checkpoints: hashing the parts must give what hashing them joined gave.
+    @Test func digestOfPartsEqualsTheDigestOfTheJoinedBytes() {
+        let body = Array(#"{"messages":[{"role":"user","content":"é"}]}"#.utf8)
+        let joined = Array("/v1/chat/completions".utf8) + [0] + Array("gpt-4o-mini".utf8) + [0] + body
+        #expect(Digest64.of("/v1/chat/completions", "gpt-4o-mini", body) == Digest64.of(joined))
+        #expect(Digest64.of("/v1/chat/completions", "gpt-4o", body) != Digest64.of(joined))
+    }
 }
