@@ -19,7 +19,7 @@ struct SluiceCommand: AsyncParsableCommand {
         version: SluiceVersion.description,
         subcommands: [
             RunCommand.self, StatusCommand.self, ExportCommand.self, RetryFailedCommand.self, ValidateCommand.self, ListCommand.self,
-            CancelCommand.self, ReportCommand.self,
+            CancelCommand.self, ReportCommand.self, WorkersCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -1,5 +1,5 @@
 /// Opens the checkpoint a location names: a file path is an SQLite database
-/// (the embedded default).
+/// (the embedded default), a `postgres://` URL a job shared by several workers.
 ///
 /// ```swift
 /// let store = try await CheckpointStores.open("out.results.jsonl.sluice.db", role: .reader)
@@ -8,8 +8,8 @@
 /// ```
 public enum CheckpointStores {
     public static func open(_ location: String, role: CheckpointRole) async throws -> any CheckpointStore {
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
-            throw SluiceError(.configuration, "PostgreSQL checkpoints are not supported by this build of sluice; use a file path")
+        if PostgresLocation.isPostgres(location) {
+            return try await PostgresCheckpointStore.open(try PostgresLocation(parsing: location), role: role)
         }
         return try await SQLiteCheckpointStore.open(path: location, role: role)
     }

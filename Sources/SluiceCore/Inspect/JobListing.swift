@@ -65,9 +65,12 @@ public enum JobListing {
             let planned = try await store.inputs()
             let cancelled = !(try await store.value(forKey: CancelWatcher.key) ?? "").isEmpty
             let cost = try await store.usage().cost(in: settings?.priceTable ?? PriceTable()).dollars
+            let liveWorkers = try await (store as? PostgresCheckpointStore)?.liveWorkers()
+            let lastChange = try await (store as? PostgresCheckpointStore)?.lastChange()
             await store.close()
             let state: String
-            if JobLock.holder(checkpointPath: checkpoint) != nil {
+            // A shared job runs while any worker beats; an SQLite one while a process holds its lock.
+            if liveWorkers.map({ $0 > 0 }) ?? (JobLock.holder(checkpointPath: checkpoint) != nil) {
                 state = "running"
             } else if counts.pending + counts.inFlight == 0 && !planned.isEmpty && planned.allSatisfy(\.planningComplete) {
                 state = "finished"
@@ -75,7 +78,8 @@ public enum JobListing {
                 state = cancelled ? "cancelled" : "stopped"
             }
             let changed =
-                [checkpoint, checkpoint + "-wal"].compactMap {
+                lastChange
+                ?? [checkpoint, checkpoint + "-wal"].compactMap {
                     (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate]) as? Date
                 }.max() ?? now
             return Entry(

@@ -34,7 +34,7 @@ public struct JobReference: Sendable {
         }
         let configuration = try JobConfiguration.resolve(
             file: file, fileDirectory: (argument as NSString).deletingLastPathComponent, flags: JobFile())
-        guard FileManager.default.fileExists(atPath: configuration.checkpoint) else {
+        guard PostgresLocation.isPostgres(configuration.checkpoint) || FileManager.default.fileExists(atPath: configuration.checkpoint) else {
             throw SluiceError(
                 .configuration, "\(argument): the job has no checkpoint yet (\(configuration.checkpoint) does not exist); run it first")
         }

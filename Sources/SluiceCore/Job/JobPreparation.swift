@@ -33,7 +33,10 @@ struct JobPreparation {
 
     func prepare() async throws -> PreparedJob {
         // Checked before anything is sent: finding out after the last answer that the results cannot be written wastes the job.
-        for (path, what) in [(configuration.output, "results file"), (configuration.errors, "errors file"), (configuration.checkpoint, "checkpoint")] {
+        let shared = PostgresLocation.isPostgres(configuration.checkpoint)
+        if shared { try refuseWhatOneWorkerOnlyDoes() }
+        for (path, what) in [(configuration.output, "results file"), (configuration.errors, "errors file"), (configuration.checkpoint, "checkpoint")]
+        where !(shared && what == "checkpoint") {
             try createParentDirectory(of: path)
             try checkWritable(path, what)
         }
@@ -83,6 +86,20 @@ struct JobPreparation {
         return job
     }
 
+    /// Features that assume the job has one worker, refused before anything is sent.
+    private func refuseWhatOneWorkerOnlyDoes() throws {
+        if configuration.mode != .live {
+            throw SluiceError(
+                .configuration,
+                "--mode \(configuration.mode.rawValue) with a PostgreSQL checkpoint: provider batches are collected by one worker; use an SQLite checkpoint for batch jobs"
+            )
+        }
+        if options.strict {
+            throw SluiceError(
+                .configuration, "--strict with a PostgreSQL checkpoint: workers start sending while planning runs; check the input first with sluice validate")
+        }
+    }
+
     /// `--strict`: every line is planned before anything is sent, and any bad one refuses the job
     /// (a fresh job leaves no checkpoint behind).
     private func planStrictly(_ job: inout PreparedJob, fresh: Bool) async throws {
@@ -105,13 +122,14 @@ struct JobPreparation {
                 + job.inputErrors.map { "  \($0)" } + problems + more).joined(separator: "\n"))
     }
 
+    /// `inputs`: where planning starts (a shared job's planner reads the stored planning positions afresh).
     func planner(
-        for job: PreparedJob, onBatch: @escaping @Sendable (Int, Int, Double) async -> Void = { _, _, _ in },
+        for job: PreparedJob, inputs: [InputRecord]? = nil, onBatch: @escaping @Sendable (Int, Int, Double) async -> Void = { _, _, _ in },
         onEnd: @escaping @Sendable (Planner.Report) async -> Void = { _ in }
     ) throws -> Planner {
         Planner(
             parser: try configuration.itemParser(),
-            inputs: job.inputs, replanning: job.replanning, store: job.store, control: control, onBatch: onBatch, onEnd: onEnd)
+            inputs: inputs ?? job.inputs, replanning: job.replanning, store: job.store, control: control, onBatch: onBatch, onEnd: onEnd)
     }
 
     /// Compares the inputs with what the checkpoint planned. A changed input is

@@ -37,12 +37,20 @@ struct JobRun {
         // An earlier run's open batches are collected even when this run is live.
         let earlierBatches = try await store.batches(openOnly: true)
         let batched = configuration.mode != .live || !earlierBatches.isEmpty
-        let feed = ItemFeed(store: store, planningDone: !job.needsPlanning, route: batched ? .live : .all, otherProducers: batched ? 1 : 0)
+        // A shared job's feed ends when the whole job is done, not when this worker runs dry (see ItemFeed).
+        let shared = store as? any SharedCheckpointStore
+        var othersWorking: (@Sendable () async throws -> Bool)? = nil
+        if let shared { othersWorking = { try await shared.workRemains() } }
+        let feed = ItemFeed(
+            store: store, planningDone: shared != nil || !job.needsPlanning, route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
+            othersWorking: othersWorking, pollSeconds: min(1, (shared?.leaseSeconds ?? 3) / 3))
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let prices = configuration.priceTable
         let spentBefore = try await store.usage().cost(in: prices).dollars
         let gate = RateGate(control: control)
+        let budget = RateBudget(
+            requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute, control: control, burstSeconds: 0)
         let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
         let metricsServer = try await startMetricsServer(metrics, counters: counters, gate: gate)
         let sharing = try await openAnswerSharing(store: store, hadAnswers: job.baseline.succeeded > 0)
@@ -61,9 +69,7 @@ struct JobRun {
                 transport: transport,
                 builder: builder,
                 recorder: recorder, limiter: limiter, adaptive: adaptive,
-                budget: RateBudget(
-                    requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
-                    control: control, burstSeconds: 0),
+                budget: budget,
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices, metrics: metrics,
                 answers: try configuration.answerChecker(), sharing: sharing, control: control, counters: counters, redactor: Redactor(secret: apiKey),
@@ -71,22 +77,21 @@ struct JobRun {
 
         let history = HistoryRecorder(store: store, counters: counters)
         let planningErrors = Mutex<[String]>([])
-        let planner = try preparation.planner(
-            for: job,
-            onBatch: { planned, problems, fraction in
-                counters.update {
-                    $0.planned += planned
-                    $0.plannedInvalid += problems
-                    $0.planningFraction = fraction
-                }
-                await feed.itemsPlanned()
-            },
-            onEnd: { report in
-                planningErrors.withLock { $0 = report.inputErrors }
-                counters.update { $0.planningFraction = nil }
-                logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
-                await feed.planningFinished()
-            })
+        let onBatch: @Sendable (Int, Int, Double) async -> Void = { planned, problems, fraction in
+            counters.update {
+                $0.planned += planned
+                $0.plannedInvalid += problems
+                $0.planningFraction = fraction
+            }
+            await feed.itemsPlanned()
+        }
+        let onEnd: @Sendable (Planner.Report) async -> Void = { report in
+            planningErrors.withLock { $0 = report.inputErrors }
+            counters.update { $0.planningFraction = nil }
+            logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
+            await feed.planningFinished()
+        }
+        let planner = try preparation.planner(for: job, onBatch: onBatch, onEnd: onEnd)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // Names, not descriptions: the group logs them, and a description could print a service's fields.
@@ -110,7 +115,20 @@ struct JobRun {
             services.append(
                 .init(service: metricsServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "metrics"))
         }
-        if job.needsPlanning {
+        if let shared {
+            services.append(
+                .init(
+                    service: WorkerHeartbeat(store: shared, counters: counters, budget: budget, control: control, logger: logger),
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "heartbeat"))
+        }
+        if let shared, job.needsPlanning {
+            services.append(
+                .init(
+                    service: SharedPlanning(
+                        store: shared, makePlanner: { inputs in try preparation.planner(for: job, inputs: inputs, onBatch: onBatch) }, onEnd: onEnd,
+                        control: control, logger: logger),
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "planner"))
+        } else if job.needsPlanning {
             services.append(
                 .init(
                     service: planner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup,

@@ -48,9 +48,12 @@ public struct JobRunner: Sendable {
     private func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation) async throws -> RunReport {
         // Results are written in input order as the finished prefix grows; creating the files now
         // also proves the output folder is writable before the first request is sent.
+        // Workers of a shared job on one machine may name the same results file: each writes its own partial file.
+        let shared = job.store is any SharedCheckpointStore
+        let partialSuffix = ResultsPublisher.partialSuffix + (shared ? ".\(getpid())" : "")
         let publisher = try await ResultsPublisher.create(
             store: job.store, resultsPath: configuration.output,
-            errorsPath: configuration.errors, control: control)
+            errorsPath: configuration.errors, control: control, partialSuffix: partialSuffix)
         do {
             let transport = try self.transport ?? makeTransport()
             let outcome = try await JobRun(
@@ -80,7 +83,12 @@ public struct JobRunner: Sendable {
         (report.totalCost, report.unpricedModels) = usage.cost(in: configuration.priceTable)
         report.batchSavings = usage.batchSavings(in: configuration.priceTable)
         let allPlanned = try await store.inputs().allSatisfy(\.planningComplete)
-        if control.stopReason == nil, counts.pending + counts.inFlight == 0, allPlanned {
+        let complete = control.stopReason == nil && counts.pending + counts.inFlight == 0 && allPlanned
+        if complete, let shared = store as? any SharedCheckpointStore, let other = try await shared.claimPublication() {
+            // Another worker saw the job complete first and writes the results from the checkpoint.
+            report.publishedBy = other
+            for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix + ".\(getpid())") }
+        } else if complete {
             report.written = try await publisher.finish()
             logger.debug("results written after \(String(format: "%.3f", outcome.elapsedSeconds)) s of running")
         } else {

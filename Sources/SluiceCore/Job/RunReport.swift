@@ -11,6 +11,8 @@ public struct RunReport: Sendable {
     public var requeuedFailed: Int
     public var elapsedSeconds: Double
     public var written: ResultsPublisher.Written?
+    /// A shared job completed, and another worker (this id) writes the results.
+    public var publishedBy: String?
     public var resultsPath: String
     public var errorsPath: String
     public var checkpointPath: String
@@ -88,6 +90,7 @@ public struct RunReport: Sendable {
             lines.append("  results    \(resultsPath) (\(written.results) lines)")
             lines.append("  errors     \(errorsPath) (\(written.errors) lines)")
         }
+        if let publishedBy { lines.append("  results    written by worker \(publishedBy) (sluice export writes them anywhere)") }
         lines.append("  checkpoint \(checkpointPath)")
         return lines.joined(separator: "\n")
     }

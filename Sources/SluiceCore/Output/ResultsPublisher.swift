@@ -44,17 +44,17 @@ public actor ResultsPublisher: Service {
     /// `control`: where a failed write during the run stops the job.
     public static func create(
         store: any CheckpointStore, resultsPath: String, errorsPath: String,
-        control: RunControl? = nil, pageSize: Int = 2000
+        control: RunControl? = nil, pageSize: Int = 2000, partialSuffix: String = ResultsPublisher.partialSuffix
     ) async throws -> ResultsPublisher {
         let publisher = ResultsPublisher(thread: DedicatedThread(), store: store, control: control, pageSize: pageSize)
-        try await publisher.openFiles(resultsPath: resultsPath, errorsPath: errorsPath)
+        try await publisher.openFiles(resultsPath: resultsPath, errorsPath: errorsPath, suffix: partialSuffix)
         return publisher
     }
 
-    private func openFiles(resultsPath: String, errorsPath: String) throws {
+    private func openFiles(resultsPath: String, errorsPath: String, suffix: String) throws {
         files = (
-            try OutputFile(path: resultsPath, partialPath: resultsPath + Self.partialSuffix),
-            try OutputFile(path: errorsPath, partialPath: errorsPath + Self.partialSuffix)
+            try OutputFile(path: resultsPath, partialPath: resultsPath + suffix),
+            try OutputFile(path: errorsPath, partialPath: errorsPath + suffix)
         )
     }
 

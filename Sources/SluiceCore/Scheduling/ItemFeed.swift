@@ -21,11 +21,21 @@ public actor ItemFeed {
     /// Counts the planner's batches, so one that lands while `next()` is leasing is not missed.
     private var plannedBatches = 0
     private var waiter: CheckedContinuation<Void, Never>?
+    /// A shared job: whether any worker still has work (planning, pending items, leases that may expire),
+    /// asked when nothing is left to lease here; the feed ends only when the whole job is done.
+    private let othersWorking: (@Sendable () async throws -> Bool)?
+    private let pollSeconds: Double
 
     /// `route`: which items this feed leases; `otherProducers`: sources that may still add items for it
     /// after planning (each calls `producerFinished()` once).
-    public init(store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool, route: LeaseRoute = .all, otherProducers: Int = 0) {
+    /// `othersWorking` (shared jobs): asked every `pollSeconds` while nothing is left to lease.
+    public init(
+        store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool, route: LeaseRoute = .all, otherProducers: Int = 0,
+        othersWorking: (@Sendable () async throws -> Bool)? = nil, pollSeconds: Double = 1
+    ) {
         self.store = store
+        self.othersWorking = othersWorking
+        self.pollSeconds = pollSeconds
         self.pageSize = pageSize
         self.plannerDone = planningDone
         self.route = route
@@ -45,8 +55,16 @@ public actor ItemFeed {
             page = try await store.lease(limit: pageSize, route: route)
             index = 0
             if !page.isEmpty { continue }
-            if everyProducerFinished { return nil }
             if plannedBatches != batchesBefore { continue }  // planned while the lease was under way
+            if everyProducerFinished {
+                guard let othersWorking, try await othersWorking() else { return nil }
+                // Another worker plans or holds leases: look again soon (its leases may expire and come here).
+                let poll = pollSeconds
+                Task { [weak self] in
+                    try? await Task.sleep(for: .seconds(poll))
+                    await self?.itemsPlanned()
+                }
+            }
             // A cancelled dispatcher (the grace period ran out) must not wait here for more items.
             await withTaskCancellationHandler {
                 await withCheckedContinuation { waiter = $0 }

@@ -16,13 +16,15 @@ import Synchronization
 /// ```
 public final class RateBudget: Sendable {
     private struct Bucket {
-        /// Seconds of budget one unit costs.
-        let secondsPerUnit: Double
+        /// Seconds of budget one unit costs (for this worker's share of the budget).
+        var secondsPerUnit: Double
+        let perMinute: Int
         /// How far ahead of schedule a burst may run, in seconds.
         let tolerance: Double
         var theoreticalArrival: Double = 0
 
         init(perMinute: Int, burstSeconds: Double) {
+            self.perMinute = perMinute
             secondsPerUnit = 60 / Double(perMinute)
             tolerance = max(burstSeconds, 0)
         }
@@ -84,6 +86,22 @@ public final class RateBudget: Sendable {
         }
         if wait <= 0 { return !control.isStopping }
         return await control.sleep(seconds: wait)
+    }
+
+    /// A shared job's budget is the job's: with `workers` live, this worker spends its share. Called at
+    /// every heartbeat, so a dead worker's share comes back within a lease.
+    public func share(among workers: Int) {
+        let workers = Double(max(workers, 1))
+        state.withLock { state in
+            if var bucket = state.requests {
+                bucket.secondsPerUnit = 60 * workers / Double(bucket.perMinute)
+                state.requests = bucket
+            }
+            if var bucket = state.tokens {
+                bucket.secondsPerUnit = 60 * workers / Double(bucket.perMinute)
+                state.tokens = bucket
+            }
+        }
     }
 
     /// Settles the difference between the estimate and the tokens actually billed.

@@ -27,9 +27,19 @@ struct CancelCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            // Every worker of a shared job watches the same note.
+            let workers = try await withJob(job, role: .control) { _, store -> Int? in
+                guard let shared = store as? PostgresCheckpointStore else { return nil }
+                try await CancelWatcher.request(in: store)
+                return try await shared.liveWorkers()
+            }
+            if let workers {
+                try await cancelShared(liveWorkers: workers)
+                return
+            }
             let (checkpoint, pid, batches) = try await withJob(job, role: .control) { reference, store in
                 try await CancelWatcher.request(in: store)
-                let pid = reference.checkpoint.contains("://") ? nil : JobLock.holder(checkpointPath: reference.checkpoint)
+                let pid = JobLock.holder(checkpointPath: reference.checkpoint)
                 var batches: [String] = []
                 if pid == nil, let configuration = try await JobConfiguration.stored(in: store), !(try await store.batches(openOnly: true).isEmpty) {
                     do {
@@ -54,5 +64,19 @@ struct CancelCommand: AsyncParsableCommand {
             while JobLock.holder(checkpointPath: checkpoint) != nil { try await Task.sleep(for: .milliseconds(200)) }
             print("sluice: the job stopped")
         }
+    }
+
+    /// A PostgreSQL job: its workers see the note at their next look (within a second).
+    private func cancelShared(liveWorkers: Int) async throws {
+        guard liveWorkers > 0 else {
+            print("sluice: job \(job) has no live worker; marked cancelled (run --force continues it)")
+            return
+        }
+        print("sluice: asked the \(liveWorkers) live worker\(liveWorkers == 1 ? "" : "s") of the job to stop")
+        guard wait else { return }
+        while try await withJob(job, { _, store in try await (store as? PostgresCheckpointStore)?.liveWorkers() ?? 0 }) > 0 {
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        print("sluice: the job stopped")
     }
 }

@@ -23,7 +23,10 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Errors file with the failed items (default: <output stem>.errors.jsonl).", valueName: "PATH"))
     var errors: String?
 
-    @Option(help: ArgumentHelp("Checkpoint database (default: <output>.sluice.db).", valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Checkpoint: an SQLite file (default: <output>.sluice.db), or postgres://USER@HOST:PORT/DB?job=NAME to share the job with other workers (password from PGPASSWORD or ~/.pgpass).",
+            valueName: "PATH|URL"))
     var checkpoint: String?
 
     @Option(help: ArgumentHelp("Gateway base URL (default: \(Defaults.baseURL)), e.g. http://127.0.0.1:4000/v1.", valueName: "URL"))

@@ -8,6 +8,8 @@ import Testing
 /// argument, so a new store is added to `StoreKind.allCases` and must pass them all.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     case sqlite
+    /// A job of its own on the tests' PostgreSQL server (see `PostgresTestServer`).
+    case postgres
 
     var testDescription: String { rawValue }
 
@@ -15,7 +17,18 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     func reopen(_ dir: TemporaryDirectory) async throws -> any CheckpointStore {
         switch self {
         case .sqlite: try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+        case .postgres: try await CheckpointStores.open(try await Self.postgresURL(dir), role: .runner)
         }
+    }
+
+    /// The test's job on the PostgreSQL server: named once per folder, so reopening finds the same job.
+    static func postgresURL(_ dir: TemporaryDirectory) async throws -> String {
+        let server = try await PostgresTestServer.shared()
+        let file = dir.file("postgres-job")
+        if let job = try? String(contentsOfFile: file, encoding: .utf8) { return server.url(job: job) }
+        let job = PostgresTestServer.uniqueJobName()
+        try job.write(toFile: file, atomically: true, encoding: .utf8)
+        return server.url(job: job)
     }
 
     /// A fresh, empty store with one input (`in.jsonl`) and a second (`b.jsonl`) registered.
@@ -23,6 +36,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         let store: any CheckpointStore
         switch self {
         case .sqlite: store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+        case .postgres: store = try await CheckpointStores.open(try await Self.postgresURL(dir), role: .runner)
         }
         try await store.saveInputs([
             InputRecord(

@@ -59,8 +59,8 @@ func executeSQL(_ path: String, _ sql: String) throws {
 /// The digest of each succeeded item's request body, as the mock puts it in the
 /// answer's id (`chatcmpl-<digest>`), read through the store (answers are stored
 /// compressed) as a reader would, also while a job runs.
-func committedDigests(_ path: String) async throws -> [String] {
-    let store = try await SQLiteCheckpointStore.open(path: path, role: .reader)
+func committedDigests(_ location: String) async throws -> [String] {
+    let store = try await CheckpointStores.open(location, role: .reader)
     var digests: [String] = []
     var cursor = ResultCursor.start
     while true {

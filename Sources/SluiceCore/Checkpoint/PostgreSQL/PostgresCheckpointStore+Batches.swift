@@ -1,0 +1,83 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+
+/// Provider batch bookkeeping (rule 7), as in the SQLite store. Items recorded to a batch never expire:
+/// the batch, not a worker's heartbeat, holds them.
+extension PostgresCheckpointStore {
+    public func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) async throws -> Int64 {
+        let (batches, table, logger) = (table("batches"), self.table("items"), logger)
+        return try await database { client in
+            try await client.withTransaction(logger: logger) { connection in
+                let row =
+                    try await connection.query(
+                        """
+                        INSERT INTO \(unescaped: batches) (file_id, endpoint, state, items, created_at)
+                        VALUES (\(fileID), \(endpoint), 'uploaded', \(items.count), \(Date().timeIntervalSince1970)) RETURNING id
+                        """, logger: logger
+                    ).collect().first?.decode(Int64.self) ?? 0
+                try await connection.query(
+                    "UPDATE \(unescaped: table) SET batch_ref = \(row), lease_until = NULL WHERE id = ANY(\(items)) AND state = 1", logger: logger)
+                return row
+            }
+        }
+    }
+
+    public func setBatchID(_ batchID: String, forBatch row: Int64) async throws {
+        let batches = table("batches")
+        try await database { client in
+            try await client.query("UPDATE \(unescaped: batches) SET batch_id = \(batchID), state = 'submitted' WHERE id = \(row)")
+        }
+    }
+
+    public func finishBatch(_ row: Int64, note: String?) async throws {
+        let (batches, items, logger) = (table("batches"), table("items"), logger)
+        try await database { client in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    "UPDATE \(unescaped: batches) SET state = 'done', finished_at = \(Date().timeIntervalSince1970), note = \(note) WHERE id = \(row)",
+                    logger: logger)
+                // Lines the batch never answered and nobody re-routed would stay leased for ever: back to pending.
+                try await connection.query(
+                    "UPDATE \(unescaped: items) SET state = 0, batch_ref = NULL, lease_owner = NULL WHERE batch_ref = \(row) AND state = 1",
+                    logger: logger)
+            }
+        }
+    }
+
+    public func batches(openOnly: Bool) async throws -> [BatchRecord] {
+        let batches = table("batches")
+        let filter = openOnly ? "WHERE state <> 'done'" : ""
+        return try await database { client in
+            try await client.query(
+                "SELECT id, file_id, batch_id, endpoint, state, items, created_at, note FROM \(unescaped: batches) \(unescaped: filter) ORDER BY id"
+            ).collect().map { row in
+                let (id, file, batch, endpoint, state, items, created, note) = try row.decode(
+                    (Int64, String, String?, String, String, Int, Double, String?).self)
+                return BatchRecord(row: id, fileID: file, batchID: batch, endpoint: endpoint, state: state, items: items, createdAt: created, note: note)
+            }
+        }
+    }
+
+    public func batchItems(_ row: Int64) async throws -> [DispatchItem] {
+        let items = table("items")
+        let found: [DispatchItem] = try await database { client in
+            let decoder = JSONDecoder()
+            return try await client.query(
+                """
+                SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM \(unescaped: items)
+                WHERE batch_ref = \(row) AND state = 1 ORDER BY file_index, line
+                """
+            ).collect().map { row in
+                let (id, key, endpoint, model, body, overrides, attempts) = try row.decode(
+                    (Int64, String, String, String?, ByteBuffer?, ByteBuffer?, Int).self)
+                return DispatchItem(
+                    id: id, customID: key, endpoint: endpoint, model: model, body: body.map { Array($0.readableBytesView) } ?? [],
+                    overrides: overrides.flatMap { try? decoder.decode(LineOverrides.self, from: Data($0.readableBytesView)) },
+                    previousAttempts: attempts)
+            }
+        }
+        held.formUnion(found.map(\.id))
+        return found
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Workers: registration, the heartbeat that keeps leases alive, the planning hand-over, the end of the job.
+extension PostgresCheckpointStore {
+    func registerWorker() async throws {
+        let workers = table("workers")
+        let (worker, host, pid) = (workerID, String(workerID.split(separator: ":").first ?? ""), Int(getpid()))
+        try await database { client in
+            try await client.query(
+                "INSERT INTO \(unescaped: workers) (id, host, pid) VALUES (\(worker), \(host), \(pid)) ON CONFLICT (id) DO NOTHING")
+        }
+    }
+
+    public func heartbeat(_ figures: WorkerFigures) async throws -> Int {
+        let (items, workers, worker, seconds) = (table("items"), table("workers"), workerID, leaseSeconds)
+        let ids = Array(held)
+        return try await database { client in
+            if !ids.isEmpty {
+                try await client.query(
+                    """
+                    UPDATE \(unescaped: items) SET lease_until = now() + \(seconds) * interval '1 second'
+                    WHERE id = ANY(\(ids)) AND state = 1 AND lease_owner = \(worker)
+                    """)
+            }
+            try await client.query(
+                """
+                UPDATE \(unescaped: workers) SET seen_at = now(), stopped_at = NULL, sent = \(figures.sent), finished = \(figures.finished),
+                    requests_per_second = \(figures.requestsPerSecond)
+                WHERE id = \(worker)
+                """)
+            return try await client.query(
+                """
+                SELECT count(*) FROM \(unescaped: workers)
+                WHERE stopped_at IS NULL AND seen_at > now() - \(seconds) * interval '1 second'
+                """
+            ).collect().first?.decode(Int.self) ?? 1
+        }
+    }
+
+    public func takePlanning() async throws -> Bool {
+        let (workers, worker, seconds, schema, logger) = (table("workers"), workerID, leaseSeconds, settings.schema, logger)
+        return try await database { client in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema + ":planning")))", logger: logger)
+                let others =
+                    try await connection.query(
+                        """
+                        SELECT count(*) FROM \(unescaped: workers) WHERE planning AND id <> \(worker) AND stopped_at IS NULL
+                            AND seen_at > now() - \(seconds) * interval '1 second'
+                        """, logger: logger
+                    ).collect().first?.decode(Int.self) ?? 0
+                guard others == 0 else { return false }
+                try await connection.query("UPDATE \(unescaped: workers) SET planning = true, seen_at = now() WHERE id = \(worker)", logger: logger)
+                return true
+            }
+        }
+    }
+
+    public func finishPlanning() async throws {
+        let (workers, worker) = (table("workers"), workerID)
+        try await database { client in try await client.query("UPDATE \(unescaped: workers) SET planning = false WHERE id = \(worker)") }
+    }
+
+    public func workRemains() async throws -> Bool {
+        let (inputs, items) = (table("inputs"), table("items"))
+        return try await database { client in
+            try await client.query(
+                """
+                SELECT coalesce(bool_and(planning_complete), false) = false
+                    OR EXISTS (SELECT 1 FROM \(unescaped: items) WHERE state IN (0, 1))
+                FROM \(unescaped: inputs)
+                """
+            ).collect().first?.decode(Bool.self) ?? true
+        }
+    }
+
+    public func claimPublication() async throws -> String? {
+        let (job, worker) = (table("job"), workerID)
+        return try await database { client in
+            try await client.query("INSERT INTO \(unescaped: job) (key, value) VALUES ('published_by', \(worker)) ON CONFLICT (key) DO NOTHING")
+            let owner = try await client.query("SELECT value FROM \(unescaped: job) WHERE key = 'published_by'").collect().first?.decode(String.self)
+            return owner == worker ? nil : owner
+        }
+    }
+
+    public func workers(seenWithin seconds: Double) async throws -> [WorkerRecord] {
+        let (workers, items) = (table("workers"), table("items"))
+        return try await database { client in
+            try await client.query(
+                """
+                SELECT w.id, w.host, w.pid, extract(epoch FROM w.started_at)::float8, extract(epoch FROM now() - w.seen_at)::float8,
+                    w.stopped_at IS NOT NULL, w.planning,
+                    (SELECT count(*) FROM \(unescaped: items) i WHERE i.state = 1 AND i.lease_owner = w.id),
+                    w.sent, w.finished, w.late_answers, w.taken_over, w.requests_per_second
+                FROM \(unescaped: workers) w WHERE w.seen_at > now() - \(seconds) * interval '1 second'
+                ORDER BY w.started_at DESC
+                """
+            ).collect().map { row in
+                let (id, host, pid, started, ago, stopped, planning, leases, sent, finished, late, takenOver, rate) = try row.decode(
+                    (String, String, Int, Double, Double, Bool, Bool, Int, Int, Int, Int, Int, Double).self)
+                return WorkerRecord(
+                    id: id, host: host, pid: pid, startedAt: started, seenSecondsAgo: ago, stopped: stopped, planning: planning, leases: leases,
+                    sent: sent, finished: finished, lateAnswers: late, takenOver: takenOver, requestsPerSecond: rate)
+            }
+        }
+    }
+}
+
+/// For `sluice list` and `sluice cancel --wait`.
+extension PostgresCheckpointStore {
+    /// Workers whose heartbeat is younger than a lease and that have not stopped.
+    public func liveWorkers() async throws -> Int {
+        try await workers(seenWithin: leaseSeconds).filter { !$0.stopped }.count
+    }
+
+    /// When a worker last beat or an item last finished.
+    public func lastChange() async throws -> Date? {
+        let (workers, items) = (table("workers"), table("items"))
+        let seconds = try await database { client in
+            try await client.query(
+                """
+                SELECT greatest((SELECT extract(epoch FROM max(seen_at))::float8 FROM \(unescaped: workers)),
+                    (SELECT max(finished_at) FROM \(unescaped: items)))
+                """
+            ).collect().first?.decode(Double?.self)
+        }
+        return seconds.map { Date(timeIntervalSince1970: $0) }
+    }
+
+    /// The jobs a database holds: the schemas sluice made (`sluice_<job>`), as checkpoint URLs.
+    public static func jobs(in server: PostgresLocation) async throws -> [String] {
+        var probe = server
+        probe.job = "sluice_list_probe"
+        let store = try PostgresCheckpointStore(settings: probe, role: .reader, password: server.password(), logger: Logger(label: "sluice"))
+        do {
+            let names = try await store.database { client in
+                try await client.query(
+                    """
+                    SELECT substr(table_schema, 8) FROM information_schema.tables
+                    WHERE table_schema LIKE 'sluice\\_%' AND table_name = 'items' ORDER BY table_schema
+                    """
+                ).collect().map { try $0.decode(String.self) }
+            }
+            await store.close()
+            return names.map {
+                var location = server
+                location.job = $0
+                return location.display
+            }
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// The shared checkpoint: one PostgreSQL schema per job, for several sluice
+/// workers (on one machine or many) running the same job.
+///
+/// The item lifecycle is the SQLite store's, with the strength many owners
+/// need: a lease has an owner and an expiry that the owner's heartbeat
+/// extends; `lease` takes pending items and expired leases with
+/// `SELECT … FOR UPDATE SKIP LOCKED`, so workers never wait for each other;
+/// an outcome is applied only while the recording worker still owns the
+/// item's lease (fencing: a late answer from a worker that lost its lease is
+/// counted, never stored). Every call goes through postgres-nio's connection
+/// pool with bound parameters; groups of rows travel as one JSON parameter
+/// (`jsonb_to_recordset`), so a commit of 500 outcomes is one round trip.
+///
+/// ```swift
+/// let store = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: url), role: .runner)
+/// let page = try await store.lease(limit: 512)      // leased to this worker until its heartbeat stops
+/// try await store.record([.finished(outcome)])      // applied only if this worker still holds the lease
+/// ```
+public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
+    public static let schemaVersion = PostgresSchema.version
+    public nonisolated let location: String
+    public nonisolated let workerID: String
+    public nonisolated let leaseSeconds: Double
+    let settings: PostgresLocation
+    let role: CheckpointRole
+    let client: PostgresClient
+    let logger: Logger
+    let outage: PostgresOutage
+    private let running: Task<Void, Never>
+    /// Items this worker leased and has not finished or released: what its heartbeat extends.
+    /// A lease whose commit was lost with the connection is not here, so it expires and is taken over.
+    var held: Set<Int64> = []
+    /// Ids of the sets of sent headers already stored.
+    var headerSets: [[UInt8]: Int64] = [:]
+    /// The session that holds the planning lock (a session lock lives on one connection).
+    var planningSession: Task<Void, Never>?
+
+    init(settings: PostgresLocation, role: CheckpointRole, password: String?, logger: Logger) throws {
+        self.settings = settings
+        self.role = role
+        self.logger = logger
+        location = settings.display
+        leaseSeconds = settings.leaseSeconds
+        outage = PostgresOutage()
+        var host = [UInt8](repeating: 0, count: 256)
+        gethostname(&host, host.count)
+        let hostname = String(decoding: host.prefix { $0 != 0 }, as: UTF8.self)
+        workerID = "\(hostname):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: password, database: settings.database,
+            tls: try Self.tls(settings))
+        configuration.options.maximumConnections = 6
+        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectionIdleTimeout = .seconds(120)
+        var background = logger
+        background.logLevel = .critical
+        let client = PostgresClient(configuration: configuration, backgroundLogger: background)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    private static func tls(_ settings: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        switch settings.tls {
+        case .disable: return .disable
+        case .prefer: return .prefer(unverified)
+        case .require: return .require(unverified)
+        case .verifyFull:
+            var verified = TLSConfiguration.makeClientConfiguration()
+            if let roots = settings.rootCertificates { verified.trustRoots = .file(roots) }
+            return .require(verified)
+        }
+    }
+
+    /// Connects, and for a runner creates or migrates the job's schema and registers the worker.
+    /// Readers and control connections need the job to exist.
+    public static func open(
+        _ settings: PostgresLocation, role: CheckpointRole, logger: Logger = Logger(label: "sluice")
+    ) async throws
+        -> PostgresCheckpointStore
+    {
+        let store = try PostgresCheckpointStore(settings: settings, role: role, password: settings.password(), logger: logger)
+        do {
+            try await store.setUp()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    /// Runs `body` against the pool, retried across an outage (see `PostgresOutage`).
+    nonisolated func database<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let client = client
+        return try await outage.retrying(location, logger: logger) { try await body(client) }
+    }
+
+    /// A table of the job's schema, for SQL text (the schema name was checked to be letters, digits and `_`).
+    nonisolated func table(_ name: String) -> String { "\(settings.schema).\(name)" }
+
+    private func setUp() async throws {
+        let schema = settings.schema
+        let exists = try await database { client in
+            try await client.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = \(schema) AND table_name = 'items'")
+                .collect().first?.decode(Int64.self) ?? 0
+        }
+        guard role == .runner else {
+            guard exists > 0 else { throw SluiceError(.checkpoint, "\(location): no sluice job \"\(settings.job)\" in that database") }
+            try await checkVersion()
+            return
+        }
+        let migrations = PostgresSchema.migrations(schema)
+        let logger = logger
+        try await database { client in
+            try await client.withTransaction(logger: logger) { connection in
+                // One worker creates or migrates; the others wait here, then find it done.
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
+                try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS \(unescaped: schema).job (key TEXT PRIMARY KEY, value TEXT NOT NULL)", logger: logger)
+                let stored =
+                    try await connection.query("SELECT value FROM \(unescaped: schema).job WHERE key = 'schema_version'", logger: logger)
+                    .collect().first.flatMap { Int(try $0.decode(String.self)) } ?? 0
+                guard stored < PostgresSchema.version else { return }  // current, or newer: refused by checkVersion untouched
+                for version in (stored + 1)...PostgresSchema.version {
+                    for statement in migrations[version, default: ""].split(separator: ";") {
+                        let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
+                        if !sql.isEmpty { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+                    }
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO \(unescaped: schema).job (key, value) VALUES ('schema_version', \(String(PostgresSchema.version)))
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """, logger: logger)
+            }
+        }
+        try await checkVersion()
+        try await registerWorker()
+    }
+
+    private func checkVersion() async throws {
+        let stored = try await value(forKey: "schema_version")
+        guard stored == String(PostgresSchema.version) else {
+            throw SluiceError(
+                .checkpoint,
+                "\(location): checkpoint schema \(stored ?? "unknown") is not supported by this sluice (it reads \(PostgresSchema.version)); a newer sluice wrote it"
+            )
+        }
+    }
+
+    // MARK: - Job
+
+    public func jobSettings() async throws -> String? { try await value(forKey: "settings") }
+    public func saveJobSettings(_ json: String) async throws { try await setValue(json, forKey: "settings") }
+
+    public func value(forKey key: String) async throws -> String? {
+        let job = table("job")
+        return try await database { client in
+            try await client.query("SELECT value FROM \(unescaped: job) WHERE key = \(key)").collect().first?.decode(String.self)
+        }
+    }
+
+    public func setValue(_ value: String, forKey key: String) async throws {
+        let job = table("job")
+        try await database { client in
+            try await client.query(
+                "INSERT INTO \(unescaped: job) (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        }
+    }
+
+    // MARK: - Inputs
+
+    public func inputs() async throws -> [InputRecord] {
+        let inputs = table("inputs")
+        return try await database { client in
+            try await client.query(
+                "SELECT file_index, path, size, checksum, planned_lines, planning_complete, planning_error FROM \(unescaped: inputs) ORDER BY file_index"
+            ).collect().map { row in
+                let (index, path, size, checksum, planned, complete, error) = try row.decode((Int, String, Int64, Int64, Int, Bool, String?).self)
+                return InputRecord(
+                    fileIndex: index, path: path, fingerprint: InputFingerprint(size: size, checksum: UInt32(truncatingIfNeeded: checksum)),
+                    plannedLines: planned, planningComplete: complete, planningError: error)
+            }
+        }
+    }
+
+    /// Every worker saves the inputs it was given; a file whose fingerprint is unchanged keeps the planning
+    /// progress another worker may be making, so a worker starting mid-planning never rewinds it.
+    public func saveInputs(_ records: [InputRecord]) async throws {
+        let inputs = table("inputs")
+        let logger = logger
+        try await database { client in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("DELETE FROM \(unescaped: inputs) WHERE file_index >= \(records.count)", logger: logger)
+                for input in records {
+                    try await connection.query(
+                        """
+                        INSERT INTO \(unescaped: inputs) (file_index, path, size, checksum, planned_lines, planning_complete, planning_error)
+                        VALUES (\(input.fileIndex), \(input.path), \(input.fingerprint.size), \(Int64(input.fingerprint.checksum)),
+                            \(input.plannedLines), \(input.planningComplete), \(input.planningError))
+                        ON CONFLICT (file_index) DO UPDATE SET path = excluded.path, size = excluded.size, checksum = excluded.checksum,
+                            planned_lines = CASE WHEN inputs.size = excluded.size AND inputs.checksum = excluded.checksum
+                                THEN greatest(inputs.planned_lines, excluded.planned_lines) ELSE excluded.planned_lines END,
+                            planning_complete = CASE WHEN inputs.size = excluded.size AND inputs.checksum = excluded.checksum
+                                THEN inputs.planning_complete OR excluded.planning_complete ELSE excluded.planning_complete END,
+                            planning_error = coalesce(excluded.planning_error, inputs.planning_error)
+                        """, logger: logger)
+                }
+            }
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    /// Drops the job's schema: every table, every worker's row.
+    public func destroy() async throws {
+        let schema = settings.schema
+        try await database { client in try await client.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE") }
+        held.removeAll()
+    }
+
+    /// A runner gives back what it still holds (a stopping run released its items already; this catches
+    /// the rest) and says it stopped, so `sluice workers` and the shared budget stop counting it.
+    public func close() async {
+        if role == .runner {
+            let items = table("items")
+            let workers = table("workers")
+            let worker = workerID
+            let ids = Array(held)
+            _ = try? await PostgresOutage(patienceSeconds: 0, attemptSeconds: 5).retrying(location, logger: logger) { [client] in
+                if !ids.isEmpty {
+                    try await client.query(
+                        """
+                        UPDATE \(unescaped: items) SET state = 0, lease_owner = NULL, lease_until = NULL
+                        WHERE id = ANY(\(ids)) AND state = 1 AND lease_owner = \(worker) AND batch_ref IS NULL
+                        """)
+                }
+                try await client.query("UPDATE \(unescaped: workers) SET stopped_at = now(), seen_at = now() WHERE id = \(worker)")
+            }
+            held.removeAll()
+        }
+        planningSession?.cancel()
+        _ = await planningSession?.value
+        running.cancel()
+        await running.value
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+
+/// What a PostgreSQL store does when the server goes away: a call that fails
+/// for a reason a reconnect can cure (the server restarting, a dropped
+/// connection, a failover) is tried again, with backoff, for up to
+/// `patienceSeconds`; anything else fails at once. While a call waits, the
+/// worker's dispatch waits with it (the feed cannot lease, the recorder keeps
+/// its answers in memory), so a short outage costs time, never results.
+///
+/// Each attempt is bounded too: the connection pool waits for a connection as
+/// long as it takes, which would hide an outage for ever.
+struct PostgresOutage: Sendable {
+    struct Timeout: Error {}
+
+    var patienceSeconds: Double = 60
+    var attemptSeconds: Double = 20
+
+    func retrying<T: Sendable>(
+        _ location: String, logger: Logger, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let start = ContinuousClock.now
+        var delay = 0.1
+        var warned = false
+        while true {
+            do {
+                let result = try await bounded(body)
+                if warned { logger.notice("PostgreSQL is back (\(location)); carrying on") }
+                return result
+            } catch {
+                let waited = (ContinuousClock.now - start).inSeconds
+                guard Self.isTransient(error), waited < patienceSeconds, !Task.isCancelled else {
+                    throw Self.describe(error, location: location, waited: waited)
+                }
+                if !warned {
+                    logger.warning(
+                        "lost PostgreSQL (\(location)): \(Self.describe(error, location: location, waited: 0).message); dispatch waits while it reconnects (up to \(Int(patienceSeconds)) s)"
+                    )
+                    warned = true
+                }
+                try await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 2)
+            }
+        }
+    }
+
+    private func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask { [attemptSeconds] in
+                try await Task.sleep(for: .seconds(attemptSeconds))
+                throw Timeout()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    /// Connection trouble and the server's "shutting down / starting up / retry this" answers.
+    static func isTransient(_ error: any Error) -> Bool {
+        if error is Timeout || error is IOError || error is ChannelError { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .queryCancelled:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 57P0x: admin shutdown, crash shutdown, cannot connect now; 08: connection exceptions;
+            // 40001/40P01: serialization failure, deadlock; 53300: too many connections.
+            return state.hasPrefix("57P") || state.hasPrefix("08") || ["40001", "40P01", "53300"].contains(state)
+        default:
+            return false
+        }
+    }
+
+    /// PSQLError's description hides everything on purpose; the server's message and code are what a user needs.
+    static func describe(_ error: any Error, location: String, waited: Double) -> SluiceError {
+        if let error = error as? SluiceError { return error }
+        var text: String
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                text = "\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+            } else {
+                text = "\(error.code)"
+                if let underlying = error.underlying { text += ": \(underlying)" }
+            }
+        } else if error is Timeout {
+            text = "no answer within the time allowed"
+        } else {
+            text = "\(error)"
+        }
+        if waited > 0 { text += " (gave up after \(Int(waited)) s of retrying)" }
+        return SluiceError(.checkpoint, "\(location): PostgreSQL: \(text)")
+    }
+}

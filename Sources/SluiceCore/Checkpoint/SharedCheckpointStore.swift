@@ -1,0 +1,64 @@
+import Foundation
+
+/// What a checkpoint shared by several workers adds to the contract: who the
+/// worker is, its heartbeat (which keeps its leases alive), who plans, when the
+/// job as a whole is done, and who writes the results.
+///
+/// SQLite has one owner and never needs this; the run asks `store as? any
+/// SharedCheckpointStore` and adds the heartbeat service, the planning
+/// hand-over and the watch for other workers' items only when it is shared.
+///
+/// ```swift
+/// if let shared = store as? any SharedCheckpointStore {
+///     let live = try await shared.heartbeat(WorkerFigures(sent: 10, finished: 9, requestsPerSecond: 3))
+///     budget.share(among: live)
+/// }
+/// ```
+public protocol SharedCheckpointStore: CheckpointStore {
+    /// This process's identity in the job (`host:pid:random`).
+    nonisolated var workerID: String { get }
+    /// How long a lease lasts without a heartbeat.
+    nonisolated var leaseSeconds: Double { get }
+    /// Extends this worker's leases and publishes its figures. Returns how many workers are live (this one included).
+    func heartbeat(_ figures: WorkerFigures) async throws -> Int
+    /// True when this worker may plan now: no other live worker is planning. A worker that dies while
+    /// planning stops heartbeating, and another takes over where the stored planning position says.
+    func takePlanning() async throws -> Bool
+    func finishPlanning() async throws
+    /// Whether anything is left for anyone: planning unfinished, pending items, or leases (live or expired).
+    func workRemains() async throws -> Bool
+    /// The first worker to ask once the job is complete writes the results; the others are told who did.
+    func claimPublication() async throws -> String?
+    /// Workers seen in the last `withinSeconds`, with their leases and rates, newest first.
+    func workers(seenWithin seconds: Double) async throws -> [WorkerRecord]
+}
+
+/// A worker's running figures, as its heartbeat publishes them.
+public struct WorkerFigures: Sendable, Equatable {
+    public var sent: Int
+    public var finished: Int
+    public var requestsPerSecond: Double
+
+    public init(sent: Int, finished: Int, requestsPerSecond: Double) {
+        self.sent = sent
+        self.finished = finished
+        self.requestsPerSecond = requestsPerSecond
+    }
+}
+
+/// One worker of a shared job, for `sluice workers`.
+public struct WorkerRecord: Sendable, Equatable, Codable {
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var startedAt: Double
+    public var seenSecondsAgo: Double
+    public var stopped: Bool
+    public var planning: Bool
+    public var leases: Int
+    public var sent: Int
+    public var finished: Int
+    public var lateAnswers: Int
+    public var takenOver: Int
+    public var requestsPerSecond: Double
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// Several real `sluice` workers on one job kept in the tests' real PostgreSQL server, against the real
+/// `sluice-mock`: the same exactly-once results as one worker on SQLite, however workers die.
+@Suite(.serialized) struct SharedJobIntegrationTests {
+    private func workerArguments(input: String, url: String, output: String, mock: MockGatewayProcess, concurrency: Int = 32) -> [String] {
+        [
+            "run", "--input", input, "--model", "primary", "--fallback", "backup", "--base-url", mock.baseURL, "--checkpoint", url,
+            "--output", output, "--concurrency", String(concurrency), "--max-attempts", "8", "--timeout", "2", "--grace", "2", "--no-progress",
+        ]
+    }
+
+    /// Items finished in the shared job, read through psql.
+    private func finishedCount(_ server: PostgresTestServer, job: String) -> Int {
+        Int((try? server.query("SELECT count(*) FROM sluice_\(job).items WHERE state IN (2, 3)"))?.first?.first ?? "") ?? 0
+    }
+
+    @Test func threeWorkersKilledStoppedAndCutOffStillGiveEveryItemExactlyOnce() async throws {
+        let count = Int(ProcessInfo.processInfo.environment["SLUICE_SHARED_ITEMS"] ?? "") ?? 20_000
+        let server = try await PostgresTestServer.shared()
+        let mock = try await MockGatewayProcess([
+            "--seed", "7", "--latency-ms", "2-10", "--p429", "0.003", "--retry-after", "0.2", "--p500", "0.01", "--p503", "0.005",
+            "--pdrop", "0.004", "--failing-model", "primary",
+        ])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: count)
+        let job = PostgresTestServer.uniqueJobName()
+        let url = server.url(job: job) + "&lease=3"
+        let arguments = workerArguments(input: input, url: url, output: dir.file("out.jsonl"), mock: mock)
+        var workers = try (0..<3).map { _ in try Child(Binaries.sluice, arguments) }
+        var firstSeen: [String: Int] = [:]  // body digest of a committed item -> times the mock had received it then
+        func watchCommitted() async throws {
+            let bodies = try await mock.stats().bodies
+            for digest in try await committedDigests(url) where firstSeen[digest] == nil { firstSeen[digest] = bodies[digest] ?? 0 }
+        }
+        func waitForShare(_ share: Double) async throws {
+            try await waitFor({ finishedCount(server, job: job) >= Int(Double(count) * share) }, timeout: 300)
+        }
+
+        // Worker 0 is killed twice, worker 1 stopped once; the server restarts once in between. Each comes back.
+        try await waitForShare(0.15)
+        workers[0].signal(SIGKILL)
+        _ = await workers[0].wait(timeout: 30)
+        try await watchCommitted()
+        workers[0] = try Child(Binaries.sluice, arguments)
+
+        try await waitForShare(0.3)
+        try await server.bounce(downFor: 2)
+
+        try await waitForShare(0.45)
+        workers[0].signal(SIGKILL)
+        _ = await workers[0].wait(timeout: 30)
+        try await watchCommitted()
+        workers[0] = try Child(Binaries.sluice, arguments)
+
+        try await waitForShare(0.6)
+        workers[1].signal(SIGTERM)
+        let stopped = await workers[1].wait(timeout: 60)
+        #expect(stopped.status == 143, "\(stopped.stderr.suffix(2000))")
+        try await watchCommitted()
+        workers[1] = try Child(Binaries.sluice, arguments)
+        #expect(finishedCount(server, job: job) < count, "the job should still have work after the interruptions")
+
+        var outputs: [Finished] = []
+        for worker in workers { outputs.append(await worker.wait(timeout: 600)) }
+        for output in outputs { #expect(output.status == 0, "\(output.stderr.suffix(3000))") }
+        #expect(outputs.filter { $0.stdout.contains("written by worker") }.count == 2, "exactly one worker writes the results")
+
+        // 1. Every item exactly once, in input order, each the right answer.
+        let results = try readJSONLines(dir.file("out.jsonl"))
+        #expect(results.count == count)
+        let wrong = results.enumerated().filter { index, result in
+            let body = (result["response"] as? [String: Any])?["body"] as? [String: Any]
+            let content = ((body?["choices"] as? [[String: Any]])?.first?["message"] as? [String: Any])?["content"] as? String
+            return result["custom_id"] as? String != "i\(index)" || content?.hasSuffix("question number \(index)") != true
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) wrong lines")
+
+        // 2. No item committed before an interruption was ever sent again.
+        #expect(!firstSeen.isEmpty, "no committed item was watched: the test would prove nothing")
+        let bodies = try await mock.stats().bodies
+        let resent = firstSeen.filter { bodies[$0.key] != $0.value }
+        #expect(resent.isEmpty, "\(resent.count) committed items were sent again")
+
+        // 3. The same result lines as one worker on SQLite (the mock's answers depend only on the request;
+        //    the request id counts how often it saw that request, so it is left out).
+        let single = try await runSluice(
+            [
+                "run", "--input", input, "--model", "primary", "--fallback", "backup", "--base-url", mock.baseURL, "--output", dir.file("single.jsonl"),
+                "--concurrency", "64", "--max-attempts", "8", "--timeout", "2", "--no-progress",
+            ], timeout: 600)
+        #expect(single.status == 0, "\(single.stderr.suffix(2000))")
+        #expect(try comparable(dir.file("single.jsonl")) == comparable(dir.file("out.jsonl")))
+        let workerRows = try server.query("SELECT count(*), sum(late_answers), sum(taken_over) FROM sluice_\(job).workers")
+        print(
+            "shared: \(count) items, workers \(workerRows), \(try await mock.stats().totalRequests) requests in all, \(firstSeen.count) committed items watched"
+        )
+    }
+
+    /// The results file's lines without the mock's per-request counter.
+    private func comparable(_ path: String) throws -> [String] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            $0.replacingOccurrences(of: #""request_id":"req_[0-9a-f]+_[0-9]+""#, with: "", options: .regularExpression)
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Synchronization
+
+/// A real PostgreSQL server for the checkpoint tests, shared by the whole test process: initdb and start cost about
+/// a second, and tests stay apart by job name (each job has its own rows) rather than by server.
+/// `restart` and `bounce` take it away from every test at once, so tests calling them must not overlap with other
+/// tests using it.
+final class PostgresTestServer: Sendable {
+    let port: Int
+    private let bin: String
+    /// Its own folder under /tmp, so a server left over by a crashed earlier test process never conflicts.
+    private let folder: String
+    private var data: String { folder + "/data" }
+    private var log: String { folder + "/server.log" }
+
+    private init(port: Int, bin: String, folder: String) {
+        self.port = port
+        self.bin = bin
+        self.folder = folder
+    }
+
+    /// One startup for all callers: later and concurrent callers await the same task (and its error, if it failed).
+    static func shared() async throws -> PostgresTestServer {
+        let task = startup.withLock { task in
+            if let task { return task }
+            let started = Task.detached { try PostgresTestServer.start() }
+            task = started
+            return started
+        }
+        return try await task.value
+    }
+
+    /// "postgres://postgres@127.0.0.1:PORT/sluice?job=NAME"
+    func url(job: String) -> String { "postgres://postgres@127.0.0.1:\(port)/sluice?job=\(job)" }
+
+    /// Tests share one database, so each needs a job name no other test (or earlier run) used.
+    static func uniqueJobName() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return "t" + String((0..<10).map { _ in alphabet.randomElement()! })
+    }
+
+    /// Rows of `psql -At -F '|'`: the columns of each row as psql prints them ('' for NULL).
+    func query(_ sql: String) throws -> [[String]] {
+        let output = try psql(["-d", "sluice", "-At", "-F", "|", "-c", sql])
+        var lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
+        return lines.map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    /// Drops every connection, for tests of a lost connection; the server is back on the same port on return.
+    func restart() throws { try pgctl(["-m", "fast", "-w", "restart"]) }
+
+    /// Keeps the server down for `seconds`, for tests of retrying while it is unreachable.
+    func bounce(downFor seconds: Double) async throws {
+        try pgctl(["-m", "fast", "-w", "stop"])
+        // Started again even if the test was cancelled meanwhile: the server is shared.
+        try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+        try pgctl(["-w", "start"])
+    }
+
+    private func pgctl(_ arguments: [String]) throws {
+        // Given on every start (also restart): otherwise pg_ctl would fall back to the port in postmaster.opts
+        // and the server's output would go to pg_ctl's own output.
+        let options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        try Self.run(bin + "/pg_ctl", ["-D", data, "-o", options, "-l", log] + arguments, asServer: true, in: folder)
+    }
+
+    @discardableResult
+    private func psql(_ arguments: [String]) throws -> String {
+        // -X: no ~/.psqlrc; -q: no command tags ("INSERT 0 1") among the rows.
+        let common = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres"]
+        return try Self.run(Self.psqlPath(bin), common + arguments, asServer: false, in: folder)
+    }
+
+    private static func start() throws -> PostgresTestServer {
+        let bin = try serverBinaries()
+        var template = Array("/tmp/sluice-pg-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp failed: \(String(cString: strerror(errno)))") }
+        let folder = String(cString: made)
+        leftover.withLock { $0 = (bin, folder) }
+        atexit { stopLeftover() }
+        // initdb refuses to run as root: then the server runs as postgres, who must own and reach its folder.
+        chmod(folder, 0o755)
+        if getuid() == 0 {
+            guard let user = getpwnam("postgres") else { throw TestFailure("running as root, and there is no postgres user to run the server as") }
+            chown(folder, user.pointee.pw_uid, user.pointee.pw_gid)
+        }
+        // --locale=C: a container's LANG may name a locale that is not installed, which initdb rejects.
+        let initdb = ["-D", folder + "/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]
+        try run(bin + "/initdb", initdb, asServer: true, in: folder)
+        // The free port is only free when asked: another process may take it before the server binds it.
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let server = PostgresTestServer(port: try freePort(), bin: bin, folder: folder)
+            do {
+                try server.pgctl(["-w", "start"])
+            } catch {
+                failures.append(String(describing: error))
+                continue
+            }
+            try server.psql(["-d", "postgres", "-c", "CREATE DATABASE sluice"])
+            return server
+        }
+        throw TestFailure("PostgreSQL did not start in 3 attempts:\n" + failures.joined(separator: "\n"))
+    }
+
+    private static func serverBinaries() throws -> String {
+        let files = FileManager.default
+        let has = { (folder: String) in files.isExecutableFile(atPath: folder + "/initdb") }
+        if has("/usr/lib/postgresql/15/bin") { return "/usr/lib/postgresql/15/bin" }
+        if files.isExecutableFile(atPath: "/usr/bin/dpkg"), let listed = try? run("/usr/bin/dpkg", ["-L", "postgresql-15"], asServer: false),
+            let line = listed.split(separator: "\n").first(where: { $0.hasSuffix("bin/initdb") })
+        {
+            return String(line.dropLast("/initdb".count))
+        }
+        let versions = (try? files.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        let newestFirst = versions.sorted { (Double($0) ?? 0) > (Double($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        if let found = (newestFirst + path).first(where: has) { return found }
+        let ci = ProcessInfo.processInfo.environment["CI"] == "true" ? " (CI must have them: .ci/run installs it)" : ""
+        throw TestFailure("PostgreSQL server binaries not found; install the Debian package postgresql" + ci)
+    }
+
+    private static func psqlPath(_ bin: String) -> String {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { String($0) + "/psql" }
+        return ([bin + "/psql"] + path).first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/psql"
+    }
+
+    /// Binding port 0 lets the kernel pick a port nothing listens on.
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket failed: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs a command to completion and returns its stdout. `asServer`: as the postgres user when we are root.
+    /// posix_spawn rather than Foundation's Process: the server pg_ctl starts inherits every descriptor not closed,
+    /// and Process notices a child's exit only once the socket it gives the child is closed by all holders, so it
+    /// would wait for the server to stop. Output goes to files for the same reason (a pipe would stay open).
+    @discardableResult
+    fileprivate static func run(_ executable: String, _ arguments: [String], asServer: Bool, in folder: String? = nil) throws -> String {
+        var argv = [executable] + arguments
+        if asServer && getuid() == 0 {
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            argv = [runuser ?? "/usr/sbin/runuser", "-u", "postgres", "--"] + argv
+        }
+        // No PG* variable of the machine may point psql or pg_ctl elsewhere.
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
+        environment["PGCONNECT_TIMEOUT"] = "5"
+        let scratch = NSTemporaryDirectory() + "sluice-pg-command-" + UUID().uuidString.prefix(8)
+        defer {
+            unlink(scratch + ".out")
+            unlink(scratch + ".err")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, scratch + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, scratch + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard let closeFrom = spawnExtension("posix_spawn_file_actions_addclosefrom_np", SpawnCloseFrom.self),
+            let changeDirectory = spawnExtension("posix_spawn_file_actions_addchdir_np", SpawnChangeDirectory.self)
+        else { throw TestFailure("this C library lacks posix_spawn_file_actions_addclosefrom_np (glibc 2.34+)") }
+        _ = closeFrom(&actions, 3)
+        // Somewhere the postgres user may enter (not root's home), or it warns on every command.
+        _ = changeDirectory(&actions, folder ?? "/tmp")
+        // The test process blocks or ignores signals (SIGPIPE) that the server and psql expect as usual.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let cArguments = argv.map { strdup($0) } + [nil]
+        let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArguments + cEnvironment).forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
+        guard spawned == 0 else { throw TestFailure("cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let stdout = (try? String(contentsOfFile: scratch + ".out", encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            let stderr = (try? String(contentsOfFile: scratch + ".err", encoding: .utf8)) ?? ""
+            let log = folder.flatMap { try? String(contentsOfFile: $0 + "/server.log", encoding: .utf8) } ?? ""
+            let tail = log.split(separator: "\n").suffix(15).joined(separator: "\n")
+            let ended = status & 0x7f == 0 ? "exited with \(status >> 8 & 0xff)" : "was killed by signal \(status & 0x7f)"
+            throw TestFailure("\(argv.joined(separator: " ")) \(ended):\n\(stderr)\(tail.isEmpty ? "" : "server log:\n\(tail)")")
+        }
+        return stdout
+    }
+}
+
+/// glibc's posix_spawn extensions, which the Swift Glibc module leaves out (they need _GNU_SOURCE).
+private typealias SpawnCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+private typealias SpawnChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+private func spawnExtension<Function>(_ name: String, _ type: Function.Type) -> Function? {
+    dlsym(dlopen(nil, RTLD_NOW), name).map { unsafeBitCast($0, to: type) }
+}
+
+private let startup = Mutex<Task<PostgresTestServer, any Error>?>(nil)
+
+/// The server binaries and folder for the exit handler, which cannot capture them.
+private let leftover = Mutex<(bin: String, folder: String)?>(nil)
+
+/// At exit, so no server outlives the test process (immediate: its data is thrown away anyway).
+private func stopLeftover() {
+    guard let (bin, folder) = leftover.withLock({ $0 }) else { return }
+    _ = try? PostgresTestServer.run(bin + "/pg_ctl", ["-D", folder + "/data", "-m", "immediate", "stop"], asServer: true, in: folder)
+    try? FileManager.default.removeItem(atPath: folder)
+}
