@@ -27,7 +27,10 @@ struct SharedPlanning: Service {
                 let inputs = try await store.inputs()
                 if inputs.allSatisfy(\.planningComplete) { break }
                 if try await store.takePlanning() {
-                    logger.info("this worker plans the job (\(inputs.filter { !$0.planningComplete }.count) input\(inputs.count == 1 ? "" : "s") to read)")
+                    // Read again now that the turn is ours: where the last planner stopped is where this one starts.
+                    let inputs = try await store.inputs()
+                    let left = inputs.filter { !$0.planningComplete }.count
+                    logger.info("this worker plans the job (\(left) input\(left == 1 ? "" : "s") to read)")
                     let report = try await makePlanner(inputs).plan()
                     try await store.finishPlanning()
                     await onEnd(report)

@@ -10,13 +10,13 @@ extension PostgresCheckpointStore {
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 let row =
-                    try await connection.query(
+                    try await connection.rows(
                         """
                         INSERT INTO \(unescaped: batches) (file_id, endpoint, state, items, created_at)
                         VALUES (\(fileID), \(endpoint), 'uploaded', \(items.count), \(Date().timeIntervalSince1970)) RETURNING id
                         """, logger: logger
-                    ).collect().first?.decode(Int64.self) ?? 0
-                try await connection.query(
+                    ).first?.decode(Int64.self) ?? 0
+                try await connection.rows(
                     "UPDATE \(unescaped: table) SET batch_ref = \(row), lease_until = NULL WHERE id = ANY(\(items)) AND state = 1", logger: logger)
                 return row
             }
@@ -26,7 +26,7 @@ extension PostgresCheckpointStore {
     public func setBatchID(_ batchID: String, forBatch row: Int64) async throws {
         let batches = table("batches")
         try await database { client in
-            try await client.query("UPDATE \(unescaped: batches) SET batch_id = \(batchID), state = 'submitted' WHERE id = \(row)")
+            try await client.rows("UPDATE \(unescaped: batches) SET batch_id = \(batchID), state = 'submitted' WHERE id = \(row)")
         }
     }
 
@@ -34,11 +34,11 @@ extension PostgresCheckpointStore {
         let (batches, items, logger) = (table("batches"), table("items"), logger)
         try await database { client in
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query(
+                try await connection.rows(
                     "UPDATE \(unescaped: batches) SET state = 'done', finished_at = \(Date().timeIntervalSince1970), note = \(note) WHERE id = \(row)",
                     logger: logger)
                 // Lines the batch never answered and nobody re-routed would stay leased for ever: back to pending.
-                try await connection.query(
+                try await connection.rows(
                     "UPDATE \(unescaped: items) SET state = 0, batch_ref = NULL, lease_owner = NULL WHERE batch_ref = \(row) AND state = 1",
                     logger: logger)
             }
@@ -49,9 +49,9 @@ extension PostgresCheckpointStore {
         let batches = table("batches")
         let filter = openOnly ? "WHERE state <> 'done'" : ""
         return try await database { client in
-            try await client.query(
+            try await client.rows(
                 "SELECT id, file_id, batch_id, endpoint, state, items, created_at, note FROM \(unescaped: batches) \(unescaped: filter) ORDER BY id"
-            ).collect().map { row in
+            ).map { row in
                 let (id, file, batch, endpoint, state, items, created, note) = try row.decode(
                     (Int64, String, String?, String, String, Int, Double, String?).self)
                 return BatchRecord(row: id, fileID: file, batchID: batch, endpoint: endpoint, state: state, items: items, createdAt: created, note: note)
@@ -63,12 +63,12 @@ extension PostgresCheckpointStore {
         let items = table("items")
         let found: [DispatchItem] = try await database { client in
             let decoder = JSONDecoder()
-            return try await client.query(
+            return try await client.rows(
                 """
                 SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM \(unescaped: items)
                 WHERE batch_ref = \(row) AND state = 1 ORDER BY file_index, line
                 """
-            ).collect().map { row in
+            ).map { row in
                 let (id, key, endpoint, model, body, overrides, attempts) = try row.decode(
                     (Int64, String, String, String?, ByteBuffer?, ByteBuffer?, Int).self)
                 return DispatchItem(

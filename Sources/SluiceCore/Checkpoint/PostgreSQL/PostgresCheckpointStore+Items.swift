@@ -30,25 +30,25 @@ extension PostgresCheckpointStore {
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 let path =
-                    try await connection.query("SELECT path FROM \(unescaped: inputs) WHERE file_index = \(fileIndex)", logger: logger)
-                    .collect().first?.decode(String.self) ?? "input \(fileIndex)"
+                    try await connection.rows("SELECT path FROM \(unescaped: inputs) WHERE file_index = \(fileIndex)", logger: logger)
+                    .first?.decode(String.self) ?? "input \(fileIndex)"
                 var unchanged: [Int: Int64] = [:]
                 if replanning {
-                    for row in try await connection.query(
+                    for row in try await connection.rows(
                         "SELECT line, line_hash FROM \(unescaped: table) WHERE file_index = \(fileIndex) AND line = ANY(\(lines))", logger: logger
-                    ).collect() {
+                    ) {
                         let (line, hash) = try row.decode((Int, Int64).self)
                         unchanged[line] = hash
                     }
                 }
                 // Where each key is already taken, by position; a line is never a duplicate of itself.
                 var taken: [String: [(fileIndex: Int, line: Int, at: String)]] = [:]
-                for row in try await connection.query(
+                for row in try await connection.rows(
                     """
                     SELECT i.custom_id, p.path, i.line, i.file_index FROM \(unescaped: table) i JOIN \(unescaped: inputs) p USING (file_index)
                     WHERE i.custom_id = ANY(\(keys)) AND NOT i.bad_line
                     """, logger: logger
-                ).collect() {
+                ) {
                     let (key, path, line, file) = try row.decode((String, String, Int, Int).self)
                     taken[key, default: []].append((file, line, "\(path):\(line)"))
                 }
@@ -89,7 +89,7 @@ extension PostgresCheckpointStore {
                             finished_at = NULL, request_digest = NULL, answer_source = NULL, first_token_ms = NULL, route = excluded.route,
                             batch_ref = NULL, lease_owner = NULL, lease_until = NULL
                         """ : "DO NOTHING"
-                    try await connection.query(
+                    try await connection.rows(
                         """
                         INSERT INTO \(unescaped: table) (file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides,
                             metadata, error_code, error_message, route)
@@ -102,7 +102,7 @@ extension PostgresCheckpointStore {
                         ON CONFLICT (file_index, line) \(unescaped: onConflict)
                         """, logger: logger)
                 }
-                try await connection.query(
+                try await connection.rows(
                     """
                     UPDATE \(unescaped: inputs) SET planned_lines = greatest(planned_lines, \(throughLine)),
                         planning_complete = planning_complete OR \(complete), planning_error = coalesce(\(error), planning_error)
@@ -116,7 +116,7 @@ extension PostgresCheckpointStore {
     public func removeItems(fileIndex: Int, afterLine: Int) async throws {
         let table = table("items")
         try await database { client in
-            try await client.query("DELETE FROM \(unescaped: table) WHERE file_index = \(fileIndex) AND line > \(afterLine)")
+            try await client.rows("DELETE FROM \(unescaped: table) WHERE file_index = \(fileIndex) AND line > \(afterLine)")
         }
     }
 
@@ -130,7 +130,7 @@ extension PostgresCheckpointStore {
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 let recovered =
-                    try await connection.query(
+                    try await connection.rows(
                         """
                         WITH freed AS (
                             UPDATE \(unescaped: items) SET state = 0, batch_ref = NULL, lease_owner = NULL, lease_until = NULL
@@ -140,16 +140,16 @@ extension PostgresCheckpointStore {
                             RETURNING 1)
                         SELECT count(*) FROM freed
                         """, logger: logger
-                    ).collect().first?.decode(Int.self) ?? 0
+                    ).first?.decode(Int.self) ?? 0
                 var requeued = 0
                 if retryFailed {
                     requeued =
-                        try await connection.query(
+                        try await connection.rows(
                             """
                             WITH again AS (UPDATE \(unescaped: items) SET state = 0, lease_owner = NULL WHERE state = 3 AND NOT bad_line RETURNING 1)
                             SELECT count(*) FROM again
                             """, logger: logger
-                        ).collect().first?.decode(Int.self) ?? 0
+                        ).first?.decode(Int.self) ?? 0
                 }
                 return RunPreparation(recoveredInFlight: recovered, requeuedFailed: requeued)
             }
@@ -170,7 +170,7 @@ extension PostgresCheckpointStore {
             for (condition, takeover) in [("state = 1 AND batch_ref IS NULL AND lease_until < now()", true), ("state = 0", false)] {
                 let wanted = limit - leased.count
                 guard wanted > 0 else { break }
-                let rows = try await client.query(
+                let rows = try await client.rows(
                     """
                     WITH picked AS (
                         SELECT id FROM \(unescaped: items) WHERE \(unescaped: condition) \(unescaped: filter)
@@ -179,7 +179,7 @@ extension PostgresCheckpointStore {
                     FROM picked WHERE i.id = picked.id
                     RETURNING i.id, i.custom_id, i.endpoint, i.model, i.body, i.overrides, i.attempts, i.file_index, i.line
                     """
-                ).collect()
+                )
                 let decoder = JSONDecoder()
                 for row in rows {
                     let (id, key, endpoint, model, body, overrides, attempts, file, line) = try row.decode(
@@ -193,7 +193,7 @@ extension PostgresCheckpointStore {
                         ))
                 }
                 if takeover, !rows.isEmpty {
-                    try await client.query("UPDATE \(unescaped: workers) SET taken_over = taken_over + \(rows.count) WHERE id = \(worker)")
+                    try await client.rows("UPDATE \(unescaped: workers) SET taken_over = taken_over + \(rows.count) WHERE id = \(worker)")
                 }
             }
             return leased

@@ -9,13 +9,13 @@ extension PostgresCheckpointStore {
         let items = table("items")
         return try await database { client in
             var counts = ItemCounts()
-            for row in try await client.query(
+            for row in try await client.rows(
                 """
                 SELECT state, count(*), sum(attempts)::int8, coalesce(sum(prompt_tokens), 0)::int8, coalesce(sum(completion_tokens), 0)::int8,
                     count(*) FILTER (WHERE bad_line)
                 FROM \(unescaped: items) GROUP BY state
                 """
-            ).collect() {
+            ) {
                 let (state, count, attempts, prompt, completion, bad) = try row.decode((Int16, Int, Int, Int, Int, Int).self)
                 counts.total += count
                 counts.attempts += attempts
@@ -37,7 +37,7 @@ extension PostgresCheckpointStore {
     public func usage() async throws -> [ModelUsage] {
         let items = table("items")
         return try await database { client in
-            try await client.query(
+            try await client.rows(
                 """
                 SELECT answered_model, count(*), coalesce(sum(prompt_tokens), 0)::int8, coalesce(sum(completion_tokens), 0)::int8,
                     coalesce(sum(cached_tokens), 0)::int8, coalesce(answer_source LIKE 'batch:%', false) AS batched
@@ -45,7 +45,7 @@ extension PostgresCheckpointStore {
                 WHERE answered_model IS NOT NULL AND (prompt_tokens IS NOT NULL OR completion_tokens IS NOT NULL)
                 GROUP BY answered_model, batched
                 """
-            ).collect().map { row in
+            ).map { row in
                 let (model, count, prompt, completion, cached, batched) = try row.decode((String, Int, Int, Int, Int, Bool).self)
                 return ModelUsage(model: model, items: count, promptTokens: prompt, completionTokens: completion, cachedTokens: cached, batch: batched)
             }
@@ -56,13 +56,13 @@ extension PostgresCheckpointStore {
         let items = table("items")
         return try await database { client in
             let decoder = JSONDecoder()
-            return try await client.query(
+            return try await client.rows(
                 """
                 SELECT id, custom_id, state, http_status, request_id, error_code, error_message, response, metadata, file_index, line,
                     answered_model, prompt_tokens, completion_tokens, total_tokens, latency_ms, overrides, bad_line
                 FROM \(unescaped: items) WHERE (file_index, line) > (\(cursor.fileIndex), \(cursor.line)) ORDER BY file_index, line LIMIT \(limit)
                 """
-            ).collect().map { row in
+            ).map { row in
                 let (id, key, state, status, requestID, code, message, response, metadata, file, line) = try row.decode(
                     (Int64, String, Int16, Int?, String?, String?, String?, ByteBuffer?, ByteBuffer?, Int, Int).self)
                 let random = row.makeRandomAccess()
@@ -88,14 +88,14 @@ extension PostgresCheckpointStore {
         let items = table("items")
         return try await database { client in
             let decoder = JSONDecoder()
-            return try await client.query(
+            return try await client.rows(
                 """
                 SELECT id, custom_id, state, bad_line, model, answered_model, http_status, error_code, error_message,
                     coalesce(prompt_tokens, 0), coalesce(completion_tokens, 0), coalesce(cached_tokens, 0), latency_ms, attempts, retries,
                     fallbacks_used, coalesce(cache_hit, false), overrides, finished_at, first_token_ms, answer_source
                 FROM \(unescaped: items) WHERE id > \(id) ORDER BY id LIMIT \(limit)
                 """
-            ).collect().map { row in
+            ).map { row in
                 let (id, key, state, bad, model, answered, status, code, message, prompt, completion) = try row.decode(
                     (Int64, String, Int16, Bool, String?, String?, Int?, String?, String?, Int, Int).self)
                 let random = row.makeRandomAccess()
@@ -118,7 +118,7 @@ extension PostgresCheckpointStore {
         return try await database { client in
             // The digest finds candidates; the bytes decide (compared by the server).
             guard
-                let row = try await client.query(
+                let row = try await client.rows(
                     """
                     SELECT custom_id, response, http_status, answered_model, provider, request_id, prompt_tokens, completion_tokens,
                         total_tokens, cached_tokens, latency_ms
@@ -127,7 +127,7 @@ extension PostgresCheckpointStore {
                         AND body = \(stored)
                     LIMIT 1
                     """
-                ).collect().first
+                ).first
             else { return nil }
             let (key, response, status, model, provider, requestID, prompt, completion, total, cached, latency) = try row.decode(
                 (String, ByteBuffer, Int?, String?, String?, String?, Int?, Int?, Int?, Int?, Double?).self)
@@ -149,7 +149,7 @@ extension PostgresCheckpointStore {
         let history = table("history")
         return try await database { client in
             let decoder = JSONDecoder()
-            return try await client.query("SELECT figures FROM \(unescaped: history) ORDER BY minute").collect().compactMap { row in
+            return try await client.rows("SELECT figures FROM \(unescaped: history) ORDER BY minute").compactMap { row in
                 try? decoder.decode(HistoryEntry.self, from: Data(try row.decode(String.self).utf8))
             }
         }
@@ -158,13 +158,13 @@ extension PostgresCheckpointStore {
     public func inputProblems(limit: Int) async throws -> [InputProblemRecord] {
         let (items, inputs) = (table("items"), table("inputs"))
         return try await database { client in
-            try await client.query(
+            try await client.rows(
                 """
                 SELECT p.path, i.line, coalesce(i.error_code, ''), coalesce(i.error_message, '')
                 FROM \(unescaped: items) i JOIN \(unescaped: inputs) p USING (file_index)
                 WHERE i.bad_line ORDER BY i.file_index, i.line LIMIT \(limit)
                 """
-            ).collect().map { row in
+            ).map { row in
                 let (path, line, code, message) = try row.decode((String, Int, String, String).self)
                 return InputProblemRecord(file: path, line: line, code: code, message: message)
             }

@@ -87,18 +87,18 @@ extension PostgresCheckpointStore {
                         WHERE i.id = u.id AND i.state = 1 AND i.lease_owner = \(worker)
                         RETURNING i.id
                         """
-                    let applied = Set(try await connection.query(query, logger: logger).collect().map { try $0.decode(Int64.self) })
+                    let applied = Set(try await connection.rows(query, logger: logger).map { try $0.decode(Int64.self) })
                     let missed = run.ids.filter { !applied.contains($0) }
                     guard run.finished, !missed.isEmpty else { continue }
                     let mine = Set(
-                        try await connection.query(
+                        try await connection.rows(
                             "SELECT id FROM \(unescaped: items) WHERE id = ANY(\(missed)) AND state IN (2, 3) AND lease_owner = \(worker)",
                             logger: logger
-                        ).collect().map { try $0.decode(Int64.self) })
+                        ).map { try $0.decode(Int64.self) })
                     late += missed.filter { !mine.contains($0) }
                 }
                 if !late.isEmpty {
-                    try await connection.query(
+                    try await connection.rows(
                         "UPDATE \(unescaped: workers) SET late_answers = late_answers + \(late.count) WHERE id = \(worker)", logger: logger)
                 }
                 return late
@@ -119,8 +119,8 @@ extension PostgresCheckpointStore {
         let table = table("header_sets")
         let bytes = ByteBuffer(bytes: json)
         let id = try await database { client in
-            try await client.query("INSERT INTO \(unescaped: table) (json) VALUES (\(bytes)) ON CONFLICT (json) DO NOTHING")
-            return try await client.query("SELECT id FROM \(unescaped: table) WHERE json = \(bytes)").collect().first?.decode(Int64.self) ?? 0
+            try await client.rows("INSERT INTO \(unescaped: table) (json) VALUES (\(bytes)) ON CONFLICT (json) DO NOTHING")
+            return try await client.rows("SELECT id FROM \(unescaped: table) WHERE json = \(bytes)").first?.decode(Int64.self) ?? 0
         }
         headerSets[json] = id
         return id
@@ -133,15 +133,15 @@ extension PostgresCheckpointStore {
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 var ids: [Int64] = []
-                for row in try await connection.query(
+                for row in try await connection.rows(
                     "SELECT id, bad_line, http_status, error_code FROM \(unescaped: items) WHERE state = 3 FOR UPDATE", logger: logger
-                ).collect() {
+                ) {
                     let (id, badLine, status, code) = try row.decode((Int64, Bool, Int?, String?).self)
                     let itemClass = ErrorClass.of(badLine: badLine, httpStatus: status, errorCode: code)
                     if itemClass != .input, classes.contains(itemClass) { ids.append(id) }
                 }
                 if !ids.isEmpty {
-                    try await connection.query(
+                    try await connection.rows(
                         "UPDATE \(unescaped: items) SET state = 0, lease_owner = NULL WHERE id = ANY(\(ids)) AND state = 3", logger: logger)
                 }
                 return ids.count
@@ -155,20 +155,20 @@ extension PostgresCheckpointStore {
         let json = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
         try await database { client in
             try await client.withTransaction(logger: logger) { connection in
-                let inserted = try await connection.query(
+                let inserted = try await connection.rows(
                     "INSERT INTO \(unescaped: history) (minute, figures) VALUES (\(entry.minute), \(json)) ON CONFLICT (minute) DO NOTHING RETURNING 1",
                     logger: logger
-                ).collect()
+                )
                 guard inserted.isEmpty else { return }
-                let existing = try await connection.query(
+                let existing = try await connection.rows(
                     "SELECT figures FROM \(unescaped: history) WHERE minute = \(entry.minute) FOR UPDATE", logger: logger
-                ).collect().first?.decode(String.self)
+                ).first?.decode(String.self)
                 var merged = entry
                 if let existing, let earlier = try? JSONDecoder().decode(HistoryEntry.self, from: Data(existing.utf8)) {
                     merged = earlier.adding(entry)
                 }
                 let figures = String(decoding: try JSONEncoder().encode(merged), as: UTF8.self)
-                try await connection.query("UPDATE \(unescaped: history) SET figures = \(figures) WHERE minute = \(entry.minute)", logger: logger)
+                try await connection.rows("UPDATE \(unescaped: history) SET figures = \(figures) WHERE minute = \(entry.minute)", logger: logger)
             }
         }
     }

@@ -8,7 +8,7 @@ extension PostgresCheckpointStore {
         let workers = table("workers")
         let (worker, host, pid) = (workerID, String(workerID.split(separator: ":").first ?? ""), Int(getpid()))
         try await database { client in
-            try await client.query(
+            try await client.rows(
                 "INSERT INTO \(unescaped: workers) (id, host, pid) VALUES (\(worker), \(host), \(pid)) ON CONFLICT (id) DO NOTHING")
         }
     }
@@ -17,42 +17,50 @@ extension PostgresCheckpointStore {
         let (items, workers, worker, seconds) = (table("items"), table("workers"), workerID, leaseSeconds)
         let ids = Array(held)
         return try await database { client in
+            // Rows being finished right now are locked by the recorder's transaction: skipped, not waited for
+            // (waiting in the other order deadlocked).
             if !ids.isEmpty {
-                try await client.query(
+                try await client.rows(
                     """
                     UPDATE \(unescaped: items) SET lease_until = now() + \(seconds) * interval '1 second'
-                    WHERE id = ANY(\(ids)) AND state = 1 AND lease_owner = \(worker)
+                    WHERE id IN (
+                        SELECT id FROM \(unescaped: items) WHERE id = ANY(\(ids)) AND state = 1 AND lease_owner = \(worker) FOR UPDATE SKIP LOCKED)
                     """)
             }
-            try await client.query(
+            try await client.rows(
                 """
                 UPDATE \(unescaped: workers) SET seen_at = now(), stopped_at = NULL, sent = \(figures.sent), finished = \(figures.finished),
                     requests_per_second = \(figures.requestsPerSecond)
                 WHERE id = \(worker)
                 """)
-            return try await client.query(
+            return try await client.rows(
                 """
                 SELECT count(*) FROM \(unescaped: workers)
                 WHERE stopped_at IS NULL AND seen_at > now() - \(seconds) * interval '1 second'
                 """
-            ).collect().first?.decode(Int.self) ?? 1
+            ).first?.decode(Int.self) ?? 1
         }
     }
 
     public func takePlanning() async throws -> Bool {
-        let (workers, worker, seconds, schema, logger) = (table("workers"), workerID, leaseSeconds, settings.schema, logger)
+        let (workers, inputs, worker, seconds, schema, logger) = (table("workers"), table("inputs"), workerID, leaseSeconds, settings.schema, logger)
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema + ":planning")))", logger: logger)
+                try await connection.rows("SELECT pg_advisory_xact_lock(hashtext(\(schema + ":planning")))", logger: logger)
+                // A planner that has just finished leaves nothing to take.
+                let unplanned = try await connection.rows(
+                    "SELECT count(*) FROM \(unescaped: inputs) WHERE NOT planning_complete", logger: logger
+                ).first?.decode(Int.self) ?? 0
+                guard unplanned > 0 else { return false }
                 let others =
-                    try await connection.query(
+                    try await connection.rows(
                         """
                         SELECT count(*) FROM \(unescaped: workers) WHERE planning AND id <> \(worker) AND stopped_at IS NULL
                             AND seen_at > now() - \(seconds) * interval '1 second'
                         """, logger: logger
-                    ).collect().first?.decode(Int.self) ?? 0
+                    ).first?.decode(Int.self) ?? 0
                 guard others == 0 else { return false }
-                try await connection.query("UPDATE \(unescaped: workers) SET planning = true, seen_at = now() WHERE id = \(worker)", logger: logger)
+                try await connection.rows("UPDATE \(unescaped: workers) SET planning = true, seen_at = now() WHERE id = \(worker)", logger: logger)
                 return true
             }
         }
@@ -60,27 +68,27 @@ extension PostgresCheckpointStore {
 
     public func finishPlanning() async throws {
         let (workers, worker) = (table("workers"), workerID)
-        try await database { client in try await client.query("UPDATE \(unescaped: workers) SET planning = false WHERE id = \(worker)") }
+        try await database { client in try await client.rows("UPDATE \(unescaped: workers) SET planning = false WHERE id = \(worker)") }
     }
 
     public func workRemains() async throws -> Bool {
         let (inputs, items) = (table("inputs"), table("items"))
         return try await database { client in
-            try await client.query(
+            try await client.rows(
                 """
                 SELECT coalesce(bool_and(planning_complete), false) = false
                     OR EXISTS (SELECT 1 FROM \(unescaped: items) WHERE state IN (0, 1))
                 FROM \(unescaped: inputs)
                 """
-            ).collect().first?.decode(Bool.self) ?? true
+            ).first?.decode(Bool.self) ?? true
         }
     }
 
     public func claimPublication() async throws -> String? {
         let (job, worker) = (table("job"), workerID)
         return try await database { client in
-            try await client.query("INSERT INTO \(unescaped: job) (key, value) VALUES ('published_by', \(worker)) ON CONFLICT (key) DO NOTHING")
-            let owner = try await client.query("SELECT value FROM \(unescaped: job) WHERE key = 'published_by'").collect().first?.decode(String.self)
+            try await client.rows("INSERT INTO \(unescaped: job) (key, value) VALUES ('published_by', \(worker)) ON CONFLICT (key) DO NOTHING")
+            let owner = try await client.rows("SELECT value FROM \(unescaped: job) WHERE key = 'published_by'").first?.decode(String.self)
             return owner == worker ? nil : owner
         }
     }
@@ -88,7 +96,7 @@ extension PostgresCheckpointStore {
     public func workers(seenWithin seconds: Double) async throws -> [WorkerRecord] {
         let (workers, items) = (table("workers"), table("items"))
         return try await database { client in
-            try await client.query(
+            try await client.rows(
                 """
                 SELECT w.id, w.host, w.pid, extract(epoch FROM w.started_at)::float8, extract(epoch FROM now() - w.seen_at)::float8,
                     w.stopped_at IS NOT NULL, w.planning,
@@ -97,7 +105,7 @@ extension PostgresCheckpointStore {
                 FROM \(unescaped: workers) w WHERE w.seen_at > now() - \(seconds) * interval '1 second'
                 ORDER BY w.started_at DESC
                 """
-            ).collect().map { row in
+            ).map { row in
                 let (id, host, pid, started, ago, stopped, planning, leases, sent, finished, late, takenOver, rate) = try row.decode(
                     (String, String, Int, Double, Double, Bool, Bool, Int, Int, Int, Int, Int, Double).self)
                 return WorkerRecord(
@@ -119,12 +127,12 @@ extension PostgresCheckpointStore {
     public func lastChange() async throws -> Date? {
         let (workers, items) = (table("workers"), table("items"))
         let seconds = try await database { client in
-            try await client.query(
+            try await client.rows(
                 """
                 SELECT greatest((SELECT extract(epoch FROM max(seen_at))::float8 FROM \(unescaped: workers)),
                     (SELECT max(finished_at) FROM \(unescaped: items)))
                 """
-            ).collect().first?.decode(Double?.self)
+            ).first?.decode(Double?.self)
         }
         return seconds.map { Date(timeIntervalSince1970: $0) }
     }
@@ -136,12 +144,12 @@ extension PostgresCheckpointStore {
         let store = try PostgresCheckpointStore(settings: probe, role: .reader, password: server.password(), logger: Logger(label: "sluice"))
         do {
             let names = try await store.database { client in
-                try await client.query(
+                try await client.rows(
                     """
                     SELECT substr(table_schema, 8) FROM information_schema.tables
                     WHERE table_schema LIKE 'sluice\\_%' AND table_name = 'items' ORDER BY table_schema
                     """
-                ).collect().map { try $0.decode(String.self) }
+                ).map { try $0.decode(String.self) }
             }
             await store.close()
             return names.map {

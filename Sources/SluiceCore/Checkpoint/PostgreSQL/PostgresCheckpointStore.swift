@@ -108,8 +108,8 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     private func setUp() async throws {
         let schema = settings.schema
         let exists = try await database { client in
-            try await client.query("SELECT count(*) FROM information_schema.tables WHERE table_schema = \(schema) AND table_name = 'items'")
-                .collect().first?.decode(Int64.self) ?? 0
+            try await client.rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = \(schema) AND table_name = 'items'")
+                .first?.decode(Int64.self) ?? 0
         }
         guard role == .runner else {
             guard exists > 0 else { throw SluiceError(.checkpoint, "\(location): no sluice job \"\(settings.job)\" in that database") }
@@ -121,21 +121,21 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 // One worker creates or migrates; the others wait here, then find it done.
-                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
-                try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
-                try await connection.query(
+                try await connection.rows("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
+                try await connection.rows("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)", logger: logger)
+                try await connection.rows(
                     "CREATE TABLE IF NOT EXISTS \(unescaped: schema).job (key TEXT PRIMARY KEY, value TEXT NOT NULL)", logger: logger)
                 let stored =
-                    try await connection.query("SELECT value FROM \(unescaped: schema).job WHERE key = 'schema_version'", logger: logger)
-                    .collect().first.flatMap { Int(try $0.decode(String.self)) } ?? 0
+                    try await connection.rows("SELECT value FROM \(unescaped: schema).job WHERE key = 'schema_version'", logger: logger)
+                    .first.flatMap { Int(try $0.decode(String.self)) } ?? 0
                 guard stored < PostgresSchema.version else { return }  // current, or newer: refused by checkVersion untouched
                 for version in (stored + 1)...PostgresSchema.version {
                     for statement in migrations[version, default: ""].split(separator: ";") {
                         let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
-                        if !sql.isEmpty { try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) }
+                        if !sql.isEmpty { try await connection.rows(PostgresQuery(unsafeSQL: sql), logger: logger) }
                     }
                 }
-                try await connection.query(
+                try await connection.rows(
                     """
                     INSERT INTO \(unescaped: schema).job (key, value) VALUES ('schema_version', \(String(PostgresSchema.version)))
                     ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -164,14 +164,14 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     public func value(forKey key: String) async throws -> String? {
         let job = table("job")
         return try await database { client in
-            try await client.query("SELECT value FROM \(unescaped: job) WHERE key = \(key)").collect().first?.decode(String.self)
+            try await client.rows("SELECT value FROM \(unescaped: job) WHERE key = \(key)").first?.decode(String.self)
         }
     }
 
     public func setValue(_ value: String, forKey key: String) async throws {
         let job = table("job")
         try await database { client in
-            try await client.query(
+            try await client.rows(
                 "INSERT INTO \(unescaped: job) (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         }
     }
@@ -181,9 +181,9 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     public func inputs() async throws -> [InputRecord] {
         let inputs = table("inputs")
         return try await database { client in
-            try await client.query(
+            try await client.rows(
                 "SELECT file_index, path, size, checksum, planned_lines, planning_complete, planning_error FROM \(unescaped: inputs) ORDER BY file_index"
-            ).collect().map { row in
+            ).map { row in
                 let (index, path, size, checksum, planned, complete, error) = try row.decode((Int, String, Int64, Int64, Int, Bool, String?).self)
                 return InputRecord(
                     fileIndex: index, path: path, fingerprint: InputFingerprint(size: size, checksum: UInt32(truncatingIfNeeded: checksum)),
@@ -199,9 +199,9 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         let logger = logger
         try await database { client in
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("DELETE FROM \(unescaped: inputs) WHERE file_index >= \(records.count)", logger: logger)
+                try await connection.rows("DELETE FROM \(unescaped: inputs) WHERE file_index >= \(records.count)", logger: logger)
                 for input in records {
-                    try await connection.query(
+                    try await connection.rows(
                         """
                         INSERT INTO \(unescaped: inputs) (file_index, path, size, checksum, planned_lines, planning_complete, planning_error)
                         VALUES (\(input.fileIndex), \(input.path), \(input.fingerprint.size), \(Int64(input.fingerprint.checksum)),
@@ -223,7 +223,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     /// Drops the job's schema: every table, every worker's row.
     public func destroy() async throws {
         let schema = settings.schema
-        try await database { client in try await client.query("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE") }
+        try await database { client in try await client.rows("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE") }
         held.removeAll()
     }
 
@@ -237,13 +237,13 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
             let ids = Array(held)
             _ = try? await PostgresOutage(patienceSeconds: 0, attemptSeconds: 5).retrying(location, logger: logger) { [client] in
                 if !ids.isEmpty {
-                    try await client.query(
+                    try await client.rows(
                         """
                         UPDATE \(unescaped: items) SET state = 0, lease_owner = NULL, lease_until = NULL
                         WHERE id = ANY(\(ids)) AND state = 1 AND lease_owner = \(worker) AND batch_ref IS NULL
                         """)
                 }
-                try await client.query("UPDATE \(unescaped: workers) SET stopped_at = now(), seen_at = now() WHERE id = \(worker)")
+                try await client.rows("UPDATE \(unescaped: workers) SET stopped_at = now(), seen_at = now() WHERE id = \(worker)")
             }
             held.removeAll()
         }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// What a PostgreSQL store does when the server goes away: a call that fails
 /// for a reason a reconnect can cure (the server restarting, a dropped
@@ -45,21 +46,43 @@ struct PostgresOutage: Sendable {
         }
     }
 
+    /// The first of the call's end and the timer wins. A task group would not do: it waits for every child,
+    /// and a call on a connection that died mid-transaction was seen never to end, cancelled or not. The
+    /// abandoned call is left to end (or not) on its own.
     private func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask { [attemptSeconds] in
-                try await Task.sleep(for: .seconds(attemptSeconds))
-                throw Timeout()
+        let seconds = attemptSeconds
+        return try await withCheckedThrowingContinuation { continuation in
+            let waiting = FirstAnswer(continuation)
+            let timer = Task {
+                try await Task.sleep(for: .seconds(seconds))
+                waiting.resume(with: .failure(Timeout()))
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            Task {
+                do { waiting.resume(with: .success(try await body())) } catch { waiting.resume(with: .failure(error)) }
+                timer.cancel()
+            }
+        }
+    }
+
+    /// A continuation resumed by whichever answer comes first; later ones are dropped.
+    private final class FirstAnswer<T: Sendable>: Sendable {
+        private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+        init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+        func resume(with result: Result<T, any Error>) {
+            continuation.withLock { pending in
+                pending?.resume(with: result)
+                pending = nil
+            }
         }
     }
 
     /// Connection trouble and the server's "shutting down / starting up / retry this" answers.
     static func isTransient(_ error: any Error) -> Bool {
         if error is Timeout || error is IOError || error is ChannelError { return true }
+        // A transaction's error carries the one that broke it: at BEGIN, inside, or at COMMIT.
+        if let error = error as? PostgresTransactionError {
+            return [error.beginError, error.closureError, error.commitError].compactMap { $0 }.contains(where: isTransient)
+        }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .queryCancelled:
@@ -77,6 +100,9 @@ struct PostgresOutage: Sendable {
     /// PSQLError's description hides everything on purpose; the server's message and code are what a user needs.
     static func describe(_ error: any Error, location: String, waited: Double) -> SluiceError {
         if let error = error as? SluiceError { return error }
+        if let error = error as? PostgresTransactionError, let inner = error.closureError ?? error.beginError ?? error.commitError {
+            return describe(inner, location: location, waited: waited)
+        }
         var text: String
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
