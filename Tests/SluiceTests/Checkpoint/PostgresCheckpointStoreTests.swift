@@ -8,7 +8,7 @@ import Testing
 /// tests' real PostgreSQL server, several stores standing for several workers.
 @Suite(.serialized) struct PostgresCheckpointStoreTests {
     /// Two workers of one fresh job with a short lease, the first having planned `count` items.
-    private func twoWorkers(count: Int, lease: Int = 2) async throws -> (PostgresCheckpointStore, PostgresCheckpointStore) {
+    private func twoWorkers(count: Int, lease: Int = 2, planningComplete: Bool = true) async throws -> (PostgresCheckpointStore, PostgresCheckpointStore) {
         let server = try await PostgresTestServer.shared()
         let url = server.url(job: PostgresTestServer.uniqueJobName()) + "&lease=\(lease)"
         let first = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: url), role: .runner)
@@ -19,7 +19,7 @@ import Testing
                 planningError: nil)
         ])
         try await first.insertPlanned(
-            (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: true, replanning: false, error: nil)
+            (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: planningComplete, replanning: false, error: nil)
         return (first, second)
     }
 
@@ -68,11 +68,14 @@ import Testing
     }
 
     @Test func oneWorkerPlansAndAnotherTakesOverWhenItStopsBeating() async throws {
-        let (first, second) = try await twoWorkers(count: 1)
+        let (first, second) = try await twoWorkers(count: 1, planningComplete: false)
         #expect(try await first.takePlanning())
         #expect(try await !second.takePlanning())
         try await Task.sleep(for: .seconds(2.5))
         #expect(try await second.takePlanning(), "the planner stopped beating: its turn passes")
+        try await second.insertPlanned([planned(2, key: "k2")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
+        try await second.finishPlanning()
+        #expect(try await !first.takePlanning(), "nothing is left to plan")
         await first.close()
         await second.close()
     }

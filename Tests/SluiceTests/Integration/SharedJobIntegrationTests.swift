@@ -117,3 +117,100 @@ import Testing
         }
     }
 }
+
+/// Operating a job kept in PostgreSQL: the same commands as for SQLite, from anywhere, while workers run.
+@Suite(.serialized) struct SharedJobOperatingTests {
+    @Test func workersStatusListCancelAndExportWorkOnASharedJob() async throws {
+        let server = try await PostgresTestServer.shared()
+        let mock = try await MockGatewayProcess(["--latency-ms", "300"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 400)
+        let url = server.url(job: PostgresTestServer.uniqueJobName()) + "&lease=3"
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", url, "--output", dir.file("out.jsonl"),
+            "--concurrency", "4", "--no-progress",
+        ]
+        let workers = try (0..<2).map { _ in try Child(Binaries.sluice, arguments) }
+        try await waitFor({ ((try? server.query("SELECT count(*) FROM \(Self.schema(url)).items WHERE state = 2"))?.first?.first ?? "0") != "0" }, timeout: 60)
+
+        let listed = try await runSluice(["workers", url])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let live = listed.stdout.split(separator: "\n").filter { $0.contains(" live ") || $0.contains(" planning ") }
+        #expect(live.count == 2, "\(listed.stdout)")
+        let json = try await runSluice(["workers", url, "--json"])
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(Set(rows.compactMap { $0["pid"] as? Int }) == Set(workers.map { Int($0.pid) }))
+        #expect(rows.allSatisfy { ($0["leases"] as? Int ?? 0) > 0 }, "each worker holds leases: \(rows)")
+
+        let status = try await runSluice(["status", url, "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let items = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["items"] as? [String: Any]
+        #expect(items?["total"] as? Int == 400, "\(status.stdout.prefix(600))")
+
+        let database = String(url.prefix { $0 != "?" })
+        let jobs = try await runSluice(["list", database])
+        #expect(jobs.status == 0 && jobs.stdout.contains("running") && jobs.stdout.contains(Self.job(url)), "\(jobs.stdout) \(jobs.stderr)")
+
+        let cancel = try await runSluice(["cancel", url, "--wait"], timeout: 60)
+        #expect(cancel.status == 0 && cancel.stdout.contains("2 live workers"), "\(cancel.stdout) \(cancel.stderr)")
+        for worker in workers { #expect(await worker.wait(timeout: 30).status == 130) }
+        #expect(try await runSluice(["workers", url]).stdout.contains(" stopped "))
+
+        let exported = try await runSluice(["export", url, "--output", dir.file("so-far.jsonl")])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let done = Int(try server.query("SELECT count(*) FROM \(Self.schema(url)).items WHERE state = 2").first?.first ?? "") ?? -1
+        #expect(try readJSONLines(dir.file("so-far.jsonl")).count == done && done > 0 && done < 400)
+
+        // A cancelled job continues only when asked, and then finishes.
+        let refused = try await runSluice(arguments)
+        #expect(refused.status == 2 && refused.stderr.contains("cancelled"), "\(refused.stderr)")
+        let resumed = try await runSluice(arguments + ["--force", "--concurrency", "64"], timeout: 120)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try readJSONLines(dir.file("out.jsonl")).map { $0["custom_id"] as? String } == (0..<400).map { "i\($0)" })
+        #expect(try await runSluice(["list", database]).stdout.contains("finished"))
+    }
+
+    @Test func theRateBudgetIsTheJobsNotEachWorkers() async throws {
+        let server = try await PostgresTestServer.shared()
+        let mock = try await MockGatewayProcess(["--latency-ms", "5"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 2000)
+        let url = server.url(job: PostgresTestServer.uniqueJobName()) + "&lease=3"
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", url, "--output", dir.file("out.jsonl"),
+            "--concurrency", "8", "--rpm", "600", "--no-progress",
+        ]
+        let workers = try (0..<2).map { _ in try Child(Binaries.sluice, arguments) }
+        try await Task.sleep(for: .seconds(12))
+        for worker in workers { worker.signal(SIGTERM) }
+        for worker in workers { _ = await worker.wait(timeout: 30) }
+        // Past the first heartbeats (both workers live and sharing), the job as a whole keeps to 600 a minute.
+        let times = try await mock.timeline().map(\.time).sorted()
+        guard let first = times.first else { throw TestFailure("nothing was sent") }
+        let window = times.filter { $0 >= first + 4 && $0 < first + 10 }
+        let rate = Double(window.count) / 6
+        #expect(rate > 7 && rate <= 11.5, "\(rate) requests/s in all with --rpm 600 (10/s) shared by 2 workers; unshared they would send 20/s")
+    }
+
+    @Test func aChangedInputIsRefusedByEveryWorkerAndAPasswordNeverGoesInTheURL() async throws {
+        let server = try await PostgresTestServer.shared()
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 50)
+        let url = server.url(job: PostgresTestServer.uniqueJobName())
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", url, "--output", dir.file("out.jsonl"), "--no-progress",
+        ]
+        #expect(try await runSluice(arguments).status == 0)
+        dir.writePrompts("in.jsonl", count: 51)  // another worker's copy of the input differs
+        let changed = try await runSluice(arguments)
+        #expect(changed.status == 2 && changed.stderr.contains("changed since the job started"), "\(changed.stderr)")
+
+        let withPassword = url.replacingOccurrences(of: "postgres@", with: "postgres:hunter2@")
+        let refused = try await runSluice(["status", withPassword])
+        #expect(refused.status == 2 && refused.stderr.contains("PGPASSWORD") && !refused.stderr.contains("hunter2"), "\(refused.stderr)")
+    }
+
+    static func job(_ url: String) -> String { String(url.split(separator: "job=").last?.prefix { $0 != "&" } ?? "") }
+    static func schema(_ url: String) -> String { "sluice_" + job(url) }
+}
