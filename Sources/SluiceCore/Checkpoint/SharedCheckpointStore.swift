@@ -29,6 +29,8 @@ public protocol SharedCheckpointStore: CheckpointStore {
     func workRemains() async throws -> Bool
     /// The first worker to ask once the job is complete writes the results; the others are told who did.
     func claimPublication() async throws -> String?
+    /// The job has work again (a resume, `--retry-failed`, a re-planned input): its next completion is published anew.
+    func reopenPublication() async throws
     /// Workers seen in the last `withinSeconds`, with their leases and rates, newest first.
     func workers(seenWithin seconds: Double) async throws -> [WorkerRecord]
 }

@@ -82,6 +82,9 @@ struct JobPreparation {
         var job = PreparedJob(
             store: store, inputs: records, replanning: replanning, needsPlanning: records.contains { !$0.planningComplete },
             inputErrors: records.compactMap(\.planningError), preparation: preparation, baseline: try await store.counts())
+        if let shared = store as? any SharedCheckpointStore, job.needsPlanning || job.baseline.pending + job.baseline.inFlight > 0 {
+            try await shared.reopenPublication()
+        }
         if options.strict { try await planStrictly(&job, fresh: fresh) }
         return job
     }

@@ -44,7 +44,8 @@ struct JobRun {
         // A worker of a shared job leases a little ahead of its concurrency, not 512 items: what it holds, the
         // others cannot take, and a killed worker's holdings wait for their leases to expire.
         let feed = ItemFeed(
-            store: store, pageSize: shared == nil ? 512 : min(512, max(16, 2 * configuration.concurrency)), planningDone: shared != nil || !job.needsPlanning, route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
+            store: store, pageSize: shared == nil ? 512 : min(512, max(16, 2 * configuration.concurrency)), planningDone: shared != nil || !job.needsPlanning,
+            route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
             othersWorking: othersWorking, pollSeconds: min(1, (shared?.leaseSeconds ?? 3) / 3))
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)

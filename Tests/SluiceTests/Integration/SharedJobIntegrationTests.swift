@@ -206,6 +206,9 @@ import Testing
         let changed = try await runSluice(arguments)
         #expect(changed.status == 2 && changed.stderr.contains("changed since the job started"), "\(changed.stderr)")
 
+        let batch = try await runSluice(arguments + ["--mode", "batch"])
+        #expect(batch.status == 2 && batch.stderr.contains("provider batches are collected by one worker"), "\(batch.stderr)")
+
         let withPassword = url.replacingOccurrences(of: "postgres@", with: "postgres:hunter2@")
         let refused = try await runSluice(["status", withPassword])
         #expect(refused.status == 2 && refused.stderr.contains("PGPASSWORD") && !refused.stderr.contains("hunter2"), "\(refused.stderr)")

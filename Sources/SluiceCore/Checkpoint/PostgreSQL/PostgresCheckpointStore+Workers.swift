@@ -48,9 +48,10 @@ extension PostgresCheckpointStore {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.rows("SELECT pg_advisory_xact_lock(hashtext(\(schema + ":planning")))", logger: logger)
                 // A planner that has just finished leaves nothing to take.
-                let unplanned = try await connection.rows(
-                    "SELECT count(*) FROM \(unescaped: inputs) WHERE NOT planning_complete", logger: logger
-                ).first?.decode(Int.self) ?? 0
+                let unplanned =
+                    try await connection.rows(
+                        "SELECT count(*) FROM \(unescaped: inputs) WHERE NOT planning_complete", logger: logger
+                    ).first?.decode(Int.self) ?? 0
                 guard unplanned > 0 else { return false }
                 let others =
                     try await connection.rows(
@@ -91,6 +92,11 @@ extension PostgresCheckpointStore {
             let owner = try await client.rows("SELECT value FROM \(unescaped: job) WHERE key = 'published_by'").first?.decode(String.self)
             return owner == worker ? nil : owner
         }
+    }
+
+    public func reopenPublication() async throws {
+        let job = table("job")
+        try await database { client in try await client.rows("DELETE FROM \(unescaped: job) WHERE key = 'published_by'") }
     }
 
     public func workers(seenWithin seconds: Double) async throws -> [WorkerRecord] {
