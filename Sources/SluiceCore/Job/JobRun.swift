@@ -42,11 +42,13 @@ struct JobRun {
         var othersWorking: (@Sendable () async throws -> Bool)? = nil
         if let shared { othersWorking = { try await shared.workRemains() } }
         // A worker of a shared job leases a little ahead of its concurrency, not 512 items: what it holds, the
-        // others cannot take, and a killed worker's holdings wait for their leases to expire.
+        // others cannot take, and a killed worker's holdings wait for their leases to expire. With nothing to
+        // lease it looks again four times a second (two cheap queries): a worker waiting for the planner's first
+        // items, or for the job's last, should not idle a whole second (make bench's 3-worker row felt it).
         let feed = ItemFeed(
             store: store, pageSize: shared == nil ? 512 : min(512, max(16, 2 * configuration.concurrency)), planningDone: shared != nil || !job.needsPlanning,
             route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
-            othersWorking: othersWorking, pollSeconds: min(1, (shared?.leaseSeconds ?? 3) / 3))
+            othersWorking: othersWorking, pollSeconds: 0.25)
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let prices = configuration.priceTable

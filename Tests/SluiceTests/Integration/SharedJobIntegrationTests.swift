@@ -131,7 +131,13 @@ import Testing
             "--concurrency", "4", "--no-progress",
         ]
         let workers = try (0..<2).map { _ in try Child(Binaries.sluice, arguments) }
-        try await waitFor({ ((try? server.query("SELECT count(*) FROM \(Self.schema(url)).items WHERE state = 2"))?.first?.first ?? "0") != "0" }, timeout: 60)
+        // Both workers started and hold leases (a loaded machine may take a while to start the second).
+        let holders = "SELECT count(DISTINCT lease_owner) FROM \(Self.schema(url)).items WHERE state = 1"
+        try await waitFor(
+            {
+                try? await Task.sleep(for: .milliseconds(250))  // a look is a psql process
+                return (try? server.query(holders))?.first?.first == "2"
+            }, timeout: 60)
 
         let listed = try await runSluice(["workers", url])
         #expect(listed.status == 0, "\(listed.stderr)")

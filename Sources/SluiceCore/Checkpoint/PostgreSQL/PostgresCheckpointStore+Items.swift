@@ -91,9 +91,9 @@ extension PostgresCheckpointStore {
                         """ : "DO NOTHING"
                     try await connection.rows(
                         """
-                        INSERT INTO \(unescaped: table) (file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides,
+                        INSERT INTO \(unescaped: table) (id, file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, body, overrides,
                             metadata, error_code, error_message, route)
-                        SELECT file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, decode(body, 'base64'),
+                        SELECT file_index * 4294967296 + line, file_index, line, custom_id, line_hash, state, bad_line, endpoint, model, decode(body, 'base64'),
                             decode(overrides, 'base64'), decode(metadata, 'base64'), error_code, error_message, route
                         FROM jsonb_to_recordset(\(try Self.json(rows))::jsonb) AS u(file_index BIGINT, line BIGINT, custom_id TEXT, line_hash BIGINT,
                             state SMALLINT, bad_line BOOLEAN, endpoint TEXT, model TEXT, body TEXT, overrides TEXT, metadata TEXT, error_code TEXT,

@@ -12,6 +12,9 @@ enum PostgresSchema {
     ///   stays on a finished item: it says who answered it.
     /// - bodies are stored as they are (TOAST compresses large values); the SQLite store's trained dictionaries
     ///   would need every worker to agree on one while they all write.
+    /// - an item's id is its position (`file_index << 32 | line`), not a sequence: whichever worker plans a
+    ///   line (a planner taking over plans some twice) gives it the same id, so result lines (`batch_req_<id>`)
+    ///   do not depend on who planned (for a one-file job they equal the SQLite store's).
     /// - `workers`: one row per worker process, refreshed by its heartbeat (`sluice workers`, the shared rate budget).
     static func migrations(_ schema: String) -> [Int: String] {
         [
@@ -20,7 +23,7 @@ enum PostgresSchema {
                 file_index BIGINT PRIMARY KEY, path TEXT NOT NULL, size BIGINT NOT NULL, checksum BIGINT NOT NULL,
                 planned_lines BIGINT NOT NULL DEFAULT 0, planning_complete BOOLEAN NOT NULL DEFAULT false, planning_error TEXT);
             CREATE TABLE IF NOT EXISTS \(schema).items (
-                id BIGSERIAL PRIMARY KEY,
+                id BIGINT PRIMARY KEY,
                 file_index BIGINT NOT NULL, line BIGINT NOT NULL, custom_id TEXT NOT NULL, line_hash BIGINT NOT NULL,
                 state SMALLINT NOT NULL, bad_line BOOLEAN NOT NULL DEFAULT false,
                 endpoint TEXT NOT NULL, model TEXT, body BYTEA, overrides BYTEA, metadata BYTEA,
