@@ -91,7 +91,7 @@ final class PostgresTestServer: Sendable {
         // The free port is only free when asked: another process may take it before the server binds it.
         var failures: [String] = []
         for _ in 0..<3 {
-            let server = PostgresTestServer(port: try freePort(), bin: bin, folder: folder)
+            let server = PostgresTestServer(port: try freeLoopbackPort(), bin: bin, folder: folder)
             do {
                 try server.pgctl(["-w", "start"])
             } catch {
@@ -124,22 +124,6 @@ final class PostgresTestServer: Sendable {
     private static func psqlPath(_ bin: String) -> String {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { String($0) + "/psql" }
         return ([bin + "/psql"] + path).first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/psql"
-    }
-
-    /// Binding port 0 lets the kernel pick a port nothing listens on.
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket failed: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestFailure("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a command to completion and returns its stdout. `asServer`: as the postgres user when we are root.
