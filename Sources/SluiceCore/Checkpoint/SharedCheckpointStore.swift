@@ -27,8 +27,10 @@ public protocol SharedCheckpointStore: CheckpointStore {
     func finishPlanning() async throws
     /// Whether anything is left for anyone: planning unfinished, pending items, or leases (live or expired).
     func workRemains() async throws -> Bool
-    /// The first worker to ask once the job is complete writes the results; the others are told who did.
+    /// The first worker to ask once the job is complete writes the results; the others are told who did
+    /// (nil: this worker writes them). A claim whose owner died before `publicationWritten` passes on.
     func claimPublication() async throws -> String?
+    func publicationWritten() async throws
     /// The job has work again (a resume, `--retry-failed`, a re-planned input): its next completion is published anew.
     func reopenPublication() async throws
     /// Workers seen in the last `withinSeconds`, with their leases and rates, newest first.

@@ -48,7 +48,7 @@ struct JobRun {
         let feed = ItemFeed(
             store: store, pageSize: shared == nil ? 512 : min(512, max(16, 2 * configuration.concurrency)), planningDone: shared != nil || !job.needsPlanning,
             route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
-            othersWorking: othersWorking, pollSeconds: 0.25)
+            othersWorking: othersWorking, pollSeconds: 0.25, stopping: { control.isStopping })
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
         let prices = configuration.priceTable
@@ -130,7 +130,16 @@ struct JobRun {
             services.append(
                 .init(
                     service: SharedPlanning(
-                        store: shared, makePlanner: { inputs in try preparation.planner(for: job, inputs: inputs, onBatch: onBatch) }, onEnd: onEnd,
+                        store: shared,
+                        makePlanner: { stored in
+                            // Where planning stands comes from the store; the file read is this worker's own copy.
+                            let inputs = stored.map { record in
+                                var record = record
+                                if record.fileIndex < job.inputs.count { record.path = job.inputs[record.fileIndex].path }
+                                return record
+                            }
+                            return try preparation.planner(for: job, inputs: inputs, onBatch: onBatch)
+                        }, onEnd: onEnd,
                         control: control, logger: logger),
                     successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "planner"))
         } else if job.needsPlanning {

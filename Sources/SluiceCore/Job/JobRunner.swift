@@ -90,6 +90,7 @@ public struct JobRunner: Sendable {
             for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix + ".\(getpid())") }
         } else if complete {
             report.written = try await publisher.finish()
+            try await (store as? any SharedCheckpointStore)?.publicationWritten()
             logger.debug("results written after \(String(format: "%.3f", outcome.elapsedSeconds)) s of running")
         } else {
             try await publisher.advance()

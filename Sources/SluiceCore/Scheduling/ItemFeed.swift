@@ -25,14 +25,17 @@ public actor ItemFeed {
     /// asked when nothing is left to lease here; the feed ends only when the whole job is done.
     private let othersWorking: (@Sendable () async throws -> Bool)?
     private let pollSeconds: Double
+    /// A stopping run must not keep watching for other workers' items (it would wait out the grace period).
+    private let stopping: @Sendable () -> Bool
 
     /// `route`: which items this feed leases; `otherProducers`: sources that may still add items for it
     /// after planning (each calls `producerFinished()` once).
     /// `othersWorking` (shared jobs): asked every `pollSeconds` while nothing is left to lease.
     public init(
         store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool, route: LeaseRoute = .all, otherProducers: Int = 0,
-        othersWorking: (@Sendable () async throws -> Bool)? = nil, pollSeconds: Double = 1
+        othersWorking: (@Sendable () async throws -> Bool)? = nil, pollSeconds: Double = 1, stopping: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.stopping = stopping
         self.store = store
         self.othersWorking = othersWorking
         self.pollSeconds = pollSeconds
@@ -57,7 +60,7 @@ public actor ItemFeed {
             if !page.isEmpty { continue }
             if plannedBatches != batchesBefore { continue }  // planned while the lease was under way
             if everyProducerFinished {
-                guard let othersWorking, try await othersWorking() else { return nil }
+                guard let othersWorking, !stopping(), try await othersWorking() else { return nil }
                 // Another worker plans or holds leases: look again soon (its leases may expire and come here).
                 let poll = pollSeconds
                 Task { [weak self] in

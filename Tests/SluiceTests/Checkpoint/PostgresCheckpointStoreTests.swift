@@ -88,6 +88,13 @@ import Testing
         #expect(try await !second.workRemains())
         #expect(try await first.claimPublication() == nil)
         #expect(try await second.claimPublication() == first.workerID)
+        // The claimer dies before writing: the claim passes on; once written, it stays.
+        await first.close()
+        #expect(try await second.claimPublication() == nil)
+        try await second.publicationWritten()
+        let third = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: second.location + "&lease=2"), role: .runner)
+        #expect(try await third.claimPublication() == second.workerID)
+        await third.close()
         await first.close()
         await second.close()
     }
@@ -99,9 +106,14 @@ import Testing
         let bounce = Task { try await server.bounce(downFor: 2) }
         try await Task.sleep(for: .milliseconds(300))
         // Issued while the server is down: retried until it is back, then committed once.
+        let start = ContinuousClock.now
         try await first.record(leased.map { finished($0.id) })
+        #expect(ContinuousClock.now - start > .seconds(1), "the call overlapped the downtime")
         try await bounce.value
         #expect(try await second.counts().succeeded == 5)
+        // The same outcomes again (a commit whose acknowledgement was lost, retried): stored once, not late.
+        try await first.record(leased.map { finished($0.id) })
+        #expect(try await second.workers(seenWithin: 60).first { $0.id == first.workerID }?.lateAnswers == 0)
         await first.close()
         await second.close()
     }

@@ -85,18 +85,39 @@ extension PostgresCheckpointStore {
         }
     }
 
+    /// A claim whose owner stopped beating before it said the results were written passes to the asker.
     public func claimPublication() async throws -> String? {
-        let (job, worker) = (table("job"), workerID)
+        let (job, workers, worker, seconds, logger) = (table("job"), table("workers"), workerID, leaseSeconds, logger)
         return try await database { client in
-            try await client.rows("INSERT INTO \(unescaped: job) (key, value) VALUES ('published_by', \(worker)) ON CONFLICT (key) DO NOTHING")
-            let owner = try await client.rows("SELECT value FROM \(unescaped: job) WHERE key = 'published_by'").first?.decode(String.self)
-            return owner == worker ? nil : owner
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.rows(
+                    "INSERT INTO \(unescaped: job) (key, value) VALUES ('published_by', \(worker)) ON CONFLICT (key) DO NOTHING", logger: logger)
+                let owner =
+                    try await connection.rows("SELECT value FROM \(unescaped: job) WHERE key = 'published_by' FOR UPDATE", logger: logger)
+                    .first?.decode(String.self) ?? worker
+                guard owner != worker else { return nil }
+                let written = try await connection.rows("SELECT 1 FROM \(unescaped: job) WHERE key = 'published'", logger: logger)
+                let alive = try await connection.rows(
+                    """
+                    SELECT 1 FROM \(unescaped: workers) WHERE id = \(owner) AND stopped_at IS NULL AND seen_at > now() - \(seconds) * interval '1 second'
+                    """, logger: logger)
+                guard written.isEmpty, alive.isEmpty else { return owner }
+                try await connection.rows("UPDATE \(unescaped: job) SET value = \(worker) WHERE key = 'published_by'", logger: logger)
+                return nil
+            }
+        }
+    }
+
+    public func publicationWritten() async throws {
+        let job = table("job")
+        try await database { client in
+            try await client.rows("INSERT INTO \(unescaped: job) (key, value) VALUES ('published', 'yes') ON CONFLICT (key) DO NOTHING")
         }
     }
 
     public func reopenPublication() async throws {
         let job = table("job")
-        try await database { client in try await client.rows("DELETE FROM \(unescaped: job) WHERE key = 'published_by'") }
+        try await database { client in try await client.rows("DELETE FROM \(unescaped: job) WHERE key IN ('published_by', 'published')") }
     }
 
     public func workers(seenWithin seconds: Double) async throws -> [WorkerRecord] {

@@ -38,8 +38,6 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     var held: Set<Int64> = []
     /// Ids of the sets of sent headers already stored.
     var headerSets: [[UInt8]: Int64] = [:]
-    /// The session that holds the planning lock (a session lock lives on one connection).
-    var planningSession: Task<Void, Never>?
 
     init(settings: PostgresLocation, role: CheckpointRole, password: String?, logger: Logger) throws {
         self.settings = settings
@@ -247,8 +245,6 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
             }
             held.removeAll()
         }
-        planningSession?.cancel()
-        _ = await planningSession?.value
         running.cancel()
         await running.value
     }
