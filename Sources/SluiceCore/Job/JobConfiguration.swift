@@ -100,7 +100,10 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         let job = file ?? JobFile()
         func fromFile(_ path: String?) -> String? {
             guard let path else { return nil }
-            guard path != StandardInputSpool.marker, let directory = fileDirectory, !path.hasPrefix("/") else { return path }
+            // A PostgreSQL checkpoint is a URL, not a path relative to the job file.
+            guard path != StandardInputSpool.marker, !PostgresLocation.isPostgres(path), let directory = fileDirectory, !path.hasPrefix("/") else {
+                return path
+            }
             return normalized((directory as NSString).appendingPathComponent(path))
         }
         let inputs = flags.inputs.flatMap { $0.isEmpty ? nil : $0 } ?? (job.inputs ?? []).compactMap(fromFile)

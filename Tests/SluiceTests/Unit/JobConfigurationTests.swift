@@ -42,6 +42,15 @@ struct JobConfigurationTests {
         #expect(config.gateway.properties == ["batch": "flag", "env": "prod"])
     }
 
+    @Test func aPostgresCheckpointInAJobFileStaysAURL() throws {
+        var file = JobFile()
+        file.inputs = ["in.jsonl"]
+        file.checkpoint = "postgres://sluice@db:5432/batch?job=nightly"
+        let config = try JobConfiguration.resolve(file: file, fileDirectory: "jobs", flags: JobFile())
+        #expect(config.checkpoint == "postgres://sluice@db:5432/batch?job=nightly")
+        #expect(config.inputs == ["jobs/in.jsonl"])
+    }
+
     @Test func jobFileRejectsUnknownKeysAndWrongTypes() throws {
         let dir = TemporaryDirectory()
         writeFile(dir.file("a.json"), Data(#"{"inputs":["x"],"concurency":4}"#.utf8))
