@@ -26,11 +26,7 @@ actor HistoryRecorder: Service {
     func run() async {
         let interval = interval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
-            } catch {
-                break
-            }
+            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
             await flush()
         }
         await flush()

@@ -40,11 +40,7 @@ struct SharedPlanning: Service {
                 control.stop(.error(SluiceError.wrapping(error, as: .input)))
                 break
             }
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
-            } catch {
-                break
-            }
+            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
         }
         try? await gracefulShutdown()
     }

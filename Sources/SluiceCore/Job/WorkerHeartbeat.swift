@@ -43,11 +43,7 @@ struct WorkerHeartbeat: Service {
                 control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
                 break
             }
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
-            } catch {
-                break
-            }
+            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
         }
         // Waits to be stopped like every service of the run (one that ends early makes the group cancel all),
         // then publishes the final figures (the dispatcher, stopped before it, has ended).

@@ -119,11 +119,7 @@ public actor ResultsPublisher: Service {
     /// As a service: advances once a second until the graceful shutdown.
     public func run() async {
         while !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-            } catch {
-                return
-            }
+            guard await sleepUnlessShuttingDown(seconds: 1) else { return }
             do {
                 try await advance()
             } catch {

@@ -125,14 +125,8 @@ import Testing
         #expect(location.host == "db.internal" && location.port == 6543 && location.user == "sluice" && location.database == "batch")
         #expect(location.schema == "sluice_nightly_2" && location.tls == .require && location.leaseSeconds == 12)
         #expect(location.display == "postgres://sluice@db.internal:6543/batch?job=Nightly_2")
-        #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice:hunter2@db/batch?job=x") }
-        let refused = (try? PostgresLocation(parsing: "postgres://sluice:hunter2@db/batch?job=x")) == nil
-        #expect(refused)
-        do {
-            _ = try PostgresLocation(parsing: "postgres://sluice:hunter2@db/batch?job=x")
-        } catch let error as SluiceError {
-            #expect(!error.message.contains("hunter2"), "the refusal must not echo the password")
-        }
+        let refused = #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice:hunter2@db/batch?job=x") }
+        #expect(refused.map { !$0.message.contains("hunter2") } == true, "the refusal must not echo the password")
         #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch") }
         #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch?job=a;drop") }
         #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch?job=a&sslmode=maybe") }
