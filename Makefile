@@ -26,9 +26,17 @@ INSTALLED := $(ROOT)/bin/sluice $(ROOT)/bin/sluice-mock $(BASH_COMPLETION) $(ZSH
 GENERATED_MANUAL := $(SCRATCH)/plugins/GenerateManual/outputs/sluice/sluice.1
 STAGE := $(SCRATCH)/install
 
-.PHONY: build release demo test lint format torture bench install uninstall clean
+.PHONY: build release demo test lint format torture bench install uninstall clean prerequisites test-prerequisites
 
-build:
+# The system packages of scripts/system-packages.txt (installed when missing, as root), one list for every target.
+prerequisites:
+	@bash scripts/prerequisites.sh build $(SCRATCH)
+
+# The same, plus what only the tests need (a proxy, Chromium, PostgreSQL, the JSON Schema test suite).
+test-prerequisites:
+	@bash scripts/prerequisites.sh test $(SCRATCH)
+
+build: prerequisites
 	$(SWIFT) build --scratch-path $(SCRATCH)
 
 release:
@@ -41,7 +49,7 @@ demo: build
 # Every test: the style check, unit tests, and integration tests against a real sluice-mock process.
 # One suite at a time: the integration suites measure what a gateway saw over time, and on two
 # loaded cores they would otherwise share them with the 20,000-item torture test (about 2 minutes).
-test: lint
+test: test-prerequisites lint
 	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --no-parallel
 

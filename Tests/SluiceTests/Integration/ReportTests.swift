@@ -8,58 +8,20 @@ import Testing
 /// checkpoint's own figures, then opened in headless Chromium, which must
 /// parse it into the same figures without a single console message.
 ///
-/// Chromium comes from Debian's packages (`.ci/run` installs it). Without it
-/// the browser tests are skipped on a developer's machine; with `CI=true` they
-/// run anyway and fail saying it is missing, so CI cannot pass by skipping.
+/// What needs no browser (figures, escaping, nothing fetched, the Content-Security-Policy) is checked in tests
+/// of its own. Chromium comes from Debian's packages: `make test` installs it (scripts/system-packages.txt),
+/// so the browser tests always run, and fail saying so if it is missing.
 @Suite(.serialized)
 struct ReportTests {
     /// Set (to a folder) to have the browser tests also save their pages and screenshots there, for a person to look at.
     static let screenshotFolder = ProcessInfo.processInfo.environment["SLUICE_REPORT_SCREENSHOTS"]
 
-    @Test(.enabled(if: HeadlessChromium.shouldRun, "needs chromium (apt-get install chromium), or CI=true to fail without it"))
-    func theReportOfARealJobShowsTheCheckpointsFiguresAndLoadsCleanlyInChromium() async throws {
-        let chromium = try HeadlessChromium.require()
-        let mock = try await MockGatewayProcess([
-            "--p500", "0.2", "--p429", "0.1", "--retry-after", "0.2", "--p400", "0.08", "--latency-ms", "5-80", "--seed", "17",
-            "--missing-model", "<gone>",
-        ])
-        let dir = TemporaryDirectory()
-        let input = dir.file("in.jsonl")
-        var lines = (0..<60).map { index -> String in
-            let property = index % 3 == 0 ? #","properties":{"team":"red"}"# : index % 3 == 1 ? #","properties":{"team":"<i>blue & 'green'</i>"}"# : ""
-            return #"{"id":"i\#(index)","prompt":"question number \#(index)"\#(property)}"#
-        }
-        // User data with markup in it, on an item that always fails (its model does not exist): it must stay text.
-        lines.append(#"{"id":"<b>x&y\"'</b>","prompt":"which model?","model":"<gone>"}"#)
-        writeFile(input, Data((lines.joined(separator: "\n") + "\n").utf8))
-        let job = dir.file("job.json")
-        writeFile(
-            job,
-            Data(
-                #"{"name": "report <demo>", "inputs": ["in.jsonl"], "model": "m", "base_url": "\#(mock.baseURL)", "max_attempts": 3, "concurrency": 8, "prices": {"m": {"input": 1000, "output": 2000}}}"#
-                    .utf8))
-        let run = try await runSluice(["run", job, "--no-progress"])
-        #expect(run.status == 1, "some items fail: \(run.stderr)")
-
-        let report = dir.file("report.html")
-        let made = try await runSluice(["report", job, "--html", report])
-        #expect(made.status == 0, "\(made.stderr)")
-        #expect(made.stderr.contains("wrote the report to \(report)"), "\(made.stderr)")
-        let page = Page(try String(contentsOfFile: report, encoding: .utf8))
-
-        // (1) The page's figures are the checkpoint's.
-        let db = dir.file("in.results.jsonl.sluice.db")
+    @Test func theReportOfARealJobShowsTheCheckpointsFiguresAsTextAndFetchesNothing() async throws {
+        let made = try await RealJobReport.make()
+        let page = made.page
+        let db = made.db
         func sql(_ query: String) throws -> Int { Int((try queryCheckpoint(db, query).first?.first ?? nil) ?? "0") ?? -1 }
-        let succeeded = try checkpointCount(db, "state = 2")
-        let failed = try checkpointCount(db, "state = 3")
-        // The item asking for a missing model always fails; the injected 400s and repeated 500s usually add a few.
-        #expect(failed >= 1 && succeeded > 30, "\(succeeded) succeeded, \(failed) failed")
-        let expected: [String: Int] = [
-            "total": 61, "succeeded": succeeded, "failed": failed, "pending": 0,
-            "prompt-tokens": try sql("SELECT sum(prompt_tokens) FROM items"), "completion-tokens": try sql("SELECT sum(completion_tokens) FROM items"),
-            "attempts": try sql("SELECT sum(attempts) FROM items"), "retries": try sql("SELECT sum(retries) FROM items"),
-        ]
-        for (key, value) in expected {
+        for (key, value) in made.expected {
             #expect(page.figure("summary-\(key)") == String(value), "summary-\(key)")
         }
         #expect(try sql("SELECT sum(retries) FROM items") > 0, "the faults made retries")
@@ -73,10 +35,9 @@ struct ReportTests {
         #expect(abs(p50 - latencies[(latencies.count + 1) / 2 - 1]) < 0.001, "p50 is the checkpoint's median answer")
         #expect(page.figure("summary-latency-max").flatMap(Double.init).map { abs($0 - latencies.last!) < 0.001 } == true)
 
-        let failedItems = try queryCheckpoint(db, "SELECT custom_id, http_status, error_message FROM items WHERE state = 3 ORDER BY id")
         let failedRows = page.rows(table: "failed-items")
-        #expect(failedRows.count == failedItems.count)
-        for item in failedItems {
+        #expect(failedRows.count == made.failedItems.count)
+        for item in made.failedItems {
             let id = HTML.escape(item[0] ?? "")
             let row = failedRows.first { $0.hasPrefix(#""\#(id)""#) } ?? ""
             #expect(row.contains(#"data-http-status="\#(item[1] ?? "")""#), "failed item \(id) is listed with its status")
@@ -85,6 +46,7 @@ struct ReportTests {
         let models = try queryCheckpoint(
             db, "SELECT answered_model, ifnull(sum(prompt_tokens), 0), ifnull(sum(completion_tokens), 0) FROM items WHERE answered_model IS NOT NULL GROUP BY 1"
         )
+        #expect(!models.isEmpty)
         for row in models {
             #expect(page.has(#"data-model="\#(HTML.escape(row[0] ?? ""))" data-items=""#))
             #expect(page.has(#"data-prompt-tokens="\#(row[1] ?? "")" data-completion-tokens="\#(row[2] ?? "")""#), "model \(row[0] ?? "")'s tokens")
@@ -102,20 +64,42 @@ struct ReportTests {
         #expect(page.has("&lt;i&gt;blue &amp; &#39;green&#39;&lt;/i&gt;") && !page.has("<i>blue"))
         #expect(page.has("report &lt;demo&gt;") && !page.has("<demo>"))
         #expect(page.fetches.isEmpty, "the page would fetch: \(page.fetches)")
+        #expect(page.contentSecurityPolicy == Page.strictPolicy, "the page forbids every fetch and script: \(page.contentSecurityPolicy ?? "no policy")")
+    }
 
-        // (2) and (3): Chromium parses it into the same figures, and says nothing on its console.
-        let loaded = try await chromium.load(report, screenshot: Self.screenshotFolder.map { $0 + "/report.png" })
+    @Test func theReportOfARealJobLoadsCleanlyInChromiumWithTheSameFigures() async throws {
+        let chromium = try HeadlessChromium.require()
+        let made = try await RealJobReport.make()
+        // Chromium parses it into the same figures, and says nothing on its console.
+        let loaded = try await chromium.load(made.report, screenshot: Self.screenshotFolder.map { $0 + "/report.png" })
         #expect(loaded.console.isEmpty, "console: \(loaded.console)")
-        for (key, value) in expected {
+        for (key, value) in made.expected {
             #expect(loaded.dom.figure("summary-\(key)") == String(value), "summary-\(key) in the DOM")
         }
-        #expect(loaded.dom.rows(table: "failed-items").count == failedItems.count, "the failed items' table parsed whole")
+        #expect(loaded.dom.rows(table: "failed-items").count == made.failedItems.count, "the failed items' table parsed whole")
         #expect(loaded.dom.has(#"<td class="id">&lt;b&gt;x&amp;y"'&lt;/b&gt;</td>"#), "the id is text in the DOM, not an element")
         #expect(loaded.dom.has("<footer>") && loaded.dom.chart("chart-errors", "data-points") != nil)
     }
 
-    @Test(.enabled(if: HeadlessChromium.shouldRun, "needs chromium (apt-get install chromium), or CI=true to fail without it"))
-    func theConsoleCheckCatchesABrokenPage() async throws {
+    /// The policy is what keeps a model's answer that slipped past escaping from running or phoning home: the browser
+    /// must really enforce it. The report's own page, with a script and an image planted in it, runs neither.
+    @Test func theReportsContentSecurityPolicyStopsAPlantedScriptAndFetchInChromium() async throws {
+        let chromium = try HeadlessChromium.require()
+        let html = HTMLReport(collected: Synthetic.collected(), history: []).render()
+        #expect(Page(html).contentSecurityPolicy == Page.strictPolicy)
+        let planted = html.replacingOccurrences(
+            of: "<footer>",
+            with: #"<script>console.log("planted script ran")</script><img src="http://198.51.100.7/x.png"><footer>"#)
+        #expect(planted != html, "the plant went in")
+        let dir = TemporaryDirectory()
+        let file = dir.file("planted.html")
+        writeFile(file, Data(planted.utf8))
+        let loaded = try await chromium.load(file)
+        #expect(!loaded.console.contains { $0.contains("planted script ran") }, "the script ran: \(loaded.console)")
+        #expect(loaded.console.contains { $0.contains("Content Security Policy") }, "the browser refused by the policy: \(loaded.console)")
+    }
+
+    @Test func theConsoleCheckCatchesABrokenPage() async throws {
         // The report has no script, so any console line is the browser objecting to the page: this proves such lines are seen.
         let chromium = try HeadlessChromium.require()
         let dir = TemporaryDirectory()
@@ -135,26 +119,21 @@ struct ReportTests {
         #expect(loaded.console.contains { $0.contains("attribute d") }, "an SVG attribute the renderer got wrong: \(loaded.console)")
     }
 
-    @Test(.enabled(if: HeadlessChromium.shouldRun, "needs chromium (apt-get install chromium), or CI=true to fail without it"))
-    func aLongHistoryWithAStopDrawsEveryMinuteAndBreaksTheAxis() async throws {
-        let chromium = try HeadlessChromium.require()
-        // Ten hours of work in two runs, nine hours apart, with a quiet stretch of five minutes inside the first run.
-        let start: Int64 = 29_000_000
-        let minutes = (0..<240).filter { !(100..<105).contains($0) }.map { start + Int64($0) } + (0..<360).map { start + 240 + 540 + Int64($0) }
-        let history = minutes.enumerated().map { index, minute in Synthetic.entry(minute, index) }
-        let report = HTMLReport(
-            collected: Synthetic.collected(), history: history, generatedAt: Date(timeIntervalSince1970: Double(start) * 60),
-            timeZone: TimeZone(identifier: "UTC")!)
-        let page = Page(report.render())
+    @Test func aLongHistoryWithAStopDrawsEveryMinuteAndBreaksTheAxis() throws {
+        let page = Synthetic.longHistoryPage()
         #expect(page.chart("chart-throughput", "data-points") == "600", "one point a minute, quiet minutes as zeros")
         #expect(page.chart("chart-throughput", "data-segments") == "2", "the nine-hour stop is cut out of the axis")
         #expect(page.chart("chart-errors", "data-points") == "120", "bars of five minutes")
         #expect(page.has("no history for 9h00m"))
         #expect(page.allFinite, "every number drawn is finite")
         #expect(page.fetches.isEmpty, "the page would fetch: \(page.fetches)")
+    }
+
+    @Test func aLongHistoryLoadsCleanlyInChromium() async throws {
+        let chromium = try HeadlessChromium.require()
         let dir = TemporaryDirectory()
         let file = dir.file("long.html")
-        writeFile(file, Data(page.html.utf8))
+        writeFile(file, Data(Synthetic.longHistoryPage().html.utf8))
         let loaded = try await chromium.load(file, screenshot: Self.screenshotFolder.map { $0 + "/report-long.png" })
         #expect(loaded.console.isEmpty, "console: \(loaded.console)")
         #expect(loaded.dom.figure("summary-succeeded") == "118000")
@@ -179,6 +158,61 @@ struct ReportTests {
                 #expect(page.has("<circle"), "a single minute is drawn as a dot")
             }
         }
+    }
+}
+
+/// A real 61-item job with faults against the real mock, and `sluice report --html` of it, with the figures the
+/// checkpoint holds (what the page must show).
+struct RealJobReport {
+    let dir: TemporaryDirectory
+    let report: String
+    let page: Page
+    let db: String
+    let expected: [String: Int]
+    /// custom_id, http_status, error_message of every failed item, from the checkpoint.
+    let failedItems: [[String?]]
+
+    static func make() async throws -> RealJobReport {
+        let mock = try await MockGatewayProcess([
+            "--p500", "0.2", "--p429", "0.1", "--retry-after", "0.2", "--p400", "0.08", "--latency-ms", "5-80", "--seed", "17",
+            "--missing-model", "<gone>",
+        ])
+        let dir = TemporaryDirectory()
+        let input = dir.file("in.jsonl")
+        var lines = (0..<60).map { index -> String in
+            let property = index % 3 == 0 ? #","properties":{"team":"red"}"# : index % 3 == 1 ? #","properties":{"team":"<i>blue & 'green'</i>"}"# : ""
+            return #"{"id":"i\#(index)","prompt":"question number \#(index)"\#(property)}"#
+        }
+        // User data with markup in it, on an item that always fails (its model does not exist): it must stay text.
+        lines.append(#"{"id":"<b>x&y\"'</b>","prompt":"which model?","model":"<gone>"}"#)
+        writeFile(input, Data((lines.joined(separator: "\n") + "\n").utf8))
+        let job = dir.file("job.json")
+        writeFile(
+            job,
+            Data(
+                #"{"name": "report <demo>", "inputs": ["in.jsonl"], "model": "m", "base_url": "\#(mock.baseURL)", "max_attempts": 3, "concurrency": 8, "prices": {"m": {"input": 1000, "output": 2000}}}"#
+                    .utf8))
+        let run = try await runSluice(["run", job, "--no-progress"])
+        #expect(run.status == 1, "some items fail: \(run.stderr)")
+        let report = dir.file("report.html")
+        let made = try await runSluice(["report", job, "--html", report])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stderr.contains("wrote the report to \(report)"), "\(made.stderr)")
+
+        let db = dir.file("in.results.jsonl.sluice.db")
+        func sql(_ query: String) throws -> Int { Int((try queryCheckpoint(db, query).first?.first ?? nil) ?? "0") ?? -1 }
+        let succeeded = try checkpointCount(db, "state = 2")
+        let failed = try checkpointCount(db, "state = 3")
+        // The item asking for a missing model always fails; the injected 400s and repeated 500s usually add a few.
+        #expect(failed >= 1 && succeeded > 30, "\(succeeded) succeeded, \(failed) failed")
+        let expected: [String: Int] = [
+            "total": 61, "succeeded": succeeded, "failed": failed, "pending": 0,
+            "prompt-tokens": try sql("SELECT sum(prompt_tokens) FROM items"), "completion-tokens": try sql("SELECT sum(completion_tokens) FROM items"),
+            "attempts": try sql("SELECT sum(attempts) FROM items"), "retries": try sql("SELECT sum(retries) FROM items"),
+        ]
+        let failedItems = try queryCheckpoint(db, "SELECT custom_id, http_status, error_message FROM items WHERE state = 3 ORDER BY id")
+        return RealJobReport(
+            dir: dir, report: report, page: Page(try String(contentsOfFile: report, encoding: .utf8)), db: db, expected: expected, failedItems: failedItems)
     }
 }
 
@@ -211,6 +245,17 @@ struct Page: CustomStringConvertible {
         return html[start.upperBound..<end.lowerBound].split(separator: "<tr data-item=").dropFirst().map { $0 }
     }
 
+    /// The policy every report carries: nothing fetched, no script, its own inline style and data: images only.
+    static let strictPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+    /// The `Content-Security-Policy` of the page's `<meta http-equiv>` in its `<head>` (where a browser honours it).
+    var contentSecurityPolicy: String? {
+        guard let head = html.range(of: "</head>").map({ html[..<$0.lowerBound] }),
+            let meta = head.range(of: #"<meta http-equiv="Content-Security-Policy" content=""#)
+        else { return nil }
+        return String(head[meta.upperBound...].prefix { $0 != "\"" })
+    }
+
     /// No NaN or infinity printed anywhere (in SVG attributes they are console errors).
     var allFinite: Bool { html.range(of: #"NaN|\binf\b"#, options: .regularExpression) == nil }
 
@@ -230,13 +275,11 @@ struct HeadlessChromium {
     let path: String
 
     static let installed = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    static let onCI = ProcessInfo.processInfo.environment["CI"] == "true"
-    /// Skipped without chromium, except on CI, where `require()` then fails the test.
-    static let shouldRun = installed != nil || onCI
 
+    /// Never skipped: `make test` installs chromium, so its absence is a failure that says how to get it.
     static func require() throws -> HeadlessChromium {
         guard let installed else {
-            throw TestFailure("CI=true but chromium is not installed: .ci/run installs it (apt-get install chromium fonts-dejavu-core)")
+            throw TestFailure("chromium is not installed: `make test` installs it (scripts/system-packages.txt), or apt-get install chromium fonts-dejavu-core")
         }
         return HeadlessChromium(path: installed)
     }
@@ -296,6 +339,16 @@ enum Synthetic {
         if index % 11 == 0 { entry.errors["server"] = 2 }
         if index % 37 == 0 { entry.errors["timeout"] = 1 }
         return entry
+    }
+
+    /// Ten hours of work in two runs, nine hours apart, with a quiet stretch of five minutes inside the first run.
+    static func longHistoryPage() -> Page {
+        let start: Int64 = 29_000_000
+        let minutes = (0..<240).filter { !(100..<105).contains($0) }.map { start + Int64($0) } + (0..<360).map { start + 240 + 540 + Int64($0) }
+        let history = minutes.enumerated().map { index, minute in entry(minute, index) }
+        let report = HTMLReport(
+            collected: collected(), history: history, generatedAt: Date(timeIntervalSince1970: Double(start) * 60), timeZone: TimeZone(identifier: "UTC")!)
+        return Page(report.render())
     }
 
     static func collected() -> JobStatusCollector.Collected {
