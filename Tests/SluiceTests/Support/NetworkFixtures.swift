@@ -32,7 +32,7 @@ final class ProxyProcess {
 
     init(in dir: TemporaryDirectory, credentials: (user: String, password: String)? = nil) async throws {
         guard let binary = ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw TestFailure("tinyproxy is not installed (apt-get install tinyproxy; .ci/run installs it)")
+            throw TestFailure("tinyproxy is not installed: `make test` installs it (scripts/system-packages.txt), or apt-get install tinyproxy")
         }
         port = try freeLoopbackPort()
         log = dir.file("tinyproxy.log")
