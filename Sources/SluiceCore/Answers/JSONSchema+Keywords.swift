@@ -284,7 +284,9 @@ extension JSONSchema {
         /// Names what is allowed, so a retry prompt can say more than "no".
         @inline(never)
         private func notAllowed(_ name: String, _ schema: Subschema) -> Violation {
-            let known = schema.keywords.properties.prefix(10).map { quoted($0.name) } + (schema.keywords.properties.count > 10 ? ["…"] : [])
+            let known =
+                schema.keywords.properties.prefix(10).map { quoted($0.name) } + (schema.keywords.properties.count > 10 ? ["…"] : [])
+                + schema.keywords.patternProperties.prefix(3).map { "names matching " + quoted($0.pattern.pattern) }
             let hint = known.isEmpty ? "no properties are allowed" : "allowed: " + known.joined(separator: ", ")
             return failure("property \(quoted(name)) is not allowed (\(hint))")
         }

@@ -179,6 +179,46 @@ struct JSONSchemaTests {
         #expect(loadError(#"{"multipleOf":0}"#) == #"at schema /multipleOf: "multipleOf" must be greater than 0"#)
     }
 
+    @Test func patternPropertiesAndPropertyNames() throws {
+        let schema = #"{"properties":{"id":{}},"patternProperties":{"^x-":{"type":"string"}},"additionalProperties":false}"#
+        #expect(try problem(schema, #"{"id":1,"x-a":"s"}"#) == nil)
+        #expect(try problem(schema, #"{"id":1,"x-b":1}"#) == "at /x-b: expected string, got integer 1")
+        #expect(try problem(schema, #"{"y":1,"x-a":"s"}"#) == #"at /: property "y" is not allowed (allowed: "id", names matching "^x-")"#)
+        // A name that is declared and matches a pattern must satisfy both.
+        #expect(
+            try problem(#"{"properties":{"ab":{"minimum":1}},"patternProperties":{"b":{"maximum":5}}}"#, #"{"ab":9}"#)
+                == "at /ab: 9 is greater than the maximum 5")
+        let names = #"{"propertyNames":{"pattern":"^[a-z]+$"}}"#
+        #expect(try problem(names, #"{"ok":1,"also":2}"#) == nil)
+        #expect(try problem(names, #"{"ok":1,"Z9":2,"B1":3}"#) == #"at /: the property name "B1" is not allowed: "B1" does not match the pattern "^[a-z]+$""#)
+        #expect(loadError(#"{"patternProperties":{"(":{}}}"#) == #"at schema /patternProperties/(: "(" is not a valid regular expression"#)
+    }
+
+    @Test func containsAndItsCounts() throws {
+        let schema = #"{"contains":{"type":"integer"},"minContains":2,"maxContains":3}"#
+        #expect(try problem(schema, #"[1,"a",2]"#) == nil)
+        #expect(try problem(schema, #"[1,"a"]"#) == #"at /: expected at least 2 items matching the schema under "contains", got 1"#)
+        #expect(try problem(schema, "[1,2,3,4]") == #"at /: expected at most 3 items matching the schema under "contains", got 4"#)
+        #expect(try problem(#"{"contains":{"type":"integer"}}"#, "[]") == #"at /: expected at least 1 item matching the schema under "contains", got 0"#)
+        #expect(try problem(#"{"contains":false,"minContains":0}"#, "[1]") == nil)
+        #expect(try problem(#"{"minContains":2,"maxContains":0}"#, "[1]") == nil)  // without "contains" they do nothing
+    }
+
+    @Test func dependenciesAndConditionals() throws {
+        let dependent = #"{"dependentRequired":{"card":["billing","cvc"]},"dependentSchemas":{"card":{"properties":{"cvc":{"maxLength":4}}}}}"#
+        #expect(try problem(dependent, #"{"billing":1}"#) == nil)
+        #expect(try problem(dependent, #"{"card":1,"cvc":"123"}"#) == #"at /: missing property "billing", required when "card" is present"#)
+        #expect(try problem(dependent, #"{"card":1,"billing":1,"cvc":"12345"}"#) == "at /cvc: expected at most 4 characters, got 5")
+        #expect(loadError(#"{"dependentRequired":{"a":[1]}}"#) == #"at schema /dependentRequired/a: "dependentRequired" must be an array of strings"#)
+        let branches = #"{"if":{"properties":{"kind":{"const":"a"}}},"then":{"required":["x"]},"else":{"required":["y"]}}"#
+        #expect(try problem(branches, #"{"kind":"a","x":1}"#) == nil)
+        #expect(try problem(branches, #"{"kind":"a","y":1}"#) == #"at /: missing required property "x""#)
+        #expect(try problem(branches, #"{"kind":"b","x":1}"#) == #"at /: missing required property "y""#)
+        #expect(try problem(#"{"then":false,"else":false}"#, "1") == nil)  // without "if" they do nothing
+        #expect(loadError(##"{"if":{"$ref":"#"}}"##) == "$ref loop that never moves into the instance: # -> #")
+        #expect(loadError(##"{"dependentSchemas":{"a":{"$ref":"#"}}}"##) == "$ref loop that never moves into the instance: # -> #")
+    }
+
     @Test func propertyCounts() throws {
         #expect(try problem(#"{"minProperties":1,"maxProperties":2}"#, #"{"a":1}"#) == nil)
         #expect(try problem(#"{"minProperties":1}"#, "{}") == "at /: expected at least 1 property, got 0")
