@@ -9,9 +9,9 @@ extension JSONSchema {
     /// One validation pass. The instance path is a stack pushed and popped on the way down and
     /// turned into a string only when something fails, so valid answers build no strings.
     ///
-    /// Stack use is deliberate: only `check`, `checkArray`, `checkObject` and
-    /// `checkApplicators` recurse, they read keywords through the shared `Subschema` instead of
-    /// copying them, and everything else (leaf keywords, messages) is kept out of line, so a
+    /// Stack use is deliberate: only `check` and the `check…` functions that descend into
+    /// children or subschemas recurse, they read keywords through the shared `Subschema` instead
+    /// of copying them, and everything else (leaf keywords, messages) is kept out of line, so a
     /// nesting level costs a few hundred bytes of stack rather than kilobytes.
     struct Walker {
         /// Instance depth the walk descends to. Structured outputs nest a handful of levels
