@@ -9,9 +9,9 @@ extension JSONSchema {
     /// One validation pass. The instance path is a stack pushed and popped on the way down and
     /// turned into a string only when something fails, so valid answers build no strings.
     ///
-    /// Stack use is deliberate: only `check`, `checkArray`, `checkObject` and
-    /// `checkApplicators` recurse, they read keywords through the shared `Subschema` instead of
-    /// copying them, and everything else (leaf keywords, messages) is kept out of line, so a
+    /// Stack use is deliberate: only `check` and the `check…` functions that descend into
+    /// children or subschemas recurse, they read keywords through the shared `Subschema` instead
+    /// of copying them, and everything else (leaf keywords, messages) is kept out of line, so a
     /// nesting level costs a few hundred bytes of stack rather than kilobytes.
     struct Walker {
         /// Instance depth the walk descends to. Structured outputs nest a handful of levels
@@ -129,11 +129,8 @@ extension JSONSchema {
                     return failure("expected at most \(Walker.plural(maximum, "character", "characters")), got \(length)")
                 }
             }
-            if let pattern = schema.keywords.pattern {
-                let whole = NSRange(location: 0, length: text.utf16.count)
-                if pattern.rangeOfFirstMatch(in: text, range: whole).location == NSNotFound {
-                    return failure("\(excerpt(text)) does not match the pattern \(quoted(pattern.pattern))")
-                }
+            if let pattern = schema.keywords.pattern, !Walker.matches(pattern, text) {
+                return failure("\(excerpt(text)) does not match the pattern \(quoted(pattern.pattern))")
             }
             return nil
         }
@@ -158,7 +155,29 @@ extension JSONSchema {
                 path.removeLast()
                 if let violation { return violation }
             }
+            if let contains = schema.keywords.contains, let violation = checkContains(schema, contains, elements) { return violation }
             return schema.keywords.uniqueItems ? checkUniqueness(elements) : nil
+        }
+
+        /// `contains` with `minContains` (default 1) and `maxContains`: every element is tried,
+        /// since the count is what matters.
+        @inline(never)
+        private mutating func checkContains(_ schema: Subschema, _ contains: Node, _ elements: [Any]) -> Violation? {
+            var matches = 0
+            for (index, element) in elements.enumerated() {
+                if path.count >= Walker.maxDepth { return tooDeep() }
+                path.append(.index(index))
+                if check(contains, element) == nil { matches += 1 }
+                path.removeLast()
+            }
+            let minimum = schema.keywords.minContains ?? 1
+            if matches < minimum {
+                return failure("expected at least \(Walker.plural(minimum, "item", "items")) matching the schema under \"contains\", got \(matches)")
+            }
+            if let maximum = schema.keywords.maxContains, matches > maximum {
+                return failure("expected at most \(Walker.plural(maximum, "item", "items")) matching the schema under \"contains\", got \(matches)")
+            }
+            return nil
         }
 
         private func checkArraySize(_ schema: Subschema, _ elements: [Any]) -> Violation? {
@@ -201,21 +220,47 @@ extension JSONSchema {
                 path.removeLast()
                 if let violation { return violation }
             }
-            guard let additional = schema.keywords.additionalProperties else { return nil }
-            // The smallest offending name wins, so the message does not depend on hash order.
-            var first: (name: String, violation: Violation)?
-            for (name, member) in members where !schema.keywords.propertyNames.contains(name) {
-                if let first, first.name < name { continue }
-                if case .boolean(false) = additional {
-                    first = (name, notAllowed(name, schema))
-                    continue
+            if schema.keywords.additionalProperties != nil || schema.keywords.propertyNames != nil || !schema.keywords.patternProperties.isEmpty {
+                // The smallest offending name wins, so the message does not depend on hash order.
+                var first: (name: String, violation: Violation)?
+                for (name, member) in members {
+                    if let first, first.name < name { continue }
+                    if let violation = checkMember(schema, name, member) { first = (name, violation) }
                 }
+                if let first { return first.violation }
+            }
+            for dependency in schema.keywords.dependentSchemas where members[dependency.name] != nil {
+                if let violation = check(dependency.schema, members) { return violation }
+            }
+            return nil
+        }
+
+        /// The keywords that look at every member: `propertyNames`, `patternProperties`, and
+        /// `additionalProperties` for a name that neither `properties` nor a pattern covers.
+        private mutating func checkMember(_ schema: Subschema, _ name: String, _ member: Any) -> Violation? {
+            if let names = schema.keywords.propertyNames, let violation = check(names, name) {
+                return failure("the property name \(quoted(name)) is not allowed: \(violation.message)")
+            }
+            var covered = schema.keywords.declaredNames.contains(name)
+            for pattern in schema.keywords.patternProperties where Walker.matches(pattern.pattern, name) {
+                covered = true
                 if path.count >= Walker.maxDepth { return tooDeep() }
                 path.append(.key(name))
-                if let violation = check(additional, member) { first = (name, violation) }
+                let violation = check(pattern.schema, member)
                 path.removeLast()
+                if let violation { return violation }
             }
-            return first?.violation
+            guard !covered, let additional = schema.keywords.additionalProperties else { return nil }
+            if case .boolean(false) = additional { return notAllowed(name, schema) }
+            if path.count >= Walker.maxDepth { return tooDeep() }
+            path.append(.key(name))
+            defer { path.removeLast() }
+            return check(additional, member)
+        }
+
+        /// ECMA 262 `pattern`s are searched for, not anchored.
+        static func matches(_ pattern: NSRegularExpression, _ text: String) -> Bool {
+            pattern.rangeOfFirstMatch(in: text, range: NSRange(location: 0, length: text.utf16.count)).location != NSNotFound
         }
 
         private func checkObjectShape(_ schema: Subschema, _ members: [String: Any]) -> Violation? {
@@ -228,13 +273,20 @@ extension JSONSchema {
             for name in schema.keywords.required where members[name] == nil {
                 return failure("missing required property \(quoted(name))")
             }
+            for dependency in schema.keywords.dependentRequired where members[dependency.name] != nil {
+                for name in dependency.required where members[name] == nil {
+                    return failure("missing property \(quoted(name)), required when \(quoted(dependency.name)) is present")
+                }
+            }
             return nil
         }
 
         /// Names what is allowed, so a retry prompt can say more than "no".
         @inline(never)
         private func notAllowed(_ name: String, _ schema: Subschema) -> Violation {
-            let known = schema.keywords.properties.prefix(10).map { quoted($0.name) } + (schema.keywords.properties.count > 10 ? ["…"] : [])
+            let known =
+                schema.keywords.properties.prefix(10).map { quoted($0.name) } + (schema.keywords.properties.count > 10 ? ["…"] : [])
+                + schema.keywords.patternProperties.prefix(3).map { "names matching " + quoted($0.pattern.pattern) }
             let hint = known.isEmpty ? "no properties are allowed" : "allowed: " + known.joined(separator: ", ")
             return failure("property \(quoted(name)) is not allowed (\(hint))")
         }
@@ -272,6 +324,10 @@ extension JSONSchema {
             }
             if let negated = schema.keywords.negated, check(negated, value) == nil {
                 return failure("must not match the schema under \"not\"")
+            }
+            if let condition = schema.keywords.condition {
+                let branch = check(condition, value) == nil ? schema.keywords.then : schema.keywords.otherwise
+                if let branch, let violation = check(branch, value) { return violation }
             }
             return nil
         }
