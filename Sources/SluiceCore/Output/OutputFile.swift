@@ -1,8 +1,9 @@
 import Foundation
 
-/// A results file being written: created with mode 0600 under a working
-/// name (exclusively, never through a symlink: `PrivateFile`) and renamed into place only when complete, so a reader never sees half
-/// a file at the final name and an interrupted write leaves the previous one intact.
+/// A results file (or an export, a report) being written: created with mode 0600 under a working name
+/// (afresh and exclusively, never through a symlink: `PrivateFile`) and renamed into place only when
+/// complete, so a reader never sees half a file at the final name and an interrupted write leaves the
+/// previous one intact.
 /// Names ending in `.gz` are gzip-compressed as they are written.
 ///
 /// The working file is a private temporary name by default; a `partialPath`

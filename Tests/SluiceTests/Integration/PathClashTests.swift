@@ -35,7 +35,9 @@ import Testing
         Clash("checkpoint is a symlink to the input", prompts + ["--checkpoint", "in-link.jsonl"], "--checkpoint in-link.jsonl is the input in.jsonl"),
         Clash("output is the checkpoint", prompts + ["--output", "out.db", "--checkpoint", "out.db"], "--output out.db is the checkpoint out.db"),
         Clash("errors is ./checkpoint", prompts + ["--errors", "c.db", "--checkpoint", "./c.db"], "--errors c.db is the checkpoint ./c.db"),
-        Clash("output is the checkpoint's -wal", prompts + ["--checkpoint", "c.db", "--output", "c.db-wal"], "--output c.db-wal is the checkpoint's -wal file c.db-wal"),
+        Clash(
+            "output is the checkpoint's -wal", prompts + ["--checkpoint", "c.db", "--output", "c.db-wal"],
+            "--output c.db-wal is the checkpoint's -wal file c.db-wal"),
         Clash("errors is the output", prompts + ["--output", "r.jsonl", "--errors", "alias/r.jsonl"], "--output r.jsonl is the errors file alias/r.jsonl"),
         Clash("partial results file is a symlink to the input", prompts + ["--output", "data"], "the partial results file data.partial is the input in.jsonl"),
         Clash(
@@ -51,17 +53,21 @@ import Testing
         Clash("checkpoint is the CA file", prompts + ["--ca-file", "ca.pem", "--checkpoint", "ca-link.pem"], "--checkpoint ca-link.pem is the CA file ca.pem"),
         Clash("errors is the API key file", prompts + ["--api-key-file", "key.txt", "--errors", "key.txt"], "--errors key.txt is the API key file key.txt"),
         Clash("output is a --reuse checkpoint", prompts + ["--reuse", "old.db", "--output", "./old.db"], "--output ./old.db is the --reuse checkpoint old.db"),
+        Clash(
+            "PostgreSQL job: errors is the input", prompts + ["--checkpoint", "postgres://sluice@127.0.0.1:9/jobs?job=x", "--errors", "./in.jsonl"],
+            "--errors ./in.jsonl is the input in.jsonl"),
         Clash("checkpoint is the job file", jobFile + ["--checkpoint", "job.json"], "--checkpoint job.json is the job file job.json"),
         Clash("output is a hard link to the job file", jobFile + ["--output", "job-hard.json"], "--output job-hard.json is the job file job.json"),
         Clash("output is the job file's template", jobFile + ["--output", "./template.json"], "--output ./template.json is the template template.json"),
-        Clash("dry run: checkpoint is the job file's template", jobFile + ["--dry-run", "--checkpoint", "template-hard.json"],
+        Clash(
+            "dry run: checkpoint is the job file's template", jobFile + ["--dry-run", "--checkpoint", "template-hard.json"],
             "--checkpoint template-hard.json is the template template.json"),
     ]
 
     @Test(arguments: runClashes)
     func runRefusesAClash(_ clash: Clash) async throws {
         let mock = try await MockGatewayProcess()
-        let workspace = Workspace()
+        let workspace = try Workspace()
         let before = workspace.snapshot()
         let finished = await workspace.sluice(clash.arguments + ["--base-url", mock.baseURL, "--no-progress"])
         #expect(finished.status == 2, "\(finished.stderr)")
@@ -74,7 +80,9 @@ import Testing
 
     static let otherClashes: [Clash] = [
         Clash("export over the input", ["export", checkpoint, "--output", "in-link.jsonl"], "export --output in-link.jsonl is the input in.jsonl"),
-        Clash("export over ./checkpoint", ["export", "job.json", "--output", "./" + checkpoint], "export --output ./\(checkpoint) is the checkpoint \(checkpoint)"),
+        Clash(
+            "export over ./checkpoint", ["export", "job.json", "--output", "./" + checkpoint], "export --output ./\(checkpoint) is the checkpoint \(checkpoint)"
+        ),
         Clash("export over the results", ["export", checkpoint, "--output", "alias/in.results.jsonl"], "is the results file in.results.jsonl"),
         Clash("export over the template", ["export", "job.json", "--output", "template-hard.json"], "is the template template.json"),
         Clash("report over the job file", ["report", "job.json", "--html", "job-hard.json"], "--html job-hard.json is the job file job.json"),
@@ -89,7 +97,7 @@ import Testing
     @Test(arguments: otherClashes)
     func otherCommandsRefuseAClash(_ clash: Clash) async throws {
         let mock = try await MockGatewayProcess()
-        let workspace = Workspace()
+        let workspace = try Workspace()
         let ran = await workspace.sluice(Self.jobFile + ["--base-url", mock.baseURL, "--no-progress"])
         #expect(ran.status == 0, "\(ran.stderr)")
         let sent = try await mock.stats().totalRequests
@@ -109,7 +117,7 @@ import Testing
     /// replaced, never written through; what sluice leaves is its own regular file, mode 0600.
     @Test func plantedSymlinksAreNotWrittenThrough() async throws {
         let mock = try await MockGatewayProcess()
-        let workspace = Workspace()
+        let workspace = try Workspace()
         let planted = ["out.jsonl.partial", "out.errors.jsonl.partial", "page.html", "export.jsonl"]
         // One victim each: two working files through one link would be the same file, refused as a clash.
         for name in planted {
@@ -137,7 +145,7 @@ import Testing
 /// The identity two paths are compared by.
 struct FileIdentityTests {
     @Test func spellingsLinksAndMissingFiles() throws {
-        let workspace = Workspace()
+        let workspace = try Workspace()
         let file = workspace.file("in.jsonl")
         func same(_ a: String, _ b: String) -> Bool { FileIdentity(path: a).isSameFile(as: FileIdentity(path: b)) }
         #expect(same(file, workspace.path + "/./in.jsonl"))
@@ -158,7 +166,7 @@ struct FileIdentityTests {
 
     /// A symlink planted where sluice creates its working file is removed, not followed.
     @Test func privateFileIsCreatedAfreshNotThroughASymlink() throws {
-        let workspace = Workspace()
+        let workspace = try Workspace()
         let working = workspace.file("work.partial")
         try FileManager.default.createSymbolicLink(atPath: working, withDestinationPath: workspace.file("in.jsonl"))
         let before = FileManager.default.contents(atPath: workspace.file("in.jsonl"))
@@ -180,7 +188,7 @@ final class Workspace {
     var path: String { directory.path }
     func file(_ name: String) -> String { directory.file(name) }
 
-    init() {
+    init() throws {
         directory.writePrompts("in.jsonl", count: 3)
         writeFile(file("template.json"), Data(#"{"user": "{{prompt}}"}"#.utf8))
         writeFile(file("schema.json"), Data(#"{"type": "object"}"#.utf8))
@@ -190,14 +198,18 @@ final class Workspace {
         writeFile(file("job.json"), Data(#"{"inputs": ["in.jsonl"], "model": "m", "template": "template.json"}"#.utf8))
         writeFile(
             file("job2.json"),
-            Data(#"{"inputs": ["in.jsonl"], "model": "m", "template": "template.json", "errors": "template-hard.json", "checkpoint": "in.results.jsonl.sluice.db"}"#.utf8))
+            Data(
+                #"{"inputs": ["in.jsonl"], "model": "m", "template": "template.json", "errors": "template-hard.json", "checkpoint": "in.results.jsonl.sluice.db"}"#
+                    .utf8))
         let manager = FileManager.default
-        try? manager.createDirectory(atPath: file("sub"), withIntermediateDirectories: true)
-        for (link, target) in [("in-link.jsonl", "in.jsonl"), ("schema-link.json", "schema.json"), ("ca-link.pem", "ca.pem"), ("data.partial", "in.jsonl"), ("alias", ".")] {
-            try? manager.createSymbolicLink(atPath: file(link), withDestinationPath: target)
+        try manager.createDirectory(atPath: file("sub"), withIntermediateDirectories: true)
+        for (link, target) in [
+            ("in-link.jsonl", "in.jsonl"), ("schema-link.json", "schema.json"), ("ca-link.pem", "ca.pem"), ("data.partial", "in.jsonl"), ("alias", "."),
+        ] {
+            try manager.createSymbolicLink(atPath: file(link), withDestinationPath: target)
         }
         for (link, target) in [("in-hard.jsonl", "in.jsonl"), ("template-hard.json", "template.json"), ("job-hard.json", "job.json")] {
-            try? manager.linkItem(atPath: file(target), toPath: file(link))
+            try manager.linkItem(atPath: file(target), toPath: file(link))
         }
     }
 
