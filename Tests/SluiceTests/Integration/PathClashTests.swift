@@ -113,6 +113,25 @@ import Testing
         #expect(workspace.snapshot().filter { !sidecars.contains($0.key) } == before)
     }
 
+    /// The copy of standard input is an input only once it is saved: naming it as the results is refused then,
+    /// before anything is sent, and the copy is left as it was.
+    @Test func theCopyOfStandardInputIsNotOverwritten() async throws {
+        let mock = try await MockGatewayProcess()
+        let workspace = try Workspace()
+        let run = Self.prompts.map { $0 == "in.jsonl" ? "-" : $0 } + ["--checkpoint", "job.db", "--base-url", mock.baseURL, "--no-progress"]
+        let first = try await Child(Binaries.sluice, run, directory: workspace.path, standardInput: workspace.file("in.jsonl")).wait()
+        #expect(first.status == 0, "\(first.stderr)")
+        let copy = try #require(first.stderr.firstMatch(of: /saved in (\S+);/)?.1).description
+        let saved = FileManager.default.contents(atPath: workspace.file(copy))
+        let sent = try await mock.stats().totalRequests
+
+        let again = try await Child(Binaries.sluice, run + ["--output", copy], directory: workspace.path, standardInput: workspace.file("in.jsonl")).wait()
+        #expect(again.status == 2, "\(again.stderr)")
+        #expect(again.stderr.contains("--output \(copy) is the input \(copy) (same file)"), "\(again.stderr)")
+        #expect(try await mock.stats().totalRequests == sent)
+        #expect(FileManager.default.contents(atPath: workspace.file(copy)) == saved)
+    }
+
     /// Symlinks planted at the working names of the results, the errors, a report and an export are
     /// replaced, never written through; what sluice leaves is its own regular file, mode 0600.
     @Test func plantedSymlinksAreNotWrittenThrough() async throws {
