@@ -32,18 +32,23 @@ public enum StandardInputSpool {
         return spooled
     }
 
+    /// The working name of the copy while it is written (the final name needs its size and CRC).
+    static func partialPath(besideCheckpoint checkpoint: String, jobName: String) -> String {
+        let folder = (checkpoint as NSString).deletingLastPathComponent
+        return ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(".\(jobName).stdin.\(getpid()).partial")
+    }
+
     /// Copies everything `input` holds to `<checkpoint folder>/<job>.stdin-<size>-<crc>.jsonl[.gz]` (gzip kept
     /// as gzip, found by its magic bytes), written under a temporary name and renamed once complete.
     static func spool(_ input: FileHandle, besideCheckpoint checkpoint: String, jobName: String) throws -> String {
         let folder = (checkpoint as NSString).deletingLastPathComponent
-        let directory = folder.isEmpty ? "." : folder
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let partial = (directory as NSString).appendingPathComponent(".\(jobName).stdin.\(getpid()).partial")
-        guard FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]),
-            let output = FileHandle(forWritingAtPath: partial)
-        else {
-            throw SluiceError(.configuration, "\(partial): cannot write the copy of standard input there")
+        try FileManager.default.createDirectory(atPath: folder.isEmpty ? "." : folder, withIntermediateDirectories: true)
+        let partial = partialPath(besideCheckpoint: checkpoint, jobName: jobName)
+        let descriptor = PrivateFile.create(partial)
+        guard descriptor >= 0 else {
+            throw SluiceError(.configuration, "\(partial): cannot write the copy of standard input there (\(String(cString: strerror(errno))))")
         }
+        let output = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         var size: Int64 = 0
         var crc = crc32(0, nil, 0)
         var head: [UInt8] = []

@@ -249,8 +249,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         if scheme == "http", !Self.isLoopback(host), !allowInsecureHTTP {
             throw fail("refusing to send the API key over plain http to \(host); use https, or pass --allow-insecure-http if this network is trusted")
         }
-        if output == errors { throw fail("the results and errors files must differ (both are \(output))") }
-        if inputs.contains(output) { throw fail("the output \(output) is also an input") }
+        // Compared as files, not spellings (`./x`, symlinks, hard links): see OwnedFiles.
+        try OwnedFiles(job: self).refuseClashes()
         if let maxCost, !(maxCost > 0) { throw fail("the cost cap must be more than 0 dollars, got \(maxCost)") }
         for (model, price) in prices where !(price.input >= 0 && price.output >= 0 && (price.cachedInput ?? 0) >= 0) {
             throw fail("the price of \(model) must not be negative")

@@ -35,6 +35,9 @@ struct JobPreparation {
         // Checked before anything is sent: finding out after the last answer that the results cannot be written wastes the job.
         let shared = PostgresLocation.isPostgres(configuration.checkpoint)
         if shared { try refuseWhatOneWorkerOnlyDoes() }
+        // Checked by the commands already; again here because the copy of standard input is an input only from
+        // now on, and a library caller may pass a configuration nobody validated.
+        try OwnedFiles(job: configuration).refuseClashes()
         for (path, what) in [(configuration.output, "results file"), (configuration.errors, "errors file"), (configuration.checkpoint, "checkpoint")]
         where !(shared && what == "checkpoint") {
             try createParentDirectory(of: path)

@@ -48,9 +48,7 @@ public struct JobRunner: Sendable {
     private func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation) async throws -> RunReport {
         // Results are written in input order as the finished prefix grows; creating the files now
         // also proves the output folder is writable before the first request is sent.
-        // Workers of a shared job on one machine may name the same results file: each writes its own partial file.
-        let shared = job.store is any SharedCheckpointStore
-        let partialSuffix = ResultsPublisher.partialSuffix + (shared ? ".\(getpid())" : "")
+        let partialSuffix = ResultsPublisher.partialSuffix(shared: job.store is any SharedCheckpointStore)
         let publisher = try await ResultsPublisher.create(
             store: job.store, resultsPath: configuration.output,
             errorsPath: configuration.errors, control: control, partialSuffix: partialSuffix)
@@ -87,7 +85,7 @@ public struct JobRunner: Sendable {
         if complete, let shared = store as? any SharedCheckpointStore, let other = try await shared.claimPublication() {
             // Another worker saw the job complete first and writes the results from the checkpoint.
             report.publishedBy = other
-            for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix + ".\(getpid())") }
+            for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix(shared: true)) }
         } else if complete {
             report.written = try await publisher.finish()
             try await (store as? any SharedCheckpointStore)?.publicationWritten()

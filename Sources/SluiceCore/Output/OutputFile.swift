@@ -1,8 +1,9 @@
 import Foundation
 
-/// A results file being written: created with mode 0600 under a working
-/// name and renamed into place only when complete, so a reader never sees half
-/// a file at the final name and an interrupted write leaves the previous one intact.
+/// A results file (or an export, a report) being written: created with mode 0600 under a working name
+/// (afresh and exclusively, never through a symlink: `PrivateFile`) and renamed into place only when
+/// complete, so a reader never sees half a file at the final name and an interrupted write leaves the
+/// previous one intact.
 /// Names ending in `.gz` are gzip-compressed as they are written.
 ///
 /// The working file is a private temporary name by default; a `partialPath`
@@ -12,19 +13,22 @@ import Foundation
 public final class OutputFile {
     public let path: String
     public let workingPath: String
+    /// What the file is, for messages: "results file", "errors file", "report".
+    public let what: String
     private let keepUncommitted: Bool
     private var committed = false
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var deflater: Deflater?
 
-    public init(path: String, partialPath: String? = nil) throws {
+    public init(path: String, partialPath: String? = nil, what: String = "results file") throws {
         self.path = path
-        workingPath = partialPath ?? path + ".tmp-\(getpid())"
+        self.what = what
+        workingPath = partialPath ?? Self.temporaryPath(for: path)
         keepUncommitted = partialPath != nil
-        fd = open(workingPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        fd = PrivateFile.create(workingPath)
         guard fd >= 0 else {
-            throw SluiceError(.output, "\(path): cannot create the results file (\(String(cString: strerror(errno))))")
+            throw SluiceError(.output, "\(path): cannot create the \(what) (\(workingPath): \(String(cString: strerror(errno))))")
         }
         buffer.reserveCapacity(1 << 20)
         if path.hasSuffix(".gz") { deflater = try Deflater(path: path) }
@@ -33,6 +37,7 @@ public final class OutputFile {
     /// Standard output (`--output -`): written as it goes, nothing to rename; `.gz` is not applied.
     private init(standardOutput: Void) {
         path = "-"
+        what = "standard output"
         workingPath = "-"
         keepUncommitted = true
         fd = dup(STDOUT_FILENO)
@@ -40,6 +45,9 @@ public final class OutputFile {
     }
 
     public static func standardOutput() -> OutputFile { OutputFile(standardOutput: ()) }
+
+    /// The working name of a file written without a `partialPath`.
+    public static func temporaryPath(for path: String) -> String { path + ".tmp-\(getpid())" }
 
     public var isStandardOutput: Bool { path == "-" }
 
@@ -66,7 +74,7 @@ public final class OutputFile {
             return
         }
         guard fsync(fd) == 0, rename(workingPath, path) == 0 else {
-            throw SluiceError(.output, "\(path): cannot finish the results file (\(String(cString: strerror(errno))))")
+            throw SluiceError(.output, "\(path): cannot finish the \(what) (\(String(cString: strerror(errno))))")
         }
         committed = true
     }
@@ -79,7 +87,7 @@ public final class OutputFile {
             let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw SluiceError(.output, "\(path): write failed (\(String(cString: strerror(errno))))")
+                throw SluiceError(.output, "\(path): cannot write the \(what) (\(workingPath): \(String(cString: strerror(errno))))")
             }
             offset += written
         }

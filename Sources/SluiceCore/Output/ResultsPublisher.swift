@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 
 /// Writes the results and errors files while the job runs, in input order.
@@ -24,6 +25,9 @@ public actor ResultsPublisher: Service {
     }
 
     public static let partialSuffix = ".partial"
+
+    /// Workers of a shared job on one machine may name the same results file: each writes its own partial file.
+    public static func partialSuffix(shared: Bool) -> String { partialSuffix + (shared ? ".\(getpid())" : "") }
     private let thread: DedicatedThread
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
     private let store: any CheckpointStore
@@ -54,7 +58,7 @@ public actor ResultsPublisher: Service {
     private func openFiles(resultsPath: String, errorsPath: String, suffix: String) throws {
         files = (
             try OutputFile(path: resultsPath, partialPath: resultsPath + suffix),
-            try OutputFile(path: errorsPath, partialPath: errorsPath + suffix)
+            try OutputFile(path: errorsPath, partialPath: errorsPath + suffix, what: "errors file")
         )
     }
 

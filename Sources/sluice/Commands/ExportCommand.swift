@@ -52,6 +52,9 @@ struct ExportCommand: AsyncParsableCommand {
             let written = try await withJob(job) { reference, store in
                 var settings = reference.configuration
                 if settings == nil { settings = try await JobConfiguration.stored(in: store) }
+                if output != "-" {
+                    try OwnedFiles.refuseOverwritingJob(writing: output, as: "export --output", argument: job, reference: reference, settings: settings)
+                }
                 let exporter = ResultExporter(
                     store: store, format: format, selection: only, jobProperties: settings?.gateway.properties ?? [:],
                     metadataColumns: metadataColumns)

@@ -50,6 +50,11 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let page = try await withJob(job) { reference, store in
+                if html != "-" {
+                    var settings = reference.configuration
+                    if settings == nil { settings = try await JobConfiguration.stored(in: store) }
+                    try OwnedFiles.refuseOverwritingJob(writing: html, as: "--html", argument: job, reference: reference, settings: settings)
+                }
                 let collector = JobStatusCollector(
                     store: store, configuration: reference.configuration, prices: try await priceTable(store: store, reference: reference))
                 let collected = try await collector.collectAll(slowestLimit: slowest, failedLimit: failed)
@@ -65,11 +70,10 @@ struct ReportCommand: AsyncParsableCommand {
             if !folder.isEmpty && !(FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) {
                 throw SluiceError(.output, "\(html): cannot write the report: there is no folder \(folder)")
             }
-            do {
-                try data.write(to: URL(fileURLWithPath: html), options: .atomic)
-            } catch {
-                throw SluiceError(.output, "\(html): cannot write the report: \(error.localizedDescription)")
-            }
+            // Under a private temporary name (never through a symlink), mode 0600, renamed into place when complete.
+            let file = try OutputFile(path: html, what: "report")
+            try file.write(Array(data))
+            try file.commit()
             FileHandle.standardError.write(Data("sluice: wrote the report to \(html) (\(max(data.count / 1024, 1)) KB)\n".utf8))
         }
     }

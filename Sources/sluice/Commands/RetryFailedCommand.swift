@@ -45,6 +45,8 @@ struct RetryFailedCommand: AsyncParsableCommand {
             var configuration = try await settings(of: reference)
             if let concurrency { configuration.concurrency = concurrency }
             try configuration.validate()
+            // A job file also names its template and schema files, which no output may overwrite (validate() checked the rest).
+            if reference.configuration != nil { try OwnedFiles(job: configuration, sources: try JobSources.load(jobFile: job)).refuseClashes() }
             var options = RunOptions()
             options.force = force
             let chosen = classes.flatMap(\.classes)

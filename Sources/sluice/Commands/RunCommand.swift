@@ -41,7 +41,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         behaviour.bootstrapLogging()
         try await reportingErrors {
-            let configuration = try job.configuration()
+            let configuration = try job.checkedConfiguration()
             if dryRun {
                 try await ValidateCommand.validate(configuration)
                 return

@@ -29,18 +29,18 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try await Self.validate(try job.configuration(), assumedCompletionTokens: assumeCompletionTokens)
+            try await Self.validate(try job.checkedConfiguration(), assumedCompletionTokens: assumeCompletionTokens)
         }
     }
 
     /// Shared with `run --dry-run`.
     static func validate(_ configuration: JobConfiguration, assumedCompletionTokens: Int = JobValidator.defaultAssumedCompletionTokens) async throws {
         var configuration = configuration
-        // Standard input is copied to a scratch folder to be read like a file, and the copy removed after.
+        // Standard input is copied to a private scratch folder to be read like a file, and the copy removed after.
         var scratch: String?
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         if configuration.inputs.contains(StandardInputSpool.marker) {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-validate-\(getpid())").path
+            let folder = try PrivateFile.temporaryFolder(prefix: "sluice-validate-")
             scratch = folder
             configuration.checkpoint = (folder as NSString).appendingPathComponent("stdin")
             configuration = try StandardInputSpool.spooling(configuration)
