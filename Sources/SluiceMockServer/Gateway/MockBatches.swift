@@ -179,10 +179,11 @@ final class MockBatches: Sendable {
             let failDraw = rng.nextUnit(), expireDraw = rng.nextUnit()
             let fate: BatchRecord.Fate =
                 failDraw < configuration.batch.fail ? .fail : (expireDraw < configuration.batch.expire ? .expire : .complete)
-            let batch = BatchRecord(
+            var batch = BatchRecord(
                 number: state.batches.count + 1, endpoint: endpoint, inputFileID: inputFileID, completionWindow: window, metadata: metadata,
                 createdAt: now, seconds: configuration.batch.seconds, lines: lines, invalid: invalid, fate: fate, seed: rng.next(),
                 headers: request.headers.filter { $0.name.hasPrefix("floopy-property-") || $0.name == "floopy-fallback" })
+            if configuration.echoCredentials { batch.echo = CredentialEcho(request.headers) }
             state.batches.append(batch)
             // With --batch-seconds 0 the batch has already ended: its files exist before it is first shown.
             advance(&state, state.batches.count - 1, now: now, record: record)
@@ -289,6 +290,7 @@ final class MockBatches: Sendable {
                 if let usage = answer.usage { stats.record(usage: usage.prompt, usage.completion, headers: batch.headers) }
             }
             for (fault, count) in output.faults { stats.faults[fault, default: 0] += count }
+            for place in output.echoes { batch.echo?.record(at: place, in: &stats) }
         }
     }
 }
