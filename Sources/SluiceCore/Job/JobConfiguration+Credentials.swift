@@ -36,10 +36,12 @@ extension JobConfiguration {
             throw InputProblem(code: .invalidField, message: Self.credentialRefusal(name))
         }
         if gateway.extraHeaders.keys.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
-            throw InputProblem(code: .invalidField, message: "header \(name) is given both as a value (--header) and from the environment (--header-env): keep one")
+            throw InputProblem(
+                code: .invalidField, message: "header \(name) is given both as a value (--header) and from the environment (--header-env): keep one")
         }
         // A secret typed where its variable's name belongs must not be repeated into a terminal or CI log.
-        let isName = variable.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+        let isName =
+            variable.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
             && variable.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
         guard isName else {
             throw InputProblem(
@@ -66,7 +68,8 @@ extension JobConfiguration {
             let variable = headerEnv[name]!
             guard let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
                 throw SluiceError(
-                    .configuration, "--header-env \(name)=\(variable): the environment variable \(variable) is not set (or is empty); set it to the \(name) value")
+                    .configuration,
+                    "--header-env \(name)=\(variable): the environment variable \(variable) is not set (or is empty); set it to the \(name) value")
             }
             guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
                 throw SluiceError(.configuration, "--header-env \(name)=\(variable): the value of \(variable) contains a line break, which cannot be sent")
@@ -77,7 +80,9 @@ extension JobConfiguration {
 
     /// The one redactor of a run: the API key, every `--header-env` value and the proxy password, scrubbed
     /// from all gateway text sluice prints, logs or stores.
-    public func redactor(apiKey: String?, proxyPassword: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    public func redactor(
+        apiKey: String?, proxyPassword: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws
         -> Redactor
     {
         Redactor(secrets: [apiKey, proxyPassword] + (try credentialHeaders(environment: environment)).map(\.value))

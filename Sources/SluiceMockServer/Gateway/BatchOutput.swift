@@ -52,7 +52,8 @@ struct BatchOutput {
             if let echo = batch.echo, !echoes.contains("batch_error_line") {
                 // The first line that ran is refused, quoting the credentials it came with.
                 let message = "Invalid request (presented: \(echo.text))"
-                errors.append(write(400, #"{"error":{"message":\#(jsonQuoted(message)),"type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#))
+                errors.append(
+                    write(400, #"{"error":{"message":\#(jsonQuoted(message)),"type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#))
                 echoes.append("batch_error_line")
                 failed += 1
                 continue

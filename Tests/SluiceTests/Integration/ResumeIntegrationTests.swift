@@ -257,7 +257,8 @@ struct ResumeIntegrationTests {
         #expect(!(right.stdout + right.stderr).contains("fp_right_key_123"))
         #expect(try await echoing.stats().count("echoed", "live_error authorization") > 20, "the mock sent the key back")
         let db = dir.file("in.results.jsonl.sluice.db")
-        #expect(try readJSONLines(dir.file("in.results.jsonl")).count + readJSONLines(dir.file("in.errors.jsonl")).count == 300)
+        #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 300)
+        #expect(try readJSONLines(dir.file("in.errors.jsonl")).count > 20)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(files.contains("in.results.jsonl.sluice.db.lock"))
         for file in files {
