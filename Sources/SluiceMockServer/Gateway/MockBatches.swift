@@ -47,7 +47,12 @@ final class MockBatches: Sendable {
     /// `path` is without `/v1`.
     func handle(_ request: MockRequest, path: String, record: Recorder) -> MockResponse {
         if let key = configuration.apiKey, request.header("authorization") != "Bearer \(key)" {
-            return .floopyError(401, code: "INVALID_API_KEY", message: "Invalid or missing API key")
+            var message = "Invalid or missing API key"
+            if configuration.echoCredentials, let echo = CredentialEcho(request.headers) {
+                message += " (presented: \(echo.text))"
+                record { echo.record(at: "batch_api_error", in: &$0) }
+            }
+            return .floopyError(401, code: "INVALID_API_KEY", message: message)
         }
         let now = Date().timeIntervalSince1970
         let parts = path.split(separator: "/").map(String.init)

@@ -152,6 +152,23 @@ struct SecretsIntegrationTests {
         expectNoSecret(seen)
     }
 
+    @Test func aBatchAPIRefusalThatEchoesTheSecretsIsReportedScrubbed() async throws {
+        let mock = try await MockGatewayProcess(["--api-key", "fp_the_right_key_9", "--echo-credentials", "--batch-seconds", "0.2"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 5)
+        let run = try await runSluice(
+            [
+                "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
+                "--header-env", "x-api-key=AZURE_HDR", "--log-level", "trace",
+            ], environment: Self.environment)
+        #expect(run.status == 1, "\(run.stderr)")
+        let refusal = "HTTP 401 from POST /v1/files: Invalid or missing API key (presented: authorization: Bearer [REDACTED]; x-api-key: [REDACTED])"
+        #expect(run.stderr.contains(refusal), "\(run.stderr)")
+        let stats = try await mock.stats()
+        #expect(stats.count("echoed", "batch_api_error authorization") >= 1 && stats.count("echoed", "batch_api_error x-api-key") >= 1)
+        expectNoSecret(output("refused batch run", run) + (try files(in: dir)))
+    }
+
     static let credentialHeaders = [
         "x-api-key", "api-key", "X-Portkey-Api-Key", "x-portkey-virtual-key", "Helicone-Auth", "X-Session-Token", "x-client-secret",
         "Authorization", "Proxy-Authorization", "Cookie",
