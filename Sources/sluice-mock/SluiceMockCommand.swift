@@ -79,6 +79,11 @@ struct SluiceMockCommand: AsyncParsableCommand {
     var missingModels: [String] = []
     @Flag(help: "Echo the presented Authorization header in 401 bodies, as some gateways do (for tests of key scrubbing).")
     var echoKeyInErrors = false
+    @Flag(
+        help:
+            "Echo the Authorization header and every credential-looking header (x-api-key, *-token...) in every error body, one batch error line and one batch output line (for tests of scrubbing; counted under echoed in /stats)."
+    )
+    var echoCredentials = false
     @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(help: "Dimension of the vectors from /v1/embeddings.") var embeddingDim = 8
@@ -182,6 +187,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.quota = quota
         config.missingModels = Set(missingModels)
         config.echoKeyInErrors = echoKeyInErrors
+        config.echoCredentials = echoCredentials
         config.tlsCertificate = tlsCert
         config.tlsKey = tlsKey
         config.recordTimeline = !noBodyCounts

@@ -18,7 +18,8 @@ public enum BatchCanceller {
         let transport = try JobRunner.transport(for: configuration, apiKey: apiKey, proxyFlag: nil, logger: logger)
         let api = BatchAPIClient(
             transport: transport, builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
-            headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [], timeout: configuration.timeoutSeconds)
+            headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [], timeout: configuration.timeoutSeconds,
+            redactor: try configuration.redactor(apiKey: apiKey))
         var cancelled: [String] = []
         for id in open {
             do {

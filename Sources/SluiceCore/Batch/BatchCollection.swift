@@ -1,5 +1,6 @@
 /// A finished batch's output and error files matched to its items by `custom_id`: what each item's
-/// outcome is, and what was odd about the files (duplicated or unknown ids, missing lines).
+/// outcome is, and what was odd about the files (duplicated or unknown ids, missing lines). Every
+/// outcome leaves here scrubbed of the run's secrets: result lines and error files are gateway text.
 struct BatchCollection {
     let batchID: String
     let items: [DispatchItem]
@@ -9,6 +10,7 @@ struct BatchCollection {
     let answers: AnswerChecker?
     /// Why the whole batch failed (no line was run), for the items' messages.
     let batchFailure: String?
+    let redactor: Redactor
     /// The job's model, for items whose line names none (the request digest uses the model asked first).
     var defaultModel: String?
     private var lines: [String: BatchLine] = [:]
@@ -21,13 +23,17 @@ struct BatchCollection {
     private var unknown = 0
     private var unreadable = 0
 
-    init(batchID: String, items: [DispatchItem], auto: Bool, maxAttempts: Int, answers: AnswerChecker? = nil, batchFailure: String? = nil) {
+    init(
+        batchID: String, items: [DispatchItem], auto: Bool, maxAttempts: Int, answers: AnswerChecker? = nil, batchFailure: String? = nil,
+        redactor: Redactor = Redactor(secret: nil)
+    ) {
         self.batchID = batchID
         self.items = items
         self.auto = auto
         self.maxAttempts = maxAttempts
         self.answers = answers
-        self.batchFailure = batchFailure
+        self.batchFailure = batchFailure.map(redactor.scrub)
+        self.redactor = redactor
     }
 
     /// The output file first: a line answered there wins over the same id in the error file.
@@ -86,7 +92,15 @@ struct BatchCollection {
             }
         }
         if missing > 0, batchFailure == nil { notes.append("\(missing) item\(missing == 1 ? "" : "s") without a line in the output") }
-        return events
+        return events.map(scrubbed)
+    }
+
+    /// The stored answer and error message without the run's secrets.
+    private func scrubbed(_ event: CheckpointEvent) -> CheckpointEvent {
+        guard case .finished(var outcome) = event else { return event }
+        outcome.response = outcome.response.map(redactor.scrub)
+        outcome.errorMessage = outcome.errorMessage.map(redactor.scrub)
+        return .finished(outcome)
     }
 
     var summary: String {

@@ -75,10 +75,12 @@ public final class BatchDispatcher: Service, Sendable {
         public var control: RunControl
         public var counters: RunCounters
         public var logger: Logger
+        /// The run's secrets, scrubbed from result lines, error files and every message made of the gateway's words.
+        public var redactor: Redactor
 
         public init(
             store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed,
-            control: RunControl, counters: RunCounters, logger: Logger
+            control: RunControl, counters: RunCounters, logger: Logger, redactor: Redactor = Redactor(secret: nil)
         ) {
             self.store = store
             self.api = api
@@ -87,7 +89,8 @@ public final class BatchDispatcher: Service, Sendable {
             self.feed = feed
             self.control = control
             self.counters = counters
-            self.logger = logger
+            self.logger = logger.redacting(redactor)
+            self.redactor = redactor
         }
     }
 
@@ -121,9 +124,9 @@ public final class BatchDispatcher: Service, Sendable {
         do {
             try await dispatch()
         } catch let error as SluiceError {
-            parts.control.stop(.error(error))
+            parts.control.stop(.error(SluiceError(error.code, parts.redactor.scrub(error.message))))
         } catch {
-            parts.control.stop(.error(SluiceError(.gateway, "provider batches: \(error)")))
+            parts.control.stop(.error(SluiceError(.gateway, parts.redactor.scrub("provider batches: \(error)"))))
         }
         await parts.feed.producerFinished()
         // Ending early while the group is still running would be an unexpected end to swift-service-lifecycle.
@@ -316,14 +319,14 @@ public final class BatchDispatcher: Service, Sendable {
         CrashPoint.reach("batch-downloaded")
         var collected = BatchCollection(
             batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts, answers: settings.answers,
-            batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil)
+            batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil, redactor: parts.redactor)
         collected.defaultModel = parts.builder.defaultModel
         collected.read(files)
         let events = collected.events(batchStatus: batch.status)
         guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
         CrashPoint.reach("batch-committed")
         notes += collected.notes
-        let note = "\(batch.status): " + ([collected.summary] + notes).joined(separator: "; ")
+        let note = parts.redactor.scrub("\(batch.status): " + ([collected.summary] + notes).joined(separator: "; "))
         try await parts.store.finishBatch(record.row, note: note)
         parts.counters.update {
             $0.batchesFinished += 1
@@ -339,7 +342,7 @@ public final class BatchDispatcher: Service, Sendable {
     @discardableResult
     private func abandon(_ record: BatchRecord, reason: String, items: [DispatchItem]) async throws -> Int {
         try await giveBack(items, counting: true)
-        try await parts.store.finishBatch(record.row, note: "abandoned: \(reason)")
+        try await parts.store.finishBatch(record.row, note: parts.redactor.scrub("abandoned: \(reason)"))
         parts.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
         return settings.auto ? 0 : items.count
     }

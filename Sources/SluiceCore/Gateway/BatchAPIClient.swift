@@ -66,12 +66,19 @@ public struct BatchAPIClient: Sendable {
     /// Sent on every call (`floopy-provider` for Floopy's batches).
     let headers: [(name: String, value: String)]
     let timeout: Double
+    /// Every message made of the gateway's words is scrubbed here, so no caller can print, log or store a
+    /// credential the gateway echoed.
+    let redactor: Redactor
 
-    public init(transport: GatewayTransport, builder: RequestBuilder, headers: [(name: String, value: String)], timeout: Double = 300) {
+    public init(
+        transport: GatewayTransport, builder: RequestBuilder, headers: [(name: String, value: String)], timeout: Double = 300,
+        redactor: Redactor = Redactor(secret: nil)
+    ) {
         self.transport = transport
         self.builder = builder
         self.headers = headers
         self.timeout = timeout
+        self.redactor = redactor
     }
 
     /// `POST /v1/files` with `purpose=batch`; returns the file id.
@@ -128,7 +135,8 @@ public struct BatchAPIClient: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw SluiceError(.gateway, "the gateway's batch answer cannot be read (\(error)): \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+            let shown = redactor.scrub(String(decoding: bytes.prefix(300), as: UTF8.self))
+            throw SluiceError(.gateway, "the gateway's batch answer cannot be read (\(redactor.scrub("\(error)"))): \(shown)")
         }
     }
 
@@ -153,9 +161,9 @@ public struct BatchAPIClient: Sendable {
                 try await Task.sleep(for: .seconds(after ?? policy.backoff(retry: attempt)))
             case (.response(let response), _):
                 let message = ResponseSummary.errorMessage(in: response.body) ?? String(decoding: response.body.prefix(300), as: UTF8.self)
-                throw Failure(status: response.status, message: "HTTP \(response.status) from \(method) \(path): \(message)")
+                throw Failure(status: response.status, message: redactor.scrub("HTTP \(response.status) from \(method) \(path): \(message)"))
             case (.failure(let failure), _):
-                throw Failure(status: nil, message: "\(method) \(path) failed: \(failure.message)")
+                throw Failure(status: nil, message: redactor.scrub("\(method) \(path) failed: \(failure.message)"))
             }
         }
         throw Failure(status: nil, message: "\(method) \(path) kept failing")

@@ -9,8 +9,9 @@ import Synchronization
 /// job's concurrency and TLS certificates verified (its default), through the
 /// proxy and with the extra trust roots the `TransportSettings` name.
 ///
-/// The key is held here and only here: it is added to each request on the way
-/// out and never travels through `GatewayRequest`, logs or the checkpoint.
+/// The key and the `--header-env` credential headers are held here and only here:
+/// they are added to each request on the way out and never travel through
+/// `GatewayRequest`, so the headers recorded in the checkpoint never hold them.
 ///
 /// Connections are spread over several clients of at most `connectionsPerClient`
 /// each. A client's pool state machine copies its list of connections on many
@@ -23,6 +24,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
     private let clients: [HTTPClient]
     private let inFlight: Mutex<[Int]>
     private let authorization: String?
+    private let credentialHeaders: [(name: String, value: String)]
     private let maxResponseBytes: Int
 
     /// How to reach the gateway, apart from the key.
@@ -39,7 +41,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         public init(concurrency: Int) { self.concurrency = concurrency }
     }
 
-    public init(apiKey: String?, settings: Settings) {
+    public init(apiKey: String?, credentialHeaders: [(name: String, value: String)] = [], settings: Settings) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         // The pool retries a failed connection until this deadline before a request sees the error, so it is
@@ -65,6 +67,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         clients = (0..<count).map { _ in HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration) }
         inFlight = Mutex(Array(repeating: 0, count: count))
         authorization = apiKey.map { "Bearer \($0)" }
+        self.credentialHeaders = credentialHeaders
         maxResponseBytes = settings.maxResponseBytes
     }
 
@@ -73,6 +76,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let authorization { outgoing.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        for header in credentialHeaders { outgoing.headers.replaceOrAdd(name: header.name, value: header.value) }
         if request.method != "GET" { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
         let start = ContinuousClock.now
         func elapsed() -> Double {

@@ -13,12 +13,13 @@ public enum APIKeySource {
     /// (a local vLLM or the mock often needs none).
     public static func resolve(
         environmentVariable: String, keyFile: String?, baseURL: String,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, warn: (String) -> Void = APIKeySource.warnOnStandardError
     ) throws -> String? {
         if let keyFile {
             guard let data = FileManager.default.contents(atPath: keyFile) else {
                 throw SluiceError(.configuration, "\(keyFile): cannot read the API key file")
             }
+            if let warning = permissionWarning(keyFile) { warn(warning) }
             let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !key.isEmpty else { throw SluiceError(.configuration, "\(keyFile): the API key file is empty") }
             guard !key.contains("\n") else { throw SluiceError(.configuration, "\(keyFile): the API key file must hold the key alone, on one line") }
@@ -31,5 +32,19 @@ public enum APIKeySource {
         throw SluiceError(
             .configuration,
             "no API key: set the environment variable \(environmentVariable) (or name another with --api-key-env NAME, or a file with --api-key-file PATH)")
+    }
+
+    /// A key file other users may read is worth a warning, as ssh and libpq give: the key still works, so the
+    /// run goes on, but the fix is one command.
+    static func permissionWarning(_ keyFile: String) -> String? {
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: keyFile))?[.posixPermissions] as? Int, mode & 0o077 != 0 else {
+            return nil
+        }
+        return "\(keyFile) (the API key file) is open to group or others (mode \(String(mode & 0o777, radix: 8))); "
+            + "make it private with: chmod 600 \(keyFile)"
+    }
+
+    public static let warnOnStandardError: @Sendable (String) -> Void = { message in
+        FileHandle.standardError.write(Data("sluice: warning: \(message)\n".utf8))
     }
 }

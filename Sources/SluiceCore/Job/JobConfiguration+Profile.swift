@@ -10,6 +10,12 @@ extension JobConfiguration {
         if gateway.promptID != nil, ![GatewayProfileName.floopy, .floopySDK].contains(gateway.profile) {
             warnings.append("prompt_id is Floopy's server-side prompt; the \(gateway.profile.rawValue) profile does not send it")
         }
+        // Portkey's own key is a second credential beside the provider's: it comes from the environment too.
+        if gateway.profile == .portkey, !headerEnv.keys.contains(where: { $0.lowercased() == "x-portkey-api-key" }) {
+            warnings.append(
+                "Portkey authenticates every request with x-portkey-api-key: give it with --header-env 'x-portkey-api-key=PORTKEY_API_KEY' "
+                    + "(and a virtual key with --header-env 'x-portkey-virtual-key=ENV_NAME')")
+        }
         return warnings
     }
 

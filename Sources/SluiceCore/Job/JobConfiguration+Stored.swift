@@ -14,6 +14,7 @@ extension JobConfiguration {
         baseURL = try values.decode(String.self, forKey: .baseURL)
         apiKeyEnv = try values.decode(String.self, forKey: .apiKeyEnv)
         apiKeyFile = try values.decodeIfPresent(String.self, forKey: .apiKeyFile)
+        headerEnv = try values.decodeIfPresent([String: String].self, forKey: .headerEnv) ?? [:]
         model = try values.decodeIfPresent(String.self, forKey: .model)
         endpoint = try values.decodeIfPresent(String.self, forKey: .endpoint) ?? Defaults.endpoint
         bodyDefaults = try values.decodeIfPresent([String: JSONValue].self, forKey: .bodyDefaults) ?? [:]

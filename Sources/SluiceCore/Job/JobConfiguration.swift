@@ -32,6 +32,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var baseURL: String
     public var apiKeyEnv: String
     public var apiKeyFile: String?
+    /// Credential headers (`x-api-key`, Portkey's virtual key...) by name, each to the environment variable
+    /// holding its value (`--header-env`): the names are stored, the values are read at start, like the key.
+    public var headerEnv: [String: String] = [:]
     public var model: String?
     public var endpoint: String
     public var bodyDefaults: [String: JSONValue]
@@ -83,7 +86,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
-        case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, model, endpoint, bodyDefaults, concurrency
+        case name, inputs, output, errors, checkpoint, baseURL, apiKeyEnv, apiKeyFile, headerEnv, model, endpoint, bodyDefaults, concurrency
         case maxAttempts, timeoutSeconds, gateway, maxLineBytes, allowInsecureHTTP, requestsPerMinute, tokensPerMinute
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
         case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey, embedBatch
@@ -95,7 +98,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     ///
     /// Flags are the same settings as a job file, and each one given wins over the
     /// file; list settings (`inputs`, `fallback`) replace the file's list, while
-    /// `properties`, `headers` and `body_defaults` are merged into it.
+    /// `properties`, `headers`, `header_env` and `body_defaults` are merged into it.
     public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobFile) throws -> JobConfiguration {
         let job = file ?? JobFile()
         func fromFile(_ path: String?) -> String? {
@@ -182,6 +185,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         configuration.pollInterval = flags.pollInterval ?? job.pollInterval ?? Defaults.pollInterval
         configuration.deadline = flags.deadline ?? job.deadline
         configuration.batchProvider = flags.batchProvider ?? job.batchProvider
+        configuration.headerEnv = (job.headerEnv ?? [:]).merging(flags.headerEnv ?? [:]) { _, flag in flag }
         try configuration.validate()
         return configuration
     }
@@ -300,38 +304,12 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw fail("\(caFile): cannot read the CA file (--ca-file expects PEM certificates)")
         }
-        do {
-            for (name, value) in gateway.properties {
-                try HeaderValidation.checkPropertyName(name)
-                try HeaderValidation.checkValue(value, for: "property \(name)")
-            }
-            for (name, value) in gateway.extraHeaders {
-                try HeaderValidation.checkHeaderName(name)
-                try HeaderValidation.checkValue(value, for: "header \(name)")
-                if name.lowercased() == "authorization" {
-                    throw InputProblem(
-                        code: .invalidField,
-                        message: "the Authorization header comes from the API key (environment variable or key file), not from --header")
-                }
-            }
-            for (field, value) in [
-                ("session id", gateway.sessionID), ("user id", gateway.userID), ("prompt id", gateway.promptID), ("prompt version", gateway.promptVersion),
-            ] {
-                if let value { try HeaderValidation.checkValue(value, for: field) }
-            }
-        } catch let problem as InputProblem {
-            throw fail(problem.message)
-        }
+        try checkHeaders()
         try checkGatewayProfile()
     }
 
     /// The job's prices over the built-in table.
     public var priceTable: PriceTable { PriceTable(overrides: prices) }
-
-    public static func isLoopback(_ host: String) -> Bool {
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return bare == "localhost" || bare.hasPrefix("127.") || bare == "::1"
-    }
 
     /// The settings as stored in the checkpoint.
     public func json() -> String {

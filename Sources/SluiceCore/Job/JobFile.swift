@@ -37,6 +37,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var sessionID: String?
     public var userID: String?
     public var headers: [String: String]?
+    /// Credential headers by name, each to the environment variable holding its value (`"x-api-key": "AZURE_KEY"`).
+    public var headerEnv: [String: String]?
     public var maxLineBytes: Int?
     public var allowInsecureHTTP: Bool?
     public var requestsPerMinute: Int?
@@ -82,6 +84,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case baseURL = "base_url"
         case apiKeyEnv = "api_key_env"
         case apiKeyFile = "api_key_file"
+        case headerEnv = "header_env"
         case bodyDefaults = "body_defaults"
         case maxAttempts = "max_attempts"
         case timeoutSeconds = "timeout_seconds"

@@ -30,6 +30,8 @@ struct JobRun {
 
     func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation, publisher: ResultsPublisher) async throws -> Outcome {
         let store = job.store
+        let redactor = try runRedactor()
+        let logger = logger.redacting(redactor)
         for warning in configuration.gatewayProfileWarnings { logger.warning("\(warning)") }
         let counters = RunCounters()
         counters.update { $0.concurrencyLimit = configuration.concurrency }
@@ -77,7 +79,7 @@ struct JobRun {
                 budget: budget,
                 gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices, metrics: metrics,
-                answers: try configuration.answerChecker(), sharing: sharing, control: control, counters: counters, redactor: Redactor(secret: apiKey),
+                answers: try configuration.answerChecker(), sharing: sharing, control: control, counters: counters, redactor: redactor,
                 logger: logger))
 
         let history = HistoryRecorder(store: store, counters: counters)
@@ -113,7 +115,8 @@ struct JobRun {
         if batched {
             services.append(
                 .init(
-                    service: try makeBatchDispatcher(store: store, builder: builder, recorder: recorder, feed: feed, counters: counters),
+                    service: try makeBatchDispatcher(
+                        store: store, builder: builder, recorder: recorder, feed: feed, counters: counters, redactor: redactor, logger: logger),
                     successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "batches"))
         }
         if let metricsServer {
@@ -191,6 +194,13 @@ struct JobRun {
 
     static let learnedLimitKey = "learned_concurrency"
 
+    /// Every secret of the run (the key, the `--header-env` values, the proxy's password), for every path
+    /// that writes gateway text: live and batch outcomes, stop messages, logs.
+    private func runRedactor() throws -> Redactor {
+        let proxy = try? ProxySetting.resolve(flag: options.proxy, baseURL: configuration.baseURL, environment: ProcessInfo.processInfo.environment)
+        return try configuration.redactor(apiKey: apiKey, proxyPassword: proxy?.password)
+    }
+
     /// Listening before anything is sent: a port in use stops the run at once, not after an hour.
     private func startMetricsServer(_ metrics: RunMetrics?, counters: RunCounters, gate: RateGate) async throws -> MetricsServer? {
         guard let metrics, let settings = options.metrics else { return nil }
@@ -239,7 +249,8 @@ struct JobRun {
 
     /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.
     private func makeBatchDispatcher(
-        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, counters: RunCounters
+        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, counters: RunCounters,
+        redactor: Redactor, logger: Logger
     ) throws -> BatchDispatcher {
         var metadata = ["sluice_job": configuration.name]
         for name in configuration.gateway.properties.keys.sorted().prefix(15) {
@@ -247,13 +258,14 @@ struct JobRun {
         }
         let api = BatchAPIClient(
             transport: transport, builder: builder, headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [],
-            timeout: max(configuration.timeoutSeconds, 300))
+            timeout: max(configuration.timeoutSeconds, 300), redactor: redactor)
         return BatchDispatcher(
             settings: .init(
                 auto: configuration.mode == .auto, submits: configuration.mode != .live, maxLines: configuration.batchMaxLines,
                 maxBytes: configuration.batchMaxBytes, pollSeconds: configuration.pollInterval, deadline: configuration.batchDeadline,
                 maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
             parts: .init(
-                store: store, api: api, builder: builder, recorder: recorder, feed: feed, control: control, counters: counters, logger: logger))
+                store: store, api: api, builder: builder, recorder: recorder, feed: feed, control: control, counters: counters, logger: logger,
+                redactor: redactor))
     }
 }

@@ -120,6 +120,6 @@ public struct JobRunner: Sendable {
         }
         settings.proxy = try ProxySetting.resolve(flag: proxyFlag, baseURL: configuration.baseURL, environment: environment)
         if let proxy = settings.proxy { logger.info("connecting to the gateway through the proxy \(proxy)") }
-        return HTTPGatewayTransport(apiKey: apiKey, settings: settings)
+        return HTTPGatewayTransport(apiKey: apiKey, credentialHeaders: try configuration.credentialHeaders(), settings: settings)
     }
 }

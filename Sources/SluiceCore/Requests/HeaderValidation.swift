@@ -28,6 +28,20 @@ public enum HeaderValidation {
         }
     }
 
+    /// Headers that carry a credential, by name (case-insensitive; `_` counts as `-`): the API key's own
+    /// `authorization`, `proxy-authorization`, `cookie`, any `api-key` (`x-api-key`, Azure's `api-key`, Portkey's
+    /// `x-portkey-api-key`), any `*-token`, `*-auth` (Helicone-Auth), anything naming a secret, and Portkey's
+    /// virtual key. The one rule: such a header's value comes from the environment (`--header-env`), never from
+    /// argv (readable with `ps`) or a job file (committed, shared), and is kept out of the checkpoint.
+    public static func isCredential(_ name: String) -> Bool {
+        let name = name.lowercased().replacingOccurrences(of: "_", with: "-")
+        if credentialNames.contains(name) || name.contains("secret") { return true }
+        return credentialSuffixes.contains { name.hasSuffix($0) }
+    }
+
+    static let credentialNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "api-key", "x-portkey-virtual-key"]
+    static let credentialSuffixes = ["-api-key", "-token", "-auth"]
+
     public static func checkValue(_ value: String, for what: String) throws {
         guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
             throw InputProblem(code: .invalidField, message: "\(what) contains a line break, which cannot be sent as a header")

@@ -1,17 +1,46 @@
 import Foundation
 
-/// Removes the API key from anything sluice stores or prints that came from
-/// outside (gateway error bodies sometimes echo the key they refused).
+/// Removes the run's secrets (the API key, every `--header-env` value, the proxy password) from anything
+/// sluice stores, prints or logs that came from outside: gateway error bodies, batch result lines and
+/// error files sometimes echo the credentials they were sent. One value for the whole run, so every path
+/// that writes gateway text scrubs the same set (see `JobConfiguration.redactor`).
 public struct Redactor: Sendable {
-    private let secret: [UInt8]?
+    /// Longest first, so a secret that contains another is replaced whole.
+    private let secrets: [[UInt8]]
     public static let replacement = "[REDACTED]"
 
-    public init(secret: String?) {
-        self.secret = secret.flatMap { $0.count >= 4 ? Array($0.utf8) : nil }
+    public init(secret: String?) { self.init(secrets: [secret]) }
+
+    /// Secrets shorter than 4 characters are not scrubbed (they would blank ordinary text). A secret with a
+    /// character JSON escapes (a slash, a quote, a backslash) is also found in its escaped form, as a JSON body carries it.
+    public init(secrets: [String?]) {
+        var needles: Set<[UInt8]> = []
+        for secret in secrets.compactMap({ $0 }) where secret.count >= 4 {
+            needles.insert(Array(secret.utf8))
+            var escaped: [UInt8] = []
+            JSONText.appendQuoted(secret, to: &escaped)
+            needles.insert(Array(escaped.dropFirst().dropLast()))
+            needles.insert(Array(secret.replacingOccurrences(of: "/", with: "\\/").utf8))
+        }
+        self.secrets = needles.sorted { $0.count > $1.count }
     }
 
+    /// True when there is nothing to scrub.
+    public var isEmpty: Bool { secrets.isEmpty }
+
     public func scrub(_ bytes: [UInt8]) -> [UInt8] {
-        guard let secret, bytes.count >= secret.count else { return bytes }
+        var bytes = bytes
+        for secret in secrets { bytes = Self.replace(secret, in: bytes) }
+        return bytes
+    }
+
+    public func scrub(_ text: String) -> String {
+        guard !secrets.isEmpty else { return text }
+        return String(decoding: scrub(Array(text.utf8)), as: UTF8.self)
+    }
+
+    private static func replace(_ secret: [UInt8], in bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count >= secret.count else { return bytes }
         var output: [UInt8] = []
         var copied = 0
         var index = 0
@@ -37,10 +66,5 @@ public struct Redactor: Sendable {
         guard copied > 0 else { return bytes }
         output += bytes[copied...]
         return output
-    }
-
-    public func scrub(_ text: String) -> String {
-        guard secret != nil else { return text }
-        return String(decoding: scrub(Array(text.utf8)), as: UTF8.self)
     }
 }

@@ -39,6 +39,10 @@ public struct MockConfiguration: Sendable {
     /// Echo the presented key in 401 bodies, as some gateways do, so tests can
     /// prove sluice scrubs it.
     public var echoKeyInErrors = false
+    /// Echo the Authorization header and every other credential-looking header of the request in every
+    /// error body (also the Files and Batches API's 401), in one line of each batch's error file and in one
+    /// line of its output file (`CredentialEcho`).
+    public var echoCredentials = false
     /// PEM certificate and key: serve HTTPS instead of HTTP.
     public var tlsCertificate: String?
     public var tlsKey: String?

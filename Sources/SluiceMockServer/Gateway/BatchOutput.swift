@@ -19,6 +19,8 @@ struct BatchOutput {
     var answered: [Answered] = []
     var failed = 0
     var faults: [String: Int] = [:]
+    /// Where the batch's credentials were sent back (`batch_error_line`, `batch_output_line`).
+    var echoes: [String] = []
 
     /// The first `finished` lines of the shuffled order ran; with `expireRest` the others get `batch_expired`
     /// errors (an expired batch), otherwise they are left out (a cancelled one).
@@ -47,6 +49,15 @@ struct BatchOutput {
             func write(_ status: Int, _ body: String) -> String {
                 head + #"{"status_code":\#(status),"request_id":"req_\#(requestID)","body":\#(body)},"error":null}"#
             }
+            if let echo = batch.echo, !echoes.contains("batch_error_line") {
+                // The first line that ran is refused, quoting the credentials it came with.
+                let message = "Invalid request (presented: \(echo.text))"
+                errors.append(
+                    write(400, #"{"error":{"message":\#(jsonQuoted(message)),"type":"invalid_request_error","param":null,"code":"invalid_request_error"}}"#))
+                echoes.append("batch_error_line")
+                failed += 1
+                continue
+            }
             var lineRNG = SplitMix64(seed: batch.seed ^ Digest(of: Array(line.customID.utf8)).value)
             if lineRNG.nextUnit() < settings.lineFail {
                 errors.append(write(settings.lineFailStatus, Self.injectedError(status: settings.lineFailStatus)))
@@ -57,7 +68,13 @@ struct BatchOutput {
             let fallback = batch.headers.first { $0.name == "floopy-fallback" }?.value
             let answer = Self.answer(line.body, endpoint: batch.endpoint, fallback: fallback, configuration: configuration)
             if answer.status == 200 {
-                output.append(write(200, answer.body))
+                var body = answer.body
+                if let echo = batch.echo, !echoes.contains("batch_output_line") {
+                    // An answer that carries the credentials back in a member of its own.
+                    body = "{\"mock_echo\":\(jsonQuoted(echo.text))," + body.dropFirst()
+                    echoes.append("batch_output_line")
+                }
+                output.append(write(200, body))
                 answered.append(Answered(customID: line.customID, digest: Digest(of: line.body), usage: answer.usage))
                 sampleBody = sampleBody ?? answer.body
             } else {

@@ -33,6 +33,8 @@ struct BatchRecord: Sendable {
     let seed: UInt64
     /// The `floopy-property-*` headers (usage is counted per property) and `floopy-fallback` of the creation.
     let headers: [(name: String, value: String)]
+    /// `--echo-credentials`: the credentials the creation presented, sent back in one error and one output line.
+    var echo: CredentialEcho?
     var cancelRequestedAt: Double?
     var ending: Ending?
 

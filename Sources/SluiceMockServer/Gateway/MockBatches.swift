@@ -47,7 +47,12 @@ final class MockBatches: Sendable {
     /// `path` is without `/v1`.
     func handle(_ request: MockRequest, path: String, record: Recorder) -> MockResponse {
         if let key = configuration.apiKey, request.header("authorization") != "Bearer \(key)" {
-            return .floopyError(401, code: "INVALID_API_KEY", message: "Invalid or missing API key")
+            var message = "Invalid or missing API key"
+            if configuration.echoCredentials, let echo = CredentialEcho(request.headers) {
+                message += " (presented: \(echo.text))"
+                record { echo.record(at: "batch_api_error", in: &$0) }
+            }
+            return .floopyError(401, code: "INVALID_API_KEY", message: message)
         }
         let now = Date().timeIntervalSince1970
         let parts = path.split(separator: "/").map(String.init)
@@ -179,10 +184,11 @@ final class MockBatches: Sendable {
             let failDraw = rng.nextUnit(), expireDraw = rng.nextUnit()
             let fate: BatchRecord.Fate =
                 failDraw < configuration.batch.fail ? .fail : (expireDraw < configuration.batch.expire ? .expire : .complete)
-            let batch = BatchRecord(
+            var batch = BatchRecord(
                 number: state.batches.count + 1, endpoint: endpoint, inputFileID: inputFileID, completionWindow: window, metadata: metadata,
                 createdAt: now, seconds: configuration.batch.seconds, lines: lines, invalid: invalid, fate: fate, seed: rng.next(),
                 headers: request.headers.filter { $0.name.hasPrefix("floopy-property-") || $0.name == "floopy-fallback" })
+            if configuration.echoCredentials { batch.echo = CredentialEcho(request.headers) }
             state.batches.append(batch)
             // With --batch-seconds 0 the batch has already ended: its files exist before it is first shown.
             advance(&state, state.batches.count - 1, now: now, record: record)
@@ -289,6 +295,7 @@ final class MockBatches: Sendable {
                 if let usage = answer.usage { stats.record(usage: usage.prompt, usage.completion, headers: batch.headers) }
             }
             for (fault, count) in output.faults { stats.faults[fault, default: 0] += count }
+            for place in output.echoes { batch.echo?.record(at: place, in: &stats) }
         }
     }
 }

@@ -129,7 +129,12 @@ public final class MockGateway: Sendable {
             return MockReply(action: action, delayMilliseconds: delay, holdsCapacity: holdsCapacity)
         }
         func error(_ status: Int, _ code: String, _ message: String, _ extra: [(String, String)] = [], fault: String? = nil) -> MockReply {
-            reply(.respond(.floopyError(status, code: code, message: message, headers: common + extra)), status: status, fault: fault)
+            var message = message
+            if configuration.echoCredentials, let echo = CredentialEcho(request.headers) {
+                message += " (presented: \(echo.text))"
+                state.withLockedValue { echo.record(at: "live_error", in: &$0.stats) }
+            }
+            return reply(.respond(.floopyError(status, code: code, message: message, headers: common + extra)), status: status, fault: fault)
         }
 
         if let expected = configuration.apiKey, request.header("authorization") != "Bearer \(expected)" {

@@ -9,6 +9,8 @@ struct MockStats {
     var totalRequests = 0
     var statusCounts: [Int: Int] = [:]
     var faults: [String: Int] = [:]
+    /// `--echo-credentials`: "<place> <header name>" → how many times its value was sent back.
+    var echoed: [String: Int] = [:]
     var modelsRequested: [String: Int] = [:]
     var modelsAnswered: [String: Int] = [:]
     var properties: [String: [String: Int]] = [:]
@@ -61,6 +63,7 @@ struct MockStats {
             "total_requests": totalRequests,
             "status": Dictionary(uniqueKeysWithValues: statusCounts.map { (String($0.key), $0.value) }),
             "faults": faults,
+            "echoed": echoed,
             "models_requested": modelsRequested,
             "models_answered": modelsAnswered,
             "properties": properties,

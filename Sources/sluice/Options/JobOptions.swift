@@ -83,8 +83,19 @@ struct JobOptions: ParsableArguments {
         help: ArgumentHelp("Tag for the job's requests (repeatable; replaces the job file's tags), e.g. --tag nightly --tag evals.", valueName: "TAG"))
     var tags: [String] = []
 
-    @Option(name: .customLong("header"), help: ArgumentHelp("Extra request header (repeatable), e.g. --header 'X-Team: search'.", valueName: "'Name: value'"))
+    @Option(
+        name: .customLong("header"),
+        help: ArgumentHelp(
+            "Extra request header (repeatable), e.g. --header 'X-Team: search'. Credential headers (x-api-key, *-token, cookie...) are refused: use --header-env.",
+            valueName: "'Name: value'"))
     var headers: [HeaderField] = []
+
+    @Option(
+        name: .customLong("header-env"),
+        help: ArgumentHelp(
+            "Credential header whose value is read from an environment variable at start (repeatable), e.g. --header-env 'x-api-key=AZURE_OPENAI_KEY'; only the variable's name is stored.",
+            valueName: "NAME=ENV_NAME"))
+    var headerEnv: [KeyValue] = []
 
     @Option(
         name: .customLong("body"),
@@ -188,6 +199,7 @@ struct JobOptions: ParsableArguments {
         flags.sessionID = sessionId
         flags.userID = userId
         flags.headers = Dictionary(headers.map { ($0.name, $0.value) }) { _, last in last }
+        flags.headerEnv = headerEnv.isEmpty ? nil : headerEnv.dictionary
         flags.maxLineBytes = maxLineBytes
         flags.allowInsecureHTTP = allowInsecureHttp ? true : nil
         flags.requestsPerMinute = rpm

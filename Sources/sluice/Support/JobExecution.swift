@@ -17,6 +17,9 @@ struct JobExecution {
         try options.validate()
         let apiKey = try APIKeySource.resolve(
             environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile, baseURL: configuration.baseURL)
+        // The --header-env values are read now: a variable that is not set stops the job before anything is sent.
+        let redactor = try configuration.redactor(apiKey: apiKey, proxyPassword: options.proxy.flatMap { try? ProxySetting.parse($0) }?.password)
+        let logger = logger.redacting(redactor)
         if apiKey == nil { logger.debug("no API key found in \(configuration.apiKeyEnv); sending none to the loopback gateway") }
         if let proxy = options.proxy, (try? ProxySetting.parse(proxy))?.password != nil {
             logger.notice(
@@ -27,12 +30,13 @@ struct JobExecution {
             logger.notice("standard input is saved in \(path); the job reads it from there (resume with --input \(path))")
         }
         let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger).run()
-        printReport(report, spooled: configuration.inputs.first { !self.configuration.inputs.contains($0) })
+        printReport(report, spooled: configuration.inputs.first { !self.configuration.inputs.contains($0) }, redactor: redactor)
         logger.debug("exiting \(String(format: "%.3f", (ContinuousClock.now - started).inSeconds)) s after start")
         throw ExitCode(report.exitCode)
     }
 
-    private func printReport(_ report: RunReport, spooled: String?) {
+    /// Stop messages may quote the gateway: they are scrubbed like everything else the run writes.
+    private func printReport(_ report: RunReport, spooled: String?, redactor: Redactor) {
         var notes: [String] = []
         for problem in report.problems { notes.append("sluice: bad input: \(problem.message)") }
         if report.counts.invalidInput > report.problems.count {
@@ -43,7 +47,7 @@ struct JobExecution {
         if report.stopReason != nil {
             notes.append("sluice: progress is saved in \(report.checkpointPath); resume with:\n  \(resumeCommand(report, spooled: spooled))")
         }
-        if !notes.isEmpty { FileHandle.standardError.write(Data((notes.joined(separator: "\n") + "\n").utf8)) }
+        if !notes.isEmpty { FileHandle.standardError.write(Data(redactor.scrub(notes.joined(separator: "\n") + "\n").utf8)) }
         print(report.summary)
     }
 

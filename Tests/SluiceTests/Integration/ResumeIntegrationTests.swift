@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import SluiceCore
+
 /// Interruptions of every kind: SIGKILL, SIGINT, a second process, a refused key.
 @Suite(.serialized)
 struct ResumeIntegrationTests {
@@ -24,11 +26,16 @@ struct ResumeIntegrationTests {
         #expect(done.count >= 150 && done.count < count)
         let before = try await mock.stats().bodies
         let inFlight = try checkpointCount(db, "state = 1")
+        // Killed mid-stream (16 requests of 20-60 ms each outstanding at any moment): the mock had received
+        // bodies whose answers were never committed, and their items are in flight in the checkpoint.
+        let outstanding = Set(before.keys).subtracting(done)
+        #expect(!outstanding.isEmpty, "the kill came while requests were outstanding")
+        #expect(inFlight > 0)
 
         let resumed = try await runSluice(arguments)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stdout.contains("\(done.count) skipped"))
-        if inFlight > 0 { #expect(resumed.stdout.contains("\(inFlight) items that were in flight")) }
+        #expect(resumed.stdout.contains("\(inFlight) items that were in flight"), "\(resumed.stdout)")
 
         let results = try readJSONLines(dir.file("in.results.jsonl"))
         #expect(results.count == count)
@@ -37,6 +44,10 @@ struct ResumeIntegrationTests {
         for digest in done {
             let seen = try #require(before[digest], "the mock never saw committed item \(digest)")
             #expect(after[digest] == seen, "completed item \(digest) was sent again")
+        }
+        // Every request outstanding at the kill was sent again by the resume.
+        for digest in outstanding {
+            #expect((after[digest] ?? 0) > before[digest]!, "item \(digest), in flight at the kill, was not sent again")
         }
         #expect(try checkpointCount(db, "state = 2") == count)
     }
@@ -237,11 +248,17 @@ struct ResumeIntegrationTests {
         #expect(try await mock.stats().totalRequests <= 8)
         #expect(!(wrong.stdout + wrong.stderr).contains("fp_wrong_key_456"))
 
-        let right = try await runSluice(arguments, environment: ["FLOOPY_API_KEY": "fp_right_key_123"])
-        #expect(right.status == 0, "\(right.stderr)")
+        // The accepted key is echoed too, in the 400s a fifth of the items get: stored answers and messages hold it.
+        let echoing = try await MockGatewayProcess(["--api-key", "fp_right_key_123", "--echo-credentials", "--p400", "0.2"])
+        let rightArguments = arguments.map { $0 == mock.baseURL ? echoing.baseURL : $0 }
+        let right = try await runSluice(rightArguments, environment: ["FLOOPY_API_KEY": "fp_right_key_123"])
+        #expect(right.status == 1, "\(right.stderr)")
         #expect(right.stderr.contains("debug sluice"), "verbose logging was on")
         #expect(!(right.stdout + right.stderr).contains("fp_right_key_123"))
+        #expect(try await echoing.stats().count("echoed", "live_error authorization") > 20, "the mock sent the key back")
+        let db = dir.file("in.results.jsonl.sluice.db")
         #expect(try readJSONLines(dir.file("in.results.jsonl")).count == 300)
+        #expect(try readJSONLines(dir.file("in.errors.jsonl")).count > 20)
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(files.contains("in.results.jsonl.sluice.db.lock"))
         for file in files {
@@ -253,5 +270,25 @@ struct ResumeIntegrationTests {
                 #expect(mode & 0o077 == 0, "\(file) is readable by others: \(String(mode, radix: 8))")
             }
         }
+        // Stored answers are compressed, so the checkpoint is also read as a reader sees it, decompressed.
+        #expect(try checkpointCount(db, "state = 3 AND substr(response, 1, 1) = x'01'") > 0, "some echoing answers are stored compressed")
+        let stored = try await storedAnswersAndMessages(db)
+        #expect(stored.contains("Bearer [REDACTED]"), "the echoed key was stored, scrubbed")
+        #expect(!stored.contains("fp_right_key_123"))
+    }
+
+    /// Every item's stored answer (decompressed) and error message.
+    private func storedAnswersAndMessages(_ db: String) async throws -> String {
+        let store = try await CheckpointStores.open(db, role: .reader)
+        var text = ""
+        var cursor = ResultCursor.start
+        while true {
+            let page = try await store.results(after: cursor, limit: 1000)
+            guard let last = page.last else { break }
+            cursor = last.position
+            for row in page { text += String(decoding: row.response ?? [], as: UTF8.self) + " " + (row.errorMessage ?? "") + "\n" }
+        }
+        await store.close()
+        return text
     }
 }

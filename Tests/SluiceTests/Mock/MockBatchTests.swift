@@ -293,4 +293,29 @@ import Testing
         #expect(order(try await run(seed: 3).output) == order(first.output))
         #expect(order(try await run(seed: 4).output) != order(first.output))
     }
+
+    @Test func echoCredentialsSendsTheCredentialsBackInOneErrorLineAndOneOutputLine() async throws {
+        let credentials: [(String, String)] = [("authorization", "Bearer fp_mock_key_1"), ("x-api-key", "hdr-secret-2"), ("x-team", "search")]
+        for echo in [true, false] {
+            try await Client.withMock({ $0.echoCredentials = echo }) { client in
+                let batch = try await client.submit(Client.input(10).jsonl, headers: credentials)
+                let (done, _) = try await client.wait(batch["id"] as? String ?? "")
+                let output = try await client.call(.GET, "/v1/files/\(done["output_file_id"] as? String ?? "")/content").text
+                let errors = try await client.call(.GET, "/v1/files/\(done["error_file_id"] as? String ?? "")/content").text
+                let presented = "authorization: Bearer fp_mock_key_1; x-api-key: hdr-secret-2"
+                #expect(errors.components(separatedBy: presented).count - 1 == (echo ? 1 : 0), "\(errors)")
+                #expect(output.components(separatedBy: #""mock_echo":"\#(presented)""#).count - 1 == (echo ? 1 : 0), "\(output)")
+                #expect(!(output + errors).contains("x-team"), "only credential-looking headers are echoed")
+                let echoed = try await client.stats()["echoed"] as? [String: Int] ?? [:]
+                #expect(
+                    echoed
+                        == (echo
+                            ? [
+                                "batch_error_line authorization": 1, "batch_error_line x-api-key": 1, "batch_output_line authorization": 1,
+                                "batch_output_line x-api-key": 1,
+                            ] : [:]),
+                    "\(echoed)")
+            }
+        }
+    }
 }

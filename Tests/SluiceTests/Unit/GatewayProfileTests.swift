@@ -88,6 +88,21 @@ struct GatewayProfileTests {
         #expect(warnings.count == 1 && warnings[0].contains("x-portkey-config"))
     }
 
+    @Test func portkeysOwnKeyIsAskedForFromTheEnvironment() throws {
+        var flags = JobFile()
+        flags.inputs = ["in.jsonl"]
+        flags.profile = .portkey
+        let without = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags)
+        #expect(without.gatewayProfileWarnings.contains { $0.contains("--header-env 'x-portkey-api-key=") }, "\(without.gatewayProfileWarnings)")
+        flags.headerEnv = ["x-portkey-api-key": "PORTKEY_API_KEY", "x-portkey-virtual-key": "PORTKEY_VK"]
+        let with = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags)
+        #expect(!with.gatewayProfileWarnings.contains { $0.contains("x-portkey-api-key") }, "\(with.gatewayProfileWarnings)")
+        // The credentials are never among the headers the request carries (and the checkpoint records).
+        let sent = RequestBuilder(baseURL: "https://gw.example/v1", defaultModel: "m", settings: with.gateway, profile: with.gatewayProfile)
+        let request = sent.request(for: item(), plan: sent.plan(for: item()), modelIndex: 0)
+        #expect(!request.headers.contains { HeaderValidation.isCredential($0.name) }, "\(request.headers)")
+    }
+
     @Test func litellmPutsFallbacksSessionAndCacheInTheBody() {
         let sent = firstAttempt(.litellm)
         #expect(

@@ -133,11 +133,128 @@ struct JobConfigurationTests {
     @Test func apiKeyComesFromTheEnvironmentOrAFile() throws {
         let dir = TemporaryDirectory()
         #expect(try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "https://x.ai/v1", environment: ["K": " fp_1 \n"]) == "fp_1")
-        writeFile(dir.file("key"), Data("fp_file\n".utf8))
+        writeFile(dir.file("key"), Data("fp_file\n".utf8), permissions: 0o600)
         #expect(try APIKeySource.resolve(environmentVariable: "K", keyFile: dir.file("key"), baseURL: "https://x.ai/v1", environment: [:]) == "fp_file")
         #expect(try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "http://127.0.0.1:1/v1", environment: [:]) == nil)
         #expect { _ = try APIKeySource.resolve(environmentVariable: "K", keyFile: nil, baseURL: "https://x.ai/v1", environment: [:]) } throws: {
             ($0 as? SluiceError)?.message.contains("set the environment variable K") == true
         }
     }
+
+    static let credentialNames = [
+        "x-api-key", "api-key", "X-Portkey-Api-Key", "x-portkey-virtual-key", "Helicone-Auth", "x-goog_api_key", "X-Session-Token",
+        "x-client-secret", "Authorization", "proxy-authorization", "Cookie",
+    ]
+
+    @Test(arguments: credentialNames)
+    func aCredentialHeaderIsNeverTakenAsAValue(_ name: String) throws {
+        let value = "v4lue-that-must-not-echo"
+        #expect(HeaderValidation.isCredential(name))
+        for inFile in [false, true] {
+            var file = JobFile()
+            if inFile { file.headers = [name: value] }
+            let error = try #require(throws: SluiceError.self) {
+                try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { if !inFile { $0.headers = [name: value] } })
+            }
+            #expect(error.code == .configuration)
+            #expect(error.message.contains("--header-env"), "\(error.message)")
+            #expect(!error.message.contains(value))
+        }
+    }
+
+    @Test func ordinaryHeadersAreNotCredentials() throws {
+        for name in ["X-Team", "x-portkey-config", "floopy-project-id", "x-portkey-trace-id", "Idempotency-Key", "x-litellm-tags"] {
+            #expect(!HeaderValidation.isCredential(name), "\(name)")
+        }
+        let config = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["X-Team": "search"] })
+        #expect(config.gateway.extraHeaders == ["X-Team": "search"])
+    }
+
+    @Test func headerEnvStoresTheVariablesNameAndReadsTheValueAtStart() throws {
+        var file = JobFile()
+        file.headerEnv = ["x-portkey-virtual-key": "PORTKEY_VK"]
+        let config = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { $0.headerEnv = ["x-api-key": "AZURE_KEY"] })
+        #expect(config.headerEnv == ["x-api-key": "AZURE_KEY", "x-portkey-virtual-key": "PORTKEY_VK"])
+        let environment = ["AZURE_KEY": "azure-secret-1", "PORTKEY_VK": "vk-secret-2"]
+        let headers = try config.credentialHeaders(environment: environment)
+        #expect(headers.map(\.name) == ["x-api-key", "x-portkey-virtual-key"] && headers.map(\.value) == ["azure-secret-1", "vk-secret-2"])
+        let json = config.json()
+        #expect(json.contains(#""headerEnv":{"x-api-key":"AZURE_KEY","x-portkey-virtual-key":"PORTKEY_VK"}"#), "\(json)")
+        #expect(!json.contains("azure-secret-1") && !json.contains("vk-secret-2"))
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: Data(json.utf8)) == config)
+        // A checkpoint written before header_env existed still reads.
+        var old = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        old["headerEnv"] = nil
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: JSONSerialization.data(withJSONObject: old)).headerEnv == [:])
+
+        let missing = try #require(throws: SluiceError.self) { try config.credentialHeaders(environment: ["AZURE_KEY": "azure-secret-1"]) }
+        #expect(missing.code == .configuration && missing.message.contains("environment variable PORTKEY_VK is not set"), "\(missing.message)")
+        let redactor = try config.redactor(apiKey: "fp_the_key_1", environment: environment)
+        #expect(redactor.scrub("k=fp_the_key_1 a=azure-secret-1 v=vk-secret-2") == "k=[REDACTED] a=[REDACTED] v=[REDACTED]")
+    }
+
+    @Test func headerEnvRefusesAValueWhereTheNameBelongsAndTheAuthorizationHeader() throws {
+        let typed = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headerEnv = ["x-api-key": "sk-live-abc/123"] })
+        }
+        #expect(typed.message.contains("NAME of an environment variable") && !typed.message.contains("sk-live-abc"), "\(typed.message)")
+        let authorization = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headerEnv = ["Authorization": "TOKEN"] })
+        }
+        #expect(authorization.message.contains("--api-key-env"), "\(authorization.message)")
+        let twice = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(
+                file: nil, fileDirectory: nil,
+                flags: flags {
+                    $0.headers = ["X-Team": "a"]
+                    $0.headerEnv = ["x-team": "TEAM"]
+                })
+        }
+        #expect(twice.message.contains("both"), "\(twice.message)")
+    }
+
+    @Test func loopbackIsAnAddressNotAPrefix() {
+        for host in ["127.0.0.1", "127.1.2.3", "127.255.255.254", "::1", "[::1]", "localhost", "LOCALHOST", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"] {
+            #expect(JobConfiguration.isLoopback(host), "\(host)")
+        }
+        for host in ["127.example.com", "127.0.0.1.nip.io", "localhost.example.com", "128.0.0.1", "10.0.0.1", "::2", "::ffff:10.0.0.1", ""] {
+            #expect(!JobConfiguration.isLoopback(host), "\(host)")
+        }
+        // Plain http to a name that merely starts with 127. carries the key over the network: refused.
+        #expect(throws: SluiceError.self) {
+            try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.baseURL = "http://127.example.com/v1" })
+        }
+    }
+
+    @Test func aKeyFileOthersCanReadIsWarnedAbout() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("key")
+        for (mode, warned) in [(0o644, true), (0o640, true), (0o604, true), (0o600, false), (0o400, false)] {
+            writeFile(path, Data("fp_file_key\n".utf8))
+            #expect(chmod(path, mode_t(mode)) == 0)
+            let warnings = Warnings()
+            let key = try APIKeySource.resolve(
+                environmentVariable: "K", keyFile: path, baseURL: "https://x.ai/v1", environment: [:], warn: { warnings.add($0) })
+            #expect(key == "fp_file_key")
+            #expect(warnings.all.count == (warned ? 1 : 0), "mode \(String(mode, radix: 8))")
+            if let warning = warnings.all.first {
+                #expect(warning.contains(path) && warning.contains("chmod 600 \(path)") && !warning.contains("fp_file_key"), "\(warning)")
+            }
+        }
+    }
+
+    @Test func theRedactorFindsEverySecretAlsoJSONEscaped() {
+        let redactor = Redactor(secrets: ["sk/abc-123", nil, "ab", "vk-\"quoted\"-9"])
+        #expect(redactor.scrub(#"{"m":"sk\/abc-123 and sk/abc-123"}"#) == #"{"m":"[REDACTED] and [REDACTED]"}"#)
+        #expect(redactor.scrub(#"{"m":"vk-\"quoted\"-9"}"#) == #"{"m":"[REDACTED]"}"#)
+        #expect(redactor.scrub("ab stays: too short to scrub") == "ab stays: too short to scrub")
+    }
+}
+
+/// Collects the warnings a call gives.
+final class Warnings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ warning: String) { lock.withLock { list.append(warning) } }
+    var all: [String] { lock.withLock { list } }
 }
