@@ -234,7 +234,9 @@ struct JobRun {
             let paths =
                 FileManager.default.fileExists(atPath: location, isDirectory: &isFolder) && isFolder.boolValue
                 ? JobListing.checkpoints(under: location) : [location]
-            for path in paths where path != configuration.checkpoint {
+            // As a file, not a spelling: the job's own checkpoint seen through a symlinked folder is still its own.
+            let own = FileIdentity(path: configuration.checkpoint)
+            for path in paths where !FileIdentity(path: path).isSameFile(as: own) {
                 do {
                     others.append((path, try await CheckpointStores.open(path, role: .reader)))
                 } catch {
