@@ -101,14 +101,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     /// `properties`, `headers`, `header_env` and `body_defaults` are merged into it.
     public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobFile) throws -> JobConfiguration {
         let job = file ?? JobFile()
-        func fromFile(_ path: String?) -> String? {
-            guard let path else { return nil }
-            // A PostgreSQL checkpoint is a URL, not a path relative to the job file.
-            guard path != StandardInputSpool.marker, !PostgresLocation.isPostgres(path), let directory = fileDirectory, !path.hasPrefix("/") else {
-                return path
-            }
-            return normalized((directory as NSString).appendingPathComponent(path))
-        }
+        func fromFile(_ path: String?) -> String? { path.map { pathInJobFile($0, folder: fileDirectory) } }
         let inputs = flags.inputs.flatMap { $0.isEmpty ? nil : $0 } ?? (job.inputs ?? []).compactMap(fromFile)
         guard let first = inputs.first else {
             throw SluiceError(.configuration, "no input: give a job file with \"inputs\" or --input PATH")
@@ -188,6 +181,13 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         configuration.headerEnv = (job.headerEnv ?? [:]).merging(flags.headerEnv ?? [:]) { _, flag in flag }
         try configuration.validate()
         return configuration
+    }
+
+    /// A path a job file names, as sluice opens it: relative to the job file's folder, unless it is absolute,
+    /// standard input, or a PostgreSQL checkpoint (a URL, not a path).
+    static func pathInJobFile(_ path: String, folder: String?) -> String {
+        guard path != StandardInputSpool.marker, !PostgresLocation.isPostgres(path), let folder, !path.hasPrefix("/") else { return path }
+        return normalized((folder as NSString).appendingPathComponent(path))
     }
 
     /// `jobs/../samples/x.jsonl` → `samples/x.jsonl`, so messages show the path a user would type.

@@ -17,10 +17,7 @@ public struct JobSources: Sendable, Equatable {
     /// Where `JobConfiguration.resolve` reads them: a flag's path as given, else the job file's, relative to it.
     public init(jobFile: String?, file: JobFile?, flags: JobFile) {
         let folder = jobFile.map { ($0 as NSString).deletingLastPathComponent }
-        func fromFile(_ path: String) -> String {
-            guard let folder, !path.hasPrefix("/") else { return path }
-            return JobConfiguration.normalized((folder as NSString).appendingPathComponent(path))
-        }
+        func fromFile(_ path: String) -> String { JobConfiguration.pathInJobFile(path, folder: folder) }
         self.jobFile = jobFile
         if case .file(let path) = flags.template {
             template = path
