@@ -141,6 +141,7 @@ import Testing
         db.internal:6543:*:sluice:s\\:ecret
         *:*:*:*:fallback
         """.write(toFile: pgpass, atomically: true, encoding: .utf8)
+        chmod(pgpass, 0o600)  // libpq's rule: a file others may read is ignored
         let location = try PostgresLocation(parsing: "postgres://sluice@db.internal:6543/batch?job=x")
         #expect(location.password(environment: ["PGPASSFILE": pgpass]) == "s:ecret")
         #expect(location.password(environment: ["PGPASSWORD": "env", "PGPASSFILE": pgpass]) == "env")
