@@ -112,3 +112,90 @@ import Testing
         #expect(warnings.count == 5 && warnings.last?.contains("is not a plain file") == true, "\(warnings)")
     }
 }
+
+/// The real `sluice` against the secured server and the real `sluice-mock`: a job named `nightly-eval` over
+/// verified TLS, its password from a file or the environment, and that password nowhere else.
+@Suite(.serialized) struct SecuredSharedJobTests {
+    private func passwordFile(_ dir: TemporaryDirectory, _ server: PostgresTestServer, mode: mode_t) throws -> String {
+        let security = try #require(server.security)
+        let file = dir.file("pgpass-\(String(mode, radix: 8))")
+        try "localhost:\(server.port):sluice:\(security.role):\(security.password)\n".write(toFile: file, atomically: false, encoding: .utf8)
+        chmod(file, mode)
+        return file
+    }
+
+    /// Every row of every table of the job's schema, as text (bytea columns come out as hex).
+    private func rows(_ server: PostgresTestServer, schema: String) throws -> String {
+        let tables = try server.query("SELECT table_name FROM information_schema.tables WHERE table_schema = '\(schema)'").map { $0[0] }
+        #expect(tables.contains("items") && tables.contains("job"), "\(tables)")
+        return try tables.map { try server.query("SELECT t::text FROM \(schema).\($0) t").map { $0.joined(separator: "|") }.joined(separator: "\n") }
+            .joined(separator: "\n")
+    }
+
+    @Test func aJobNamedNightlyEvalRunsOverVerifiedTLSAndItsPasswordShowsNowhere() async throws {
+        let server = try await PostgresTestServer.secured()
+        let security = try #require(server.security)
+        let mock = try await MockGatewayProcess(["--latency-ms", "20"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 60)
+        let tls = "sslmode=verify-full&sslrootcert=\(security.caCertificate)"
+        let url = server.url(job: "nightly-eval", host: "localhost", query: tls)
+        let fromFile = ["PGPASSFILE": try passwordFile(dir, server, mode: 0o600), "PGPASSWORD": ""]
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--checkpoint", url, "--output", dir.file("out.jsonl"),
+            "--no-progress", "--log-level", "debug", "--concurrency", "4",
+        ]
+        let worker = try Child(Binaries.sluice, arguments, environment: fromFile)
+        var argv: [String] = []
+        while worker.process.isRunning, argv.count < 10, let bytes = FileManager.default.contents(atPath: "/proc/\(worker.pid)/cmdline") {
+            argv.append(String(decoding: bytes.map { $0 == 0 ? 32 : $0 }, as: UTF8.self))
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        let run = await worker.wait()
+        #expect(run.status == 0, "\(run.stderr.suffix(2000))")
+        #expect(argv.contains { $0.contains("job=nightly-eval") }, "the worker's argv was read while it ran: \(argv)")
+
+        let status = try await runSluice(["status", url], environment: ["PGPASSWORD": security.password, "PGPASSFILE": "/nonexistent"])
+        #expect(status.status == 0 && status.stdout.contains("60"), "\(status.stdout)\(status.stderr)")
+        let list = try await runSluice(["list", "postgres://\(security.role)@localhost:\(server.port)/sluice?\(tls)"], environment: fromFile)
+        #expect(list.status == 0 && list.stdout.contains("?job=nightly-eval"), "\(list.stdout)\(list.stderr)")
+
+        let schema = PostgresJobName.schema(for: "nightly-eval")
+        #expect(try server.query("SELECT value FROM \(schema).job WHERE key = 'job_name'") == [["nightly-eval"]])
+        #expect(try server.query("SELECT count(*) FROM \(schema).items WHERE state = 2") == [["60"]])
+        let stored = try rows(server, schema: schema)
+        let results = try String(contentsOfFile: dir.file("out.jsonl"), encoding: .utf8)
+        let hex = security.password.utf8.map { String(format: "%02x", $0) }.joined()
+        let places = [
+            "argv": argv.joined(separator: "\n"), "run output": run.stdout + run.stderr, "status": status.stdout + status.stderr,
+            "list": list.stdout + list.stderr, "checkpoint rows": stored, "results": results,
+        ]
+        for (place, text) in places {
+            #expect(!text.contains(security.password) && !text.contains(hex), "the password shows in the \(place)")
+        }
+    }
+
+    @Test func aWrongPasswordAnOpenPasswordFileOrAnUntrustedServerStopSluiceAtOnceWithAClearMessage() async throws {
+        let server = try await PostgresTestServer.secured()
+        let security = try #require(server.security)
+        let dir = TemporaryDirectory()
+        let verified = "sslmode=verify-full&sslrootcert=\(security.caCertificate)"
+        let url = server.url(job: "nightly-eval", host: "localhost", query: verified)
+        let wrong = "wrong-" + security.password
+        let start = ContinuousClock.now
+        let refused = try await runSluice(["status", url], environment: ["PGPASSWORD": wrong])
+        #expect(ContinuousClock.now - start < .seconds(15), "refused at once, not retried as an outage")
+        #expect(refused.status != 0 && refused.stderr.contains("password authentication failed"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(wrong) && !refused.stderr.contains(security.password), "\(refused.stderr)")
+
+        let open = ["PGPASSFILE": try passwordFile(dir, server, mode: 0o644), "PGPASSWORD": ""]
+        let ignored = try await runSluice(["status", url], environment: open)
+        #expect(ignored.status != 0, "\(ignored.stdout)")
+        #expect(ignored.stderr.contains("has group or world access; permissions should be u=rw (0600) or less"), "\(ignored.stderr)")
+        #expect(ignored.stderr.contains("asks for a password") && !ignored.stderr.contains(security.password), "\(ignored.stderr)")
+
+        let untrusted = server.url(job: "nightly-eval", host: "localhost", query: "sslmode=verify-full&sslrootcert=\(security.otherCACertificate)")
+        let distrusted = try await runSluice(["status", untrusted], environment: ["PGPASSWORD": security.password])
+        #expect(distrusted.status != 0 && distrusted.stderr.contains("certificate is not trusted"), "\(distrusted.stderr)")
+    }
+}
