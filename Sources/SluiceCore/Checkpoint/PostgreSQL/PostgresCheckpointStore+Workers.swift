@@ -166,7 +166,9 @@ extension PostgresCheckpointStore {
 
     /// The jobs a database holds: the schemas sluice made (`sluice_…`), as checkpoint URLs naming each job as
     /// its user did (the name kept in the job's table; a job made before names were kept shows its schema's).
-    public static func jobs(in server: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment) async throws
+    public static func jobs(
+        in server: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws
         -> [String]
     {
         var probe = server
