@@ -117,6 +117,48 @@ import Testing
         await first.close()
         await second.close()
     }
+
+    @Test func aJobWithAnyNameKeepsThatNameAndListShowsIt() async throws {
+        let server = try await PostgresTestServer.shared()
+        let name = "Nightly-Eval \(PostgresTestServer.uniqueJobName()).v2"
+        let location = try PostgresLocation(parsing: server.url(job: name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        #expect(location.job == name)
+        let store = try await PostgresCheckpointStore.open(location, role: .runner)
+        await store.close()
+        #expect(try server.query("SELECT value FROM \(location.schema).job WHERE key = 'job_name'") == [[name]])
+        var lowercase = location
+        lowercase.job = name.lowercased()
+        let again = try await PostgresCheckpointStore.open(lowercase, role: .reader)
+        await again.close()
+        let listed = try await PostgresCheckpointStore.jobs(in: try PostgresLocation(parsing: server.url(job: ""), requireJob: false))
+        #expect(listed.contains(location.display), "\(listed)")
+        #expect(try PostgresLocation(parsing: location.display).job == name)
+    }
+
+    @Test func aNameWhoseSchemaHoldsAnotherJobIsRefused() async throws {
+        let server = try await PostgresTestServer.shared()
+        let first = try PostgresLocation(parsing: server.url(job: "x-" + PostgresTestServer.uniqueJobName()))
+        try await PostgresCheckpointStore.open(first, role: .runner).close()
+        // A plain name equal to the first job's schema (without `sluice_`) maps to that schema too.
+        var second = first
+        second.job = String(first.schema.dropFirst("sluice_".count))
+        #expect(second.schema == first.schema)
+        for role in [CheckpointRole.runner, .reader] {
+            let refused = await #expect(throws: SluiceError.self) { try await PostgresCheckpointStore.open(second, role: role) }
+            #expect(refused?.message.contains("holds the job \"\(first.job)\", not \"\(second.job)\"") == true, "\(refused?.message ?? "")")
+        }
+    }
+
+    @Test func aJobMadeBeforeNamesWereKeptStillOpensAndGetsItsName() async throws {
+        let server = try await PostgresTestServer.shared()
+        let location = try PostgresLocation(parsing: server.url(job: "Old_" + PostgresTestServer.uniqueJobName()))
+        #expect(location.schema == "sluice_" + location.job.lowercased())
+        try await PostgresCheckpointStore.open(location, role: .runner).close()
+        _ = try server.query("DELETE FROM \(location.schema).job WHERE key = 'job_name'")
+        try await PostgresCheckpointStore.open(location, role: .reader).close()
+        try await PostgresCheckpointStore.open(location, role: .runner).close()
+        #expect(try server.query("SELECT value FROM \(location.schema).job WHERE key = 'job_name'") == [[location.job]])
+    }
 }
 
 @Suite struct PostgresLocationTests {
@@ -128,7 +170,9 @@ import Testing
         let refused = #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice:hunter2@db/batch?job=x") }
         #expect(refused.map { !$0.message.contains("hunter2") } == true, "the refusal must not echo the password")
         #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch") }
-        #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch?job=a;drop") }
+        // Any name is taken; what reaches SQL text is its plain schema name.
+        #expect(try PostgresLocation(parsing: "postgres://sluice@db/batch?job=a;drop").schema.hasPrefix("sluice_a_drop_"))
+        #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch?job=a%09b") }
         #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://sluice@db/batch?job=a&sslmode=maybe") }
     }
 
@@ -141,11 +185,65 @@ import Testing
         db.internal:6543:*:sluice:s\\:ecret
         *:*:*:*:fallback
         """.write(toFile: pgpass, atomically: true, encoding: .utf8)
+        chmod(pgpass, 0o600)  // libpq's rule: a file others may read is ignored
         let location = try PostgresLocation(parsing: "postgres://sluice@db.internal:6543/batch?job=x")
         #expect(location.password(environment: ["PGPASSFILE": pgpass]) == "s:ecret")
         #expect(location.password(environment: ["PGPASSWORD": "env", "PGPASSFILE": pgpass]) == "env")
         let other = try PostgresLocation(parsing: "postgres://admin@elsewhere/db?job=x")
         #expect(other.password(environment: ["PGPASSFILE": pgpass]) == "fallback")
         #expect(other.password(environment: ["PGPASSFILE": dir.file("missing")]) == nil)
+    }
+}
+
+@Suite struct PostgresJobNameTests {
+    private func schema(_ name: String) -> String { PostgresJobName.schema(for: name) }
+
+    /// Names a user might type, each a job of its own (none differs from another only in case or Unicode form).
+    static let names = [
+        "nightly-eval", "nightly_eval", "nightly.eval", "nightly eval", "nightly--eval", "nightly_eval_", "a-b", "a_b", "a.b", "a b", "ab",
+        "Évaluation 2", "évaluation-2", "評価", "評価2", "🙂", "-", "_", "100%", "a&b", "a=b", "a/b", "a'b", "a\"b; DROP SCHEMA public",
+        String(repeating: "x", count: 48), String(repeating: "x", count: 49), String(repeating: "x", count: 50),
+        String(repeating: "long-name ", count: 20) + "1", String(repeating: "long-name ", count: 20) + "2",
+    ]
+
+    @Test func namesSluiceAlwaysTookKeepTheirSchema() {
+        #expect(schema("nightly") == "sluice_nightly")
+        #expect(schema("Nightly_2") == "sluice_nightly_2")
+        #expect(schema(String(repeating: "a", count: 48)) == "sluice_" + String(repeating: "a", count: 48))
+    }
+
+    @Test func everyOtherNameGetsAPlainReadableSchemaOfItsOwnWithin63Bytes() {
+        var seen: [String: String] = [:]
+        for name in Self.names {
+            let schema = schema(name)
+            #expect(schema.hasPrefix("sluice_") && schema.utf8.count <= 63, "\(name): \(schema)")
+            #expect(schema.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }, "\(name): \(schema)")
+            #expect(seen[schema] == nil, "\(name) and \(seen[schema] ?? "") share \(schema)")
+            seen[schema] = name
+        }
+        #expect(schema("nightly-eval").hasPrefix("sluice_nightly_eval_"))
+        #expect(schema("Évaluation 2").hasPrefix("sluice_valuation_2_"))
+        #expect(schema("評価").hasPrefix("sluice_job_"))
+        // Pinned: a change of the mapping would leave every existing job with such a name behind.
+        #expect(schema("nightly-eval") == "sluice_nightly_eval_93b8118a")
+    }
+
+    @Test func oneNameTypedDifferentlyIsOneJob() {
+        #expect(schema("Nightly-Eval") == schema("nightly-eval"))
+        #expect(schema("e\u{301}valuation-2") == schema("\u{e9}valuation-2"), "é composed or decomposed")
+    }
+
+    @Test func aURLCarriesAnyNameAndWhatItShowsParsesBackToTheSameJob() throws {
+        var location = try PostgresLocation(parsing: "postgres://app@db/batch?job=x")
+        for name in Self.names {
+            location.job = name
+            #expect(try PostgresLocation(parsing: location.display).job == name, "\(location.display)")
+        }
+        #expect(try PostgresLocation(parsing: "postgres://app@db/batch?job=nightly eval&sslmode=require").job == "nightly eval")
+        #expect(try PostgresLocation(parsing: "postgres://app@db/batch?job=Évaluation 2").job == "Évaluation 2")
+        #expect(try PostgresLocation(parsing: "postgres://app@db/batch?job=100%").job == "100%")
+        #expect(try PostgresLocation(parsing: "postgres://app@db/batch?job=a%26b&lease=5").job == "a&b")
+        let refused = #expect(throws: SluiceError.self) { try PostgresLocation(parsing: "postgres://app@db/batch?job=a%0Ab") }
+        #expect(refused?.message.contains("control character") == true, "\(refused?.message ?? "")")
     }
 }

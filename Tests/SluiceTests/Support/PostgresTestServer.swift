@@ -5,25 +5,49 @@ import Synchronization
 /// a second, and tests stay apart by job name (each job has its own rows) rather than by server.
 /// `restart` and `bounce` take it away from every test at once, so tests calling them must not overlap with other
 /// tests using it.
+///
+/// Two servers: `shared()` trusts every login and has no TLS (the tests of what a checkpoint does);
+/// `secured()` is set up as a production server is (`Security`), for the tests of logging in.
 final class PostgresTestServer: Sendable {
     let port: Int
+    /// The secured server's certificates and login; nil for the trusting one.
+    let security: Security?
     private let bin: String
     /// Its own folder under /tmp, so a server left over by a crashed earlier test process never conflicts.
     private let folder: String
     private var data: String { folder + "/data" }
     private var log: String { folder + "/server.log" }
 
-    private init(port: Int, bin: String, folder: String) {
+    /// The secured server: TLS on, with a certificate signed by a private CA the test made (subjectAltName
+    /// IP:127.0.0.1 and DNS:localhost), listening on 127.0.0.1 and ::1 (an address its certificate does not
+    /// name); the role `role` logs in only over TLS (`hostssl`) with a SCRAM-SHA-256 password.
+    struct Security: Sendable {
+        let caCertificate: String
+        /// A CA that signed nothing the server has, for the refused cases.
+        let otherCACertificate: String
+        let role = "sluice_app"
+        let password: String
+    }
+
+    private init(port: Int, bin: String, folder: String, security: Security?) {
         self.port = port
         self.bin = bin
         self.folder = folder
+        self.security = security
     }
 
     /// One startup for all callers: later and concurrent callers await the same task (and its error, if it failed).
-    static func shared() async throws -> PostgresTestServer {
+    static func shared() async throws -> PostgresTestServer { try await once(trusting) { try PostgresTestServer.start(secured: false) } }
+
+    /// The server with TLS and passwords (see `Security`), started once like `shared()`.
+    static func secured() async throws -> PostgresTestServer { try await once(securing) { try PostgresTestServer.start(secured: true) } }
+
+    private static func once(
+        _ startup: borrowing Mutex<Task<PostgresTestServer, any Error>?>, _ start: @escaping @Sendable () throws -> PostgresTestServer
+    ) async throws -> PostgresTestServer {
         let task = startup.withLock { task in
             if let task { return task }
-            let started = Task.detached { try PostgresTestServer.start() }
+            let started = Task.detached { try start() }
             task = started
             return started
         }
@@ -32,6 +56,11 @@ final class PostgresTestServer: Sendable {
 
     /// "postgres://postgres@127.0.0.1:PORT/sluice?job=NAME"
     func url(job: String) -> String { "postgres://postgres@127.0.0.1:\(port)/sluice?job=\(job)" }
+
+    /// The secured server's URL for its password role: `host` as a URL writes it (`[::1]`), `query` appended.
+    func url(job: String, host: String, query: String) -> String {
+        "postgres://\(security?.role ?? "postgres")@\(host):\(port)/sluice?job=\(job)" + (query.isEmpty ? "" : "&" + query)
+    }
 
     /// Tests share one database, so each needs a job name no other test (or earlier run) used.
     static func uniqueJobName() -> String {
@@ -61,7 +90,14 @@ final class PostgresTestServer: Sendable {
     private func pgctl(_ arguments: [String]) throws {
         // Given on every start (also restart): otherwise pg_ctl would fall back to the port in postmaster.opts
         // and the server's output would go to pg_ctl's own output.
-        let options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        var options = "-p \(port) -k \(folder) -c fsync=off -c max_connections=200"
+        if security == nil {
+            options += " -c listen_addresses=127.0.0.1"
+        } else {
+            // Relative to the data folder.
+            options += " -c listen_addresses=127.0.0.1,::1 -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key"
+            options += " -c password_encryption=scram-sha-256"
+        }
         try Self.run(bin + "/pg_ctl", ["-D", data, "-o", options, "-l", log] + arguments, asServer: true, in: folder)
     }
 
@@ -72,12 +108,12 @@ final class PostgresTestServer: Sendable {
         return try Self.run(Self.psqlPath(bin), common + arguments, asServer: false, in: folder)
     }
 
-    private static func start() throws -> PostgresTestServer {
+    private static func start(secured: Bool) throws -> PostgresTestServer {
         let bin = try serverBinaries()
         var template = Array("/tmp/sluice-pg-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp failed: \(String(cString: strerror(errno)))") }
         let folder = String(cString: made)
-        leftover.withLock { $0 = (bin, folder) }
+        leftover.withLock { $0.append((bin, folder)) }
         atexit { stopLeftover() }
         // initdb refuses to run as root: then the server runs as postgres, who must own and reach its folder.
         chmod(folder, 0o755)
@@ -88,10 +124,11 @@ final class PostgresTestServer: Sendable {
         // --locale=C: a container's LANG may name a locale that is not installed, which initdb rejects.
         let initdb = ["-D", folder + "/data", "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]
         try run(bin + "/initdb", initdb, asServer: true, in: folder)
+        let security = secured ? try secure(folder + "/data") : nil
         // The free port is only free when asked: another process may take it before the server binds it.
         var failures: [String] = []
         for _ in 0..<3 {
-            let server = PostgresTestServer(port: try freeLoopbackPort(), bin: bin, folder: folder)
+            let server = PostgresTestServer(port: try freeLoopbackPort(), bin: bin, folder: folder, security: security)
             do {
                 try server.pgctl(["-w", "start"])
             } catch {
@@ -99,9 +136,43 @@ final class PostgresTestServer: Sendable {
                 continue
             }
             try server.psql(["-d", "postgres", "-c", "CREATE DATABASE sluice"])
+            if let security {
+                try server.psql(["-d", "postgres", "-c", "CREATE ROLE \(security.role) LOGIN PASSWORD '\(security.password)'"])
+                try server.psql(["-d", "postgres", "-c", "GRANT CONNECT, CREATE ON DATABASE sluice TO \(security.role)"])
+            }
             return server
         }
         throw TestFailure("PostgreSQL did not start in 3 attempts:\n" + failures.joined(separator: "\n"))
+    }
+
+    /// Certificates (made with openssl by `TLSFixture`) and the login rules of the secured server, in its data folder.
+    private static func secure(_ data: String) throws -> Security {
+        let scratch = TemporaryDirectory(), other = TemporaryDirectory()
+        let tls = try TLSFixture(in: scratch)
+        let otherCA = try TLSFixture(in: other).caCertificate
+        let files = FileManager.default
+        try files.copyItem(atPath: tls.serverCertificate, toPath: data + "/server.pem")
+        try files.copyItem(atPath: tls.serverKey, toPath: data + "/server.key")
+        try files.copyItem(atPath: tls.caCertificate, toPath: data + "/../ca.pem")
+        try files.copyItem(atPath: otherCA, toPath: data + "/../other-ca.pem")
+        // The server refuses a key others may read; when we are root it runs as postgres, who must own it.
+        chmod(data + "/server.key", 0o600)
+        if getuid() == 0, let user = getpwnam("postgres") {
+            for file in ["/server.pem", "/server.key"] { chown(data + file, user.pointee.pw_uid, user.pointee.pw_gid) }
+        }
+        // The administrator (psql, for the tests' queries) is trusted; the application role needs TLS and its password.
+        let rules = """
+            local all all trust
+            host all postgres 127.0.0.1/32 trust
+            host all postgres ::1/128 trust
+            hostssl all sluice_app 127.0.0.1/32 scram-sha-256
+            hostssl all sluice_app ::1/128 scram-sha-256
+
+            """
+        try rules.write(toFile: data + "/pg_hba.conf", atomically: false, encoding: .utf8)
+        let password = "pw-" + UUID().uuidString.prefix(13).lowercased()
+        let folder = (data as NSString).deletingLastPathComponent
+        return Security(caCertificate: folder + "/ca.pem", otherCACertificate: folder + "/other-ca.pem", password: password)
     }
 
     private static func serverBinaries() throws -> String {
@@ -194,14 +265,21 @@ private func spawnExtension<Function>(_ name: String, _ type: Function.Type) -> 
     dlsym(dlopen(nil, RTLD_NOW), name).map { unsafeBitCast($0, to: type) }
 }
 
-private let startup = Mutex<Task<PostgresTestServer, any Error>?>(nil)
+private let trusting = Mutex<Task<PostgresTestServer, any Error>?>(nil)
+private let securing = Mutex<Task<PostgresTestServer, any Error>?>(nil)
 
-/// The server binaries and folder for the exit handler, which cannot capture them.
-private let leftover = Mutex<(bin: String, folder: String)?>(nil)
+/// The server binaries and folders for the exit handler, which cannot capture them.
+private let leftover = Mutex<[(bin: String, folder: String)]>([])
 
 /// At exit, so no server outlives the test process (immediate: its data is thrown away anyway).
 private func stopLeftover() {
-    guard let (bin, folder) = leftover.withLock({ $0 }) else { return }
-    _ = try? PostgresTestServer.run(bin + "/pg_ctl", ["-D", folder + "/data", "-m", "immediate", "stop"], asServer: true, in: folder)
-    try? FileManager.default.removeItem(atPath: folder)
+    let servers = leftover.withLock { servers in
+        let all = servers
+        servers.removeAll()
+        return all
+    }
+    for (bin, folder) in servers {
+        _ = try? PostgresTestServer.run(bin + "/pg_ctl", ["-D", folder + "/data", "-m", "immediate", "stop"], asServer: true, in: folder)
+        try? FileManager.default.removeItem(atPath: folder)
+    }
 }

@@ -164,19 +164,34 @@ extension PostgresCheckpointStore {
         return seconds.map { Date(timeIntervalSince1970: $0) }
     }
 
-    /// The jobs a database holds: the schemas sluice made (`sluice_<job>`), as checkpoint URLs.
-    public static func jobs(in server: PostgresLocation) async throws -> [String] {
+    /// The jobs a database holds: the schemas sluice made (`sluice_…`), as checkpoint URLs naming each job as
+    /// its user did (the name kept in the job's table; a job made before names were kept shows its schema's).
+    public static func jobs(
+        in server: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws
+        -> [String]
+    {
         var probe = server
         probe.job = "sluice_list_probe"
-        let store = try PostgresCheckpointStore(settings: probe, role: .reader, password: server.password(), logger: Logger(label: "sluice"))
+        let password = server.password(environment: environment)
+        try await checkLogin(probe, password: password, outage: PostgresOutage(), logger: Logger(label: "sluice"))
+        let store = try PostgresCheckpointStore(settings: probe, role: .reader, password: password, logger: Logger(label: "sluice"))
         do {
             let names = try await store.database { client in
-                try await client.rows(
+                let schemas = try await client.rows(
                     """
-                    SELECT substr(table_schema, 8) FROM information_schema.tables
+                    SELECT table_schema FROM information_schema.tables
                     WHERE table_schema LIKE 'sluice\\_%' AND table_name = 'items' ORDER BY table_schema
                     """
                 ).map { try $0.decode(String.self) }
+                var names: [String] = []
+                for schema in schemas {
+                    // Quoted: the name comes from the database, and sluice's own schemas are lowercase, as quoting keeps them.
+                    let quoted = "\"" + schema.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                    let kept = try? await client.rows("SELECT value FROM \(unescaped: quoted).job WHERE key = 'job_name'").first?.decode(String.self)
+                    names.append(kept ?? String(schema.dropFirst("sluice_".count)))
+                }
+                return names
             }
             await store.close()
             return names.map {

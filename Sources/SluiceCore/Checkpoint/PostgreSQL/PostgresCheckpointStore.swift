@@ -52,7 +52,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         workerID = "\(hostname):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: password, database: settings.database,
-            tls: try Self.tls(settings))
+            tls: try Self.clientTLS(settings))
         configuration.options.maximumConnections = 6
         configuration.options.connectTimeout = .seconds(5)
         configuration.options.connectionIdleTimeout = .seconds(120)
@@ -63,28 +63,18 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         running = Task { await client.run() }
     }
 
-    private static func tls(_ settings: PostgresLocation) throws -> PostgresClient.Configuration.TLS {
-        var unverified = TLSConfiguration.makeClientConfiguration()
-        unverified.certificateVerification = .none
-        switch settings.tls {
-        case .disable: return .disable
-        case .prefer: return .prefer(unverified)
-        case .require: return .require(unverified)
-        case .verifyFull:
-            var verified = TLSConfiguration.makeClientConfiguration()
-            if let roots = settings.rootCertificates { verified.trustRoots = .file(roots) }
-            return .require(verified)
-        }
-    }
-
     /// Connects, and for a runner creates or migrates the job's schema and registers the worker.
     /// Readers and control connections need the job to exist.
+    /// `environment`: where the password comes from (`PGPASSWORD`, `PGPASSFILE`, `HOME`).
     public static func open(
-        _ settings: PostgresLocation, role: CheckpointRole, logger: Logger = Logger(label: "sluice")
+        _ settings: PostgresLocation, role: CheckpointRole, logger: Logger = Logger(label: "sluice"),
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws
         -> PostgresCheckpointStore
     {
-        let store = try PostgresCheckpointStore(settings: settings, role: role, password: settings.password(), logger: logger)
+        let password = settings.password(environment: environment)
+        try await checkLogin(settings, password: password, outage: PostgresOutage(), logger: logger)
+        let store = try PostgresCheckpointStore(settings: settings, role: role, password: password, logger: logger)
         do {
             try await store.setUp()
         } catch {
@@ -100,7 +90,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         return try await outage.retrying(location, logger: logger) { try await body(client) }
     }
 
-    /// A table of the job's schema, for SQL text (the schema name was checked to be letters, digits and `_`).
+    /// A table of the job's schema, for SQL text (a schema name is only lowercase letters, digits and `_`: `PostgresJobName`).
     nonisolated func table(_ name: String) -> String { "\(settings.schema).\(name)" }
 
     private func setUp() async throws {
@@ -112,6 +102,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         guard role == .runner else {
             guard exists > 0 else { throw SluiceError(.checkpoint, "\(location): no sluice job \"\(settings.job)\" in that database") }
             try await checkVersion()
+            try await checkName()
             return
         }
         let migrations = PostgresSchema.migrations(schema)
@@ -141,7 +132,26 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
             }
         }
         try await checkVersion()
+        try await checkName()
         try await registerWorker()
+    }
+
+    /// The job's name as the user gave it is kept beside its tables (the schema name may be a mapping of
+    /// it): `sluice list` shows it, and a job whose schema holds another name is refused, not shared.
+    /// Jobs made before names were kept get theirs from the first runner that opens them.
+    private func checkName() async throws {
+        let (job, name) = (table("job"), settings.job)
+        if role == .runner {
+            try await database { client in
+                try await client.rows("INSERT INTO \(unescaped: job) (key, value) VALUES ('job_name', \(name)) ON CONFLICT (key) DO NOTHING")
+            }
+        }
+        if let stored = try await value(forKey: "job_name"), PostgresJobName.canonical(stored) != PostgresJobName.canonical(name) {
+            throw SluiceError(
+                .checkpoint,
+                "\(location): the schema \(settings.schema) holds the job \"\(stored)\", not \"\(name)\" (their names map to one schema); give this job another name"
+            )
+        }
     }
 
     private func checkVersion() async throws {

@@ -5,10 +5,12 @@ import Foundation
 /// The URL names the server and the job, never the password: a URL is typed
 /// on command lines and saved in job files, so the password comes from
 /// `PGPASSWORD` or a `~/.pgpass`-style file (`PGPASSFILE`), as libpq does.
-/// Each job is a schema of its own (`sluice_<job>`), so one database holds
-/// many jobs and `DROP SCHEMA` removes one.
+/// Each job is a schema of its own (`sluice_<job>`, see `PostgresJobName` for
+/// names that are not plain), so one database holds many jobs and
+/// `DROP SCHEMA` removes one.
 ///
-/// Query parameters: `job` (required; letters, digits, `_`), `sslmode`
+/// Query parameters: `job` (required; any name without control characters:
+/// `nightly-eval`, `Évaluation 2`, ...; write `%26` for `&`), `sslmode`
 /// (`disable`, `prefer` (default), `require`, `verify-full`), `sslrootcert`
 /// (a PEM file of trusted roots for `verify-full`), `lease` (seconds a lease
 /// lasts without a heartbeat; default 30).
@@ -34,9 +36,18 @@ public struct PostgresLocation: Sendable, Equatable {
     public var leaseSeconds: Double
 
     /// The schema the job's tables live in.
-    public var schema: String { "sluice_" + job.lowercased() }
-    /// The location as shown to users and stored in reports: no password ever.
-    public var display: String { "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?job=\(job)" }
+    public var schema: String { PostgresJobName.schema(for: job) }
+    /// The location as shown to users and stored in reports: no password ever. The job's name is
+    /// percent-encoded where a URL needs it, so the text parses back to the same job.
+    public var display: String {
+        let name = job.addingPercentEncoding(withAllowedCharacters: Self.plainInURL) ?? job
+        return "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?job=\(name)"
+    }
+
+    private static let plainInURL = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+    /// What a typed URL may hold without escaping; anything else (a space, an `é`) is escaped before parsing,
+    /// and escapes already written (`%20`) stay as they are.
+    private static let typable = CharacterSet(charactersIn: Unicode.Scalar(0x21)...Unicode.Scalar(0x7e)).subtracting(CharacterSet(charactersIn: "\"<>\\^`{|}"))
 
     public static func isPostgres(_ location: String) -> Bool {
         location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
@@ -47,7 +58,11 @@ public struct PostgresLocation: Sendable, Equatable {
         func refuse(_ reason: String) -> SluiceError {
             SluiceError(.configuration, "--checkpoint \(Self.withoutPassword(text)): \(reason)")
         }
-        guard Self.isPostgres(text), let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
+        // A `%` that starts no escape (`100%`) stands for itself.
+        let escaped =
+            text.replacingOccurrences(of: "%(?![0-9A-Fa-f]{2})", with: "%25", options: .regularExpression)
+            .addingPercentEncoding(withAllowedCharacters: Self.typable) ?? text
+        guard Self.isPostgres(text), let url = URLComponents(string: escaped), let host = url.host, !host.isEmpty else {
             throw refuse("not a PostgreSQL URL (postgres://user@host:5432/database?job=name)")
         }
         if url.password != nil {
@@ -61,9 +76,7 @@ public struct PostgresLocation: Sendable, Equatable {
         }
         let job = parameter("job") ?? ""
         if job.isEmpty && requireJob { throw refuse("name the job: add ?job=NAME") }
-        guard job.count <= 48, job.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-            throw refuse("the job name \"\(job)\" may hold only letters, digits and _ (at most 48)")
-        }
+        if let problem = PostgresJobName.problem(with: job) { throw refuse(problem) }
         let database = String(url.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else { throw refuse("name the database: postgres://user@host:5432/DATABASE?job=NAME") }
         self.host = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
@@ -82,42 +95,6 @@ public struct PostgresLocation: Sendable, Equatable {
         } else {
             leaseSeconds = 30
         }
-    }
-
-    /// The password: `PGPASSWORD`, else the first matching line of `PGPASSFILE` or `~/.pgpass`
-    /// (`host:port:database:user:password`, `*` matches anything, `\:` and `\\` escape).
-    public func password(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        if let password = environment["PGPASSWORD"], !password.isEmpty { return password }
-        let file = environment["PGPASSFILE"] ?? (environment["HOME"].map { $0 + "/.pgpass" } ?? "")
-        guard !file.isEmpty, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
-        for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
-            let fields = Self.fields(of: Substring(line))
-            guard fields.count == 5 else { continue }
-            let wanted = [host, String(port), database, user]
-            if zip(fields.prefix(4), wanted).allSatisfy({ $0 == "*" || $0 == $1 }) { return fields[4] }
-        }
-        return nil
-    }
-
-    private static func fields(of line: Substring) -> [String] {
-        var fields: [String] = []
-        var current = ""
-        var escaped = false
-        for character in line {
-            if escaped {
-                current.append(character)
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else if character == ":" {
-                fields.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        fields.append(current)
-        return fields
     }
 
     /// For error messages about a URL that was refused: whatever sits between `:` and `@` goes.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOSSL
 import PostgresNIO
 import Synchronization
 
@@ -32,7 +33,7 @@ struct PostgresOutage: Sendable {
             } catch {
                 let waited = (ContinuousClock.now - start).inSeconds
                 guard Self.isTransient(error), waited < patienceSeconds, !Task.isCancelled else {
-                    throw Self.describe(error, location: location, waited: waited)
+                    throw Self.describe(error, location: location, waited: Self.isTransient(error) ? waited : 0)
                 }
                 if !warned {
                     logger.warning(
@@ -85,7 +86,9 @@ struct PostgresOutage: Sendable {
         }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
-        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .queryCancelled:
+        case .connectionError:
+            return tlsRefusal(error.underlying) == nil  // a refused certificate stays refused
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .queryCancelled:
             return true
         case .server:
             let state = error.serverInfo?[.sqlState] ?? ""
@@ -107,6 +110,11 @@ struct PostgresOutage: Sendable {
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 text = "\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+                if error.serverInfo?[.sqlState] == "28P01" { text += "; the password comes from PGPASSWORD, else PGPASSFILE or ~/.pgpass" }
+            } else if error.code == .authMechanismRequiresPassword {
+                text = "the server asks for a password and none was found: set PGPASSWORD, or put it in PGPASSFILE or ~/.pgpass (mode 0600)"
+            } else if let refusal = tlsRefusal(error.underlying) {
+                text = refusal
             } else {
                 text = "\(error.code)"
                 if let underlying = error.underlying { text += ": \(underlying)" }
@@ -118,5 +126,21 @@ struct PostgresOutage: Sendable {
         }
         if waited > 0 { text += " (gave up after \(Int(waited)) s of retrying)" }
         return SluiceError(.checkpoint, "\(location): PostgreSQL: \(text)")
+    }
+
+    /// What TLS refused, in words, or nil when `error` is no TLS refusal.
+    static func tlsRefusal(_ error: (any Error)?) -> String? {
+        switch error {
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            return "TLS: the server's certificate does not name the host connected to (sslmode=verify-full checks that it does)"
+        case let error as NIOSSLError where "\(error)".contains("CERTIFICATE_VERIFY_FAILED"):
+            return "TLS: the server's certificate is not trusted: no certificate in sslrootcert (or the system's roots) signed it (CERTIFICATE_VERIFY_FAILED)"
+        case let error as NIOSSLError:
+            return "TLS: \(error)"
+        case let error as NIOSSLExtraError:
+            return "TLS: \(error)"
+        default:
+            return nil
+        }
     }
 }
