@@ -188,8 +188,7 @@ final class PostgresTestServer: Sendable {
         let newestFirst = versions.sorted { (Double($0) ?? 0) > (Double($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin" }
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         if let found = (newestFirst + path).first(where: has) { return found }
-        let ci = ProcessInfo.processInfo.environment["CI"] == "true" ? " (CI must have them: .ci/run installs it)" : ""
-        throw TestFailure("PostgreSQL server binaries not found; install the Debian package postgresql" + ci)
+        throw TestFailure("PostgreSQL server binaries not found: `make test` installs them (scripts/system-packages.txt), or apt-get install postgresql")
     }
 
     private static func psqlPath(_ bin: String) -> String {
