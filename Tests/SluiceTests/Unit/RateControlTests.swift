@@ -278,10 +278,13 @@ struct RateBudgetTests {
     @Test func budgetPacesRequestsWithoutBurst() async {
         let budget = RateBudget(requestsPerMinute: 600, tokensPerMinute: nil, control: RunControl(), burstSeconds: 0)
         let start = ContinuousClock.now
-        for _ in 0..<6 { #expect(await budget.acquire(tokens: 0)) }
+        for _ in 0..<11 { #expect(await budget.acquire(tokens: 0)) }
         let elapsed = ContinuousClock.now - start
-        // 10 per second: the sixth request may leave 0.5 s after the first.
-        #expect(elapsed >= .milliseconds(480))
+        // 10 per second: the eleventh request may leave 1 s after the first, and not before.
+        #expect(elapsed >= .milliseconds(980), "\(elapsed)")
+        // Nor much later: each slot is a fixed time after the first (a late wake-up does not push the next one back),
+        // so only the last sleep's lateness adds; a budget throttling 1.4 times too hard would take 1.4 s.
+        #expect(elapsed < .milliseconds(1400), "over-throttled: \(elapsed) for 1 s of budget")
     }
 
     @Test func tokenEstimatesAreCorrected() {
