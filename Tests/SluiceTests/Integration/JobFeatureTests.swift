@@ -153,6 +153,7 @@ struct JobFeatureTests {
         let span = (arrivals.last ?? 0) - (arrivals.first ?? 0)
         let perSecond = 6000.0 / 60
         let perRequest = total / 40
+        print("token budget: \(Int(total)) tokens sent over \(String(format: "%.2f", span)) s at \(Int(perSecond)) tokens/s")
         // The last request leaves once all before it are paid for, less the burst (and an estimate's error of a request).
         #expect(span >= (total - perRequest - perSecond - perRequest) / perSecond, "paced: \(span) s for \(total) tokens")
         #expect(span <= total / perSecond + 2, "not over-throttled: \(span) s for \(total) tokens")

@@ -40,9 +40,10 @@ struct ObservabilityTests {
     }
 
     @Test func metricsAreServedDuringTheRunAndAgreeWithTheMock() async throws {
-        // The gateway answers 60 requests per 30-second window and then asks sluice to wait for the rest of it:
-        // a quiet with nothing in flight, in which every counter must equal what the mock counted.
-        let mock = try await MockGatewayProcess(["--latency-ms", "50", "--p500", "0.1", "--seed", "4", "--rpm", "60", "--rate-window", "30"])
+        // The gateway answers 120 requests per 30-second window and then asks sluice to wait for the rest of it:
+        // a quiet with nothing in flight, in which every counter must equal what the mock counted. The window
+        // fills after the first 500s were retried (0.5 s of backoff), so the counts include retries.
+        let mock = try await MockGatewayProcess(["--latency-ms", "50", "--p500", "0.1", "--seed", "4", "--rpm", "120", "--rate-window", "30"])
         let dir = TemporaryDirectory()
         let lines = (0..<150).map { #"{"id":"x\#($0)","prompt":"q \#($0)","properties":{"team":"\#($0 % 2 == 0 ? "even" : "odd")"}}"# }
         let input = dir.file("teams.jsonl")
@@ -78,7 +79,8 @@ struct ObservabilityTests {
                 return settled
             }, timeout: 25)
         let (metrics, stats) = try #require(quiet)
-        #expect(stats.count("status", "200") == 60, "the quiet is sluice waiting for the gateway's window")
+        #expect(stats.count("status", "200") == 120, "the quiet is sluice waiting for the gateway's window")
+        #expect(stats.bodies.values.contains { $0 > 1 }, "some request was sent again before the quiet: retries are in the counts")
 
         let requests = metrics.sum("sluice_requests_total")
         #expect(requests == Double(stats.totalRequests), "every request sluice counted reached the mock, and no other did")
