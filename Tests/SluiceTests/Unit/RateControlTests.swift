@@ -298,7 +298,8 @@ struct RateBudgetTests {
         // 10 per second: the k-th request leaves k/10 s after the first, and not before.
         for (index, time) in times.enumerated() { #expect(time >= .milliseconds(100 * index - 20), "request \(index) at \(time)") }
         // Nor later than the sleeper woke, give or take: a budget throttling 1.4 times too hard would let the last go 0.8 s after it.
-        #expect((times.last ?? .zero) < reference + .milliseconds(600), "over-throttled: the last left at \(times.last ?? .zero), a 2 s sleep woke at \(reference)")
+        let last = times.last ?? .zero
+        #expect(last < reference + .milliseconds(600), "over-throttled: the last left at \(last), a 2 s sleep woke at \(reference)")
     }
 
     @Test func tokenEstimatesAreCorrected() {
