@@ -4,7 +4,9 @@ import Foundation
 extension SQLiteCheckpointStore {
     public func counts() throws -> ItemCounts {
         var counts = ItemCounts()
-        let byState = try statement("SELECT state, count(*), sum(attempts), sum(prompt_tokens), sum(completion_tokens) FROM items GROUP BY state").bind()
+        let byState = try statement(
+            "SELECT state, count(*), sum(attempts), sum(prompt_tokens), sum(completion_tokens), sum(max(attempts - 1, 0)) FROM items GROUP BY state"
+        ).bind()
         defer { byState.reset() }
         while try byState.step() {
             let count = byState.int(1)
@@ -12,6 +14,7 @@ extension SQLiteCheckpointStore {
             counts.attempts += byState.int(2)
             counts.promptTokens += byState.int(3)
             counts.completionTokens += byState.int(4)
+            counts.retries += byState.int(5)
             switch ItemState(rawValue: byState.int(0)) {
             case .pending: counts.pending = count
             case .inFlight: counts.inFlight = count

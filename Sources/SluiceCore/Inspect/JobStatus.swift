@@ -154,7 +154,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public struct Requests: Codable, Sendable, Equatable {
         /// HTTP requests sent, over every run of the job.
         public var attempts = 0
-        /// Requests sent again after a failed attempt.
+        /// Requests sent again after a failed attempt, over every run (an item's attempts after its first, so a
+        /// `retry-failed` run's sends count as retries too).
         public var retries = 0
         /// Items answered by a model sluice fell back to.
         public var fallbacks = 0

@@ -77,7 +77,7 @@ public struct JobStatusCollector: Sendable {
                 planningComplete: planningComplete),
             tokens: .init(prompt: pass.promptTokens, completion: pass.completionTokens, cachedPrompt: pass.cachedTokens),
             cost: pass.cost(), latencyMS: pass.latency(),
-            requests: .init(attempts: counts.attempts, retries: pass.retries, fallbacks: pass.fallbackItems),
+            requests: .init(attempts: counts.attempts, retries: counts.retries, fallbacks: pass.fallbackItems),
             answeredBy: pass.answeredBy(),
             cache: .init(
                 hits: pass.cacheHits, hitRate: counts.succeeded > 0 ? Double(pass.cacheHits) / Double(counts.succeeded) : 0,
@@ -111,7 +111,6 @@ public struct JobStatusCollector: Sendable {
         var promptTokens = 0
         var completionTokens = 0
         var cachedTokens = 0
-        var retries = 0
         var fallbackItems = 0
         var cacheHits = 0
         var deduplicated = 0
@@ -141,7 +140,6 @@ public struct JobStatusCollector: Sendable {
             promptTokens += item.promptTokens
             completionTokens += item.completionTokens
             cachedTokens += item.cachedTokens
-            retries += item.retries
             if item.cacheHit { cacheHits += 1 }
             let batched = item.answerSource?.hasPrefix("batch:") == true
             if let source = item.answerSource, !batched { if source.hasPrefix("reuse:") { reused += 1 } else { deduplicated += 1 } }

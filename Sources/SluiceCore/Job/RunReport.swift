@@ -75,8 +75,8 @@ public struct RunReport: Sendable {
             lines.append(
                 "  answers    \(stats.invalidAnswers) not the JSON asked for (\(stats.invalidAnswersRetried) sent again, the rest failed as invalid_output)")
         }
-        if counts.attempts != stats.requestsSent {
-            lines.append("  attempts   \(counts.attempts) over every run of this job")
+        if counts.attempts != stats.requestsSent || counts.retries != stats.retries {
+            lines.append("  attempts   \(counts.attempts) over every run of this job · \(counts.retries) retries")
         }
         lines.append("  tokens     \(counts.promptTokens) prompt + \(counts.completionTokens) completion")
         if totalCost > 0 || !unpricedModels.isEmpty {

@@ -136,8 +136,11 @@ public final class ProgressReporter: Service {
         return String(format: "%.1fM", value / 1_000_000)
     }
 
-    /// Cents for sums above a dollar, more digits below (a test job costs fractions of a cent).
+    /// Cents for sums above a dollar, four decimals below, and at least two significant digits under a cent: a cheap
+    /// model's cost per item is millionths of a dollar (`$0.000012`), which four decimals would show as `$0.0000`.
     static func dollars(_ value: Double) -> String {
-        value >= 1 ? String(format: "$%.2f", value) : String(format: "$%.4f", value)
+        guard value < 1 else { return String(format: "$%.2f", value) }
+        let significant = value > 0 ? 1 - Int(log10(value).rounded(.down)) : 0
+        return String(format: "$%.*f", min(max(4, significant), 12), value)
     }
 }

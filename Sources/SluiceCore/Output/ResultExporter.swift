@@ -20,16 +20,20 @@ public struct ResultExporter: Sendable {
     let jobProperties: [String: String]
     /// Metadata fields written as their own CSV columns.
     let metadataColumns: [String]
+    /// CSV cells that a spreadsheet would run as formulas are written as text (`SpreadsheetCell`); false
+    /// (`--csv-raw`) keeps every byte, for pipelines that read the file as data.
+    let neutralisesFormulas: Bool
 
     public init(
         store: any CheckpointStore, format: ExportFormat, selection: ExportSelection = .all, jobProperties: [String: String] = [:],
-        metadataColumns: [String] = []
+        metadataColumns: [String] = [], neutralisesFormulas: Bool = true
     ) {
         self.store = store
         self.format = format
         self.selection = selection
         self.jobProperties = jobProperties
         self.metadataColumns = metadataColumns
+        self.neutralisesFormulas = neutralisesFormulas
     }
 
     public static let csvColumns = [
@@ -149,7 +153,7 @@ public struct ResultExporter: Sendable {
         fields += [number(row.promptTokens), number(row.completionTokens), number(row.totalTokens), latency]
         fields += [item.error?.code ?? "", item.error?.message ?? "", properties]
         for column in metadataColumns { fields.append(text(item.metadata?[column])) }
-        return fields
+        return neutralisesFormulas ? fields.map(SpreadsheetCell.neutralised) : fields
     }
 
     /// Quoted by CSV.swift's writer; one writer per page, each page ending its last line.

@@ -109,11 +109,10 @@ public struct HTMLReport: Sendable {
         if status.tokens.cachedPrompt > 0 { tokenFigures.append(figure("cached-tokens", "cached prompt", status.tokens.cachedPrompt)) }
         html += card("Tokens", tokenFigures)
 
+        let perItem = items.succeeded > 0 ? status.cost.totalUSD / Double(items.succeeded) : nil
         var costFigures = [
             figure("cost", "total", text: ProgressReporter.dollars(status.cost.totalUSD), value: HTML.raw(status.cost.totalUSD)),
-            figure(
-                "cost-per-item", "per succeeded item",
-                text: items.succeeded > 0 ? ProgressReporter.dollars(status.cost.totalUSD / Double(items.succeeded)) : "–"),
+            figure("cost-per-item", "per succeeded item", text: perItem.map(ProgressReporter.dollars) ?? "–", value: perItem.map(HTML.raw)),
         ]
         if !status.cost.unpricedModels.isEmpty {
             costFigures.append(figure("unpriced", "no price for", text: status.cost.unpricedModels.joined(separator: ", ")))

@@ -42,8 +42,12 @@ struct ExportCommand: AsyncParsableCommand {
         help: ArgumentHelp("With --format csv: a metadata field to write as its own column (repeatable), e.g. --metadata-column source.", valueName: "FIELD"))
     var metadataColumns: [String] = []
 
+    @Flag(help: "With --format csv: keep cells beginning with = + - @ as they are (by default a ' makes them text: spreadsheets run them).")
+    var csvRaw = false
+
     func validate() throws {
         if !metadataColumns.isEmpty && format != .csv { throw ValidationError("--metadata-column applies to --format csv only") }
+        if csvRaw && format != .csv { throw ValidationError("--csv-raw applies to --format csv only") }
         if output.isEmpty { throw ValidationError("--output needs a path, or - for standard output") }
     }
 
@@ -57,7 +61,7 @@ struct ExportCommand: AsyncParsableCommand {
                 }
                 let exporter = ResultExporter(
                     store: store, format: format, selection: only, jobProperties: settings?.gateway.properties ?? [:],
-                    metadataColumns: metadataColumns)
+                    metadataColumns: metadataColumns, neutralisesFormulas: !csvRaw)
                 return try await exporter.export(to: output == "-" ? OutputFile.standardOutput() : OutputFile(path: output))
             }
             if output != "-" {

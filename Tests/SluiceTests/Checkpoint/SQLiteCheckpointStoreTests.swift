@@ -96,6 +96,7 @@ struct SQLiteCheckpointStoreTests {
         // And they read back exactly.
         let reopened = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .reader)
         let rows = try await reopened.results(after: .start, limit: count)
+        #expect(rows.map(\.customID) == (1...count).map { "k\($0)" }, "every answer is read back, in order")
         #expect(rows.allSatisfy { String(decoding: $0.response ?? [], as: UTF8.self) == answer($0.customID) })
         await reopened.close()
     }

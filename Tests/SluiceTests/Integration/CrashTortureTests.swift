@@ -41,12 +41,21 @@ struct CrashTortureTests {
             let target = committedBefore + Int.random(in: perInterruption / 3...perInterruption * 5 / 3, using: &rng)
             let child = try Child(Binaries.sluice, arguments)
             try await waitFor({ ((try? checkpointCountIfPresent(db, "state IN (2, 3)")) ?? 0) >= target || !child.process.isRunning }, timeout: 120)
-            child.signal(signal)
+            // A child that ended before its target was not interrupted: it must have finished the job cleanly, not crashed.
+            let endedByItself = !child.process.isRunning
+            if !endedByItself { child.signal(signal) }
             let finished = await child.wait(timeout: 60)
+            let reason = child.process.terminationReason
+            let how = "\(reason == .exit ? "exit" : "signal") \(finished.status) in a round of \(signal): \(finished.stderr.suffix(2000))"
             #expect(try queryCheckpoint(db, "PRAGMA integrity_check").first?.first == "ok", "after \(signal)")
             interruptions.append((signal, finished.status, try checkpointCount(db, "state = 1")))
-            if signal != SIGKILL {
-                #expect(finished.status == 128 + signal, "\(finished.stderr)")
+            if endedByItself {
+                #expect(reason == .exit && finished.status == 0, "ended before it was interrupted, so it must be a clean finish: \(how)")
+                #expect(try checkpointCount(db, "state IN (2, 3)") == count, "a clean finish finished every item")
+            } else if signal == SIGKILL {
+                #expect(reason == .uncaughtSignal && finished.status == SIGKILL, "killed by our SIGKILL, not ended another way: \(how)")
+            } else {
+                #expect(reason == .exit && finished.status == 128 + signal, "a graceful stop: \(how)")
                 #expect(try checkpointCount(db, "state = 1") == 0, "a graceful stop leaves nothing in flight")
             }
             let bodies = try await mock.stats().bodies

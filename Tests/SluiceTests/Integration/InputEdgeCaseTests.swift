@@ -64,7 +64,11 @@ struct InputEdgeCaseTests {
         let prompts = dir.writePrompts("p.jsonl", count: 12)
         let run = try await runSluice(["validate", "--input", "-", "--model", "m"], standardInput: prompts)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("12"), "\(run.stdout)")
+        // Read through the spool: the twelve lines, every one a valid prompt, none a problem.
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first { $0.hasPrefix("sluice validate: ") }?.hasPrefix("sluice validate: 1 input, 12 lines read in ") == true, "\(run.stdout)")
+        #expect(lines.contains("lines      12 requests · 0 problems · 0 blank"), "\(run.stdout)")
+        #expect(lines.contains("shapes     prompt 12"), "\(run.stdout)")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("sluice-validate-") }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }

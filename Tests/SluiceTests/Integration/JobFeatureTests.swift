@@ -131,14 +131,38 @@ struct JobFeatureTests {
     }
 
     @Test func aTokenBudgetPacesRequests() async throws {
-        // About 40 tokens a request (prompt estimate plus answer), 2,400 a minute: 60 requests would take a minute
-        // unpaced-against-a-window; here the gateway's own window is 10x looser and must never refuse.
-        let mock = try await MockGatewayProcess(["--tpm", "1200", "--rate-window", "2"])
+        // 40 requests of about 16 tokens each (as the mock bills them), 640 in all. sluice's budget is 6,000 a minute,
+        // 100 a second with a second of burst: about 5.4 s of sending. The gateway allows 400 per 2-second window,
+        // which the paced requests never reach (at most ~320 in any 2 s) and the unpaced ones do at once.
+        let mockArguments = ["--tpm", "400", "--rate-window", "2"]
+        let mock = try await MockGatewayProcess(mockArguments)
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 40)
-        let finished = try await run(input, mock, ["--tpm", "30000", "--concurrency", "16"])
+        let finished = try await run(input, mock, ["--tpm", "6000", "--concurrency", "16"])
         #expect(finished.status == 0, "\(finished.stderr)")
-        #expect(try await mock.stats().count("status", "429") == 0)
+        let stats = try await mock.stats()
+        let statuses = try #require(stats.raw["status"] as? [String: Int], "the mock counts answers by status: \(stats.raw)")
+        #expect(statuses == ["200": 40], "every request answered, none refused")
+        let tokens = try #require(stats.raw["tokens"] as? [String: Int])
+        let total = Double((tokens["prompt"] ?? 0) + (tokens["completion"] ?? 0))
+        #expect(total > 500 && total < 800, "\(tokens)")
+
+        // The pacing itself, on the arrival times: 100 tokens a second after a second's burst, and not much slower.
+        let arrivals = try await mock.timeline().map(\.time).sorted()
+        #expect(arrivals.count == 40)
+        let span = (arrivals.last ?? 0) - (arrivals.first ?? 0)
+        let perSecond = 6000.0 / 60
+        let perRequest = total / 40
+        print("token budget: \(Int(total)) tokens sent over \(String(format: "%.2f", span)) s at \(Int(perSecond)) tokens/s")
+        // The last request leaves once all before it are paid for, less the burst (and an estimate's error of a request).
+        #expect(span >= (total - perRequest - perSecond - perRequest) / perSecond, "paced: \(span) s for \(total) tokens")
+        #expect(span <= total / perSecond * 1.6, "not over-throttled: \(span) s for \(total) tokens")
+
+        // Counter-case: unpaced, the same job overruns the gateway's window, so the absence of 429s above means something.
+        let unpacedMock = try await MockGatewayProcess(mockArguments)
+        _ = try await run(dir.writePrompts("again.jsonl", count: 40), unpacedMock, ["--concurrency", "16"])
+        let refused = try await unpacedMock.stats().raw["status"] as? [String: Int]
+        #expect((refused?["429"] ?? 0) > 0, "unpaced, the window refuses some: \(refused ?? [:])")
     }
 
     @Test func aLineOverTheLimitIsReportedAndTheRestRuns() async throws {

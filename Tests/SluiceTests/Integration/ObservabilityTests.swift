@@ -33,8 +33,17 @@ struct ObservabilityTests {
         #expect(finished.stdout.contains(#"job "in" finished"#))
     }
 
+    /// The metrics and the mock's `/stats`, read one after the other.
+    private func snapshot(_ address: String, _ mock: MockGatewayProcess) async throws -> (metrics: PrometheusText, stats: MockStatsView) {
+        let metrics = PrometheusText(String(decoding: try await httpGet(address), as: UTF8.self))
+        return (metrics, try await mock.stats())
+    }
+
     @Test func metricsAreServedDuringTheRunAndAgreeWithTheMock() async throws {
-        let mock = try await MockGatewayProcess(["--latency-ms", "50", "--p500", "0.1", "--seed", "4"])
+        // The gateway answers 120 requests per 30-second window and then asks sluice to wait for the rest of it:
+        // a quiet with nothing in flight, in which every counter must equal what the mock counted. The window
+        // fills after the first 500s were retried (0.5 s of backoff), so the counts include retries.
+        let mock = try await MockGatewayProcess(["--latency-ms", "50", "--p500", "0.1", "--seed", "4", "--rpm", "120", "--rate-window", "30"])
         let dir = TemporaryDirectory()
         let lines = (0..<150).map { #"{"id":"x\#($0)","prompt":"q \#($0)","properties":{"team":"\#($0 % 2 == 0 ? "even" : "odd")"}}"# }
         let input = dir.file("teams.jsonl")
@@ -54,26 +63,50 @@ struct ObservabilityTests {
         }
         let address = try #require(url)
         let db = dir.file("teams.results.jsonl.sluice.db")
-        try await waitFor { ((try? checkpointCountIfPresent(db, "state = 2")) ?? 0) >= 20 }
-        let text = String(decoding: try await httpGet(address), as: UTF8.self)
-        let metrics = PrometheusText(text)
+        // Quiet: nothing in flight, and neither sluice's counts nor the mock's move for a second.
+        var quiet: (metrics: PrometheusText, stats: MockStatsView)?
+        try await waitFor(
+            {
+                guard let before = try? await snapshot(address, mock) else { return false }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+                guard let after = try? await snapshot(address, mock) else { return false }
+                let settled =
+                    after.metrics.value("sluice_in_flight") == 0 && after.stats.totalRequests > 0
+                    && before.metrics.sum("sluice_requests_total") == after.metrics.sum("sluice_requests_total")
+                    && before.metrics.sum("sluice_responses_total") == after.metrics.sum("sluice_responses_total")
+                    && before.stats.totalRequests == after.stats.totalRequests
+                if settled { quiet = after }
+                return settled
+            }, timeout: 25)
+        let (metrics, stats) = try #require(quiet)
+        #expect(stats.count("status", "200") == 120, "the quiet is sluice waiting for the gateway's window")
+        #expect(stats.bodies.values.contains { $0 > 1 }, "some request was sent again before the quiet: retries are in the counts")
+
         let requests = metrics.sum("sluice_requests_total")
-        #expect(requests > 0)
-        #expect(metrics.sum("sluice_requests_total", where: ["property_team": "even"]) > 0)
-        #expect(metrics.sum("sluice_requests_total", where: ["property_team": "odd"]) > 0)
-        #expect(metrics.value("sluice_concurrency_limit") == 4)
-        #expect(metrics.sum("sluice_responses_total", where: ["outcome": "success"]) > 0)
-        #expect(metrics.sum("sluice_request_duration_seconds_count") > 0, "the latency histogram")
-        #expect(metrics.sum("sluice_tokens_total", where: ["type": "prompt"]) > 0)
-        #expect(metrics.sum("sluice_cost_usd_total") > 0)
-        let stats = try await mock.stats()
-        #expect(requests <= Double(stats.totalRequests), "counted as sent, never more than the mock received")
-        #expect(metrics.sum("sluice_responses_total", where: ["outcome": "server"]) <= Double(stats.count("status", "500")))
+        #expect(requests == Double(stats.totalRequests), "every request sluice counted reached the mock, and no other did")
+        for team in ["even", "odd"] {
+            #expect(metrics.sum("sluice_requests_total", where: ["property_team": team]) == Double(stats.nested("properties", "team", team)), "\(team)")
+        }
+        #expect(metrics.sum("sluice_responses_total") == requests, "every request was answered")
+        for (outcome, status) in [("success", "200"), ("server", "500"), ("rate_limit", "429")] {
+            #expect(metrics.sum("sluice_responses_total", where: ["outcome": outcome]) == Double(stats.count("status", status)), "\(outcome)")
+        }
+        #expect(metrics.sum("sluice_request_duration_seconds_count") == requests, "the latency histogram has every answer")
+        let tokens = try #require(stats.raw["tokens"] as? [String: Int])
+        let prompt = try #require(tokens["prompt"])
+        let completion = try #require(tokens["completion"])
+        #expect(metrics.sum("sluice_tokens_total", where: ["type": "prompt"]) == Double(prompt))
+        #expect(metrics.sum("sluice_tokens_total", where: ["type": "completion"]) == Double(completion))
+        #expect(abs(metrics.sum("sluice_cost_usd_total") - Double(prompt + 2 * completion) / 1_000_000) < 1e-9, "the billed tokens at --price m=1,2")
+        #expect(metrics.sum("sluice_items_total", where: ["outcome": "succeeded"]) == Double(try checkpointCount(db, "state = 2")))
+        #expect(metrics.value("sluice_concurrency_limit").map { $0 >= 1 && $0 <= 4 } == true)
         let notFound = try await httpStatus(address.replacingOccurrences(of: "/metrics", with: "/nothing"))
         #expect(notFound == 404)
 
+        // The rest would wait for the window: stop gracefully instead.
+        child.signal(SIGTERM)
         let finished = await child.wait()
-        #expect(finished.status == 0, "\(finished.stderr)")
+        #expect(finished.status == 143, "\(finished.stderr)")
     }
 
     @Test func jsonLogsAreOneObjectPerLineAndNeverHoldTheKey() async throws {

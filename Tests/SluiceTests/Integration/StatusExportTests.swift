@@ -150,12 +150,14 @@ struct StatusExportTests {
     }
 
     @Test func flatCsvAndFailedExportsCarryTheAnswersMetadataAndErrors() async throws {
-        let mock = try await MockGatewayProcess(["--p400", "0.2", "--seed", "3"])
+        // Every fifth line (c2, c7...) asks for a model the gateway does not have: six items fail for sure, the rest succeed.
+        let mock = try await MockGatewayProcess(["--missing-model", "gone"])
         let dir = TemporaryDirectory()
         // A prompt the answer echoes, with the characters CSV must quote.
         let tricky = #"say \"hi\", then\nbye; ünïcode"#
         let lines = (0..<30).map { index in
-            #"{"id":"c\#(index)","prompt":"\#(index == 4 ? tricky : "plain \(index)")","metadata":{"source":"s\#(index % 2)","row":\#(index)}}"#
+            let model = index % 5 == 2 ? #","model":"gone""# : ""
+            return #"{"id":"c\#(index)","prompt":"\#(index == 4 ? tricky : "plain \(index)")"\#(model),"metadata":{"source":"s\#(index % 2)","row":\#(index)}}"#
         }
         let input = dir.file("csv.jsonl")
         writeFile(input, Data((lines.joined(separator: "\n") + "\n").utf8))
@@ -163,6 +165,7 @@ struct StatusExportTests {
         #expect(run.status == 1)
         let db = dir.file("csv.results.jsonl.sluice.db")
         let failedCount = try checkpointCount(db, "state = 3")
+        #expect(failedCount == 6)
 
         let flat = try await runSluice(["export", db, "--format", "flat", "--output", dir.file("flat.jsonl")])
         #expect(flat.status == 0, "\(flat.stderr)")
@@ -177,7 +180,7 @@ struct StatusExportTests {
                 #expect(((object["usage"] as? [String: Any])?["prompt_tokens"] as? Int ?? 0) > 0)
                 #expect(object["model"] as? String == "m")
             } else {
-                #expect((object["error"] as? [String: Any])?["status"] as? Int == 400)
+                #expect((object["error"] as? [String: Any])?["status"] as? Int == 404)
             }
             #expect((object["metadata"] as? [String: Any])?["source"] as? String != nil)
         }
@@ -190,9 +193,8 @@ struct StatusExportTests {
         while let row = reader.next() { rows.append(row) }
         #expect(rows.count == 30, "one row per item: quoted newlines do not split rows")
         let trickyRow = try #require(rows.first { $0[0] == "c4" })
-        if trickyRow[1] == "succeeded" {
-            #expect(trickyRow[3].contains("say \"hi\", then\nbye; ünïcode"), "the answer round-trips through CSV quoting: \(trickyRow[3])")
-        }
+        #expect(trickyRow[1] == "succeeded", "c4 asks for the model the gateway has")
+        #expect(trickyRow[3].contains("say \"hi\", then\nbye; ünïcode"), "the answer round-trips through CSV quoting: \(trickyRow[3])")
         #expect(rows.allSatisfy { $0.last == "s0" || $0.last == "s1" })
 
         let failedExport = try await runSluice(["export", db, "--only", "failed", "--output", dir.file("failed.jsonl.gz")])

@@ -278,10 +278,28 @@ struct RateBudgetTests {
     @Test func budgetPacesRequestsWithoutBurst() async {
         let budget = RateBudget(requestsPerMinute: 600, tokensPerMinute: nil, control: RunControl(), burstSeconds: 0)
         let start = ContinuousClock.now
-        for _ in 0..<6 { #expect(await budget.acquire(tokens: 0)) }
-        let elapsed = ContinuousClock.now - start
-        // 10 per second: the sixth request may leave 0.5 s after the first.
-        #expect(elapsed >= .milliseconds(480))
+        // 21 requests ask at once: each reserves its slot when it asks and sleeps until it, so a late wake-up delays
+        // only its own request. Beside them a plain sleep until the last slot (2 s) measures how late this machine
+        // wakes a sleeper right now (a loaded machine, or other tests holding the shared threads, can add seconds).
+        let (times, reference) = await withTaskGroup(of: (reference: Bool, time: Duration?).self) { group in
+            for _ in 0..<21 { group.addTask { (false, await budget.acquire(tokens: 0) ? ContinuousClock.now - start : nil) } }
+            group.addTask {
+                try? await Task.sleep(until: start + .seconds(2), clock: .continuous)
+                return (true, ContinuousClock.now - start)
+            }
+            var times: [Duration?] = []
+            var reference = Duration.zero
+            for await result in group {
+                if result.reference { reference = result.time ?? .zero } else { times.append(result.time) }
+            }
+            return (times.compactMap { $0 }.sorted(), reference)
+        }
+        #expect(times.count == 21, "every request was let through")
+        // 10 per second: the k-th request leaves k/10 s after the first, and not before.
+        for (index, time) in times.enumerated() { #expect(time >= .milliseconds(100 * index - 20), "request \(index) at \(time)") }
+        // Nor later than the sleeper woke, give or take: a budget throttling 1.4 times too hard would let the last go 0.8 s after it.
+        let last = times.last ?? .zero
+        #expect(last < reference + .milliseconds(600), "over-throttled: the last left at \(last), a 2 s sleep woke at \(reference)")
     }
 
     @Test func tokenEstimatesAreCorrected() {

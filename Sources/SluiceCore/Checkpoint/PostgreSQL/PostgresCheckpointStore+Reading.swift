@@ -12,16 +12,17 @@ extension PostgresCheckpointStore {
             for row in try await client.rows(
                 """
                 SELECT state, count(*), sum(attempts)::int8, coalesce(sum(prompt_tokens), 0)::int8, coalesce(sum(completion_tokens), 0)::int8,
-                    count(*) FILTER (WHERE bad_line)
+                    count(*) FILTER (WHERE bad_line), coalesce(sum(greatest(attempts - 1, 0)), 0)::int8
                 FROM \(unescaped: items) GROUP BY state
                 """
             ) {
-                let (state, count, attempts, prompt, completion, bad) = try row.decode((Int16, Int, Int, Int, Int, Int).self)
+                let (state, count, attempts, prompt, completion, bad, retries) = try row.decode((Int16, Int, Int, Int, Int, Int, Int).self)
                 counts.total += count
                 counts.attempts += attempts
                 counts.promptTokens += prompt
                 counts.completionTokens += completion
                 counts.invalidInput += bad
+                counts.retries += retries
                 switch ItemState(rawValue: Int(state)) {
                 case .pending: counts.pending = count
                 case .inFlight: counts.inFlight = count
