@@ -1,0 +1,152 @@
+/// Adaptive concurrency's decisions, one per window of answers, with no clock
+/// and no lock (`AdaptiveConcurrency` feeds it).
+///
+/// At the end of a window:
+/// - **overshoot** (more than `decreaseShare` refused, unless every request in
+///   flight was accepted at once and under `sporadicShare` were refused, which
+///   is an upstream's doing, not the concurrency's): drain to what the gateway
+///   took, the most requests in flight at once that it accepted, at least one
+///   less; to a quarter only when it accepted none;
+/// - **failed probe** (two windows right after an increase have refusals and
+///   the gateway did not take the new level at once): one slot back;
+/// - refusals at a level the gateway was seen to take at once: one slot back;
+/// - **clean** (at most `increaseShare` refused, no budget running low): after
+///   the probation that follows a cut, probe one slot higher;
+/// - otherwise hold.
+///
+/// Refusals at a level the gateway was seen to take at once mean it frees its
+/// places late (`laggingRelease`): from then on accepted slots are held a
+/// little after their answer (see `AdaptiveConcurrency`).
+///
+/// Where it hurt is remembered: a cut or failed probe doubles the probation
+/// when it follows a probe (up to `longestProbation` windows), and a level that
+/// fails twice in a row becomes out of the probe's reach, until that many clean
+/// windows at the level below suggest the gateway may have grown.
+struct CapacitySearch: Sendable {
+    struct Window: Sendable {
+        var answers = 0
+        var refusals = 0
+        var lowBudget = 0
+        var acceptedAtOnce = 0
+    }
+
+    let ceiling: Int
+    let rules: AdaptiveConcurrency.Rules
+    private(set) var limit: Int
+    /// Windows closed so far.
+    private(set) var windows = 0
+    /// The most requests the gateway was seen to take at once, in any window.
+    private(set) var mostAtOnce = 0
+    /// Refusals came at a level the gateway had taken at once before: it frees its places a little
+    /// after answering (a proxy's bookkeeping), and a slot given back at once would be refused.
+    private(set) var laggingRelease = false
+    /// Windows in a row that overshot: refusals that go on at lowered limits are not about concurrency.
+    private(set) var overshootStreak = 0
+    private var cleanWindowsBeforeProbe: Int
+    private var probation: Int
+    /// The last window ended in an increase (or the one before, and this level is on probation).
+    private var probing = false
+    /// One window at the probe's level had refusals and a gap in what the gateway took at once.
+    private var probeStruck = false
+    private var hurtLevel: Int?
+    private var hurtCount = 0
+    /// The probe goes no higher than this.
+    private(set) var probeCeiling: Int
+    private var cleanBelowProbeCeiling = 0
+
+    init(ceiling: Int, start: Int, rules: AdaptiveConcurrency.Rules) {
+        self.ceiling = max(ceiling, 1)
+        self.rules = rules
+        limit = min(max(start, 1), self.ceiling)
+        probeCeiling = self.ceiling
+        probation = rules.probationWindows
+        // A job resumed below its ceiling starts where it was safe, and waits before probing.
+        cleanWindowsBeforeProbe = limit < self.ceiling ? rules.probationWindows : 0
+    }
+
+    /// Decides on a closed window; true when answers from here on belong to a new limit.
+    mutating func close(_ window: Window) -> Bool {
+        windows += 1
+        guard window.answers > 0 else { return false }
+        let share = Double(window.refusals) / Double(window.answers)
+        let everyoneAccepted = window.acceptedAtOnce >= limit
+        mostAtOnce = max(mostAtOnce, window.acceptedAtOnce)
+        if share > rules.decreaseShare, !(everyoneAccepted && share <= rules.sporadicShare) {
+            overshootStreak += 1
+            if limit <= mostAtOnce {
+                // Refused at a level it took at once before: it frees places late. One slot, and hold them (see laggingRelease).
+                laggingRelease = true
+                drain(to: limit - 1)
+            } else {
+                drain(to: window.acceptedAtOnce > 0 ? window.acceptedAtOnce : limit / 4)
+            }
+            return true
+        }
+        overshootStreak = 0
+        if probing, window.refusals > 0, !everyoneAccepted {
+            // Two windows say it: one could be an upstream's refusals that happened to meet a gap in flight.
+            guard probeStruck else {
+                probeStruck = true
+                return false
+            }
+            if limit <= mostAtOnce { laggingRelease = true }
+            drain(to: limit - 1)
+            return true
+        }
+        guard share <= rules.increaseShare, window.lowBudget == 0 else {
+            // A few refusals under a cap, at a level it took at once: a late release, which holding slots cures
+            // without a cut. (At the ceiling no cap was met: they are an upstream's.)
+            if share > rules.increaseShare, limit < ceiling, limit <= mostAtOnce { laggingRelease = true }
+            probing = false
+            probeStruck = false
+            return false
+        }
+        return cleanWindow()
+    }
+
+    private mutating func drain(to target: Int) {
+        hurt(at: limit)
+        probeStruck = false
+        limit = max(1, min(limit - 1, target))
+        probation = probing ? min(probation * 2, rules.longestProbation) : rules.probationWindows
+        cleanWindowsBeforeProbe = probation
+        probing = false
+    }
+
+    /// A level that fails twice in a row is out of the probe's reach.
+    private mutating func hurt(at level: Int) {
+        if hurtLevel == level {
+            hurtCount += 1
+        } else {
+            hurtLevel = level
+            hurtCount = 1
+        }
+        if hurtCount >= 2 {
+            probeCeiling = min(probeCeiling, level - 1)
+            cleanBelowProbeCeiling = 0
+        }
+    }
+
+    private mutating func cleanWindow() -> Bool {
+        if probing { probation = rules.probationWindows }
+        probing = false
+        probeStruck = false
+        if probeCeiling < ceiling, limit >= probeCeiling {
+            cleanBelowProbeCeiling += 1
+            if cleanBelowProbeCeiling >= rules.longestProbation {
+                // Long clean at the remembered cap: the gateway may have grown; allow one more try.
+                probeCeiling += 1
+                cleanBelowProbeCeiling = 0
+                hurtCount = 0
+            }
+        }
+        if cleanWindowsBeforeProbe > 0 {
+            cleanWindowsBeforeProbe -= 1
+            return false
+        }
+        guard limit < min(ceiling, probeCeiling) else { return false }
+        limit += 1
+        probing = true
+        return true
+    }
+}
