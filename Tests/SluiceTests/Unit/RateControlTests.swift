@@ -113,7 +113,8 @@ struct AdaptiveConcurrencyTests {
         // One window (80 answers: two round trips at 40) where the gateway took 20 at once and refused the rest:
         // the limit drains to the 20 it took.
         for index in 0..<80 {
-            adaptive.record(index % 2 == 0 ? .refused : .accepted, sentAt: base + .milliseconds(40 * (index / 40)), now: base + .milliseconds(40 * (index / 40) + 39))
+            let sent = base + .milliseconds(40 * (index / 40))
+            adaptive.record(index % 2 == 0 ? .refused : .accepted, sentAt: sent, now: sent + .milliseconds(39))
         }
         #expect(adaptive.currentLimit == 20)
         #expect(limiter.currentLimit == 20)
