@@ -189,8 +189,30 @@ struct JobConfigurationTests {
 
         let missing = try #require(throws: SluiceError.self) { try config.credentialHeaders(environment: ["AZURE_KEY": "azure-secret-1"]) }
         #expect(missing.code == .configuration && missing.message.contains("environment variable PORTKEY_VK is not set"), "\(missing.message)")
+        // A name that may be the secret itself (typed where the variable's name belongs) is never repeated.
+        var pasted = config
+        pasted.headerEnv = ["x-api-key": "live_9f8e7d6c5b4a3928"]
+        let unnamed = try #require(throws: SluiceError.self) { try pasted.credentialHeaders(environment: [:]) }
+        #expect(unnamed.message.contains("is not set") && !unnamed.message.contains("live_9f8e7d6c5b4a3928"), "\(unnamed.message)")
+        let keyAsName = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headerEnv = ["x-api-key": "fp_0123456789abcdef"] })
+        }
+        #expect(!keyAsName.message.contains("fp_0123456789abcdef"), "\(keyAsName.message)")
         let redactor = try config.redactor(apiKey: "fp_the_key_1", environment: environment)
         #expect(redactor.scrub("k=fp_the_key_1 a=azure-secret-1 v=vk-secret-2") == "k=[REDACTED] a=[REDACTED] v=[REDACTED]")
+    }
+
+    /// The warning is about who can read the key: through a symlink (a secrets mount), the file it leads to decides.
+    @Test func aKeyFileIsJudgedByTheFileASymlinkLeadsTo() throws {
+        let dir = TemporaryDirectory()
+        let key = dir.file("key.txt")
+        try "fp_0123456789abcdef\n".write(toFile: key, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("key-link.txt"), withDestinationPath: key)
+        chmod(key, 0o600)
+        #expect(APIKeySource.permissionWarning(dir.file("key-link.txt")) == nil)
+        chmod(key, 0o644)
+        let warning = try #require(APIKeySource.permissionWarning(dir.file("key-link.txt")))
+        #expect(warning.contains("mode 644") && warning.contains("chmod 600"), "\(warning)")
     }
 
     @Test func headerEnvRefusesAValueWhereTheNameBelongsAndTheAuthorizationHeader() throws {
