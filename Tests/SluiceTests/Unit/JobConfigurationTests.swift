@@ -193,6 +193,26 @@ struct JobConfigurationTests {
         #expect(redactor.scrub("k=fp_the_key_1 a=azure-secret-1 v=vk-secret-2") == "k=[REDACTED] a=[REDACTED] v=[REDACTED]")
     }
 
+    @Test func httpVersionIsStoredAndAnOlderCheckpointReadsAsAuto() throws {
+        var file = JobFile()
+        file.httpVersion = .http2
+        let fromFile = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags())
+        #expect(fromFile.httpVersion == .http2)
+        let config = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { $0.httpVersion = .http1 })
+        #expect(config.httpVersion == .http1)
+        let json = config.json()
+        #expect(json.contains(#""httpVersion":"1.1""#), "\(json)")
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: Data(json.utf8)) == config)
+        var old = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        old["httpVersion"] = nil
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: JSONSerialization.data(withJSONObject: old)).httpVersion == .auto)
+        let plain = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(
+                file: file, fileDirectory: nil, flags: flags { $0.baseURL = "http://127.0.0.1:8080/v1" })
+        }
+        #expect(plain.message.contains("--http-version 2 needs an https base URL"), "\(plain.message)")
+    }
+
     @Test func headerEnvRefusesAValueWhereTheNameBelongsAndTheAuthorizationHeader() throws {
         let typed = try #require(throws: SluiceError.self) {
             try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headerEnv = ["x-api-key": "sk-live-abc/123"] })
