@@ -213,6 +213,25 @@ struct JobConfigurationTests {
         chmod(key, 0o644)
         let warning = try #require(APIKeySource.permissionWarning(dir.file("key-link.txt")))
         #expect(warning.contains("mode 644") && warning.contains("chmod 600"), "\(warning)")
+
+    @Test func httpVersionIsStoredAndAnOlderCheckpointReadsAsAuto() throws {
+        var file = JobFile()
+        file.httpVersion = .http2
+        let fromFile = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags())
+        #expect(fromFile.httpVersion == .http2)
+        let config = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { $0.httpVersion = .http1 })
+        #expect(config.httpVersion == .http1)
+        let json = config.json()
+        #expect(json.contains(#""httpVersion":"1.1""#), "\(json)")
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: Data(json.utf8)) == config)
+        var old = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        old["httpVersion"] = nil
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: JSONSerialization.data(withJSONObject: old)).httpVersion == .auto)
+        let plain = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(
+                file: file, fileDirectory: nil, flags: flags { $0.baseURL = "http://127.0.0.1:8080/v1" })
+        }
+        #expect(plain.message.contains("--http-version 2 needs an https base URL"), "\(plain.message)")
     }
 
     @Test func headerEnvRefusesAValueWhereTheNameBelongsAndTheAuthorizationHeader() throws {
