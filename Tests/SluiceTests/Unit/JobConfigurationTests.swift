@@ -213,6 +213,7 @@ struct JobConfigurationTests {
         chmod(key, 0o644)
         let warning = try #require(APIKeySource.permissionWarning(dir.file("key-link.txt")))
         #expect(warning.contains("mode 644") && warning.contains("chmod 600"), "\(warning)")
+    }
 
     @Test func httpVersionIsStoredAndAnOlderCheckpointReadsAsAuto() throws {
         var file = JobFile()
