@@ -44,21 +44,42 @@ fi
 
 [ "$group" = test ] || exit 0
 
-# The JSON Schema test suite the validator is checked against (JSONSchemaSuiteTests reads it from here).
+# The JSON Schema test suite the validator is checked against (JSONSchemaSuiteTests reads it from here, or
+# from SLUICE_JSON_SCHEMA_SUITE when that names a copy of its tests/draft2020-12 folder: nothing to fetch then).
+if [ -n "${SLUICE_JSON_SCHEMA_SUITE:-}" ]; then
+    [ -d "$SLUICE_JSON_SCHEMA_SUITE" ] || { echo "SLUICE_JSON_SCHEMA_SUITE=$SLUICE_JSON_SCHEMA_SUITE is not a folder" >&2; exit 1; }
+    exit 0
+fi
 suite="$scratch/json-schema-test-suite"
 version=4.26.0
+# The source distribution's digest as PyPI publishes it: what is unpacked is exactly that release.
+sha256=0c26707e2efad8aa1bfc5b7ce170f3fccc2e4918ff85989ba9ffa9facb2be326
 if [ ! -f "$suite/.version-$version" ]; then
     download="$(mktemp -d)"
     trap 'rm -rf "$download"' EXIT
     echo "fetching the JSON Schema test suite (jsonschema $version source distribution, PyPI)"
-    if ! python3 -m pip download -q --no-binary :all: --no-deps -d "$download" "jsonschema==$version" >"$download/pip.log" 2>&1; then
-        cat "$download/pip.log" >&2
-        echo "could not download jsonschema==$version from PyPI (the JSON Schema suite); set SLUICE_JSON_SCHEMA_SUITE to a copy of" >&2
-        echo "JSON-Schema-Test-Suite's tests/draft2020-12 folder to run without it" >&2
+    archive="$download/jsonschema-$version.tar.gz"
+    if python3 -m pip --version >/dev/null 2>&1; then
+        # pip follows the machine's index settings (a mirror, a proxy, a certificate).
+        python3 -m pip download -q --no-binary :all: --no-deps -d "$download" "jsonschema==$version" >"$download/fetch.log" 2>&1 || true
+    else
+        # No pip: the same file from PyPI's simple index.
+        python3 - "$version" "$archive" >"$download/fetch.log" 2>&1 <<'PY' || true
+import re, sys, urllib.request
+version, target = sys.argv[1], sys.argv[2]
+index = urllib.request.urlopen("https://pypi.org/simple/jsonschema/", timeout=60).read().decode()
+link = re.search(r'href="([^"#]*jsonschema-%s\.tar\.gz)' % re.escape(version), index).group(1)
+urllib.request.urlretrieve(link, target)
+PY
+    fi
+    if [ ! -f "$archive" ] || ! echo "$sha256  $archive" | sha256sum -c --quiet - >/dev/null 2>&1; then
+        cat "$download/fetch.log" >&2
+        echo "could not fetch jsonschema==$version (sha256 $sha256) from PyPI, which carries the JSON Schema test suite;" >&2
+        echo "set SLUICE_JSON_SCHEMA_SUITE to a copy of JSON-Schema-Test-Suite's tests/draft2020-12 folder to run without it" >&2
         exit 1
     fi
     rm -rf "$suite" && mkdir -p "$suite"
-    tar -xzf "$download"/jsonschema-*.tar.gz -C "$download"
-    cp -R "$download"/jsonschema-*/json/. "$suite/"
+    tar -xzf "$archive" -C "$download"
+    cp -R "$download/jsonschema-$version/json/." "$suite/"
     touch "$suite/.version-$version"
 fi

@@ -1,14 +1,18 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// A `sluice-mock` process for one measurement.
 final class MockProcess {
     let process: ChildProcess
     let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    /// Serving HTTPS (`--tls-cert`): its stats are read over TLS too, without checking the bench's own certificate.
+    let tls: Bool
+    var baseURL: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)/v1" }
 
     init(binDirectory: String, workDirectory: String, _ arguments: [String]) async throws {
+        tls = arguments.contains("--tls-cert")
         let portFile = workDirectory + "/mock.port"
         unlink(portFile)
         process = try ChildProcess(
@@ -27,7 +31,8 @@ final class MockProcess {
     }
 
     func stats() async throws -> [String: Any] {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/stats"), timeout: .seconds(30))
+        let client = tls ? Self.insecureClient : HTTPClient.shared
+        let response = try await client.execute(HTTPClientRequest(url: "\(tls ? "https" : "http")://127.0.0.1:\(port)/stats"), timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 256 << 20)
         return (try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
     }
@@ -44,4 +49,12 @@ final class MockProcess {
     }
 
     deinit { process.signal(SIGKILL) }
+
+    private static let insecureClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        configuration.tlsConfiguration = tls
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }

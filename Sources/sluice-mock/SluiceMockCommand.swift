@@ -95,6 +95,10 @@ struct SluiceMockCommand: AsyncParsableCommand {
     var echoCredentials = false
     @Option(help: "PEM certificate chain: serve HTTPS (with --tls-key).") var tlsCert: String?
     @Option(help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Flag(help: "With --tls-cert: offer HTTP/2 (ALPN h2) besides HTTP/1.1, announcing --max-streams per connection.")
+    var http2 = false
+    @Option(help: "HTTP/2 streams one connection may carry at once (SETTINGS_MAX_CONCURRENT_STREAMS; nginx 128, Google 100).")
+    var maxStreams = 128
     @Option(help: "Dimension of the vectors from /v1/embeddings.") var embeddingDim = 8
     @Option(help: "Event-loop threads.") var threads = 1
 
@@ -158,6 +162,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
             }
         }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if http2, tlsCert == nil { throw ValidationError("--http2 needs --tls-cert and --tls-key: HTTP/2 is offered in the TLS handshake") }
+        if maxStreams < 1 { throw ValidationError("--max-streams must be at least 1") }
         if !(batchSeconds >= 0) { throw ValidationError("--batch-seconds must be 0 or more") }
         if !(400...599).contains(batchLineFailStatus) { throw ValidationError("--batch-line-fail-status must be a 4xx or 5xx status") }
         if let fileExpirySeconds, !(fileExpirySeconds >= 0) { throw ValidationError("--file-expiry-seconds must be 0 or more") }
@@ -207,6 +213,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.echoCredentials = echoCredentials
         config.tlsCertificate = tlsCert
         config.tlsKey = tlsKey
+        config.http2 = http2
+        config.maxStreams = maxStreams
         config.recordTimeline = !noBodyCounts
         config.recordRequests = recordRequests
         config.profileEcho = profileEcho

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// `sluice cancel` on a job that no sluice is running: its open provider batches would otherwise run (and
@@ -19,7 +20,10 @@ public enum BatchCanceller {
         let api = BatchAPIClient(
             transport: transport, builder: RequestBuilder(baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway),
             headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [], timeout: configuration.timeoutSeconds,
-            redactor: try configuration.redactor(apiKey: apiKey))
+            redactor: try configuration.redactor(
+                apiKey: apiKey,
+                proxyPassword: (try? ProxySetting.resolve(flag: nil, baseURL: configuration.baseURL, environment: ProcessInfo.processInfo.environment))?
+                    .password))
         var cancelled: [String] = []
         for id in open {
             do {

@@ -163,7 +163,9 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     public func destroy() throws {
         let path = location
         closeNow()
-        for suffix in ["", "-wal", "-shm", JobLock.suffix] { unlink(path + suffix) }
+        let besideTheRealFile = JobLock.resolved(path)
+        unlink(path)
+        for suffix in ["-wal", "-shm", JobLock.suffix] { unlink(besideTheRealFile + suffix) }
     }
 
     /// Not isolated: it must not wait for its own thread to end while running on it.

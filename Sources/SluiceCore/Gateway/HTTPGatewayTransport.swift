@@ -1,11 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 
-/// The real transport: async-http-client with a keep-alive pool sized to the
+/// The real transport: async-http-client with keep-alive pools sized to the
 /// job's concurrency and TLS certificates verified (its default), through the
 /// proxy and with the extra trust roots the `TransportSettings` name.
 ///
@@ -13,16 +13,16 @@ import Synchronization
 /// they are added to each request on the way out and never travel through
 /// `GatewayRequest`, so the headers recorded in the checkpoint never hold them.
 ///
-/// Connections are spread over several clients of at most `connectionsPerClient`
-/// each. A client's pool state machine copies its list of connections on many
-/// events, so one pool of 4,096 connections spends most of the start of a job
-/// copying (seen in perf: `HTTP1ConnectionState` array copies at the top);
-/// sixteen pools of 256 do the same work a sixteenth as often. Each request
-/// goes to the client with the fewest requests in flight.
+/// Connections are spread over several clients (`GatewayClients`, as `ConnectionPlan` sizes them). Over
+/// HTTP/1.1 a client holds at most 256: a client's pool state machine copies its list of connections on many
+/// events, so one pool of 4,096 connections spends most of the start of a job copying (seen in perf:
+/// `HTTP1ConnectionState` array copies at the top); sixteen pools of 256 do the same work a sixteenth as
+/// often. Over HTTP/2 a client holds one connection, so there are as many clients as the gateway's stream
+/// limit requires; that limit is asked for before the first request (`ServerProtocolProbe`).
 public final class HTTPGatewayTransport: GatewayTransport, Sendable {
-    public static let connectionsPerClient = 256
-    private let clients: [HTTPClient]
-    private let inFlight: Mutex<[Int]>
+    public static let connectionsPerClient = ConnectionPlan.requestsPerClient
+    /// Ready once the gateway's protocol is known (at once when there is nothing to ask).
+    private let pools: Task<GatewayClients, Never>
     private let authorization: String?
     private let credentialHeaders: [(name: String, value: String)]
     private let maxResponseBytes: Int
@@ -37,6 +37,12 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         /// PEM roots trusted *instead of* the system's (`SSL_CERT_FILE`, as curl and Python read it).
         public var certificateFile: String?
         public var proxy: ProxySetting?
+        /// `--http-version`.
+        public var httpVersion = HTTPVersionSetting.auto
+        /// The gateway's base URL, whose server is asked for its HTTP/2 stream limit; nil asks nothing.
+        public var gatewayURL: String?
+        /// Where the connection plan is told (debug), and a gateway that refuses `--http-version 2` (warning).
+        public var logger: Logger?
 
         public init(concurrency: Int) { self.concurrency = concurrency }
     }
@@ -46,10 +52,8 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         configuration.redirectConfiguration = .disallow
         // The pool retries a failed connection until this deadline before a request sees the error, so it is
         // also how long a certificate that cannot be verified takes to surface: short, as connecting takes ms.
-        configuration.timeout = .init(connect: .milliseconds(Int64(min(5, settings.requestTimeout) * 1000)))
-        let count = max(1, (settings.concurrency + Self.connectionsPerClient - 1) / Self.connectionsPerClient)
-        let perClient = (max(settings.concurrency, 1) + count - 1) / count
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: perClient)
+        let connectTimeout = TimeAmount.milliseconds(Int64(min(5, settings.requestTimeout) * 1000))
+        configuration.timeout = .init(connect: connectTimeout)
         configuration.decompression = .disabled
         var tls = TLSConfiguration.makeClientConfiguration()
         if let certificateFile = settings.certificateFile { tls.trustRoots = .file(certificateFile) }
@@ -64,14 +68,42 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
                 configuration.proxy = .socksServer(host: proxy.host, port: proxy.port)
             }
         }
-        clients = (0..<count).map { _ in HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration) }
-        inFlight = Mutex(Array(repeating: 0, count: count))
+        pools = Self.pools(configuration: configuration, tls: tls, connectTimeout: connectTimeout, settings: settings)
         authorization = apiKey.map { "Bearer \($0)" }
         self.credentialHeaders = credentialHeaders
         maxResponseBytes = settings.maxResponseBytes
     }
 
+    /// The clients, once the gateway has said whether it speaks HTTP/2 and with how many streams. Only an
+    /// `https://` gateway reached directly is asked: through a proxy the limit is assumed.
+    private static func pools(
+        configuration: HTTPClient.Configuration, tls: TLSConfiguration, connectTimeout: TimeAmount, settings: Settings
+    ) -> Task<GatewayClients, Never> {
+        let url = settings.gatewayURL.flatMap { URL(string: $0) }
+        let https = url.map { $0.scheme?.lowercased() == "https" } ?? true
+        let target = url.flatMap { url in url.host.map { (host: $0, port: url.port ?? (https ? 443 : 80)) } }
+        let asks = https && settings.httpVersion.offersHTTP2 && settings.proxy == nil && target != nil
+        func clients(_ server: ServerProtocol?) -> GatewayClients {
+            let plan = ConnectionPlan.make(concurrency: settings.concurrency, version: settings.httpVersion, https: https, server: server)
+            settings.logger?.debug("connections to the gateway: \(plan.summary)")
+            if settings.httpVersion == .http2, server == .http1 || !https {
+                settings.logger?.warning("--http-version 2: the gateway does not offer HTTP/2; speaking HTTP/1.1")
+            }
+            return GatewayClients(plan: plan, configuration: configuration)
+        }
+        guard asks, let target else {
+            let ready = clients(nil)
+            return Task { ready }
+        }
+        return Task {
+            let server = await ServerProtocolProbe.probe(
+                host: target.host, port: target.port, tls: tls, timeout: connectTimeout, group: HTTPClient.defaultEventLoopGroup)
+            return clients(server)
+        }
+    }
+
     public func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult {
+        let clients = await pools.value
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
@@ -83,15 +115,11 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
             let duration = ContinuousClock.now - start
             return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
         }
-        let shard = inFlight.withLock { counts in
-            let least = counts.indices.min { counts[$0] < counts[$1] } ?? 0
-            counts[least] += 1
-            return least
-        }
-        defer { inFlight.withLock { $0[shard] -= 1 } }
+        let shard = clients.acquire()
+        defer { clients.release(shard.index) }
         do {
             let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1_000_000_000))
-            let response = try await clients[shard].execute(outgoing, deadline: deadline)
+            let response = try await shard.client.execute(outgoing, deadline: deadline)
             if request.stream, Self.isEventStream(response) {
                 return await Self.readStream(response, start: start, timeout: timeout, maxBytes: maxResponseBytes)
             }
@@ -157,6 +185,6 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
     }
 
     public func shutdown() async {
-        for client in clients { try? await client.shutdown() }
+        await pools.value.shutdown()
     }
 }

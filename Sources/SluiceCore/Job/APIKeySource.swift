@@ -37,9 +37,11 @@ public enum APIKeySource {
     /// A key file other users may read is worth a warning, as ssh and libpq give: the key still works, so the
     /// run goes on, but the fix is one command.
     static func permissionWarning(_ keyFile: String) -> String? {
-        guard let mode = (try? FileManager.default.attributesOfItem(atPath: keyFile))?[.posixPermissions] as? Int, mode & 0o077 != 0 else {
-            return nil
-        }
+        // stat, not lstat: the key file may be a symlink (to a secrets mount), and what matters is who can read the key.
+        var status = stat()
+        guard stat(keyFile, &status) == 0 else { return nil }
+        let mode = Int(status.st_mode & 0o777)
+        guard mode & 0o077 != 0 else { return nil }
         return "\(keyFile) (the API key file) is open to group or others (mode \(String(mode & 0o777, radix: 8))); "
             + "make it private with: chmod 600 \(keyFile)"
     }

@@ -43,7 +43,7 @@ extension JobConfiguration {
         let isName =
             variable.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
             && variable.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
-        guard isName else {
+        guard isName, !APIKeySource.looksLikeAKey(variable) else {
             throw InputProblem(
                 code: .invalidField,
                 message: "--header-env \(name)=...: after = comes the NAME of an environment variable (letters, digits and _), not the value itself")
@@ -69,13 +69,26 @@ extension JobConfiguration {
             guard let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
                 throw SluiceError(
                     .configuration,
-                    "--header-env \(name)=\(variable): the environment variable \(variable) is not set (or is empty); set it to the \(name) value")
+                    "--header-env \(name)=\(Self.shown(variable)): \(Self.shown(variable, else: "that environment variable")) is not set (or is empty); set it to the \(name) value"
+                )
             }
             guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
-                throw SluiceError(.configuration, "--header-env \(name)=\(variable): the value of \(variable) contains a line break, which cannot be sent")
+                throw SluiceError(
+                    .configuration,
+                    "--header-env \(name)=\(Self.shown(variable)): the value of \(Self.shown(variable, else: "that variable")) contains a line break, which cannot be sent"
+                )
             }
             return (name, value)
         }
+    }
+
+    /// An environment variable's name as messages show it: a conventional name (`PORTKEY_VIRTUAL_KEY`) as it is,
+    /// anything else (which may be the secret itself, typed where its name belongs) not at all.
+    static func shown(_ variable: String, else replacement: String = "...") -> String {
+        let conventional =
+            variable.count <= 64 && variable.first.map { $0 == "_" || ("A"..."Z").contains($0) } == true
+            && variable.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+        return conventional ? (replacement == "..." ? variable : "the environment variable \(variable)") : replacement
     }
 
     /// The one redactor of a run: the API key, every `--header-env` value and the proxy password, scrubbed

@@ -48,6 +48,7 @@ extension JobConfiguration {
         deadline = try values.decodeIfPresent(String.self, forKey: .deadline)
         batchProvider = try values.decodeIfPresent(String.self, forKey: .batchProvider)
         stream = try values.decodeIfPresent(Bool.self, forKey: .stream) ?? false
+        httpVersion = try values.decodeIfPresent(HTTPVersionSetting.self, forKey: .httpVersion) ?? .auto
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.

@@ -87,6 +87,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var batchProvider: String?
     /// `--stream`: chat completions are streamed and assembled, for time to first token and tokens per second.
     public var stream = false
+    /// `--http-version`: HTTP/2 where the gateway offers it (`auto`), or one of them.
+    public var httpVersion = HTTPVersionSetting.auto
 
     /// The names the checkpoint stores them under (see JobConfiguration+Stored.swift for reading them back).
     enum CodingKeys: String, CodingKey {
@@ -95,7 +97,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
         case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey, embedBatch
         case mode, batchMaxLines, batchMaxBytes, pollInterval, deadline, batchProvider
-        case stream, maxRetryAfter
+        case stream, maxRetryAfter, httpVersion
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -184,6 +186,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         configuration.batchProvider = flags.batchProvider ?? job.batchProvider
         configuration.maxRetryAfter = flags.maxRetryAfter ?? job.maxRetryAfter ?? Defaults.maxRetryAfter
         configuration.headerEnv = (job.headerEnv ?? [:]).merging(flags.headerEnv ?? [:]) { _, flag in flag }
+        configuration.httpVersion = flags.httpVersion ?? job.httpVersion ?? .auto
         try configuration.validate()
         return configuration
     }
@@ -257,6 +260,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
             let host = url.host, !host.isEmpty
         else {
             throw fail("base URL must be an http(s) URL such as \(Defaults.baseURL), got \"\(baseURL)\"")
+        }
+        if scheme == "http", httpVersion == .http2 {
+            throw fail("--http-version 2 needs an https base URL (sluice speaks HTTP/2 over TLS only), got \"\(baseURL)\"")
         }
         if scheme == "http", !Self.isLoopback(host), !allowInsecureHTTP {
             throw fail("refusing to send the API key over plain http to \(host); use https, or pass --allow-insecure-http if this network is trusted")

@@ -78,6 +78,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var batchProvider: String?
     /// Stream chat completions (`--stream`).
     public var stream: Bool?
+    /// `auto`, `1.1` or `2` (`--http-version`).
+    public var httpVersion: HTTPVersionSetting?
 
     public init() {}
 
@@ -119,6 +121,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case pollInterval = "poll_interval"
         case batchProvider = "batch_provider"
         case stream
+        case httpVersion = "http_version"
     }
 
     /// Loads and checks a job file: unknown keys and wrong types are errors

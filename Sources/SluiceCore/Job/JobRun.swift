@@ -234,20 +234,12 @@ struct JobRun {
     private func openAnswerSharing(store: any CheckpointStore, hadAnswers: Bool) async throws -> AnswerSharing? {
         guard configuration.dedup || !configuration.reuse.isEmpty else { return nil }
         var others: [(label: String, store: any CheckpointStore)] = []
-        for location in configuration.reuse {
-            var isFolder: ObjCBool = false
-            let paths =
-                FileManager.default.fileExists(atPath: location, isDirectory: &isFolder) && isFolder.boolValue
-                ? JobListing.checkpoints(under: location) : [location]
-            // As a file, not a spelling: the job's own checkpoint seen through a symlinked folder is still its own.
-            let own = FileIdentity(path: configuration.checkpoint)
-            for path in paths where !FileIdentity(path: path).isSameFile(as: own) {
-                do {
-                    others.append((path, try await CheckpointStores.open(path, role: .reader)))
-                } catch {
-                    for (_, other) in others { await other.close() }
-                    throw SluiceError(.configuration, "--reuse \(path): \(SluiceError.wrapping(error, as: .checkpoint).message)")
-                }
+        for path in configuration.reuseCheckpoints {
+            do {
+                others.append((path, try await CheckpointStores.open(path, role: .reader)))
+            } catch {
+                for (_, other) in others { await other.close() }
+                throw SluiceError(.configuration, "--reuse \(path): \(SluiceError.wrapping(error, as: .checkpoint).message)")
             }
         }
         if !configuration.reuse.isEmpty { logger.info("reusing answers from \(others.count) checkpoint\(others.count == 1 ? "" : "s")") }

@@ -111,6 +111,9 @@ public struct JobRunner: Sendable {
         var settings = HTTPGatewayTransport.Settings(concurrency: configuration.concurrency)
         settings.requestTimeout = configuration.timeoutSeconds
         settings.caFile = configuration.caFile
+        settings.httpVersion = configuration.httpVersion
+        settings.gatewayURL = configuration.baseURL
+        settings.logger = logger
         let environment = ProcessInfo.processInfo.environment
         if let file = environment["SSL_CERT_FILE"], !file.isEmpty {
             guard FileManager.default.isReadableFile(atPath: file) else {

@@ -57,7 +57,7 @@ public struct OwnedFiles: Sendable {
         if let schema = sources.schema { reads("the schema", schema) }
         if let caFile = configuration.caFile { reads("the CA file", caFile) }
         if let keyFile = configuration.apiKeyFile { reads("the API key file", keyFile) }
-        for checkpoint in configuration.reuse { reads("the --reuse checkpoint", checkpoint) }
+        for checkpoint in configuration.reuseCheckpoints { reads("the --reuse checkpoint", checkpoint) }
         if let jobFile = sources.jobFile { reads("the job file", jobFile) }
     }
 
@@ -65,8 +65,9 @@ public struct OwnedFiles: Sendable {
     mutating func add(checkpoint: String) {
         guard !PostgresLocation.isPostgres(checkpoint) else { return }
         writes("--checkpoint", "the checkpoint", checkpoint)
+        let besideTheRealFile = JobLock.resolved(checkpoint)
         for suffix in ["-wal", "-shm", "-journal", JobLock.suffix] {
-            writes("the checkpoint's \(suffix) file", "the checkpoint's \(suffix) file", checkpoint + suffix)
+            writes("the checkpoint's \(suffix) file", "the checkpoint's \(suffix) file", besideTheRealFile + suffix)
         }
     }
 

@@ -50,6 +50,10 @@ public struct MockConfiguration: Sendable {
     /// PEM certificate and key: serve HTTPS instead of HTTP.
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// With TLS: offer HTTP/2 (ALPN `h2`) besides HTTP/1.1, announcing `maxStreams` concurrent streams per
+    /// connection, as nginx (128) or Google's front ends (100) do.
+    public var http2 = false
+    public var maxStreams = 128
     /// Keep `(arrival time, status)` of every inference request for `/stats?timeline=1`.
     public var recordTimeline = true
     public var embeddingDimensions = 8

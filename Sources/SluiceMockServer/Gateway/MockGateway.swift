@@ -17,6 +17,8 @@ public final class MockGateway: Sendable {
     private let startTime = Date()
     /// Files and batches (`/v1/files`, `/v1/batches`).
     let batches: MockBatches
+    /// Connections and HTTP/2 streams, now and at their peak.
+    public let connections = ConnectionTally()
 
     struct State {
         var stats = MockStats()
@@ -62,7 +64,7 @@ public final class MockGateway: Sendable {
             return immediate(.json(200, #"{"object":"list","data":[{"id":"mock-model","object":"model","owned_by":"sluice-mock"}]}"#))
         case ("GET", "/stats"):
             let byStatus = batches.statusCounts { change in state.withLockedValue { change(&$0.stats) } }
-            let body = state.withLockedValue { $0.stats.json(batchesByStatus: byStatus) }
+            let body = state.withLockedValue { $0.stats.json(batchesByStatus: byStatus, connections: connections.json) }
             return immediate(MockResponse(status: 200, headers: [("content-type", "application/json")], body: body))
         case ("GET", "/stats/timeline"):
             let text = state.withLockedValue { state in "[" + state.timeline.map(\.json).joined(separator: ",") + "]" }
@@ -79,6 +81,7 @@ public final class MockGateway: Sendable {
                 $0.requests.reset()
                 $0.answered = 0
             }
+            connections.resetPeaks()
             return immediate(.json(200, #"{"reset":true}"#))
         case ("POST", "/chat/completions"), ("POST", "/embeddings"), ("POST", "/responses"), ("POST", "/completions"):
             var reply = inference(request, embeddings: path == "/embeddings")

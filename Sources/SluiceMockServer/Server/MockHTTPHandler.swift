@@ -50,7 +50,8 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 bodyTooLarge
                 ? MockReply(action: .respond(.tooLarge(limit: gateway.configuration.maxBodyBytes)), delayMilliseconds: 0)
                 : gateway.handle(request)
-            let keepAlive = requestHead.isKeepAlive
+            // An HTTP/2 stream ends with its answer; the connection is never closed for it.
+            let keepAlive = requestHead.isKeepAlive || requestHead.version.major >= 2
             let version = requestHead.version
             if reply.delayMilliseconds > 0, !isImmediate(reply.action) {
                 // The handler and its context belong to the channel's event loop, where the task runs.

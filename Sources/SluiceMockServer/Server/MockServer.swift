@@ -1,10 +1,9 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
-/// A running `sluice-mock`: an HTTP/1.1 server with keep-alive on a loopback port.
+/// A running `sluice-mock`: an HTTP/1.1 server with keep-alive on a loopback port (HTTP/2 too with TLS and `http2`).
 ///
 /// ```swift
 /// var config = MockConfiguration()
@@ -33,7 +32,9 @@ public final class MockServer: Service {
             guard let key = configuration.tlsKey else { return nil }
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey)))
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            if configuration.http2 { tls.applicationProtocols = ["h2", "http/1.1"] }
+            return try NIOSSLContext(configuration: tls)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(configuration.threads, 1))
         let bootstrap = ServerBootstrap(group: group)
@@ -41,13 +42,7 @@ public final class MockServer: Service {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(MockHTTPHandler(gateway: gateway))
-                }
-            }
+            .childChannelInitializer { channel in MockPipeline.configure(channel, tls: tls, gateway: gateway) }
         do {
             let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
             let port = channel.localAddress?.port ?? configuration.port

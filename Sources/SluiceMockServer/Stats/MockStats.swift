@@ -58,7 +58,7 @@ struct MockStats {
         }
     }
 
-    func json(batchesByStatus: [String: Int] = [:]) -> [UInt8] {
+    func json(batchesByStatus: [String: Int] = [:], connections: [String: Int] = [:]) -> [UInt8] {
         let object: [String: Any] = [
             "total_requests": totalRequests,
             "status": Dictionary(uniqueKeysWithValues: statusCounts.map { (String($0.key), $0.value) }),
@@ -76,6 +76,7 @@ struct MockStats {
             "distinct_bodies": bodies.count,
             "bodies": Dictionary(uniqueKeysWithValues: bodies.map { ($0.key.description, $0.value) }),
             "batch": batch.json(byStatus: batchesByStatus),
+            "connections": connections,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Array(data)

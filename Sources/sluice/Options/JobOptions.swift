@@ -128,6 +128,12 @@ struct JobOptions: ParsableArguments {
     var caFile: String?
 
     @Option(
+        help: ArgumentHelp(
+            "HTTP version to the gateway: auto (HTTP/2 where an https gateway offers it, with as many connections as --concurrency needs under the stream limit the gateway announces, else HTTP/1.1), 1.1, or 2.",
+            valueName: "auto|1.1|2"))
+    var httpVersion: HTTPVersionSetting?
+
+    @Option(
         name: .customLong("price"),
         help: ArgumentHelp(
             "A model's price in US dollars per million tokens (repeatable), input, output and optionally cached input, e.g. --price gpt-4o-mini=0.15,0.60,0.075. Over the built-in table and the job file's \"prices\".",
@@ -214,6 +220,7 @@ struct JobOptions: ParsableArguments {
         if noAdaptive { flags.adaptiveConcurrency = false }
         if noCircuitBreaker { flags.circuitBreaker = false }
         flags.caFile = caFile
+        flags.httpVersion = httpVersion
         flags.prices = prices.isEmpty ? nil : Dictionary(prices.map { ($0.model, $0.price) }) { _, last in last }
         flags.maxCost = maxCost
         flags.profile = profile

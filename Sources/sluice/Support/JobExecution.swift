@@ -18,7 +18,9 @@ struct JobExecution {
         let apiKey = try APIKeySource.resolve(
             environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile, baseURL: configuration.baseURL)
         // The --header-env values are read now: a variable that is not set stops the job before anything is sent.
-        let redactor = try configuration.redactor(apiKey: apiKey, proxyPassword: options.proxy.flatMap { try? ProxySetting.parse($0) }?.password)
+        // The proxy as the transport will use it: --proxy, else HTTPS_PROXY/ALL_PROXY from the environment (NO_PROXY applied).
+        let proxy = try? ProxySetting.resolve(flag: options.proxy, baseURL: configuration.baseURL, environment: ProcessInfo.processInfo.environment)
+        let redactor = try configuration.redactor(apiKey: apiKey, proxyPassword: proxy?.password)
         let logger = logger.redacting(redactor)
         if apiKey == nil { logger.debug("no API key found in \(configuration.apiKeyEnv); sending none to the loopback gateway") }
         if let proxy = options.proxy, (try? ProxySetting.parse(proxy))?.password != nil {

@@ -91,6 +91,13 @@ import Testing
         Clash("retry-failed whose errors are the template", ["retry-failed", "job2.json"], "--errors template-hard.json is the template template.json"),
         Clash("validate: errors is ./input", ["validate", "--input", "in.jsonl", "--model", "m", "--errors", "./in.jsonl"], "is the input in.jsonl"),
         Clash("validate: output is the job file", ["validate", "job.json", "--output", "job-hard.json"], "is the job file job.json"),
+        Clash(
+            "run: output is a checkpoint in the --reuse folder",
+            [
+                "run", "--input", "in.jsonl", "--model", "m", "--checkpoint", "other.db", "--reuse", ".", "--base-url", "http://127.0.0.1:9", "--output",
+                "./" + checkpoint,
+            ],
+            "--output ./\(checkpoint) is the --reuse checkpoint"),
     ]
 
     /// After a finished job (so there is a checkpoint to export and report).

@@ -189,8 +189,50 @@ struct JobConfigurationTests {
 
         let missing = try #require(throws: SluiceError.self) { try config.credentialHeaders(environment: ["AZURE_KEY": "azure-secret-1"]) }
         #expect(missing.code == .configuration && missing.message.contains("environment variable PORTKEY_VK is not set"), "\(missing.message)")
+        // A name that may be the secret itself (typed where the variable's name belongs) is never repeated.
+        var pasted = config
+        pasted.headerEnv = ["x-api-key": "live_9f8e7d6c5b4a3928"]
+        let unnamed = try #require(throws: SluiceError.self) { try pasted.credentialHeaders(environment: [:]) }
+        #expect(unnamed.message.contains("is not set") && !unnamed.message.contains("live_9f8e7d6c5b4a3928"), "\(unnamed.message)")
+        let keyAsName = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headerEnv = ["x-api-key": "fp_0123456789abcdef"] })
+        }
+        #expect(!keyAsName.message.contains("fp_0123456789abcdef"), "\(keyAsName.message)")
         let redactor = try config.redactor(apiKey: "fp_the_key_1", environment: environment)
         #expect(redactor.scrub("k=fp_the_key_1 a=azure-secret-1 v=vk-secret-2") == "k=[REDACTED] a=[REDACTED] v=[REDACTED]")
+    }
+
+    /// The warning is about who can read the key: through a symlink (a secrets mount), the file it leads to decides.
+    @Test func aKeyFileIsJudgedByTheFileASymlinkLeadsTo() throws {
+        let dir = TemporaryDirectory()
+        let key = dir.file("key.txt")
+        try "fp_0123456789abcdef\n".write(toFile: key, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.file("key-link.txt"), withDestinationPath: key)
+        chmod(key, 0o600)
+        #expect(APIKeySource.permissionWarning(dir.file("key-link.txt")) == nil)
+        chmod(key, 0o644)
+        let warning = try #require(APIKeySource.permissionWarning(dir.file("key-link.txt")))
+        #expect(warning.contains("mode 644") && warning.contains("chmod 600"), "\(warning)")
+    }
+
+    @Test func httpVersionIsStoredAndAnOlderCheckpointReadsAsAuto() throws {
+        var file = JobFile()
+        file.httpVersion = .http2
+        let fromFile = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags())
+        #expect(fromFile.httpVersion == .http2)
+        let config = try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { $0.httpVersion = .http1 })
+        #expect(config.httpVersion == .http1)
+        let json = config.json()
+        #expect(json.contains(#""httpVersion":"1.1""#), "\(json)")
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: Data(json.utf8)) == config)
+        var old = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        old["httpVersion"] = nil
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: JSONSerialization.data(withJSONObject: old)).httpVersion == .auto)
+        let plain = try #require(throws: SluiceError.self) {
+            try JobConfiguration.resolve(
+                file: file, fileDirectory: nil, flags: flags { $0.baseURL = "http://127.0.0.1:8080/v1" })
+        }
+        #expect(plain.message.contains("--http-version 2 needs an https base URL"), "\(plain.message)")
     }
 
     @Test func headerEnvRefusesAValueWhereTheNameBelongsAndTheAuthorizationHeader() throws {
