@@ -49,8 +49,10 @@ public final class AdaptiveConcurrency: Sendable {
         public var sporadicShare = 0.25
         public var probationWindows = 4
         public var longestProbation = 64
-        /// After a capacity cap is met, an accepted request holds its slot this share of the answer time more.
+        /// After a capacity cap is met, an accepted request holds its slot this share of the answer time more, at first.
         public var releaseLag = 1.0 / 16
+        /// The most it comes to hold (see `CapacitySearch.releaseHold`).
+        public var longestReleaseHold = 0.5
         public init() {}
     }
 
@@ -154,14 +156,13 @@ public final class AdaptiveConcurrency: Sendable {
         let search = state.search
         switch answer {
         case .refused:
-            // Above what the gateway was seen to take at once, a refusal is most likely the cap's: about one
-            // answer time (a tenth of a second before any answer says what that is). At or below, it is an
-            // upstream's, and the slot goes back at once.
-            guard search.limit > search.mostAtOnce || search.laggingRelease else { return .zero }
+            // About one answer time (a tenth of a second before any answer says what that is): an accepted
+            // request would have held it that long, and one sent at once into a full gateway is refused again.
+            guard search.holdsRefusedSlots else { return .zero }
             return .seconds(min(max(state.answerSeconds ?? 0.1, 0.001), 1))
         case .accepted, .budgetLow:
             guard search.laggingRelease, let seconds = state.answerSeconds else { return .zero }
-            return .seconds(min(seconds * rules.releaseLag, 0.05))
+            return .seconds(min(seconds * search.releaseHold, 0.25))
         }
     }
 

@@ -40,6 +40,10 @@ struct CapacitySearch: Sendable {
     /// Refusals came at a level the gateway had taken at once before: it frees its places a little
     /// after answering (a proxy's bookkeeping), and a slot given back at once would be refused.
     private(set) var laggingRelease = false
+    /// Once it frees late: how much longer an accepted request holds its slot, as a share of the answer time.
+    /// Doubles each time a taken level overshoots while holding, shrinks slowly over clean windows: the
+    /// hold comes to match the proxy's lag, whatever it is, and the limit can stay at the cap.
+    private(set) var releaseHold: Double
     /// Windows in a row that overshot: refusals that go on at lowered limits are not about concurrency.
     private(set) var overshootStreak = 0
     private var cleanWindowsBeforeProbe: Int
@@ -54,12 +58,17 @@ struct CapacitySearch: Sendable {
     private(set) var probeCeiling: Int
     private var cleanBelowProbeCeiling = 0
 
+    /// A refused request keeps its slot about one answer time once a cap was met (or before the ceiling was
+    /// seen taken at once); at a ceiling the gateway takes, refusals are an upstream's and cost nothing.
+    var holdsRefusedSlots: Bool { limit < ceiling || limit > mostAtOnce || laggingRelease }
+
     init(ceiling: Int, start: Int, rules: AdaptiveConcurrency.Rules) {
         self.ceiling = max(ceiling, 1)
         self.rules = rules
         limit = min(max(start, 1), self.ceiling)
         probeCeiling = self.ceiling
         probation = rules.probationWindows
+        releaseHold = rules.releaseLag
         // A job resumed below its ceiling starts where it was safe, and waits before probing.
         cleanWindowsBeforeProbe = limit < self.ceiling ? rules.probationWindows : 0
     }
@@ -70,12 +79,17 @@ struct CapacitySearch: Sendable {
         guard window.answers > 0 else { return false }
         let share = Double(window.refusals) / Double(window.answers)
         let everyoneAccepted = window.acceptedAtOnce >= limit
+        // Refused slots were held (each refusal stood for one slot's worth of time), so the share refused says how
+        // far over the cap the limit was; a share of refusals retried at once says little.
+        let sharePerSlot = holdsRefusedSlots
         mostAtOnce = max(mostAtOnce, window.acceptedAtOnce)
         if share > rules.decreaseShare, !(everyoneAccepted && share <= rules.sporadicShare) {
             overshootStreak += 1
-            if limit <= mostAtOnce {
+            // With refused slots held, limit × share is about how many slots were refused at a time.
+            if limit <= mostAtOnce, !sharePerSlot || Double(limit) * share < 2 || window.acceptedAtOnce >= limit - 1 {
                 // Refused at a level it took at once before: it frees places late. One slot, and hold them (see laggingRelease).
-                laggingRelease = true
+                // (Many refused while it took fewer at once: a loaded client saw too many at once before; below.)
+                freesLate()
                 drain(to: limit - 1)
             } else {
                 drain(to: window.acceptedAtOnce > 0 ? window.acceptedAtOnce : limit / 4)
@@ -101,7 +115,14 @@ struct CapacitySearch: Sendable {
             probeStruck = false
             return false
         }
-        return cleanWindow()
+        return cleanWindow(refusals: window.refusals)
+    }
+
+    /// Refused over the share that cuts at a level the gateway took at once before: it frees its places late;
+    /// if slots were held already, they are held longer.
+    private mutating func freesLate() {
+        if laggingRelease { releaseHold = min(releaseHold * 2, rules.longestReleaseHold) }
+        laggingRelease = true
     }
 
     private mutating func drain(to target: Int) {
@@ -127,7 +148,8 @@ struct CapacitySearch: Sendable {
         }
     }
 
-    private mutating func cleanWindow() -> Bool {
+    private mutating func cleanWindow(refusals: Int) -> Bool {
+        if laggingRelease, refusals == 0 { releaseHold = max(releaseHold * 0.9, rules.releaseLag) }
         if probing { probation = rules.probationWindows }
         probing = false
         probeStruck = false

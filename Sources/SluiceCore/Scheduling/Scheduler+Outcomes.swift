@@ -111,7 +111,9 @@ extension Scheduler {
             // With a local budget sluice paces itself; "remaining is low" is then expected, not a warning.
             answer = !parts.budget.isLimited && limits.isLow ? .budgetLow : .accepted
         }
-        outcome.slotHold = adaptive.record(answer, sentAt: sentAt)
+        // Answered when the body was in, not after sluice's own work on it: on a loaded machine that work would
+        // make requests answered one after another look in flight together.
+        outcome.slotHold = adaptive.record(answer, sentAt: sentAt, now: sentAt + .seconds(response.latencySeconds))
         parts.counters.update { $0.concurrencyLimit = adaptive.currentLimit }
         return outcome
     }
