@@ -21,7 +21,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Scale every workload down (about 10x): a quick check that the benchmarks run, not figures to quote.")
     var quick = false
 
-    @Option(help: "Run only these measurements (efficiency, cpu, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared); repeatable.")
+    @Option(
+        help: "Run only these measurements (efficiency, cpu, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared); repeatable."
+    )
     var only: [String] = []
 
     func run() async throws {
