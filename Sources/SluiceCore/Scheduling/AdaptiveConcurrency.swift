@@ -13,13 +13,14 @@ import Synchronization
 /// failed, and no more at a level that failed twice. AIMD's halving is not
 /// used: it settles at sqrt(2/p) for a share p of sporadic 429s.
 ///
-/// Two slot holds make the windows say something (`slotHold(after:)`): above
-/// the most the gateway was seen to take at once, a refused request keeps its
-/// slot about one answer time, as an accepted one would have (retrying at once
-/// would only be refused again, and a job hammering a full gateway measures
-/// nothing); and once refusals came at a level the gateway had taken before
-/// (a proxy that frees its place a little after answering), an accepted
-/// request keeps its slot a sixteenth of an answer time more.
+/// Two slot holds make the windows say something (`slotHold(after:)`): once a
+/// cap was met, a refused request keeps its slot about one answer time, as an
+/// accepted one would have (retrying at once would only be refused again, a
+/// job hammering a full gateway measures nothing, and the share refused then
+/// says how many slots were over); and once refusals came at a level the
+/// gateway had taken before (a proxy that frees its place a little after
+/// answering), an accepted request keeps its slot a share of an answer time
+/// more, a sixteenth at first, doubled while that level keeps overshooting.
 ///
 /// Only 429 is a refusal; 5xx, dropped connections and timeouts are faults of
 /// another kind and are retried without touching the limit.

@@ -46,6 +46,8 @@ struct CapacitySearch: Sendable {
     private(set) var releaseHold: Double
     /// Windows in a row that overshot: refusals that go on at lowered limits are not about concurrency.
     private(set) var overshootStreak = 0
+    /// The last window overshot by a share an upstream could cause alone, at a level the gateway took before.
+    private var overshootPending = false
     private var cleanWindowsBeforeProbe: Int
     private var probation: Int
     /// The last window ended in an increase (or the one before, and this level is on probation).
@@ -84,19 +86,10 @@ struct CapacitySearch: Sendable {
         let sharePerSlot = holdsRefusedSlots
         mostAtOnce = max(mostAtOnce, window.acceptedAtOnce)
         if share > rules.decreaseShare, !(everyoneAccepted && share <= rules.sporadicShare) {
-            overshootStreak += 1
-            // With refused slots held, limit × share is about how many slots were refused at a time.
-            if limit <= mostAtOnce, !sharePerSlot || Double(limit) * share < 2 || window.acceptedAtOnce >= limit - 1 {
-                // Refused at a level it took at once before: it frees places late. One slot, and hold them (see laggingRelease).
-                // (Many refused while it took fewer at once: a loaded client saw too many at once before; below.)
-                freesLate()
-                drain(to: limit - 1)
-            } else {
-                drain(to: window.acceptedAtOnce > 0 ? window.acceptedAtOnce : limit / 4)
-            }
-            return true
+            return overshot(window, share: share, sharePerSlot: sharePerSlot)
         }
         overshootStreak = 0
+        overshootPending = false
         if probing, window.refusals > 0, !everyoneAccepted {
             // Two windows say it: one could be an upstream's refusals that happened to meet a gap in flight.
             guard probeStruck else {
@@ -108,21 +101,58 @@ struct CapacitySearch: Sendable {
             return true
         }
         guard share <= rules.increaseShare, window.lowBudget == 0 else {
-            // A few refusals under a cap, at a level it took at once: a late release, which holding slots cures
-            // without a cut. (At the ceiling no cap was met: they are an upstream's.)
-            if share > rules.increaseShare, limit < ceiling, limit <= mostAtOnce { laggingRelease = true }
-            probing = false
-            probeStruck = false
-            return false
+            return refusedAFew(share: share, sharePerSlot: sharePerSlot, acceptedAtOnce: window.acceptedAtOnce)
         }
         return cleanWindow(refusals: window.refusals)
     }
 
-    /// Refused over the share that cuts at a level the gateway took at once before: it frees its places late;
-    /// if slots were held already, they are held longer.
-    private mutating func freesLate() {
-        if laggingRelease { releaseHold = min(releaseHold * 2, rules.longestReleaseHold) }
+    /// More than `decreaseShare` refused.
+    private mutating func overshot(_ window: Window, share: Double, sharePerSlot: Bool) -> Bool {
+        // At a ceiling it took at once before (no cap met), a share an upstream could cause alone must show twice
+        // in a row: 3 % refused whatever the load reach 8 % in one window of 64 now and then.
+        if !sharePerSlot, share <= rules.sporadicShare, !overshootPending {
+            overshootPending = true
+            return false
+        }
+        overshootPending = false
+        overshootStreak += 1
+        // With refused slots held, limit × share is about how many slots were refused at a time.
+        if limit <= mostAtOnce, !sharePerSlot || Double(limit) * share < 2 || window.acceptedAtOnce >= limit - 1 {
+            // Refused at a level it took at once before: it frees places late. One slot, and hold them (see laggingRelease).
+            // (Many refused while it took fewer at once: a loaded client saw too many at once before; below.)
+            freesLate(holdLonger: window.acceptedAtOnce >= limit)
+            drain(to: limit - 1)
+        } else {
+            drain(to: window.acceptedAtOnce > 0 ? window.acceptedAtOnce : limit / 4)
+        }
+        return true
+    }
+
+    /// Between `increaseShare` and `decreaseShare` refused, or a budget running low: no probe; under a cap, a level
+    /// that keeps refusing a little is dealt with (at the ceiling no cap was met: the refusals are an upstream's).
+    private mutating func refusedAFew(share: Double, sharePerSlot: Bool, acceptedAtOnce: Int) -> Bool {
+        probing = false
+        probeStruck = false
+        guard share > rules.increaseShare, limit < ceiling else { return false }
+        if limit <= mostAtOnce {
+            // At a level it took at once before: a late release, which holding slots cures without a cut; held
+            // longer when it took the whole limit at once in this window too, so the slots, not the level, were short.
+            freesLate(holdLonger: acceptedAtOnce >= limit)
+            return false
+        }
+        // Above what it took at once, with refused slots held: half a slot's worth or more refused, one slot back.
+        guard sharePerSlot, Double(limit) * share >= 0.5 else { return false }
+        drain(to: limit - 1)
+        return true
+    }
+
+    /// Refused at a level the gateway took at once before: it frees its places late. If slots were held already
+    /// and the gateway took the whole limit at once (so the slots, not the level, were short), they are held
+    /// longer; the probe stays at this level (a longer hold, not more slots, keeps the cap full).
+    private mutating func freesLate(holdLonger: Bool) {
+        if laggingRelease, holdLonger { releaseHold = min(releaseHold * 2, rules.longestReleaseHold) }
         laggingRelease = true
+        probeCeiling = min(probeCeiling, limit)
     }
 
     private mutating func drain(to target: Int) {

@@ -26,7 +26,7 @@ struct CapacityIntegrationTests {
     }
 
     private func run(mock extra: [String], sluice more: [String] = [], items: Int = 800) async throws -> (Finished, MockGatewayProcess) {
-        let mock = try await MockGatewayProcess(["--max-inflight", "\(Self.capacity)", "--latency-ms", "20-40"] + extra)
+        let mock = try await MockGatewayProcess(["--max-inflight", "\(Self.capacity)", "--latency-ms", "50-100"] + extra)
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: items)
         let run = try await runSluice(
@@ -63,7 +63,7 @@ struct CapacityIntegrationTests {
     }
 
     @Test func aCapacityThatFreesItsPlacesLateIsFoundAndKept() async throws {
-        // Each place frees 2-10 ms after its answer is written (answers take 20-40 ms): a client holding
+        // Each place frees 2-10 ms after its answer is written (answers take 50-100 ms): a client holding
         // exactly 8 is refused now and then.
         let (run, mock) = try await run(mock: ["--capacity-release-ms", "2-10"])
         try await expectSettled(run, mock)
