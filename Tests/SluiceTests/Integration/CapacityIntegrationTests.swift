@@ -63,9 +63,9 @@ struct CapacityIntegrationTests {
     }
 
     @Test func aCapacityThatFreesItsPlacesLateIsFoundAndKept() async throws {
-        // Each place frees 2-10 ms after its answer is written (answers take 50-100 ms): a client holding
+        // Each place frees 5-25 ms after its answer is written (answers take 50-100 ms): a client holding
         // exactly 8 is refused now and then.
-        let (run, mock) = try await run(mock: ["--capacity-release-ms", "2-10"])
+        let (run, mock) = try await run(mock: ["--capacity-release-ms", "5-25"])
         try await expectSettled(run, mock)
     }
 
