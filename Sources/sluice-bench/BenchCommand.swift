@@ -21,7 +21,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Scale every workload down (about 10x): a quick check that the benchmarks run, not figures to quote.")
     var quick = false
 
-    @Option(help: "Run only these measurements (efficiency, cpu, disk, memory, input, validate, resume, rate, goodput, http2, mock, shared); repeatable.")
+    @Option(
+        help: "Run only these measurements (efficiency, cpu, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared); repeatable."
+    )
     var only: [String] = []
 
     func run() async throws {
@@ -62,6 +64,7 @@ struct BenchCommand: AsyncParsableCommand {
         if wanted("resume") { note("resume"); rows += try await bench.resume(items: bench.scaled(1_000_000), remaining: 1000) }
         if wanted("rate") { note("rate limits"); rows += try await bench.rateLimited(duration: quick ? 40 : 75) }
         if wanted("goodput") { note("goodput under faults"); rows += try await bench.goodput(items: bench.scaled(15_000)) }
+        if wanted("capacity") { note("capacity caps"); rows += try await bench.capacity(items: bench.scaled(4_000)) }
         if wanted("http2") { note("HTTP/2 against HTTP/1.1"); rows += try await bench.http2(scale: quick ? 0.25 : 1) }
         if wanted("mock") { note("mock alone"); rows += try await bench.mockAlone() }
         if wanted("shared") { note("shared PostgreSQL job"); rows += try await bench.sharedWorkers(items: quick ? 1920 : 7680) }

@@ -68,7 +68,7 @@ extension Measurements {
     }
 
     /// One sluice run against a fresh mock; the rate counts items, retries not included.
-    private func gatewayRun(_ name: String, items: Int, mock arguments: [String], sluice extra: [String]) async throws -> GatewayRun {
+    func gatewayRun(_ name: String, items: Int, mock arguments: [String], sluice extra: [String]) async throws -> GatewayRun {
         let dir = try folder(name)
         let input = dir + "/in.jsonl"
         try Workloads.writePrompts(input, count: items)

@@ -74,6 +74,15 @@ struct SluiceMockCommand: AsyncParsableCommand {
     @Option(help: "Length of the --rpm/--tpm sliding window in seconds (default 60; shorter for quick tests).") var rateWindow = 60.0
     @Option(help: "Answer 429 (no Retry-After, no rate-limit headers) to whatever exceeds N requests in flight: a capacity limit.")
     var maxInflight: Int?
+    @Option(
+        name: .customLong("capacity-release-ms"),
+        help: "A --max-inflight place frees this many ms after its answer is written: N, or MIN-MAX drawn per request (a proxy's bookkeeping).")
+    var capacityRelease: String?
+    @Option(
+        help:
+            "Retry-After of a --max-inflight 429: none, seconds (--retry-after, in --retry-after-format) or next-minute (seconds to the next minute, as LiteLLM's parallel-request limiter)."
+    )
+    var capacityRetryAfter: CapacityRetryAfter = .none
     @Option(help: "Answer OpenAI's permanent 429 insufficient_quota once N requests have been answered.") var quota: Int?
     @Option(name: .customLong("missing-model"), help: "A model that does not exist: 404 model_not_found (repeatable).")
     var missingModels: [String] = []
@@ -146,6 +155,12 @@ struct SluiceMockCommand: AsyncParsableCommand {
         if streamChunkMs < 0 { throw ValidationError("--stream-chunk-ms must be 0 or more") }
         if rateWindow <= 0 { throw ValidationError("--rate-window must be a positive number of seconds") }
         if let maxInflight, maxInflight < 1 { throw ValidationError("--max-inflight must be at least 1") }
+        if let capacityRelease {
+            switch try? LatencyModel(parsing: capacityRelease) {
+            case .some(.none), .some(.fixed), .some(.uniform): break
+            default: throw ValidationError("--capacity-release-ms must be N or MIN-MAX in milliseconds, got '\(capacityRelease)'")
+            }
+        }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if http2, tlsCert == nil { throw ValidationError("--http2 needs --tls-cert and --tls-key: HTTP/2 is offered in the TLS handshake") }
         if maxStreams < 1 { throw ValidationError("--max-streams must be at least 1") }
@@ -190,6 +205,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.gatewayFallback = !noGatewayFallback
         config.rateWindowSeconds = rateWindow
         config.maxInflight = maxInflight
+        if let capacityRelease { config.capacityReleaseMilliseconds = try parseLatency(capacityRelease) }
+        config.capacityRetryAfter = capacityRetryAfter
         config.quota = quota
         config.missingModels = Set(missingModels)
         config.echoKeyInErrors = echoKeyInErrors
@@ -235,3 +252,4 @@ struct SluiceMockCommand: AsyncParsableCommand {
 
 extension RetryAfterFormat: ExpressibleByArgument {}
 extension ProfileEcho: ExpressibleByArgument {}
+extension CapacityRetryAfter: ExpressibleByArgument {}

@@ -26,6 +26,7 @@ extension JobConfiguration {
         allowInsecureHTTP = try values.decodeIfPresent(Bool.self, forKey: .allowInsecureHTTP) ?? false
         requestsPerMinute = try values.decodeIfPresent(Int.self, forKey: .requestsPerMinute)
         tokensPerMinute = try values.decodeIfPresent(Int.self, forKey: .tokensPerMinute)
+        maxRetryAfter = try values.decodeIfPresent(Double.self, forKey: .maxRetryAfter) ?? Defaults.maxRetryAfter
         adaptiveConcurrency = try values.decodeIfPresent(Bool.self, forKey: .adaptiveConcurrency) ?? true
         circuitBreaker = try values.decodeIfPresent(Bool.self, forKey: .circuitBreaker) ?? true
         caFile = try values.decodeIfPresent(String.self, forKey: .caFile)

@@ -22,6 +22,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         public static let batchMaxBytes = 200 << 20
         public static let pollInterval = 30.0
         public static let outputRetriesRange = 0...20
+        public static let maxRetryAfter = 30.0
+        public static let maxRetryAfterRange = 0.0...RetryAfter.maximumSeconds
     }
 
     public var name: String
@@ -46,6 +48,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
     public var allowInsecureHTTP: Bool
     public var requestsPerMinute: Int?
     public var tokensPerMinute: Int?
+    /// A refused item waits its Retry-After up to this many seconds; past it, it comes back at the next free slot.
+    public var maxRetryAfter = Defaults.maxRetryAfter
     /// Learn the concurrency limit below `concurrency` from 429s and rate-limit headers.
     public var adaptiveConcurrency: Bool
     /// Stop the job when many items in a row fail with the same permanent error.
@@ -93,7 +97,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         case adaptiveConcurrency, circuitBreaker, caFile, prices, maxCost, template, idField
         case expectJSON, schema, outputRetries, dedup, reuse, idempotencyKey, embedBatch
         case mode, batchMaxLines, batchMaxBytes, pollInterval, deadline, batchProvider
-        case stream, httpVersion
+        case stream, maxRetryAfter, httpVersion
     }
 
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
@@ -180,6 +184,7 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         configuration.pollInterval = flags.pollInterval ?? job.pollInterval ?? Defaults.pollInterval
         configuration.deadline = flags.deadline ?? job.deadline
         configuration.batchProvider = flags.batchProvider ?? job.batchProvider
+        configuration.maxRetryAfter = flags.maxRetryAfter ?? job.maxRetryAfter ?? Defaults.maxRetryAfter
         configuration.headerEnv = (job.headerEnv ?? [:]).merging(flags.headerEnv ?? [:]) { _, flag in flag }
         configuration.httpVersion = flags.httpVersion ?? job.httpVersion ?? .auto
         try configuration.validate()
@@ -247,6 +252,9 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         guard maxLineBytes >= bounds.minimumLineBytes else { throw fail("max line bytes must be at least \(bounds.minimumLineBytes), got \(maxLineBytes)") }
         if let rpm = requestsPerMinute, rpm < 1 { throw fail("requests per minute must be at least 1, got \(rpm)") }
         if let tpm = tokensPerMinute, tpm < 1 { throw fail("tokens per minute must be at least 1, got \(tpm)") }
+        guard bounds.maxRetryAfterRange.contains(maxRetryAfter) else {
+            throw fail("the longest Retry-After honoured must be between 0 and \(Int(bounds.maxRetryAfterRange.upperBound)) seconds, got \(maxRetryAfter)")
+        }
         guard endpoint.hasPrefix("/") else { throw fail("endpoint must be a path such as /v1/chat/completions, got \"\(endpoint)\"") }
         guard let url = URL(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
             let host = url.host, !host.isEmpty

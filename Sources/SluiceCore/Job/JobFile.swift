@@ -43,6 +43,8 @@ public struct JobFile: Codable, Sendable, Equatable {
     public var allowInsecureHTTP: Bool?
     public var requestsPerMinute: Int?
     public var tokensPerMinute: Int?
+    /// Seconds of a refused item's Retry-After honoured at most.
+    public var maxRetryAfter: Double?
     public var adaptiveConcurrency: Bool?
     public var circuitBreaker: Bool?
     public var caFile: String?
@@ -96,6 +98,7 @@ public struct JobFile: Codable, Sendable, Equatable {
         case allowInsecureHTTP = "allow_insecure_http"
         case requestsPerMinute = "requests_per_minute"
         case tokensPerMinute = "tokens_per_minute"
+        case maxRetryAfter = "max_retry_after"
         case adaptiveConcurrency = "adaptive_concurrency"
         case circuitBreaker = "circuit_breaker"
         case caFile = "ca_file"

@@ -71,7 +71,8 @@ struct JobRun {
         let scheduler = Scheduler(
             settings: .init(
                 maxAttemptsPerModel: configuration.maxAttempts, timeoutSeconds: configuration.timeoutSeconds,
-                maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency), embedBatch: configuration.embedBatch),
+                maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency), embedBatch: configuration.embedBatch,
+                maxRetryAfter: configuration.maxRetryAfter),
             parts: .init(
                 transport: transport,
                 builder: builder,
@@ -220,7 +221,11 @@ struct JobRun {
             logger.info("starting at the concurrency learned by the last run: \(learned) (ceiling \(configuration.concurrency))")
         }
         // The recorder stores what is learned, with its commits.
-        let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: configuration.concurrency, start: learned ?? configuration.concurrency)
+        // Each change is logged with the window that caused it: the trace a user (or a test) reads to see where it settled.
+        let logger = logger
+        let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: configuration.concurrency, start: learned ?? configuration.concurrency) {
+            logger.info("\($0.summary)")
+        }
         counters.update { $0.concurrencyLimit = adaptive.currentLimit }
         return adaptive
     }

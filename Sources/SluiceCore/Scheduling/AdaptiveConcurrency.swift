@@ -1,47 +1,34 @@
 import Synchronization
 
 /// Learns how many requests in flight the gateway tolerates, with
-/// `--concurrency` as the ceiling, from the *rate* of 429s rather than from
-/// each one.
+/// `--concurrency` as the ceiling, and keeps the job there.
 ///
-/// Which classic, and why. The three studied:
-/// - TCP congestion control (AIMD, one decrease per round trip): right that
-///   answers to requests sent before a decrease say nothing about the new
-///   limit, so they are ignored here too. Wrong as TCP applies it: halving on
-///   every loss settles at sqrt(2/p) for a loss rate p, so 3 % of sporadic 429s
-///   would pin the job near 8 requests in flight whatever the gateway could take.
-/// - Google SRE's client-side throttling (reject locally when requests exceed
-///   K × accepts over two minutes): right to look at the share of refusals
-///   rather than single events; but it sheds load for an overloaded backend and
-///   does not find a concurrency.
-/// - Netflix concurrency-limits (gradient on latency, limit × minRTT / RTT):
-///   finds a queueing server's knee, but a gateway that refuses at once with a
-///   429 does not slow down first, so latency carries no signal here.
+/// It follows TCP BBR's probe and drain, because a gateway with a concurrency
+/// cap behaves like BBR's bottleneck: beyond the cap nothing goes faster, each
+/// extra request is refused at once, and the cap is only found by probing
+/// above it now and then. So, per window of answers (`CapacitySearch`): the
+/// capacity is *measured* (the most requests in flight at once that were
+/// answered successfully), a cut drains to that measurement, never to a fixed
+/// fraction, and probes go one slot above it, less and less often where they
+/// failed, and no more at a level that failed twice. AIMD's halving is not
+/// used: it settles at sqrt(2/p) for a share p of sporadic 429s.
 ///
-/// Taken: AIMD over *windows* of answers, with the decision made on the share
-/// refused. A window is `max(2 × limit, 40)` answers to requests sent since
-/// the last decrease, about two round trips of the current limit: large enough
-/// that 3 % of sporadic 429s rarely look like 8 %. At its end:
-/// - more than 8 % refused: decrease in proportion, to the number that were
-///   accepted (`limit × (1 − share)`, never below a quarter of it). For a gateway that
-///   refuses what exceeds N in flight, the accepted count *is* N, so one or
-///   two windows find it; when chance makes sporadic 429s cross 8 %, the
-///   decrease is as small as the share;
-/// - at most 4 % refused and no budget running low: one more slot, but only
-///   after four such windows following a decrease. A decrease right after an
-///   increase is a failed probe, and doubles that wait (up to 64 windows), so
-///   a job sitting at a capacity limit probes above it less and less often;
-/// - between 4 and 8 % right after an increase: a failed probe too (above a
-///   capacity of N, one more slot is refused 1/(N+1) of the time, under 8 %
-///   once N passes 12): one slot back, and the doubled wait;
-/// - otherwise: hold.
+/// Two slot holds make the windows say something (`slotHold(after:)`): once a
+/// cap was met, a refused request keeps its slot about one answer time, as an
+/// accepted one would have (retrying at once would only be refused again, a
+/// job hammering a full gateway measures nothing, and the share refused then
+/// says how many slots were over); and once refusals came at a level the
+/// gateway had taken before (a proxy that frees its place a little after
+/// answering), an accepted request keeps its slot a share of an answer time
+/// more, a sixteenth at first, doubled while that level keeps overshooting.
+///
 /// Only 429 is a refusal; 5xx, dropped connections and timeouts are faults of
 /// another kind and are retried without touching the limit.
 ///
 /// ```swift
 /// let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: 256, start: learned ?? 256)
-/// adaptive.record(.accepted, sentAt: sentAt)      // after each HTTP answer
-/// adaptive.record(.refused, sentAt: sentAt)       // a 429
+/// let hold = adaptive.record(.accepted, sentAt: sentAt)   // after each HTTP answer; a 429 is .refused
+/// // keep the request slot `hold` longer, then release it
 /// ```
 public final class AdaptiveConcurrency: Sendable {
     public enum Answer: Sendable {
@@ -54,96 +41,148 @@ public final class AdaptiveConcurrency: Sendable {
     public struct Rules: Sendable {
         public var minimumWindow = 40
         public var windowPerLimit = 2
+        /// Above this share refused, the window overshot.
         public var decreaseShare = 0.08
+        /// At most this share refused (and no budget running low), the window is clean.
         public var increaseShare = 0.04
-        public var largestDecrease = 0.75
+        /// Refusals under this share while every request in flight was accepted at once are not the
+        /// concurrency's doing (an upstream's token bucket): they change nothing.
+        public var sporadicShare = 0.25
         public var probationWindows = 4
+        public var longestProbation = 64
+        /// After a capacity cap is met, an accepted request holds its slot this share of the answer time more, at first.
+        public var releaseLag = 1.0 / 16
+        /// The most it comes to hold (see `CapacitySearch.releaseHold`).
+        public var longestReleaseHold = 0.5
         public init() {}
     }
 
+    /// One change of the limit, for the log and the progress line.
+    public struct Change: Sendable, Equatable {
+        public var from: Int
+        public var to: Int
+        /// Windows closed so far, this one included.
+        public var window: Int
+        public var answers: Int
+        public var refusals: Int
+        /// The most requests in flight at once that were accepted, in the window.
+        public var acceptedAtOnce: Int
+
+        public var summary: String {
+            "concurrency limit \(from) → \(to) after window \(window) (\(refusals) of \(answers) answers refused, "
+                + "\(acceptedAtOnce) accepted at once)"
+        }
+    }
+
     private struct State {
-        var limit: Double
+        var search: CapacitySearch
         /// Answers to requests sent before this instant belong to an older limit.
         var windowOpened: ContinuousClock.Instant
-        var answers = 0
-        var refusals = 0
-        var lowBudget = 0
-        var cleanWindowsBeforeIncrease = 0
-        /// Windows of probation after the next decrease.
-        var probation: Int
-        /// The last window ended in an increase: a decrease now means the probe failed.
-        var probing = false
+        var window = CapacitySearch.Window()
+        /// Accepted requests of the window, to find how many were in flight at once.
+        var accepted: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)] = []
+        /// Smoothed time from send to a successful answer, in seconds; nil before the first.
+        var answerSeconds: Double?
     }
 
     public let ceiling: Int
     public let rules: Rules
     private let limiter: ConcurrencyLimiter
     private let state: Mutex<State>
-    /// Called when the whole-number limit changes (to show it and store it).
-    private let onChange: @Sendable (Int) -> Void
+    /// Called when the limit changes (to log it, show it and store it).
+    private let onChange: @Sendable (Change) -> Void
 
     public init(
         limiter: ConcurrencyLimiter, ceiling: Int, start: Int, rules: Rules = Rules(),
-        onChange: @escaping @Sendable (Int) -> Void = { _ in }
+        onChange: @escaping @Sendable (Change) -> Void = { _ in }
     ) {
         self.limiter = limiter
         self.ceiling = max(ceiling, 1)
         self.rules = rules
-        let limit = min(max(start, 1), self.ceiling)
-        state = Mutex(State(limit: Double(limit), windowOpened: .now, probation: rules.probationWindows))
+        let search = CapacitySearch(ceiling: self.ceiling, start: start, rules: rules)
+        state = Mutex(State(search: search, windowOpened: .now))
         self.onChange = onChange
-        limiter.setLimit(limit)
+        limiter.setLimit(search.limit)
     }
 
-    public var currentLimit: Int { state.withLock { Int($0.limit) } }
+    public var currentLimit: Int { state.withLock { $0.search.limit } }
 
-    public func record(_ answer: Answer, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
-        let changed: Int? = state.withLock { state in
-            guard sentAt > state.windowOpened else { return nil }
-            state.answers += 1
-            switch answer {
-            case .accepted: break
-            case .refused: state.refusals += 1
-            case .budgetLow: state.lowBudget += 1
-            }
-            guard state.answers >= max(rules.windowPerLimit * Int(state.limit), rules.minimumWindow) else { return nil }
-            let before = Int(state.limit)
-            let share = Double(state.refusals) / Double(state.answers)
-            if share > rules.decreaseShare {
-                // To the number accepted, rounded (a noisy 7.9 of a true 8 is 8), and at least one less.
-                let factor = max(1 - share, 1 - rules.largestDecrease)
-                state.limit = max(1, min(state.limit - 1, (state.limit * factor).rounded()))
-                state.probation = state.probing ? min(state.probation * 2, 64) : rules.probationWindows
-                state.cleanWindowsBeforeIncrease = state.probation
-                state.windowOpened = now
-                state.probing = false
-            } else if share <= rules.increaseShare, state.lowBudget == 0 {
-                if state.cleanWindowsBeforeIncrease > 0 {
-                    state.cleanWindowsBeforeIncrease -= 1
-                    state.probing = false
-                } else if state.limit < Double(ceiling) {
-                    // A window that ends clean after an increase: the probe succeeded.
-                    if state.probing { state.probation = rules.probationWindows }
-                    state.limit += 1
-                    state.probing = true
-                }
-            } else if state.probing {
-                // Refusals right after an increase, even below the decrease line: the probe found the
-                // capacity. Back to the last limit without refusals, and wait longer before the next probe.
-                state.limit = max(1, state.limit - 1)
-                state.probation = min(state.probation * 2, 64)
-                state.cleanWindowsBeforeIncrease = state.probation
-                state.windowOpened = now
-                state.probing = false
-            }
-            state.answers = 0
-            state.refusals = 0
-            state.lowBudget = 0
-            guard Int(state.limit) != before else { return nil }
-            // Under the lock: two windows ending together must not reach the limiter in reverse order.
-            limiter.setLimit(Int(state.limit))
-            return Int(state.limit)
+    /// False once refusals go on at lowered limits (three windows in a row cut, down to a quarter of the most
+    /// the gateway took at once, or it never took any): time, not concurrency, limits the job, and a job-wide
+    /// pause on the gateway's word is then right.
+    public var refusalsFollowLoad: Bool {
+        state.withLock { state in
+            let search = state.search
+            return search.overshootStreak < 3 || (search.mostAtOnce > 0 && search.limit * 4 > search.mostAtOnce)
         }
-        if let changed { onChange(changed) }
+    }
+
+    /// Records one answer; returns how much longer its request slot should be held (see the type's doc).
+    @discardableResult
+    public func record(_ answer: Answer, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Duration {
+        let (change, hold): (Change?, Duration) = state.withLock { state in
+            let hold = slotHold(after: answer, state: state)
+            if answer != .refused, now >= sentAt {
+                let seconds = (now - sentAt).inSeconds
+                state.answerSeconds = state.answerSeconds.map { $0 * 0.9 + seconds * 0.1 } ?? seconds
+            }
+            guard sentAt > state.windowOpened else { return (nil, hold) }
+            switch answer {
+            case .accepted: state.accepted.append((sentAt, now))
+            case .refused: state.window.refusals += 1
+            case .budgetLow: state.window.lowBudget += 1
+            }
+            state.window.answers += 1
+            guard state.window.answers >= max(rules.windowPerLimit * state.search.limit, rules.minimumWindow) else { return (nil, hold) }
+            state.window.acceptedAtOnce = Self.mostAtOnce(state.accepted)
+            let before = state.search.limit
+            let window = state.window
+            let reopen = state.search.close(window)
+            state.window = CapacitySearch.Window()
+            state.accepted.removeAll(keepingCapacity: true)
+            if reopen { state.windowOpened = now }
+            guard state.search.limit != before else { return (nil, hold) }
+            // Under the lock: two windows ending together must not reach the limiter in reverse order.
+            limiter.setLimit(state.search.limit)
+            let change = Change(
+                from: before, to: state.search.limit, window: state.search.windows, answers: window.answers, refusals: window.refusals,
+                acceptedAtOnce: window.acceptedAtOnce)
+            return (change, hold)
+        }
+        if let change { onChange(change) }
+        return hold
+    }
+
+    private func slotHold(after answer: Answer, state: State) -> Duration {
+        let search = state.search
+        switch answer {
+        case .refused:
+            // About one answer time (a tenth of a second before any answer says what that is): an accepted
+            // request would have held it that long, and one sent at once into a full gateway is refused again.
+            guard search.holdsRefusedSlots else { return .zero }
+            return .seconds(min(max(state.answerSeconds ?? 0.1, 0.001), 1))
+        case .accepted, .budgetLow:
+            guard search.laggingRelease, let seconds = state.answerSeconds else { return .zero }
+            return .seconds(min(seconds * search.releaseHold, 0.25))
+        }
+    }
+
+    /// The most intervals that overlap at one instant (a sweep over their ends).
+    static func mostAtOnce(_ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)]) -> Int {
+        var events: [(time: ContinuousClock.Instant, step: Int)] = []
+        events.reserveCapacity(intervals.count * 2)
+        for interval in intervals {
+            events.append((interval.sent, 1))
+            events.append((max(interval.answered, interval.sent), -1))
+        }
+        // Starts sort before ends at the same instant: requests answered together were in flight together.
+        events.sort { first, second in first.time != second.time ? first.time < second.time : first.step > second.step }
+        var current = 0
+        var most = 0
+        for event in events {
+            current += event.step
+            most = max(most, current)
+        }
+        return most
     }
 }

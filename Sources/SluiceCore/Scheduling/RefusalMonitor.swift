@@ -11,7 +11,10 @@ import Synchronization
 ///   stop hundreds of requests that would have succeeded, so only the refused
 ///   item waits its Retry-After (without holding a request slot).
 ///
-/// The job pauses only on evidence that the limit is the job's: the answer's
+/// A capacity cap (refusals that rise with the requests in flight and vanish
+/// below them) is adaptive concurrency's to handle, never a reason to pause:
+/// its Retry-After (LiteLLM answers "the next minute") promises nothing about
+/// concurrency. Otherwise the job pauses only on evidence that the limit is the job's: the answer's
 /// `x-ratelimit-remaining-*` at (or within 2 % of) zero (on a success, exactly
 /// zero: a short pause, until the reset or a second), or 429s that say when
 /// to come back (Retry-After) from many distinct items: more than
@@ -75,9 +78,12 @@ public final class RefusalMonitor: Sendable {
     /// Retry-After, or backoff), which is also how long a job-wide pause lasts.
     /// `pacedLocally`: sluice keeps to a budget of its own (`--rpm`/`--tpm`),
     /// so a gateway budget near zero on a success is expected and pauses nothing.
+    /// `concurrencyExplains`: adaptive concurrency sees the refusals vanish when
+    /// it lowers the limit (a capacity cap), so their share pauses nothing, whatever
+    /// Retry-After they carry; only a budget at zero does.
     public func observe(
         status: Int, limits: RateLimitHeaders, item: Int64, wait: Double, pacedLocally: Bool = false,
-        now: ContinuousClock.Instant = .now
+        concurrencyExplains: Bool = false, now: ContinuousClock.Instant = .now
     ) -> Reaction {
         let refused = status == 429
         let (answers, refusedItems) = state.withLock { state -> (Int, Int) in
@@ -108,7 +114,7 @@ public final class RefusalMonitor: Sendable {
         let reaction: Reaction
         if limits.isExhausted {
             reaction = .pauseJob(seconds: wait, reason: "gateway rate limit (its budget is at zero)")
-        } else if limits.retryAfter != nil, answers >= rules.minimumAnswers, Double(refusedItems) > Double(answers) * rules.pauseShare {
+        } else if !concurrencyExplains, limits.retryAfter != nil, answers >= rules.minimumAnswers, Double(refusedItems) > Double(answers) * rules.pauseShare {
             reaction = .pauseJob(seconds: wait, reason: "gateway rate limit (\(refusedItems) of the last \(answers) answers were 429)")
         } else {
             return .delayItem

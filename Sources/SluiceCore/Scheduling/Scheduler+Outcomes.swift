@@ -68,21 +68,32 @@ extension Scheduler {
                 + "(\(model)) could cost more than is left. The job stopped with its items pending; run again with a higher --max-cost to continue.")
     }
 
+    /// What an answer did beyond its item.
+    struct Reaction {
+        /// The answer paused the whole job (or extended its pause).
+        var pausedJob = false
+        /// How much longer the request slot is held.
+        var slotHold = Duration.zero
+    }
+
     /// Feeds one HTTP answer to the refusal monitor and adaptive concurrency.
     func react(
         to response: GatewayResponse, limits: RateLimitHeaders, item: DispatchItem,
         sentAt: ContinuousClock.Instant, next: ItemAttempts.Next
-    ) {
+    ) -> Reaction {
         let refused = response.status == 429
         if refused { parts.counters.update { $0.refusals += 1 } }
         let wait: Double
         if case .retry(let after, _) = next, refused { wait = after } else { wait = limits.retryAfter ?? settings.policy.backoff(retry: 1) }
         // With a local budget sluice paces itself: a budget near zero is then expected, not a reason to stop.
+        // With adaptive concurrency, refusals that fewer requests in flight cure are its to handle, whatever their Retry-After.
         let reaction = parts.monitor.observe(
             status: response.status, limits: limits, item: item.id, wait: wait,
-            pacedLocally: parts.budget.isLimited)
+            pacedLocally: parts.budget.isLimited, concurrencyExplains: parts.adaptive?.refusalsFollowLoad ?? false)
         var jobLimit = false
+        var outcome = Reaction()
         if case .pauseJob(let seconds, let reason) = reaction {
+            outcome.pausedJob = true
             if parts.gate.pause(for: seconds, reason: reason) {
                 parts.counters.update { $0.jobPauses += 1 }
                 parts.logger.info("pausing every request for \(String(format: "%.1f", seconds)) s: \(reason)")
@@ -90,7 +101,7 @@ extension Scheduler {
             jobLimit = limits.isExhausted
         }
         // A 5xx is a fault, not a rate signal: it neither refuses nor counts as accepted.
-        guard let adaptive = parts.adaptive, response.status < 500 else { return }
+        guard let adaptive = parts.adaptive, response.status < 500 else { return outcome }
         // A budget at zero is a rate limit, which the pause handles: fewer requests
         // in flight would not send fewer per minute, only recover more slowly after.
         let answer: AdaptiveConcurrency.Answer
@@ -100,7 +111,10 @@ extension Scheduler {
             // With a local budget sluice paces itself; "remaining is low" is then expected, not a warning.
             answer = !parts.budget.isLimited && limits.isLow ? .budgetLow : .accepted
         }
-        adaptive.record(answer, sentAt: sentAt)
+        // Answered when the body was in, not after sluice's own work on it: on a loaded machine that work would
+        // make requests answered one after another look in flight together.
+        outcome.slotHold = adaptive.record(answer, sentAt: sentAt, now: sentAt + .seconds(response.latencySeconds))
         parts.counters.update { $0.concurrencyLimit = adaptive.currentLimit }
+        return outcome
     }
 }

@@ -21,9 +21,15 @@ public final class Scheduler: Sendable {
         public var maxItemsHeld: Int
         /// Embedding items packed into one request (`--embed-batch`); 1 sends each on its own.
         public var embedBatch = 1
+        /// An item refused with a longer Retry-After (and no job-wide pause) comes back at the next free slot instead.
+        public var maxRetryAfter: Double
 
-        public init(maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, embedBatch: Int = 1, policy: RetryPolicy = RetryPolicy()) {
+        public init(
+            maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, embedBatch: Int = 1,
+            maxRetryAfter: Double = JobConfiguration.Defaults.maxRetryAfter, policy: RetryPolicy = RetryPolicy()
+        ) {
             self.embedBatch = max(1, embedBatch)
+            self.maxRetryAfter = maxRetryAfter
             self.maxAttemptsPerModel = maxAttemptsPerModel
             self.timeoutSeconds = timeoutSeconds
             self.maxItemsHeld = max(maxItemsHeld, 1)
@@ -213,8 +219,6 @@ public final class Scheduler: Sendable {
             }
             let sentAt = ContinuousClock.now
             let result = await parts.transport.send(request, timeout: settings.timeoutSeconds)
-            parts.limiter.release()
-            holdingSlot = false
             parts.counters.update {
                 $0.inFlight -= 1
                 if case .response = result { $0.answered += 1 } else { $0.unanswered += 1 }
@@ -259,10 +263,19 @@ public final class Scheduler: Sendable {
                     if again { $0.invalidAnswersRetried += 1 }
                 }
             }
-            let next = attempts.finish(verdict)
+            var next = attempts.finish(verdict)
             account(result: effective, summary: summary, request: request, verdict: verdict, hold: hold, item: item)
+            var reaction = Reaction()
             if case .response(let response) = result, let limits {
-                react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
+                reaction = react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
+            }
+            // The slot is held a little longer when adaptive concurrency asks (see AdaptiveConcurrency).
+            if reaction.slotHold > .zero, !(await parts.control.sleep(seconds: reaction.slotHold.inSeconds)) { return }
+            parts.limiter.release()
+            holdingSlot = false
+            if case .retry(let after, true) = next, !reaction.pausedJob {
+                // A refusal's Retry-After is its item's alone: honoured up to --max-retry-after, past it the next free slot.
+                next = .retry(after: after > settings.maxRetryAfter ? 0 : max(after - reaction.slotHold.inSeconds, 0), rateLimited: true)
             }
 
             switch next {

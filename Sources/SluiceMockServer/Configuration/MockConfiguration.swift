@@ -31,6 +31,10 @@ public struct MockConfiguration: Sendable {
     /// A capacity limit: more than this many requests in flight are answered
     /// 429 at once, with no Retry-After and no rate-limit headers.
     public var maxInflight: Int?
+    /// How long after its answer is written a `maxInflight` place frees (drawn per request).
+    public var capacityReleaseMilliseconds = LatencyModel.none
+    /// The Retry-After a capacity 429 carries.
+    public var capacityRetryAfter = CapacityRetryAfter.none
     /// The account's quota in answered requests; past it every request gets
     /// OpenAI's permanent 429 `insufficient_quota`.
     public var quota: Int?
@@ -106,4 +110,14 @@ public enum RetryAfterFormat: String, Sendable, CaseIterable {
     case milliseconds = "ms"
     /// `Retry-After: Wed, 21 Oct 2015 07:28:00 GMT`, rounded up to the next whole second.
     case date
+}
+
+/// What a capacity 429 (`--max-inflight`) says about when to come back.
+public enum CapacityRetryAfter: String, Sendable, CaseIterable {
+    /// Nothing: no Retry-After.
+    case none
+    /// `--retry-after` seconds, in `--retry-after-format`.
+    case seconds
+    /// Seconds to the next wall-clock minute, as LiteLLM's parallel-request limiter answers its cap.
+    case nextMinute = "next-minute"
 }

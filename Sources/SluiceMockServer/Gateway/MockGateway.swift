@@ -28,6 +28,8 @@ public final class MockGateway: Sendable {
         var bodyCounts: [Digest: Int] = [:]
         /// Requests admitted under `--max-inflight` and not yet answered.
         var inflight = 0
+        /// Draws `--capacity-release-ms`, apart from the per-body draws so that the faults stay reproducible.
+        var releaseRandom = SplitMix64(seed: 0x5EED)
         /// Successful answers, counted against `--quota`.
         var answered = 0
         /// Every inference request as it arrived, for `/stats/timeline`.
@@ -82,7 +84,11 @@ public final class MockGateway: Sendable {
             connections.resetPeaks()
             return immediate(.json(200, #"{"reset":true}"#))
         case ("POST", "/chat/completions"), ("POST", "/embeddings"), ("POST", "/responses"), ("POST", "/completions"):
-            return inference(request, embeddings: path == "/embeddings")
+            var reply = inference(request, embeddings: path == "/embeddings")
+            if reply.holdsCapacity, configuration.capacityReleaseMilliseconds != .none {
+                reply.releaseDelayMilliseconds = state.withLockedValue { configuration.capacityReleaseMilliseconds.sample(using: &$0.releaseRandom) }
+            }
+            return reply
         case _ where MockBatches.handles(path):
             return immediate(batches.handle(request, path: path) { change in state.withLockedValue { change(&$0.stats) } })
         default:
@@ -152,8 +158,10 @@ public final class MockGateway: Sendable {
                 return true
             }
             guard admitted else {
-                // A capacity limit says nothing about when to come back: no Retry-After, no rate-limit headers.
-                return error(429, "RATE_LIMIT_EXCEEDED", "too many requests in flight (more than \(capacity))", fault: "capacity")
+                // No rate-limit headers; a Retry-After only with --capacity-retry-after (LiteLLM sends the next minute).
+                return error(
+                    429, "RATE_LIMIT_EXCEEDED", "too many requests in flight (more than \(capacity))",
+                    capacityRetryAfter().map { [$0] } ?? [], fault: "capacity")
             }
             holdsCapacity = true
         }
@@ -320,6 +328,19 @@ public final class MockGateway: Sendable {
     static func modelList(_ text: String) -> [String] {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: " ") }) else { return [text] }
         return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The Retry-After of a capacity 429, if `--capacity-retry-after` asks for one.
+    private func capacityRetryAfter() -> (String, String)? {
+        switch configuration.capacityRetryAfter {
+        case .none: return nil
+        case .seconds: return retryAfterHeader(configuration.faults.retryAfterSeconds, configuration.faults.retryAfterFormat)
+        case .nextMinute:
+            // As LiteLLM's parallel_request_limiter: `str(seconds)` of a float, e.g. "37.482913".
+            let now = Date().timeIntervalSince1970
+            let seconds = max((now / 60).rounded(.down) * 60 + 60 - now, 0.001)
+            return ("retry-after", String(format: "%.6f", seconds))
+        }
     }
 
     private func retryAfterHeader(_ seconds: Double, _ format: RetryAfterFormat) -> (String, String) {

@@ -63,6 +63,9 @@ public struct MockReply: Sendable {
     /// The request counts against `--max-inflight` until the handler has acted
     /// on it; the handler then calls `MockGateway.finished()`.
     public var holdsCapacity = false
+    /// Milliseconds after the answer is written before its `--max-inflight` place frees (`--capacity-release-ms`),
+    /// as a proxy that logs and does its bookkeeping first.
+    public var releaseDelayMilliseconds = 0.0
 
     public init(action: MockAction, delayMilliseconds: Double, holdsCapacity: Bool = false) {
         self.action = action

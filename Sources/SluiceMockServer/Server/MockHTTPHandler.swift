@@ -78,7 +78,15 @@ final class MockHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             gateway.finished(reply)
             return
         }
-        if case .stall = reply.action {} else { gateway.finished(reply) }
+        if case .stall = reply.action {
+        } else if reply.releaseDelayMilliseconds > 0 {
+            // Runs after the answer below is written: this task is queued behind the current one.
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(reply.releaseDelayMilliseconds * 1_000_000))) { [gateway] in
+                gateway.finished(reply)
+            }
+        } else {
+            gateway.finished(reply)
+        }
         switch reply.action {
         case .respond(let response):
             var headers = HTTPHeaders(response.headers)

@@ -109,6 +109,12 @@ struct JobOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Tokens per minute the gateway allows (estimated before sending, corrected with usage), e.g. --tpm 2000000.", valueName: "N"))
     var tpm: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Longest Retry-After a refused item waits (default 30); past it the item comes back at the next free request slot. A job-wide pause is not shortened.",
+            valueName: "SECONDS"))
+    var maxRetryAfter: Double?
+
     @Flag(help: "Keep exactly --concurrency requests in flight instead of learning the limit from the share of 429s.")
     var noAdaptive = false
 
@@ -210,6 +216,7 @@ struct JobOptions: ParsableArguments {
         flags.allowInsecureHTTP = allowInsecureHttp ? true : nil
         flags.requestsPerMinute = rpm
         flags.tokensPerMinute = tpm
+        flags.maxRetryAfter = maxRetryAfter
         if noAdaptive { flags.adaptiveConcurrency = false }
         if noCircuitBreaker { flags.circuitBreaker = false }
         flags.caFile = caFile

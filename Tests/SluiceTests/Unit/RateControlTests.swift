@@ -110,8 +110,12 @@ struct AdaptiveConcurrencyTests {
         let limiter = ConcurrencyLimiter(limit: 1)
         let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: 40, start: 40)
         let base = ContinuousClock.now
-        // One window (80 answers: two round trips at 40) with half refused halves the limit.
-        for index in 0..<80 { adaptive.record(index % 2 == 0 ? .refused : .accepted, sentAt: base, now: base) }
+        // One window (80 answers: two round trips at 40) where the gateway took 20 at once and refused the rest:
+        // the limit drains to the 20 it took.
+        for index in 0..<80 {
+            let sent = base + .milliseconds(40 * (index / 40))
+            adaptive.record(index % 2 == 0 ? .refused : .accepted, sentAt: sent, now: sent + .milliseconds(39))
+        }
         #expect(adaptive.currentLimit == 20)
         #expect(limiter.currentLimit == 20)
         // Answers to requests sent before the decrease belong to the old limit: ignored.
