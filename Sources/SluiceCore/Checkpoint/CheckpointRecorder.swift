@@ -1,9 +1,12 @@
 import ServiceLifecycle
 import Synchronization
 
-/// Group commit: workers hand over events without waiting, and one task writes
-/// whatever has accumulated in a single transaction. Under load, batches grow
-/// by themselves; when idle, each event is committed right away.
+/// Group commit: workers hand over events, and one task writes whatever has
+/// accumulated in a single transaction. Under load, batches grow by themselves;
+/// when idle, each event is committed right away. A worker that must not move on
+/// before its events are in the checkpoint (the scheduler, which keeps an answer's
+/// request slot until then, so that a kill loses fewer answers than the
+/// concurrency) waits with `recordAndWait`; the others do not wait.
 ///
 /// A service of the run: it commits until the graceful shutdown, then commits
 /// what is left and ends. Whatever is handed over after that (items released
@@ -11,12 +14,18 @@ import Synchronization
 ///
 /// ```swift
 /// recorder.record(.finished(outcome))      // returns at once
+/// await recorder.recordAndWait([.finished(outcome)])   // returns once committed
 /// try await recorder.run()                 // in the run's ServiceGroup
 /// await recorder.commitRemaining()         // after the group ends
 /// ```
 public final class CheckpointRecorder: Service {
     private struct Buffer {
         var events: [CheckpointEvent] = []
+        /// Workers waiting for the events they handed over to be committed, by ticket.
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextTicket: UInt64 = 0
+        /// The commit loop has ended: events are then committed by `commitRemaining()`, and nobody waits for them.
+        var loopEnded = false
         /// The most events ever waiting for one commit, for diagnosing slow disks.
         var largestBatch = 0
     }
@@ -55,12 +64,39 @@ public final class CheckpointRecorder: Service {
         bell.yield()
     }
 
+    /// Hands `events` over and returns once they are committed (or their commit failed, which stops the run).
+    /// It also returns, without waiting, when the commit loop has ended or the task is cancelled.
+    public func recordAndWait(_ events: [CheckpointEvent]) async {
+        guard !events.isEmpty else { return }
+        let ticket = buffer.withLock { buffer in
+            defer { buffer.nextTicket += 1 }
+            return buffer.nextTicket
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the lock, as the cancellation handler looks under it: one of the two resumes.
+                let waits = buffer.withLock { buffer in
+                    buffer.events.append(contentsOf: events)
+                    guard !buffer.loopEnded, !Task.isCancelled else { return false }
+                    buffer.waiters[ticket] = continuation
+                    return true
+                }
+                bell.yield()
+                if !waits { continuation.resume() }
+            }
+        } onCancel: {
+            buffer.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume()
+        }
+    }
+
     public func run() async {
         await withGracefulShutdownHandler {
             for await _ in rings { await commit() }
         } onGracefulShutdown: { [bell] in
             bell.finish()
         }
+        // Whoever handed events over before this waits for the commit below; nobody after it waits.
+        buffer.withLock { $0.loopEnded = true }
         await commit()
     }
 
@@ -78,12 +114,17 @@ public final class CheckpointRecorder: Service {
 
     @discardableResult
     private func commit() async -> Bool {
-        let batch: [CheckpointEvent] = buffer.withLock { buffer in
-            defer { buffer.events.removeAll(keepingCapacity: true) }
+        let (batch, waiters) = buffer.withLock { buffer in
+            defer {
+                buffer.events.removeAll(keepingCapacity: true)
+                buffer.waiters.removeAll(keepingCapacity: true)
+            }
             buffer.largestBatch = max(buffer.largestBatch, buffer.events.count)
-            return buffer.events
+            return (buffer.events, Array(buffer.waiters.values))
         }
-        return await apply(batch)
+        let committed = await apply(batch)
+        for waiter in waiters { waiter.resume() }
+        return committed
     }
 
     /// Writes one group of events and counts what they finished.

@@ -1,9 +1,63 @@
 import Foundation
 
 /// What one attempt's answer means beyond its item: its cost (for `--max-cost` and the history), the
-/// refusal monitor's and adaptive concurrency's view of it, and how a packed embedding request's outcome
-/// is split back into its items.
+/// refusal monitor's and adaptive concurrency's view of it, how a packed embedding request's outcome
+/// is split back into its items, and how a final outcome reaches the checkpoint.
 extension Scheduler {
+    /// A final outcome: a request waiting for the same answer gets it, and the checkpoint has committed it
+    /// (through the circuit breaker) before this returns, while the caller still holds the request slot.
+    func conclude(_ outcome: ItemOutcome, item: DispatchItem, attempts: Int, digest: UInt64, leading: Bool, permanent: Bool) async {
+        if leading {
+            parts.sharing?.finish(
+                digest: digest, endpoint: item.endpoint, body: item.body, answer: outcome.succeeded ? OutcomeBuilder.sharable(outcome, item: item) : nil)
+        }
+        let final = item.members.map { Self.unpacked(outcome, members: $0, attempts: attempts) } ?? [outcome]
+        await parts.recorder.recordAndWait(final.flatMap { settlement(of: $0, permanent: permanent) })
+    }
+
+    /// Holds the request slot until `end` (adaptive concurrency's hold); false when the run is stopping.
+    func holdSlot(until end: ContinuousClock.Instant) async -> Bool {
+        let left = end - .now
+        guard left > .zero else { return true }
+        return await parts.control.sleep(seconds: left.inSeconds)
+    }
+
+    /// What a final outcome puts in the checkpoint, through the circuit breaker when it is a permanent
+    /// failure: the breaker may hold it back, commit earlier ones with it, or trip (and stop the run).
+    private func settlement(of outcome: ItemOutcome, permanent: Bool) -> [CheckpointEvent] {
+        guard let breaker = parts.breaker else { return [.finished(outcome)] }
+        guard permanent, !outcome.succeeded else {
+            return breaker.otherOutcome().map { .finished($0) } + [.finished(outcome)]
+        }
+        switch breaker.permanentFailure(outcome, signature: OutcomeBuilder.signature(of: outcome)) {
+        case .held:
+            return []
+        case .commit(let earlier):
+            return earlier.map { .finished($0) }
+        case .tripped(let heldBack, let signature, let sample):
+            parts.control.stop(
+                .error(
+                    SluiceError(
+                        .repeatedFailure,
+                        "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.redactor.scrub(sample))). "
+                            + "The job stopped instead of failing every item; those items are pending again. Fix the cause and run the same command to resume "
+                            + "(--no-circuit-breaker turns this check off).")))
+            return heldBack.map { .released($0.id, attempts: $0.attempts) }
+        }
+    }
+
+    /// Outcomes the circuit breaker still holds when dispatching ends: real failures when
+    /// every item ran; when the run stopped (a signal, another error) they may be the start
+    /// of a run of identical failures, so they go back to pending rather than fail.
+    public func settleHeldFailures() {
+        let held = parts.breaker?.drain() ?? []
+        if parts.control.isStopping {
+            held.forEach { parts.recorder.record(.released($0.id, attempts: $0.attempts)) }
+        } else {
+            held.forEach { parts.recorder.record(.finished($0)) }
+        }
+    }
+
     /// A packed embedding request's outcome, one per item: each its own vector and share of the usage,
     /// or each the same failure.
     static func unpacked(_ outcome: ItemOutcome, members: [DispatchItem], attempts: Int) -> [ItemOutcome] {

@@ -7,9 +7,11 @@ import Synchronization
 /// flight, retries and fallbacks per `ItemAttempts`, 429s judged by the
 /// `RefusalMonitor`, and every outcome handed to the checkpoint.
 ///
-/// A request slot is held only while a request is on the wire: an item waiting
-/// out a Retry-After or a backoff gives its slot back, so a few slow retries
-/// never starve the rest. Reading is back-pressured twice: a new item is taken
+/// A request slot is held while a request is on the wire and, for its last
+/// answer, until the outcome is committed: so the answers a kill can lose (in
+/// flight, or received but not committed) never outnumber the slots. An item
+/// waiting out a Retry-After or a backoff gives its slot back, so a few slow
+/// retries never starve the rest. Reading is back-pressured twice: a new item is taken
 /// from the feed only once a request slot is free, and no more than
 /// `maxItemsHeld` items (sending or waiting to retry) are held at once.
 public final class Scheduler: Sendable {
@@ -270,9 +272,7 @@ public final class Scheduler: Sendable {
                 reaction = react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
             }
             // The slot is held a little longer when adaptive concurrency asks (see AdaptiveConcurrency).
-            if reaction.slotHold > .zero, !(await parts.control.sleep(seconds: reaction.slotHold.inSeconds)) { return }
-            parts.limiter.release()
-            holdingSlot = false
+            let holdEnds = ContinuousClock.now + reaction.slotHold
             if case .retry(let after, true) = next, !reaction.pausedJob {
                 // A refusal's Retry-After is its item's alone: honoured up to --max-retry-after, past it the next free slot.
                 next = .retry(after: after > settings.maxRetryAfter ? 0 : max(after - reaction.slotHold.inSeconds, 0), rateLimited: true)
@@ -289,27 +289,23 @@ public final class Scheduler: Sendable {
                         )))
                 return
             case .succeeded, .failed:
+                settled = true
+                let lead = leading
+                leading = false
+                // The slot is given back (by the defer) once the outcome is committed, so that the answers a kill
+                // can lose (in flight, or received and not yet committed) are never more than the concurrency.
                 var outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: effective, summary: summary)
                 if outcome.succeeded { outcome.requestDigest = digest }
-                if leading {
-                    leading = false
-                    parts.sharing?.finish(
-                        digest: digest, endpoint: item.endpoint, body: item.body, answer: outcome.succeeded ? OutcomeBuilder.sharable(outcome, item: item) : nil
-                    )
-                }
-                settled = true
-                if let members = item.members {
-                    for part in Self.unpacked(outcome, members: members, attempts: attempts.attempts) {
-                        settle(part, permanent: verdict.isPermanentFailure)
-                    }
-                } else {
-                    settle(outcome, permanent: verdict.isPermanentFailure)
-                }
+                await conclude(outcome, item: item, attempts: attempts.attempts, digest: digest, leading: lead, permanent: verdict.isPermanentFailure)
+                _ = await holdSlot(until: holdEnds)
                 return
             case .stopJob(let cause):
                 parts.control.stop(.error(cause.error(result: effective, baseURL: parts.builder.baseURL, redactor: parts.redactor)))
                 return
             case .retry(let after, let rateLimited):
+                guard await holdSlot(until: holdEnds) else { return }
+                parts.limiter.release()
+                holdingSlot = false
                 parts.counters.update {
                     $0.retries += 1
                     if rateLimited { $0.rateLimited += 1 }
@@ -324,48 +320,6 @@ public final class Scheduler: Sendable {
                     if !completed { return }
                 }
             }
-        }
-    }
-
-    /// Hands a final outcome to the checkpoint, through the circuit breaker when
-    /// it is a permanent failure.
-    private func settle(_ outcome: ItemOutcome, permanent: Bool) {
-        let recorder = parts.recorder
-        guard let breaker = parts.breaker else {
-            recorder.record(.finished(outcome))
-            return
-        }
-        guard permanent, !outcome.succeeded else {
-            breaker.otherOutcome().forEach { recorder.record(.finished($0)) }
-            recorder.record(.finished(outcome))
-            return
-        }
-        switch breaker.permanentFailure(outcome, signature: OutcomeBuilder.signature(of: outcome)) {
-        case .held:
-            break
-        case .commit(let earlier):
-            earlier.forEach { recorder.record(.finished($0)) }
-        case .tripped(let heldBack, let signature, let sample):
-            heldBack.forEach { recorder.record(.released($0.id, attempts: $0.attempts)) }
-            parts.control.stop(
-                .error(
-                    SluiceError(
-                        .repeatedFailure,
-                        "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.redactor.scrub(sample))). "
-                            + "The job stopped instead of failing every item; those items are pending again. Fix the cause and run the same command to resume "
-                            + "(--no-circuit-breaker turns this check off).")))
-        }
-    }
-
-    /// Outcomes the circuit breaker still holds when dispatching ends: real failures when
-    /// every item ran; when the run stopped (a signal, another error) they may be the start
-    /// of a run of identical failures, so they go back to pending rather than fail.
-    public func settleHeldFailures() {
-        let held = parts.breaker?.drain() ?? []
-        if parts.control.isStopping {
-            held.forEach { parts.recorder.record(.released($0.id, attempts: $0.attempts)) }
-        } else {
-            held.forEach { parts.recorder.record(.finished($0)) }
         }
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+@testable import SluiceCore
+
+/// The scheduler keeps an answer's request slot until `recordAndWait` returns (so a kill loses at most the
+/// concurrency in answers): it must return only once the events are committed, and never hold up a run
+/// that is ending.
+struct CheckpointRecorderTests {
+    private func leasedItems(_ count: Int, in dir: TemporaryDirectory) async throws -> (SQLiteCheckpointStore, [DispatchItem]) {
+        let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+        try await store.saveInputs([
+            InputRecord(
+                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2),
+                plannedLines: 0, planningComplete: false, planningError: nil)
+        ])
+        try await store.insertPlanned(
+            (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: true, replanning: false, error: nil)
+        return (store, try await store.lease(limit: count))
+    }
+
+    /// True when `work` ended first, false when `limit` passed first (a safety net: the work should never wait that long).
+    private func endsFirst(_ work: @escaping @Sendable () async -> Void, limit: Duration = .seconds(30)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await work()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test func whatAWorkerWaitedForIsCommittedWhenItReturns() async throws {
+        let dir = TemporaryDirectory()
+        let (store, leased) = try await leasedItems(2000, in: dir)
+        let recorder = CheckpointRecorder(store: store, counters: RunCounters(), control: RunControl())
+        let loop = Task { await recorder.run() }
+        // Large hand-overs, one after another: committing one takes far longer than asking the store right after.
+        for start in stride(from: 0, to: leased.count, by: 500) {
+            await recorder.recordAndWait(leased[start..<start + 500].map { finished($0.id) })
+            let committed = try await store.counts().succeeded
+            #expect(committed == start + 500, "returned before its outcomes were committed")
+        }
+        loop.cancel()
+        await loop.value
+        await store.close()
+    }
+
+    @Test func aWorkerDoesNotWaitOnceTheCommitLoopHasEndedNorWhenCancelled() async throws {
+        let dir = TemporaryDirectory()
+        let (store, leased) = try await leasedItems(2, in: dir)
+        let recorder = CheckpointRecorder(store: store, counters: RunCounters(), control: RunControl())
+
+        // Cancelled while waiting for a commit that has not come (no loop is running): it returns, and the
+        // outcome is still committed by the next commit.
+        let cancelled = Task { await recorder.recordAndWait([finished(leased[0].id)]) }
+        cancelled.cancel()
+        #expect(await endsFirst { await cancelled.value }, "a cancelled worker kept waiting")
+
+        // The loop has ended (the run is stopping): nothing commits until commitRemaining(), so nobody may wait.
+        let loop = Task { await recorder.run() }
+        loop.cancel()
+        await loop.value
+        #expect(try await store.counts().succeeded == 1, "the loop's last commit took the cancelled worker's outcome")
+        #expect(await endsFirst { await recorder.recordAndWait([finished(leased[1].id)]) }, "a worker waited for a loop that had ended")
+        await recorder.commitRemaining()
+        #expect(try await store.counts().succeeded == 2)
+        await store.close()
+    }
+}
