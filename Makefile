@@ -26,7 +26,7 @@ INSTALLED := $(ROOT)/bin/sluice $(ROOT)/bin/sluice-mock $(BASH_COMPLETION) $(ZSH
 GENERATED_MANUAL := $(SCRATCH)/plugins/GenerateManual/outputs/sluice/sluice.1
 STAGE := $(SCRATCH)/install
 
-.PHONY: build release demo test lint format torture bench install uninstall clean prerequisites test-prerequisites
+.PHONY: build release demo test lint format torture bench bench-baseline install uninstall clean prerequisites test-prerequisites
 
 # The system packages of scripts/system-packages.txt (installed when missing, as root), one list for every target.
 prerequisites:
@@ -60,10 +60,20 @@ lint:
 format:
 	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
 
+# The commit whose CPU and memory per item `make bench` holds this build to, and the folder of its release
+# build (kept, so it is built once: about 10 minutes on 2 cores; later runs of `make bench` reuse it).
+BASELINE_COMMIT ?= e487827
+BASELINE_SCRATCH ?= .build-baseline
+
 # Benchmarks (release build): prints one table of measured figures. BENCH_FLAGS=--quick for a smoke run.
-bench:
+# The baseline is built first (once), so the CPU and memory ratios are always measured in the same run.
+bench: bench-baseline
 	$(SWIFT) build --scratch-path $(SCRATCH) -c release
-	$(RELEASE)/sluice-bench $(BENCH_FLAGS)
+	$(RELEASE)/sluice-bench --baseline-bin $(BASELINE_SCRATCH)/release $(BENCH_FLAGS)
+
+# The release sluice of BASELINE_COMMIT, built from a temporary `git worktree` (this checkout is untouched).
+bench-baseline:
+	SWIFT=$(SWIFT) bash scripts/bench-baseline.sh $(BASELINE_COMMIT) $(BASELINE_SCRATCH)
 
 # The crash torture test at a larger scale: 100,000 items, 30 SIGKILLs (plus SIGTERM/SIGINT stops).
 torture:

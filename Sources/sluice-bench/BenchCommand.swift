@@ -18,11 +18,17 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Scratch folder for inputs, checkpoints and logs.")
     var workDirectory = NSTemporaryDirectory() + "sluice-bench"
 
+    @Option(
+        help: "Folder with a baseline build's sluice (make bench-baseline: .build-baseline/release), to hold CPU per item and peak RSS to."
+    )
+    var baselineBin: String?
+
     @Flag(help: "Scale every workload down (about 10x): a quick check that the benchmarks run, not figures to quote.")
     var quick = false
 
     @Option(
-        help: "Run only these measurements (efficiency, cpu, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared); repeatable."
+        help:
+            "Run only these measurements (efficiency, cpu, baseline, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared)."
     )
     var only: [String] = []
 
@@ -52,6 +58,10 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         if wanted("cpu") { note("CPU per item"); rows += try await bench.cpuCost(items: bench.scaled(200_000)) }
+        if wanted("baseline") {
+            note("CPU and memory against the baseline build")
+            rows += try await bench.baselineComparison(baselineBin: baselineBin, items: bench.scaled(100_000), rounds: quick ? 1 : 3)
+        }
         if wanted("disk") {
             note("checkpoint size")
             rows += try await bench.checkpointSize(items: bench.scaled(100_000))

@@ -28,10 +28,11 @@ struct Measurements {
         var peakRSS: Double
     }
 
-    func runSluice(_ dir: String, input: String, mock: MockProcess, _ extra: [String]) throws -> SluiceRun {
+    /// `sluice`: another binary than this build's (the baseline's) when given.
+    func runSluice(_ dir: String, input: String, mock: MockProcess, _ extra: [String], sluice: String? = nil) throws -> SluiceRun {
         let start = ContinuousClock.now
         let child = try ChildProcess(
-            binDirectory + "/sluice",
+            sluice ?? binDirectory + "/sluice",
             [
                 "run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
                 "--output", dir + "/out.results.jsonl", "--no-progress", "--timeout", "120",
