@@ -66,7 +66,8 @@ public struct RateLimitHeaders: Sendable, Equatable {
     }
 
     private static func number(_ text: String) -> Double? {
-        Double(text.trimmingCharacters(in: .whitespaces)).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil }
+        // This runs for every header of every answer: trim (through Foundation's character sets) only when needed.
+        (Double(text) ?? Double(text.trimmingCharacters(in: .whitespaces))).flatMap { $0 >= 0 && $0.isFinite ? $0 : nil }
     }
 
     static func secondsUntil(rfc3339 text: String, now: Date) -> Double? {

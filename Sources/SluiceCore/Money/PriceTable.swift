@@ -28,17 +28,24 @@ public struct PriceTable: Sendable, Equatable {
     ]
 
     public let prices: [String: Price]
+    /// The names lowercased, longest first: `price(for:)` runs for every answer, so the table is not
+    /// lowercased and filtered each time.
+    private let prefixes: [(name: String, price: Price)]
 
     public init(overrides: [String: Price] = [:], includeBuiltIn: Bool = true) {
         prices = (includeBuiltIn ? Self.builtIn : [:]).merging(overrides) { _, job in job }
+        prefixes = prices.map { (name: $0.key.lowercased(), price: $0.value) }
+            .sorted { $0.name.count != $1.name.count ? $0.name.count > $1.name.count : $0.name < $1.name }
     }
+
+    public static func == (left: PriceTable, right: PriceTable) -> Bool { left.prices == right.prices }
 
     /// The price of a model by its exact name, else the longest listed name it starts with
     /// (`gpt-4o-mini-2024-07-18` is `gpt-4o-mini`, `claude-sonnet-4-20250514` is `claude-sonnet-4`).
     public func price(for model: String) -> Price? {
         if let exact = prices[model] { return exact }
         let lowered = model.lowercased()
-        return prices.filter { lowered.hasPrefix($0.key.lowercased()) }.max { $0.key.count < $1.key.count }?.value
+        return prefixes.first { lowered.hasPrefix($0.name) }?.price
     }
 
     /// Nil when the model has no price.

@@ -20,6 +20,10 @@ public final class OutputFile {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var deflater: Deflater?
+    /// Bytes gathered before a write: enough to make writes few, small enough not to show in the job's
+    /// memory. The buffer is reserved with room for a line past it, so it is allocated once.
+    static let bufferLimit = 256 << 10
+    private static let bufferCapacity = bufferLimit + (64 << 10)
 
     public init(path: String, partialPath: String? = nil, what: String = "results file") throws {
         self.path = path
@@ -30,7 +34,7 @@ public final class OutputFile {
         guard fd >= 0 else {
             throw SluiceError(.output, "\(path): cannot create the \(what) (\(workingPath): \(String(cString: strerror(errno))))")
         }
-        buffer.reserveCapacity(1 << 20)
+        buffer.reserveCapacity(Self.bufferCapacity)
         if path.hasSuffix(".gz") { deflater = try Deflater(path: path) }
     }
 
@@ -41,7 +45,7 @@ public final class OutputFile {
         workingPath = "-"
         keepUncommitted = true
         fd = dup(STDOUT_FILENO)
-        buffer.reserveCapacity(1 << 20)
+        buffer.reserveCapacity(Self.bufferCapacity)
     }
 
     public static func standardOutput() -> OutputFile { OutputFile(standardOutput: ()) }
@@ -63,7 +67,7 @@ public final class OutputFile {
 
     public func write(_ bytes: [UInt8]) throws {
         buffer += bytes
-        if buffer.count >= 1 << 20 { try drain(finish: false) }
+        if buffer.count >= Self.bufferLimit { try drain(finish: false) }
     }
 
     /// Flushes, syncs and renames the file into place.
@@ -80,8 +84,18 @@ public final class OutputFile {
     }
 
     private func drain(finish: Bool, sync: Bool = false) throws {
-        let bytes = try deflater?.compress(buffer, finish: finish, sync: sync) ?? buffer
-        buffer.removeAll(keepingCapacity: true)
+        if let deflater {
+            let compressed = try deflater.compress(buffer, finish: finish, sync: sync)
+            buffer.removeAll(keepingCapacity: true)
+            try writeAll(compressed)
+        } else {
+            // Written from the buffer itself: a copy would make `removeAll` allocate a new one each time.
+            try writeAll(buffer)
+            buffer.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }

@@ -7,7 +7,7 @@ import Synchronization
 /// Where an answer can come from, in order:
 /// 1. an identical request of this job that is in flight right now: the item waits for it (holding no
 ///    request slot) and takes its answer, or, if it failed, tries itself;
-/// 2. one answered recently in this run (the last few thousand, kept until the checkpoint has them);
+/// 2. one answered in this run that the checkpoint has not committed yet (kept in memory until `committed`);
 /// 3. one answered earlier in this job (the checkpoint, by request digest: this also covers resumes);
 /// 4. one answered by an earlier job (`--reuse` checkpoints, read-only).
 /// Dedup within the job (1-3) is on unless `--no-dedup`; `--reuse` adds 4.
@@ -34,8 +34,8 @@ public final class AnswerSharing: Sendable {
 
     private struct State {
         var inFlight: [UInt64: [CheckedContinuation<SharedAnswer?, Never>]] = [:]
+        /// Answers between `finish` and `committed`: about the concurrency, since a slot is held until its commit.
         var recent: [UInt64: Recent] = [:]
-        var recentOrder: [UInt64] = []
         /// Requests answered in this run: only these can be in the checkpoint when it had no answer before.
         var answered = DigestFilter()
     }
@@ -46,7 +46,8 @@ public final class AnswerSharing: Sendable {
     private let store: any CheckpointStore
     private let reuse: [(label: String, store: any CheckpointStore)]
     private let state = Mutex(State())
-    /// Answers kept in memory between their recording and the checkpoint's commit.
+    /// At most this many uncommitted answers are kept (a safety cap: a slot is held until its commit, so
+    /// there are about `--concurrency` of them); past it an answer is shared once the checkpoint has it.
     static let recentLimit = 4096
 
     public init(
@@ -116,31 +117,28 @@ public final class AnswerSharing: Sendable {
                 break
             }
             if let earlier = try? await store.answer(forRequest: digest, endpoint: endpoint, body: body) {
-                finish(digest: digest, endpoint: endpoint, body: body, answer: earlier)
+                finish(digest: digest, endpoint: endpoint, body: body, answer: earlier, keep: false)
                 return .answer(earlier, source: "dedup:\(earlier.customID)")
             }
         }
         for (label, other) in reuse {
             if let earlier = try? await other.answer(forRequest: digest, endpoint: endpoint, body: body) {
-                finish(digest: digest, endpoint: endpoint, body: body, answer: earlier)
+                finish(digest: digest, endpoint: endpoint, body: body, answer: earlier, keep: false)
                 return .answer(earlier, source: "reuse:\(label)#\(earlier.customID)")
             }
         }
         return .lead
     }
 
-    /// The leader's answer (nil when it failed or stopped): waiters take it, or one of them leads.
-    public func finish(digest: UInt64, endpoint: String, body: [UInt8], answer: SharedAnswer?) {
+    /// The leader's answer (nil when it failed or stopped): waiters take it, or one of them leads. `keep`
+    /// holds it in memory until `committed`; an answer read from a checkpoint is already there.
+    public func finish(digest: UInt64, endpoint: String, body: [UInt8], answer: SharedAnswer?, keep: Bool = true) {
         guard deduplicate else { return }
         let waiters = state.withLock { state -> [CheckedContinuation<SharedAnswer?, Never>] in
             let waiters = state.inFlight.removeValue(forKey: digest) ?? []
             if answer != nil { state.answered.insert(digest) }
-            if let answer, state.recent[digest] == nil {
+            if keep, let answer, state.recent[digest] == nil, state.recent.count < Self.recentLimit {
                 state.recent[digest] = Recent(endpoint: endpoint, body: body, answer: answer)
-                state.recentOrder.append(digest)
-                if state.recentOrder.count > Self.recentLimit {
-                    state.recent.removeValue(forKey: state.recentOrder.removeFirst())
-                }
             }
             return waiters
         }
@@ -148,31 +146,82 @@ public final class AnswerSharing: Sendable {
         waiters.forEach { $0.resume(returning: answer) }
     }
 
+    /// The checkpoint has committed the answer `finish` gave for `digest`: later identical requests find
+    /// it there (the filter says "maybe"), so memory holds only answers a query could not yet see.
+    public func committed(digest: UInt64) {
+        guard deduplicate else { return }
+        state.withLock { _ = $0.recent.removeValue(forKey: digest) }
+    }
+
+    /// Answers held in memory now (the tests check that committed ones are let go).
+    var uncommittedCount: Int { state.withLock { $0.recent.count } }
+
     /// Closes the `--reuse` checkpoints.
     public func close() async {
         for (_, other) in reuse { await other.close() }
     }
 }
 
-/// A Bloom filter of request digests (8 MiB, four probes from the 64-bit digest): "no" is certain, "maybe"
-/// costs one checkpoint query. A million answers give about 1 % false maybes; many more only make the
-/// queries more frequent, never a wrong answer.
+/// A scalable Bloom filter of request digests (after Almeida et al., "Scalable Bloom Filters", 2007):
+/// "no" is certain, "maybe" costs one checkpoint query. It starts at 64 KiB and adds a layer twice the
+/// size of the last whenever that one holds its share (12 bits per digest, four probes: about 0.6 %
+/// false maybes per layer), so a small job pays kilobytes and a job of millions a few megabytes.
 struct DigestFilter: Sendable {
-    private var words = [UInt64](repeating: 0, count: 1 << 20)
+    private struct Layer: Sendable {
+        var words: [UInt64]
+        var count = 0
+        /// Digests this layer takes before the next one starts.
+        var capacity: Int { words.count * 64 / 12 }
+        /// log2 of the layer's number of bits.
+        let bitsLog2: Int
 
-    private static func probes(_ digest: UInt64) -> [Int] {
-        var mixed = digest
-        return (0..<4).map { _ in
+        init(wordsLog2: Int) {
+            words = [UInt64](repeating: 0, count: 1 << wordsLog2)
+            bitsLog2 = wordsLog2 + 6
+        }
+
+        /// The next of a digest's four bit positions (`mixed` starts as the digest).
+        @inline(__always)
+        func probe(_ mixed: inout UInt64) -> Int {
             mixed = (mixed ^ (mixed >> 31)) &* 0x9E37_79B9_7F4A_7C15
-            return Int(truncatingIfNeeded: mixed >> 38)  // 26 bits: one of 2^26 bits
+            return Int(truncatingIfNeeded: mixed >> UInt64(64 - bitsLog2))
+        }
+
+        mutating func insert(_ digest: UInt64) {
+            var mixed = digest
+            for _ in 0..<4 {
+                let bit = probe(&mixed)
+                words[bit >> 6] |= 1 << UInt64(bit & 63)
+            }
+            count += 1
+        }
+
+        func mayContain(_ digest: UInt64) -> Bool {
+            var mixed = digest
+            for _ in 0..<4 {
+                let bit = probe(&mixed)
+                if words[bit >> 6] & (1 << UInt64(bit & 63)) == 0 { return false }
+            }
+            return true
         }
     }
 
+    /// 2^13 words (64 KiB) in the first layer.
+    static let firstLayerWordsLog2 = 13
+    private var layers = [Layer(wordsLog2: DigestFilter.firstLayerWordsLog2)]
+
     mutating func insert(_ digest: UInt64) {
-        for bit in Self.probes(digest) { words[bit >> 6] |= 1 << UInt64(bit & 63) }
+        if layers[layers.count - 1].count >= layers[layers.count - 1].capacity {
+            layers.append(Layer(wordsLog2: layers[layers.count - 1].bitsLog2 - 6 + 1))
+        }
+        layers[layers.count - 1].insert(digest)
     }
 
     func mayContain(_ digest: UInt64) -> Bool {
-        Self.probes(digest).allSatisfy { words[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 }
+        layers.contains { $0.mayContain(digest) }
     }
+
+    /// Bytes the filter holds (for the tests' memory check).
+    var byteCount: Int { layers.reduce(0) { $0 + $1.words.count * 8 } }
+    var layerCount: Int { layers.count }
 }

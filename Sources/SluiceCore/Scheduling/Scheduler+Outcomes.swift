@@ -7,12 +7,13 @@ extension Scheduler {
     /// A final outcome: a request waiting for the same answer gets it, and the checkpoint has committed it
     /// (through the circuit breaker) before this returns, while the caller still holds the request slot.
     func conclude(_ outcome: ItemOutcome, item: DispatchItem, attempts: Int, digest: UInt64, leading: Bool, permanent: Bool) async {
-        if leading {
-            parts.sharing?.finish(
-                digest: digest, endpoint: item.endpoint, body: item.body, answer: outcome.succeeded ? OutcomeBuilder.sharable(outcome, item: item) : nil)
-        }
+        let sharing = leading ? parts.sharing : nil
+        let answer = outcome.succeeded ? OutcomeBuilder.sharable(outcome, item: item) : nil
+        sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: answer)
         let final = item.members.map { Self.unpacked(outcome, members: $0, attempts: attempts) } ?? [outcome]
         await parts.recorder.recordAndWait(final.flatMap { settlement(of: $0, permanent: permanent) })
+        // From here an identical request finds the answer in the checkpoint; memory need not keep it.
+        if outcome.succeeded { sharing?.committed(digest: digest) }
     }
 
     /// Holds the request slot until `end` (adaptive concurrency's hold); false when the run is stopping.

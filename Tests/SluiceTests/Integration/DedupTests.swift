@@ -38,6 +38,26 @@ struct DedupTests {
         #expect(try queryCheckpoint(checkpoint, "SELECT count(*) FROM items WHERE prompt_tokens > 0") == [["6"]])
     }
 
+    /// A request identical to one answered long before (its answer committed and let go from memory) is
+    /// answered from the checkpoint, not sent again.
+    @Test func aDuplicateOfACommittedAnswerIsAnsweredFromTheCheckpoint() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = repeated(dir, "in.jsonl", count: 60, distinct: 20)
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--concurrency", "2",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try await mock.stats().totalRequests == 20)
+        let checkpoint = dir.file("in.results.jsonl.sluice.db")
+        #expect(try queryCheckpoint(checkpoint, "SELECT count(*) FROM items WHERE answer_source LIKE 'dedup:k%'") == [["40"]])
+        let results = try readJSONLines(dir.file("in.results.jsonl"))
+        #expect(results.count == 60)
+        for (index, line) in results.enumerated() {
+            #expect(AnswerText.of(line).hasSuffix("to: question \(index % 20)"), "\(line)")
+        }
+    }
+
     @Test func aResumedJobFindsAnswersOfEarlierRunsInItsCheckpoint() async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
