@@ -32,6 +32,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // glibc's mallopt, for sluice's arena cap (Sources/sluice/Support/MallocArenas.swift).
+        .systemLibrary(name: "CMalloc"),
         // The commit the binary was built from, for `sluice --version`.
         .target(name: "CBuildInfo", cSettings: [.define("SLUICE_COMMIT", to: "\"\(commit)\"")]),
         // The pipeline: input reading, request building, scheduling/retry,
@@ -61,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceCore", "CBuildInfo",
+                "SluiceCore", "CBuildInfo", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

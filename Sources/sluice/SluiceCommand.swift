@@ -23,4 +23,10 @@ struct SluiceCommand: AsyncParsableCommand {
         ],
         defaultSubcommand: nil
     )
+
+    /// Before any thread allocates: see `MallocArenas`.
+    static func main() async {
+        MallocArenas.limitToCores()
+        await main(nil)
+    }
 }

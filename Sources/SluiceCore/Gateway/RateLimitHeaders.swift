@@ -48,21 +48,38 @@ public struct RateLimitHeaders: Sendable, Equatable {
 
     /// Reads OpenAI's names, else Anthropic's (`anthropic-ratelimit-*`, reset as an RFC 3339 time).
     public init(_ header: (String) -> String?, now: Date = Date()) {
-        func budget(_ kind: String) -> Budget {
-            let openAI = header("x-ratelimit-remaining-\(kind)") != nil || header("x-ratelimit-limit-\(kind)") != nil
-            let limit = openAI ? header("x-ratelimit-limit-\(kind)") : header("anthropic-ratelimit-\(kind)-limit")
-            let remaining = openAI ? header("x-ratelimit-remaining-\(kind)") : header("anthropic-ratelimit-\(kind)-remaining")
+        func budget(_ names: HeaderNames) -> Budget {
+            let openAI = header(names.openAIRemaining) != nil || header(names.openAILimit) != nil
+            let limit = openAI ? header(names.openAILimit) : header(names.anthropicLimit)
+            let remaining = openAI ? header(names.openAIRemaining) : header(names.anthropicRemaining)
             let reset =
                 openAI
-                ? header("x-ratelimit-reset-\(kind)").flatMap(Self.parseDuration)
-                : header("anthropic-ratelimit-\(kind)-reset").flatMap { Self.secondsUntil(rfc3339: $0, now: now) }
+                ? header(names.openAIReset).flatMap(Self.parseDuration)
+                : header(names.anthropicReset).flatMap { Self.secondsUntil(rfc3339: $0, now: now) }
             // Azure may send -1 or 0 as a limit meaning "none": then the remaining figure means nothing either.
             if let limit, (Self.number(limit) ?? 0) <= 0 { return Budget() }
             return Budget(limit: limit.flatMap(Self.number), remaining: remaining.flatMap(Self.number), resetSeconds: reset)
         }
-        requests = budget("requests")
-        tokens = budget("tokens")
+        requests = budget(.requests)
+        tokens = budget(.tokens)
         retryAfter = RetryAfter.seconds(from: header, now: now)
+    }
+
+    /// The header names of one budget, built once: this runs for every answer.
+    private struct HeaderNames {
+        let openAILimit, openAIRemaining, openAIReset, anthropicLimit, anthropicRemaining, anthropicReset: String
+
+        init(_ kind: String) {
+            openAILimit = "x-ratelimit-limit-\(kind)"
+            openAIRemaining = "x-ratelimit-remaining-\(kind)"
+            openAIReset = "x-ratelimit-reset-\(kind)"
+            anthropicLimit = "anthropic-ratelimit-\(kind)-limit"
+            anthropicRemaining = "anthropic-ratelimit-\(kind)-remaining"
+            anthropicReset = "anthropic-ratelimit-\(kind)-reset"
+        }
+
+        static let requests = HeaderNames("requests")
+        static let tokens = HeaderNames("tokens")
     }
 
     private static func number(_ text: String) -> Double? {

@@ -16,7 +16,7 @@ public protocol ChunkReader: AnyObject {
 
 /// Opens an input file, choosing gzip decompression from the file's first two
 /// bytes (1f 8b) rather than from its name.
-public func openInput(path: String, chunkSize: Int = 1 << 20) throws -> ChunkReader {
+public func openInput(path: String, chunkSize: Int = 256 << 10) throws -> ChunkReader {
     let file = try FileChunkReader(path: path, chunkSize: chunkSize)
     return file.startsWithGzipMagic ? try GzipChunkReader(source: file, path: path, chunkSize: chunkSize) : file
 }

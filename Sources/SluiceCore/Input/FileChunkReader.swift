@@ -9,7 +9,7 @@ public final class FileChunkReader: ChunkReader {
     private(set) var bytesRead: Int64 = 0
     public var fractionRead: Double { size > 0 ? min(Double(bytesRead) / Double(size), 1) : 1 }
 
-    public init(path: String, chunkSize: Int = 1 << 20) throws {
+    public init(path: String, chunkSize: Int = 256 << 10) throws {
         self.path = path
         var info = stat()
         guard stat(path, &info) == 0 else {

@@ -12,6 +12,11 @@ public struct ItemParser: Sendable {
     public static let knownURLs: Set<String> = ["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses", "/v1/moderations"]
     static let settingKeys: Set<String> = ["metadata", "properties", "fallback", "session_id", "user_id", "cache", "prompt_id", "prompt_version", "mode"]
     static let keyKeys: Set<String> = ["custom_id", "id"]
+    /// Built once, not per line: what a request body never copies from a line.
+    static let notInBody = settingKeys.union(keyKeys).union(["model"])
+    static let notInPromptBody = notInBody.union(["prompt", "system"])
+    static let overrideKeys = settingKeys.subtracting(["metadata", "mode"])
+    private static let blank = CharacterSet.whitespaces
 
     public var endpoint: String
     public var maxLineBytes: Int
@@ -91,7 +96,7 @@ public struct ItemParser: Sendable {
                 item.shape = .batch
             } else if object.has("messages") {
                 guard object.kind("messages") == UInt8(ascii: "[") else { throw Self.invalid("\"messages\" must be an array") }
-                object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["model"]), to: &body)
+                object.appendMembers(excluding: Self.notInBody, to: &body)
                 modelSource = object
                 item.shape = .chat
             } else if object.has("prompt") {
@@ -104,7 +109,7 @@ public struct ItemParser: Sendable {
                 guard object.has("prompt_id") || jobHasPrompt else {
                     throw Self.invalid("a line with \"inputs\" fills a server-side prompt: give \"prompt_id\" on the line or --prompt-id for the job")
                 }
-                object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["model"]), to: &body)
+                object.appendMembers(excluding: Self.notInBody, to: &body)
                 modelSource = object
                 item.shape = .promptInputs
             } else {
@@ -186,7 +191,7 @@ public struct ItemParser: Sendable {
             body += Array(#"{"role":"system","content":"#.utf8) + system + Array("},".utf8)
         }
         body += Array(#"{"role":"user","content":"#.utf8) + prompt + Array("}]".utf8)
-        object.appendMembers(excluding: Self.settingKeys.union(Self.keyKeys).union(["prompt", "system", "model"]), to: &body)
+        object.appendMembers(excluding: Self.notInPromptBody, to: &body)
     }
 
     /// Per-line gateway settings and metadata; wrong types are reported, not ignored.
@@ -196,9 +201,9 @@ public struct ItemParser: Sendable {
             guard let mode = raw.string("mode"), mode == "live" || mode == "batch" else { throw Self.invalid("\"mode\" must be \"live\" or \"batch\"") }
             item.live = mode == "live"
         }
-        guard Self.settingKeys.contains(where: { $0 != "metadata" && $0 != "mode" && raw.has($0) }) else { return }
+        guard raw.hasAny(of: Self.overrideKeys) else { return }
         var object: [String: Any] = [:]
-        for key in Self.settingKeys where key != "metadata" && key != "mode" { object[key] = raw.value(key) }
+        for key in Self.overrideKeys { object[key] = raw.value(key) }
         var overrides = LineOverrides()
         if let properties = object["properties"] {
             guard let dictionary = properties as? [String: Any] else { throw Self.invalid("\"properties\" must be an object of strings") }
@@ -245,7 +250,7 @@ public struct ItemParser: Sendable {
         let name = object.has("custom_id") ? "custom_id" : (object.has("id") ? "id" : nil)
         guard let name, let raw = object.raw(name) else { return nil }
         if raw.first == UInt8(ascii: "\""), let text = object.string(name) {
-            guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard text.unicodeScalars.contains(where: { !blank.contains($0) }) else {
                 throw invalid("\(name) is empty; give each line a distinct key, or leave \(name) out to key it by file:line")
             }
             return text

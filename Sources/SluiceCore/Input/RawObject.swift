@@ -27,6 +27,9 @@ struct RawObject {
 
     func has(_ key: String) -> Bool { lastIndex[key] != nil }
 
+    /// Whether any of `keys` is present: a line has few members, so they are looked up in `keys`, not the reverse.
+    func hasAny(of keys: Set<String>) -> Bool { lastIndex.keys.contains(where: keys.contains) }
+
     func raw(_ key: String) -> ArraySlice<UInt8>? {
         lastIndex[key].map { bytes[members[$0].value] }
     }

@@ -32,6 +32,7 @@ public actor ResultsPublisher: Service {
     public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
     private let store: any CheckpointStore
     private let control: RunControl?
+    /// Rows read per query (500 by default): a page of decompressed answers is held at once, alongside the run.
     private let pageSize: Int
     private var files: (results: OutputFile, errors: OutputFile)?
     private var cursor = ResultCursor.start
@@ -48,7 +49,7 @@ public actor ResultsPublisher: Service {
     /// `control`: where a failed write during the run stops the job.
     public static func create(
         store: any CheckpointStore, resultsPath: String, errorsPath: String,
-        control: RunControl? = nil, pageSize: Int = 2000, partialSuffix: String = ResultsPublisher.partialSuffix
+        control: RunControl? = nil, pageSize: Int = 500, partialSuffix: String = ResultsPublisher.partialSuffix
     ) async throws -> ResultsPublisher {
         let publisher = ResultsPublisher(thread: DedicatedThread(), store: store, control: control, pageSize: pageSize)
         try await publisher.openFiles(resultsPath: resultsPath, errorsPath: errorsPath, suffix: partialSuffix)

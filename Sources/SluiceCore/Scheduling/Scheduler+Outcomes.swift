@@ -138,13 +138,20 @@ extension Scheduler {
     ) -> Reaction {
         let refused = response.status == 429
         if refused { parts.counters.update { $0.refusals += 1 } }
+        // Only a refusal's wait is read: a success must not pay for a random backoff draw.
         let wait: Double
-        if case .retry(let after, _) = next, refused { wait = after } else { wait = limits.retryAfter ?? settings.policy.backoff(retry: 1) }
+        if !refused {
+            wait = 0
+        } else if case .retry(let after, _) = next {
+            wait = after
+        } else {
+            wait = limits.retryAfter ?? settings.policy.backoff(retry: 1)
+        }
         // With a local budget sluice paces itself: a budget near zero is then expected, not a reason to stop.
         // With adaptive concurrency, refusals that fewer requests in flight cure are its to handle, whatever their Retry-After.
         let reaction = parts.monitor.observe(
             status: response.status, limits: limits, item: item.id, wait: wait,
-            pacedLocally: parts.budget.isLimited, concurrencyExplains: parts.adaptive?.refusalsFollowLoad ?? false)
+            pacedLocally: parts.budget.isLimited, concurrencyExplains: refused && parts.adaptive?.refusalsFollowLoad == true)
         var jobLimit = false
         var outcome = Reaction()
         if case .pauseJob(let seconds, let reason) = reaction {
