@@ -1,6 +1,6 @@
 #if os(Linux)
-import CMalloc
-import Glibc
+    import CMalloc
+    import Glibc
 #endif
 
 /// glibc gives a thread that allocates while others do a heap of its own (an "arena"), up to eight per core,
@@ -11,9 +11,9 @@ import Glibc
 enum MallocArenas {
     static func limitToCores() {
         #if os(Linux)
-        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
-        let cores = max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 2)
-        _ = mallopt(M_ARENA_MAX, Int32(clamping: cores))
+            guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+            let cores = max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 2)
+            _ = mallopt(M_ARENA_MAX, Int32(clamping: cores))
         #endif
     }
 }
