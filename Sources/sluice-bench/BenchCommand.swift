@@ -60,7 +60,7 @@ struct BenchCommand: AsyncParsableCommand {
         if wanted("cpu") { note("CPU per item"); rows += try await bench.cpuCost(items: bench.scaled(200_000)) }
         if wanted("baseline") {
             note("CPU and memory against the baseline build")
-            rows += try await bench.baselineComparison(baselineBin: baselineBin, items: bench.scaled(100_000), rounds: quick ? 1 : 3)
+            rows += try await bench.baselineComparison(baselineBin: baselineBin, items: bench.scaled(100_000), rounds: quick ? 1 : 5)
         }
         if wanted("disk") {
             note("checkpoint size")

@@ -25,13 +25,3 @@ public struct BatchRecord: Sendable, Equatable {
         self.note = note
     }
 }
-
-/// Which items a lease may take. Live and batch dispatchers lease side by side in `batch` and `auto` modes.
-public enum LeaseRoute: Sendable {
-    /// Every pending item (`live` mode).
-    case all
-    /// Items that must go live: a line's `"mode": "live"`, or a line a batch gave back in `auto` mode.
-    case live
-    /// Items that go to provider batches.
-    case batch
-}

@@ -35,6 +35,16 @@ public protocol SharedCheckpointStore: CheckpointStore {
     func reopenPublication() async throws
     /// Workers seen in the last `withinSeconds`, with their leases and rates, newest first.
     func workers(seenWithin seconds: Double) async throws -> [WorkerRecord]
+    /// When a worker last beat or an item last finished (`sluice list`).
+    func lastChange() async throws -> Date?
+}
+
+/// For `sluice list`, `sluice cancel` and `sluice workers`: what they ask of any shared store.
+extension SharedCheckpointStore {
+    /// Workers whose heartbeat is younger than a lease and that have not stopped.
+    public func liveWorkers() async throws -> Int {
+        try await workers(seenWithin: leaseSeconds).filter { !$0.stopped }.count
+    }
 }
 
 /// A worker's running figures, as its heartbeat publishes them.

@@ -9,8 +9,9 @@ import ServiceLifecycle
 /// the first batch is stored), or on its own first for `--strict`.
 ///
 /// ```swift
-/// let planner = Planner(parser: parser, inputs: records, replanning: [], store: store, control: control)
-/// let report = try await planner.plan { planned, problems in ... }
+/// let planner = Planner(parser: parser, inputs: records, replanning: [], store: store, control: control,
+///                       onBatch: { planned, problems, fraction in ... })
+/// let report = try await planner.plan()      // or, beside the dispatcher: the service's run()
 /// ```
 public final class Planner: Service {
     public struct Report: Sendable {

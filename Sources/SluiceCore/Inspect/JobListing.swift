@@ -65,8 +65,8 @@ public enum JobListing {
             let planned = try await store.inputs()
             let cancelled = !(try await store.value(forKey: CancelWatcher.key) ?? "").isEmpty
             let cost = try await store.usage().cost(in: settings?.priceTable ?? PriceTable()).dollars
-            let liveWorkers = try await (store as? PostgresCheckpointStore)?.liveWorkers()
-            let lastChange = try await (store as? PostgresCheckpointStore)?.lastChange()
+            let liveWorkers = try await (store as? any SharedCheckpointStore)?.liveWorkers()
+            let lastChange = try await (store as? any SharedCheckpointStore)?.lastChange()
             await store.close()
             let state: String
             // A shared job runs while any worker beats; an SQLite one while a process holds its lock.

@@ -345,8 +345,8 @@ public struct JobConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    /// Nil when no answer is checked (a request may still ask for JSON itself, so the checker exists
-    /// whenever it could have work: it is cheap for items that ask nothing).
+    /// Always a checker, even with no `--expect-json` and no schema: a request may still ask for JSON
+    /// itself (its `response_format`), and items that ask nothing cost it one scan of the request.
     public func answerChecker() throws -> AnswerChecker {
         var compiled: JSONSchema?
         if let schema {

@@ -29,7 +29,7 @@ struct CancelCommand: AsyncParsableCommand {
         try await reportingErrors {
             // Every worker of a shared job watches the same note.
             let workers = try await withJob(job, role: .control) { _, store -> Int? in
-                guard let shared = store as? PostgresCheckpointStore else { return nil }
+                guard let shared = store as? any SharedCheckpointStore else { return nil }
                 try await CancelWatcher.request(in: store)
                 return try await shared.liveWorkers()
             }
@@ -74,7 +74,7 @@ struct CancelCommand: AsyncParsableCommand {
         }
         print("sluice: asked the \(liveWorkers) live worker\(liveWorkers == 1 ? "" : "s") of the job to stop")
         guard wait else { return }
-        while try await withJob(job, { _, store in try await (store as? PostgresCheckpointStore)?.liveWorkers() ?? 0 }) > 0 {
+        while try await withJob(job, { _, store in try await (store as? any SharedCheckpointStore)?.liveWorkers() ?? 0 }) > 0 {
             try await Task.sleep(for: .milliseconds(500))
         }
         print("sluice: the job stopped")

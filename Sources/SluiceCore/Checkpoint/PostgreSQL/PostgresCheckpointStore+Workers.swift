@@ -143,13 +143,8 @@ extension PostgresCheckpointStore {
     }
 }
 
-/// For `sluice list` and `sluice cancel --wait`.
+/// For `sluice list`.
 extension PostgresCheckpointStore {
-    /// Workers whose heartbeat is younger than a lease and that have not stopped.
-    public func liveWorkers() async throws -> Int {
-        try await workers(seenWithin: leaseSeconds).filter { !$0.stopped }.count
-    }
-
     /// When a worker last beat or an item last finished.
     public func lastChange() async throws -> Date? {
         let (workers, items) = (table("workers"), table("items"))

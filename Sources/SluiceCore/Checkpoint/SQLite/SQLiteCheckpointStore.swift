@@ -186,13 +186,3 @@ public actor SQLiteCheckpointStore: CheckpointStore {
         try db().prepare("PRAGMA integrity_check").firstRow { $0.text(0) ?? "" } ?? ""
     }
 }
-
-/// What a process opens a checkpoint for.
-public enum CheckpointRole: Sendable {
-    /// Runs the job: creates or migrates the checkpoint, and (for SQLite) holds the job lock.
-    case runner
-    /// Only reads (status, export): opens read-only, takes no lock, works while a job runs.
-    case reader
-    /// Writes a note to a job that may be running (`cancel`): no lock, no migration.
-    case control
-}
