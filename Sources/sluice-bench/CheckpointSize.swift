@@ -30,6 +30,8 @@ extension Measurements {
         await store.close()
         let codec = BodyCodec(dictionary: nil)
         for answer in answers.prefix(BodyCodec.samplesWanted) { _ = codec.encode(answer) }
+        // The store confirms a trained dictionary once it is saved; until then the codec stores bodies plainly.
+        codec.confirmDictionary()
         var before = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &before)
         var stored = 0

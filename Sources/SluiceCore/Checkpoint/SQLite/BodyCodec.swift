@@ -52,6 +52,8 @@ public final class BodyCodec {
     private var inflater = z_stream()
     private var inflaterReady = false
     private var output = [UInt8](repeating: 0, count: 64 << 10)
+    /// Where `primed` and its copies get their memory (see `ZlibBlocks`).
+    private let blocks = ZlibBlocks()
     /// Raw deflate (negative: no zlib header or checksum on each small answer), 8 KB window.
     static let windowBits: Int32 = -13
     static let memoryLevel: Int32 = 5
@@ -114,6 +116,8 @@ public final class BodyCodec {
     private func prime(_ dictionary: [UInt8]) -> Bool {
         guard !primedReady else { return true }
         let size = Int32(MemoryLayout<z_stream>.size)
+        // The copies inherit this allocator: their blocks are reused from body to body.
+        blocks.serve(&primed)
         guard deflateInit2_(&primed, 1, Z_DEFLATED, Self.windowBits, Self.memoryLevel, Z_DEFAULT_STRATEGY, ZLIB_VERSION, size) == Z_OK else {
             return false
         }
