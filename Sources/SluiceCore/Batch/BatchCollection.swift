@@ -80,13 +80,13 @@ struct BatchCollection {
                     continue
                 }
                 answered += 1
-                var answer = outcome(item, line, attempts: attempts, succeeded: true)
+                var answer = OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: true)
                 // Found again by dedup and --reuse, as a live answer is.
                 answer.requestDigest = AnswerSharing.digest(endpoint: item.endpoint, model: item.model ?? defaultModel ?? "", body: item.body)
                 events.append(.finished(answer))
             case .fail:
                 failed += 1
-                events.append(.finished(outcome(item, line, attempts: attempts, succeeded: false)))
+                events.append(.finished(OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: false)))
             case .retry(let reason):
                 events.append(again(item, attempts: attempts, reason: reason, line: line))
             }
@@ -120,35 +120,16 @@ struct BatchCollection {
             return .released(item.id, attempts: attempts)
         }
         failed += 1
-        var outcome = line.map { self.outcome(item, $0, attempts: attempts, succeeded: false) } ?? failure(item, attempts: attempts)
+        var outcome =
+            line.map { OutcomeBuilder.batchLine(item, $0, batchID: batchID, attempts: attempts, succeeded: false) } ?? failure(item, attempts: attempts)
         if let code { outcome.errorCode = code }
         outcome.errorMessage = "no answer after \(attempts) batches: \(reason)"
         return .finished(outcome)
     }
 
     private func failure(_ item: DispatchItem, attempts: Int) -> ItemOutcome {
-        var outcome = ItemOutcome(id: item.id, succeeded: false, attempts: attempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: attempts - 1)
+        var outcome = OutcomeBuilder.unsent(item, succeeded: false, attempts: attempts, retries: attempts - 1)
         outcome.errorCode = "batch_line_missing"
-        return outcome
-    }
-
-    private func outcome(_ item: DispatchItem, _ line: BatchLine, attempts: Int, succeeded: Bool) -> ItemOutcome {
-        var outcome = ItemOutcome(id: item.id, succeeded: succeeded, attempts: attempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: attempts - 1)
-        outcome.httpStatus = line.status
-        outcome.requestID = line.requestID
-        outcome.response = line.body
-        outcome.answerSource = "batch:\(batchID)"
-        if let body = line.body, let summary = ResponseSummary(body: body) {
-            outcome.answeredModel = summary.model ?? item.model
-            outcome.promptTokens = summary.promptTokens
-            outcome.completionTokens = summary.completionTokens
-            outcome.totalTokens = summary.totalTokens
-            outcome.cachedTokens = summary.cachedTokens
-        }
-        if !succeeded {
-            outcome.errorCode = line.errorCode ?? line.body.flatMap(ResponseSummary.errorCode(in:)) ?? line.status.map { "http_\($0)" } ?? "batch_error"
-            outcome.errorMessage = line.errorMessage ?? line.body.flatMap(ResponseSummary.errorMessage(in:)) ?? "HTTP \(line.status ?? 0) in batch \(batchID)"
-        }
         return outcome
     }
 }

@@ -356,8 +356,7 @@ public final class BatchDispatcher: Service, Sendable {
             return
         }
         let events = items.map { item, bytes -> CheckpointEvent in
-            var outcome = ItemOutcome(
-                id: item.id, succeeded: false, attempts: item.previousAttempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
+            var outcome = OutcomeBuilder.unsent(item, succeeded: false, attempts: item.previousAttempts)
             outcome.errorCode = "batch_line_too_large"
             outcome.errorMessage =
                 "the request is \(bytes) bytes as a batch line, over --batch-max-bytes \(settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"

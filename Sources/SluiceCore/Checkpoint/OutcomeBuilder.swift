@@ -31,7 +31,7 @@ struct OutcomeBuilder: Sendable {
             }
             outcome.cacheHit = answered.cacheHit
             if !outcome.succeeded {
-                outcome.errorCode = ResponseSummary.errorCode(in: response.body) ?? "http_\(response.status)"
+                outcome.errorCode = Self.errorCode(body: response.body, status: response.status)
                 outcome.errorMessage = redactor.scrub(ResponseSummary.errorMessage(in: response.body) ?? "HTTP \(response.status)")
             }
         case .failure(let failure):
@@ -45,8 +45,7 @@ struct OutcomeBuilder: Sendable {
     /// An item that takes another's answer (dedup, `--reuse`): the answer as it was, no request sent by this
     /// item, and no tokens counted again (they were billed once, to the item that sent the request).
     static func shared(_ answer: SharedAnswer, source: String, item: DispatchItem, digest: UInt64) -> ItemOutcome {
-        var outcome = ItemOutcome(
-            id: item.id, succeeded: true, attempts: item.previousAttempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: 0)
+        var outcome = unsent(item, succeeded: true, attempts: item.previousAttempts)
         outcome.httpStatus = answer.httpStatus ?? 200
         outcome.response = answer.response
         outcome.answeredModel = answer.answeredModel
@@ -55,6 +54,38 @@ struct OutcomeBuilder: Sendable {
         outcome.requestDigest = digest
         outcome.answerSource = source
         return outcome
+    }
+
+    /// An outcome that no live request of this item produced (a shared answer, a provider batch's line, a line
+    /// no batch file can hold): no headers were sent, and nothing fell back.
+    static func unsent(_ item: DispatchItem, succeeded: Bool, attempts: Int, retries: Int = 0) -> ItemOutcome {
+        ItemOutcome(id: item.id, succeeded: succeeded, attempts: attempts, headersSent: Array("{}".utf8), fallbacksUsed: 0, retries: retries)
+    }
+
+    /// One line of a provider batch's output (or error file) as its item's outcome.
+    static func batchLine(_ item: DispatchItem, _ line: BatchLine, batchID: String, attempts: Int, succeeded: Bool) -> ItemOutcome {
+        var outcome = unsent(item, succeeded: succeeded, attempts: attempts, retries: attempts - 1)
+        outcome.httpStatus = line.status
+        outcome.requestID = line.requestID
+        outcome.response = line.body
+        outcome.answerSource = "batch:\(batchID)"
+        if let body = line.body, let summary = ResponseSummary(body: body) {
+            outcome.answeredModel = summary.model ?? item.model
+            outcome.promptTokens = summary.promptTokens
+            outcome.completionTokens = summary.completionTokens
+            outcome.totalTokens = summary.totalTokens
+            outcome.cachedTokens = summary.cachedTokens
+        }
+        if !succeeded {
+            outcome.errorCode = line.errorCode ?? errorCode(body: line.body, status: line.status) ?? "batch_error"
+            outcome.errorMessage = line.errorMessage ?? line.body.flatMap(ResponseSummary.errorMessage(in:)) ?? "HTTP \(line.status ?? 0) in batch \(batchID)"
+        }
+        return outcome
+    }
+
+    /// A failed answer's code: the body's own (`error.code`, else `error.type`), else its HTTP status.
+    static func errorCode(body: [UInt8]?, status: Int?) -> String? {
+        body.flatMap(ResponseSummary.errorCode(in:)) ?? status.map { "http_\($0)" }
     }
 
     /// What a succeeded outcome gives to identical requests.

@@ -103,7 +103,7 @@ public final class Scheduler: Sendable {
     private let outcomes: OutcomeBuilder
     /// Set once any HTTP answer arrives: until then, connection failures mean
     /// the gateway is unreachable rather than that an item is bad.
-    private let reachedGateway = Atomic<Bool>(false)
+    let reachedGateway = Atomic<Bool>(false)
 
     public init(settings: Settings, parts: Parts) {
         self.settings = settings
@@ -145,185 +145,110 @@ public final class Scheduler: Sendable {
         }
     }
 
-    /// One item from its first attempt to its outcome. Starts holding a request
-    /// slot and an item permit (taken by `run`).
+    /// One item from its first attempt to its outcome. Starts holding a request slot and an item permit
+    /// (taken by `run`); `DispatchStateMachine` decides each step, this performs it.
     private func process(_ item: DispatchItem) async {
-        let parts = self.parts
         let plan = parts.builder.plan(for: item)
         var attempts = ItemAttempts(chain: plan.chain, maxAttemptsPerModel: settings.maxAttemptsPerModel, policy: settings.policy)
-        var holdingSlot = true
-        var settled = false
-        var outputRetries = 0
+        var machine = DispatchStateMachine()
         let digest = AnswerSharing.digest(endpoint: item.endpoint, model: plan.chain[0], body: item.body)
-        var leading = false
         defer {
-            if leading { parts.sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: nil) }
-            if holdingSlot { parts.limiter.release() }
-            if !settled {
-                for member in item.members ?? [item] {
-                    parts.recorder.record(.released(member.id, attempts: member.previousAttempts + attempts.attempts))
-                }
-            }
-            held.release()
+            machine.stopped()
+            cleanUp(item, machine.cleanup, attempts: attempts.attempts, digest: digest)
         }
-
         if let sharing = parts.sharing, item.members == nil {
-            var resolution = sharing.quickResolve(digest: digest, endpoint: item.endpoint, body: item.body)
-            if resolution == nil {
-                // Waiting for an identical request, or for a checkpoint's answer, holds no request slot.
-                parts.limiter.release()
-                holdingSlot = false
-                resolution = await sharing.resolve(digest: digest, endpoint: item.endpoint, body: item.body)
-            }
-            switch resolution ?? .lead {
-            case .answer(let answer, let source):
-                parts.counters.update { if source.hasPrefix("reuse:") { $0.reused += 1 } else { $0.deduplicated += 1 } }
-                settled = true
-                parts.recorder.record(.finished(OutcomeBuilder.shared(answer, source: source, item: item, digest: digest)))
-                return
-            case .lead:
-                leading = true
-            }
+            guard await share(item, digest: digest, sharing: sharing, machine: &machine) else { return }
         }
-
         while true {
-            if !holdingSlot {
+            if machine.needsSlot {
                 guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else { return }
-                holdingSlot = true
+                machine.slotAcquired()
             }
             guard await parts.gate.waitUntilOpen(), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+            machine.askBudget()
             let request = parts.builder.request(for: item, plan: plan, modelIndex: attempts.modelIndex)
-            let estimate = parts.budget.isLimited ? parts.budget.estimate(bodyBytes: request.body.count) : 0
-            guard await parts.budget.acquire(tokens: estimate) else { return }
-            var hold: SpendGuard.Reservation?
-            if let spend = parts.spend {
-                guard parts.prices.price(for: request.model) != nil else {
-                    parts.control.stop(
-                        .error(
-                            SluiceError(
-                                .configuration,
-                                "--max-cost needs a price for every model it may pay for, and \(request.model) (item \(item.customID)) has none: "
-                                    + "give one with --price \(request.model)=IN,OUT or the job file's \"prices\", then run again to resume.")))
-                    return
-                }
-                let maxTokens = RequestBuilder.maxCompletionTokens(in: request.body)
-                guard let reservation = spend.reserve(model: request.model, promptTokens: request.body.count / 4, maxCompletionTokens: maxTokens) else {
-                    parts.control.stop(.error(costCapError(spend, model: request.model)))
-                    return
-                }
-                hold = reservation
-            }
-            let modelIndex = attempts.begin()
-            parts.metrics?.requestSent(model: request.model, overrides: item.overrides)
-            parts.counters.update {
-                $0.requestsSent += 1
-                $0.inFlight += 1
-            }
-            let sentAt = ContinuousClock.now
-            let result = await parts.transport.send(request, timeout: settings.timeoutSeconds)
-            parts.counters.update {
-                $0.inFlight -= 1
-                if case .response = result { $0.answered += 1 } else { $0.unanswered += 1 }
-            }
-
-            var limits: RateLimitHeaders?
-            var summary: ResponseSummary?
-            var effective = result
-            var invalidAnswer = false
-            switch result {
-            case .failure(let failure) where failure.kind == .cancelled:
-                return
-            case .response(let response):
-                reachedGateway.store(true, ordering: .relaxed)
-                // Read through the profile: a gateway may rename the wait (LiteLLM's llm_provider-retry-after).
-                limits = parts.builder.profile.rateLimits(response.header)
-                if (200..<300).contains(response.status) {
-                    summary = ResponseSummary(body: response.body)
-                    parts.budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
-                    if summary == nil {
-                        effective = .failure(
-                            GatewayFailure(
-                                kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object",
-                                latencySeconds: response.latencySeconds))
-                    } else if let problem = parts.answers?.check(request: request.body, response: response.body) {
-                        invalidAnswer = true
-                        effective = .failure(GatewayFailure(kind: .invalidOutput, message: problem, latencySeconds: response.latencySeconds))
-                    }
-                }
-            case .failure:
-                break
-            }
-
-            var verdict = settings.policy.verdict(for: effective, limits: limits)
-            if invalidAnswer {
-                // The same request again: sampling makes another answer likely to differ.
-                let again = outputRetries < (parts.answers?.outputRetries ?? 0)
-                outputRetries += 1
-                verdict = again ? .retry(after: 0, rateLimited: false) : .fail
-                parts.counters.update {
-                    $0.invalidAnswers += 1
-                    if again { $0.invalidAnswersRetried += 1 }
-                }
-            }
-            var next = attempts.finish(verdict)
-            account(result: effective, summary: summary, request: request, verdict: verdict, hold: hold, item: item)
-            var reaction = Reaction()
-            if case .response(let response) = result, let limits {
-                reaction = react(to: response, limits: limits, item: item, sentAt: sentAt, next: next)
-            }
-            // The slot is held a little longer when adaptive concurrency asks (see AdaptiveConcurrency).
-            let holdEnds = ContinuousClock.now + reaction.slotHold
-            if case .retry(let after, true) = next, !reaction.pausedJob {
-                // A refusal's Retry-After is its item's alone: honoured up to --max-retry-after, past it the next free slot.
-                next = .retry(after: after > settings.maxRetryAfter ? 0 : max(after - reaction.slotHold.inSeconds, 0), rateLimited: true)
-            }
-
-            switch next {
-            case .failed where isUnreachable(effective):
+            guard let answer = await attempt(request, item: item, attempts: &attempts, machine: &machine) else { return }
+            switch answer.after {
+            case .stopUnreachable:
                 // Not the item's fault: leave it pending and stop, so nothing is marked failed.
                 parts.control.stop(
                     .error(
                         SluiceError(
                             .unreachable,
-                            "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.redactor.scrub(effective.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume."
+                            "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.redactor.scrub(answer.result.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume."
                         )))
                 return
-            case .succeeded, .failed:
-                settled = true
-                let lead = leading
-                leading = false
-                // The slot is given back (by the defer) once the outcome is committed, so that the answers a kill
+            case .settle:
+                // The slot is given back (by the cleanup) once the outcome is committed, so that the answers a kill
                 // can lose (in flight, or received and not yet committed) are never more than the concurrency.
-                var outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: effective, summary: summary)
+                var outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: answer.result, summary: answer.summary)
                 if outcome.succeeded { outcome.requestDigest = digest }
-                await conclude(outcome, item: item, attempts: attempts.attempts, digest: digest, leading: lead, permanent: verdict.isPermanentFailure)
-                _ = await holdSlot(until: holdEnds)
+                await conclude(outcome, item: item, attempts: attempts.attempts, digest: digest, leading: answer.leading, permanent: answer.permanent)
+                machine.committed()
+                _ = await holdSlot(until: answer.holdEnds)
                 return
             case .stopJob(let cause):
-                parts.control.stop(.error(cause.error(result: effective, baseURL: parts.builder.baseURL, redactor: parts.redactor)))
+                parts.control.stop(.error(cause.error(result: answer.result, baseURL: parts.builder.baseURL, redactor: parts.redactor)))
                 return
             case .retry(let after, let rateLimited):
-                guard await holdSlot(until: holdEnds) else { return }
+                guard await holdSlot(until: answer.holdEnds) else { return }
                 parts.limiter.release()
-                holdingSlot = false
-                parts.counters.update {
-                    $0.retries += 1
-                    if rateLimited { $0.rateLimited += 1 }
-                    if attempts.modelIndex != modelIndex { $0.fallbacksUsed += 1 }
-                }
-                parts.logger.debug("retrying item", metadata: ["custom_id": "\(item.customID)", "after_s": "\(after)", "model": "\(attempts.model)"])
-                // Waiting holds no request slot; a job-wide pause (if the monitor called one) also holds back this item.
-                if after > 0 {
-                    parts.counters.update { $0.retrying += 1 }
-                    let completed = await parts.control.sleep(seconds: after)
-                    parts.counters.update { $0.retrying -= 1 }
-                    if !completed { return }
-                }
+                machine.slotGivenBack()
+                guard await waitToRetry(item, after: after, rateLimited: rateLimited, fellBack: answer.fellBack, model: attempts.model) else { return }
             }
         }
     }
 
-    private func isUnreachable(_ result: GatewayResult) -> Bool {
+    /// Dedup and `--reuse`: an earlier or identical request's answer settles the item (false: nothing more to do);
+    /// else this item leads. Waiting holds no request slot.
+    private func share(_ item: DispatchItem, digest: UInt64, sharing: AnswerSharing, machine: inout DispatchStateMachine) async -> Bool {
+        var resolution = sharing.quickResolve(digest: digest, endpoint: item.endpoint, body: item.body)
+        if resolution == nil {
+            parts.limiter.release()
+            machine.waitForSharedAnswer()
+            resolution = await sharing.resolve(digest: digest, endpoint: item.endpoint, body: item.body)
+        }
+        switch resolution ?? .lead {
+        case .answer(let answer, let source):
+            parts.counters.update { if source.hasPrefix("reuse:") { $0.reused += 1 } else { $0.deduplicated += 1 } }
+            machine.sharedAnswer()
+            parts.recorder.record(.finished(OutcomeBuilder.shared(answer, source: source, item: item, digest: digest)))
+            return false
+        case .lead:
+            machine.lead()
+            return true
+        }
+    }
+
+    /// Counts the retry and waits it out without a slot; false when the run stopped meanwhile.
+    private func waitToRetry(_ item: DispatchItem, after: Double, rateLimited: Bool, fellBack: Bool, model: String) async -> Bool {
+        parts.counters.update {
+            $0.retries += 1
+            if rateLimited { $0.rateLimited += 1 }
+            if fellBack { $0.fallbacksUsed += 1 }
+        }
+        parts.logger.debug("retrying item", metadata: ["custom_id": "\(item.customID)", "after_s": "\(after)", "model": "\(model)"])
+        // A job-wide pause (if the monitor called one) also holds back this item.
+        guard after > 0 else { return true }
+        parts.counters.update { $0.retrying += 1 }
+        let completed = await parts.control.sleep(seconds: after)
+        parts.counters.update { $0.retrying -= 1 }
+        return completed
+    }
+
+    /// What the item's task undoes as it ends, however it ends (see `DispatchStateMachine.Cleanup`).
+    private func cleanUp(_ item: DispatchItem, _ cleanup: DispatchStateMachine.Cleanup, attempts: Int, digest: UInt64) {
+        if cleanup.abandonSharing { parts.sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: nil) }
+        if cleanup.releaseSlot { parts.limiter.release() }
+        if cleanup.releaseItems {
+            for member in item.members ?? [item] {
+                parts.recorder.record(.released(member.id, attempts: member.previousAttempts + attempts))
+            }
+        }
+        held.release()
+    }
+
+    func isUnreachable(_ result: GatewayResult) -> Bool {
         guard case .failure(let failure) = result, failure.kind == .connection else { return false }
         return !reachedGateway.load(ordering: .relaxed)
     }
