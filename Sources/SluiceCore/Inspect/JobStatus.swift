@@ -2,8 +2,8 @@ import Foundation
 
 /// Where a job stands, as `sluice status --json` prints it. The schema is
 /// versioned (`schema`); within a version, fields are only ever added, never
-/// renamed or removed, so scripts can rely on it. README "sluice status"
-/// documents every field.
+/// renamed or removed, so scripts can rely on it. docs/operating.md
+/// ("status --json") documents every field.
 ///
 /// ```swift
 /// let status = try await JobStatusCollector(store: store, prices: prices).collect()

@@ -1,5 +1,5 @@
-/// Prices by model: a small built-in table of common models (dated in the
-/// README), overridden by the job file's `prices` and by `--price`. The one
+/// Prices by model: a small built-in table of common models (dated in
+/// docs/money.md), overridden by the job file's `prices` and by `--price`. The one
 /// place money is worked out, for the progress line, the summary, `status`,
 /// `validate`, the report and `--max-cost`.
 ///
@@ -8,7 +8,7 @@
 /// let dollars = prices.cost(model: "gpt-4o-mini-2024-07-18", prompt: 1200, completion: 80)   // the dated name finds its model
 /// ```
 public struct PriceTable: Sendable, Equatable {
-    /// List prices per million tokens, as published on 2026-11-01 (README "Money"). A job file's
+    /// List prices per million tokens, as published on 2026-11-01 (docs/money.md). A job file's
     /// `prices` wins over these; they are a convenience, not a bill.
     public static let builtIn: [String: Price] = [
         "gpt-4o": Price(input: 2.50, output: 10.00, cachedInput: 1.25, batch: 0.5),

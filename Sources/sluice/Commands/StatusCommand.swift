@@ -15,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
               sluice status out/nightly.results.jsonl.sluice.db --json | jq .cost.total_usd
               watch -n 5 sluice status jobs/nightly.json
 
-            --json prints one object whose schema ("schema": "sluice.status/1") only ever gains fields; the README's "sluice status" section documents each one.
+            --json prints one object whose schema ("schema": "sluice.status/1") only ever gains fields; docs/operating.md ("status --json") documents each one.
             """
     )
 

@@ -8,7 +8,7 @@ struct AnswerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "A JSON Schema (draft 2020-12 subset, see the README) every answer must match, e.g. --schema label.schema.json. Implies --expect-json.",
+            "A JSON Schema (draft 2020-12 subset, see docs/structured-outputs.md) every answer must match, e.g. --schema label.schema.json. Implies --expect-json.",
             valueName: "FILE"))
     var schema: String?
 

@@ -74,7 +74,7 @@ struct JobOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Gateway whose names the cache, properties, fallback, session, user and tags are sent under (default: floopy); see README, Gateway headers.",
+            "Gateway whose names the cache, properties, fallback, session, user and tags are sent under (default: floopy); see docs/gateways-and-headers.md.",
             valueName: "NAME"))
     var profile: GatewayProfileName?
 

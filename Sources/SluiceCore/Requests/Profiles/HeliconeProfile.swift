@@ -4,7 +4,7 @@
 /// Helicone has one cache, keyed on the exact request: a job asking for the
 /// semantic cache is refused rather than quietly given another kind. A line
 /// asking for `semantic` on its own gets the exact cache (lines are read after
-/// the job has started; the README says so). Fallbacks go in the body as a
+/// the job has started; docs/gateways-and-headers.md says so). Fallbacks go in the body as a
 /// comma-separated `model` chain, which the AI Gateway tries left to right.
 public struct HeliconeProfile: GatewayProfile {
     /// Helicone requires a session name and path beside the id; the job is the session.
