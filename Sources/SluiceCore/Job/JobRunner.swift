@@ -87,13 +87,34 @@ public struct JobRunner: Sendable {
             report.publishedBy = other
             for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix(shared: true)) }
         } else if complete {
-            report.written = try await publisher.finish()
+            let stats = outcome.stats
+            let figures = WorkerFigures(sent: stats.requestsSent, finished: stats.succeeded + stats.failed, requestsPerSecond: 0)
+            report.written = try await Self.beating(store as? any SharedCheckpointStore, figures) { try await publisher.finish() }
             try await (store as? any SharedCheckpointStore)?.publicationWritten()
             logger.debug("results written after \(String(format: "%.3f", outcome.elapsedSeconds)) s of running")
         } else {
             try await publisher.advance()
         }
         return report
+    }
+
+    /// The writer of a shared job's results keeps beating while it writes: its heartbeat service has ended
+    /// with the run, and a writer silent for a lease looks dead to `claimPublication`, so another worker
+    /// would write the results too (seen on a loaded machine, with a 3 s lease).
+    static func beating<T: Sendable>(
+        _ shared: (any SharedCheckpointStore)?, _ figures: WorkerFigures, _ body: () async throws -> T
+    ) async throws -> T {
+        guard let shared else { return try await body() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(max(shared.leaseSeconds / 3, 0.5)))
+                    _ = try? await shared.heartbeat(figures)
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 
     /// The HTTP transport with this job's trust roots and proxy (flag, else the environment, as curl).
