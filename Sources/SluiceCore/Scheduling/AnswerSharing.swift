@@ -163,8 +163,8 @@ public final class AnswerSharing: Sendable {
 }
 
 /// A scalable Bloom filter of request digests (after Almeida et al., "Scalable Bloom Filters", 2007):
-/// "no" is certain, "maybe" costs one checkpoint query. It starts at 64 KiB and adds a layer twice the
-/// size of the last whenever that one holds its share (12 bits per digest, four probes: about 0.6 %
+/// "no" is certain, "maybe" costs one checkpoint query. It starts at 64 KiB and adds a layer half as large
+/// again as the last whenever that one holds its share (12 bits per digest, four probes: about 0.6 %
 /// false maybes per layer), so a small job pays kilobytes and a job of millions a few megabytes.
 struct DigestFilter: Sendable {
     private struct Layer: Sendable {
@@ -172,19 +172,20 @@ struct DigestFilter: Sendable {
         var count = 0
         /// Digests this layer takes before the next one starts.
         var capacity: Int { words.count * 64 / 12 }
-        /// log2 of the layer's number of bits.
-        let bitsLog2: Int
+        /// The layer's number of bits.
+        let bits: UInt64
 
-        init(wordsLog2: Int) {
-            words = [UInt64](repeating: 0, count: 1 << wordsLog2)
-            bitsLog2 = wordsLog2 + 6
+        init(words wordCount: Int) {
+            words = [UInt64](repeating: 0, count: wordCount)
+            bits = UInt64(wordCount) * 64
         }
 
-        /// The next of a digest's four bit positions (`mixed` starts as the digest).
+        /// The next of a digest's four bit positions (`mixed` starts as the digest): a multiply-shift
+        /// onto `bits`, which need not be a power of two.
         @inline(__always)
         func probe(_ mixed: inout UInt64) -> Int {
             mixed = (mixed ^ (mixed >> 31)) &* 0x9E37_79B9_7F4A_7C15
-            return Int(truncatingIfNeeded: mixed >> UInt64(64 - bitsLog2))
+            return Int(truncatingIfNeeded: ((mixed >> 32) &* bits) >> 32)
         }
 
         mutating func insert(_ digest: UInt64) {
@@ -206,13 +207,15 @@ struct DigestFilter: Sendable {
         }
     }
 
-    /// 2^13 words (64 KiB) in the first layer.
-    static let firstLayerWordsLog2 = 13
-    private var layers = [Layer(wordsLog2: DigestFilter.firstLayerWordsLog2)]
+    /// 8,192 words (64 KiB) in the first layer.
+    static let firstLayerWords = 1 << 13
+    private var layers = [Layer(words: DigestFilter.firstLayerWords)]
 
     mutating func insert(_ digest: UInt64) {
         if layers[layers.count - 1].count >= layers[layers.count - 1].capacity {
-            layers.append(Layer(wordsLog2: layers[layers.count - 1].bitsLog2 - 6 + 1))
+            // Half as large again, not twice: doubling left up to half of the last layer unused, which at
+            // millions of requests was megabytes (make bench's 2,000,000-item memory row).
+            layers.append(Layer(words: layers[layers.count - 1].words.count * 3 / 2))
         }
         layers[layers.count - 1].insert(digest)
     }

@@ -25,6 +25,17 @@ struct AnswerSharingTests {
         #expect(falseMaybes < 3_000, "\(falseMaybes) of 100,000 unknown digests were maybes")
     }
 
+    /// make bench's memory row compares 10,000 items with 2,000,000: the filter is the one structure that grows
+    /// with the job, so it grows by half a layer at a time (doubling took 4 MiB at 2,000,000).
+    @Test func twoMillionDigestsTakeAboutThreeMegabytesAndStayRarelyMaybe() {
+        var filter = DigestFilter()
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000_000 { filter.insert(generator.next()) }
+        #expect(filter.byteCount < 3_400_000, "2,000,000 digests take \(filter.byteCount) bytes in \(filter.layerCount) layers")
+        let falseMaybes = (0..<100_000).filter { _ in filter.mayContain(generator.next()) }.count
+        #expect(falseMaybes < 5_000, "\(falseMaybes) of 100,000 unknown digests were maybes")
+    }
+
     @Test func aCommittedAnswerLeavesMemoryAndIsStillSharedFromTheCheckpoint() async throws {
         let dir = TemporaryDirectory()
         let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
