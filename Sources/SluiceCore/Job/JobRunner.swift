@@ -107,9 +107,10 @@ public struct JobRunner: Sendable {
         guard let shared else { return try await body() }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // At once first: the run's teardown and the claim already took part of the lease.
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(max(shared.leaseSeconds / 3, 0.5)))
                     _ = try? await shared.heartbeat(figures)
+                    try await Task.sleep(for: .seconds(max(shared.leaseSeconds / 3, 0.5)))
                 }
             }
             defer { group.cancelAll() }

@@ -10,7 +10,7 @@ import Foundation
 final class ZlibBlocks {
     /// Each block starts with its size, so that `give` (zlib passes only the address) knows where it goes.
     private static let header = 16
-    /// Enough for a primed stream, its copy and an inflater; more are freed.
+    /// Enough for a primed stream and its copy; more are freed.
     private static let kept = 16
     private var spare: [(size: Int, block: UnsafeMutableRawPointer)] = []
 
@@ -35,7 +35,7 @@ final class ZlibBlocks {
         spare.append(((block - Self.header).load(as: Int.self), block))
     }
 
-    /// Points `stream`'s allocator here; before its `deflateInit2_`/`inflateInit2_`, while this instance lives.
+    /// Points `stream`'s allocator here: before its `deflateInit2_`, and only while this instance lives.
     func serve(_ stream: inout z_stream) {
         stream.opaque = Unmanaged.passUnretained(self).toOpaque()
         stream.zalloc = { opaque, items, size in
