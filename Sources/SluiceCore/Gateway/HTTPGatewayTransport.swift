@@ -6,7 +6,7 @@ import NIOHTTP1
 import NIOSSL
 
 /// The real transport: async-http-client over keep-alive connections (HTTP/1.1, or HTTP/2 where
-/// `--http-version` and the gateway allow it, never through a proxy), TLS certificates verified (its
+/// `--http-version` and the gateway allow it and no proxy is set), TLS certificates verified (its
 /// default), through the proxy and with the extra trust roots the `TransportSettings` name.
 ///
 /// The key and the `--header-env` credential headers are held here and only here:

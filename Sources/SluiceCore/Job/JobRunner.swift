@@ -82,15 +82,16 @@ public struct JobRunner: Sendable {
         report.batchSavings = usage.batchSavings(in: configuration.priceTable)
         let allPlanned = try await store.inputs().allSatisfy(\.planningComplete)
         let complete = control.stopReason == nil && counts.pending + counts.inFlight == 0 && allPlanned
-        if complete, let shared = store as? any SharedCheckpointStore, let other = try await shared.claimPublication() {
+        let shared = store as? any SharedCheckpointStore
+        if complete, let other = try await shared?.claimPublication() {
             // Another worker saw the job complete first and writes the results from the checkpoint.
             report.publishedBy = other
             for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix(shared: true)) }
         } else if complete {
             let stats = outcome.stats
             let figures = WorkerFigures(sent: stats.requestsSent, finished: stats.succeeded + stats.failed, requestsPerSecond: 0)
-            report.written = try await Self.beating(store as? any SharedCheckpointStore, figures) { try await publisher.finish() }
-            try await (store as? any SharedCheckpointStore)?.publicationWritten()
+            report.written = try await Self.beating(shared, figures) { try await publisher.finish() }
+            try await shared?.publicationWritten()
             logger.debug("results written after \(String(format: "%.3f", outcome.elapsedSeconds)) s of running")
         } else {
             try await publisher.advance()
