@@ -15,15 +15,6 @@ struct BatchLine {
     var errorCode: String?
     var errorMessage: String?
 
-    /// What becomes of the item a line names.
-    enum Verdict {
-        case answered
-        /// Worth another try (a 5xx, a 429, an expired or cancelled batch's line).
-        case retry(reason: String)
-        /// Sending it again cannot help (a 400): the item fails with the gateway's error.
-        case fail
-    }
-
     /// Nil for a line that is not a JSON object with a `custom_id`.
     init?(_ bytes: ArraySlice<UInt8>) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], let key = object["custom_id"] else { return nil }
@@ -36,17 +27,6 @@ struct BatchLine {
         if let error = object["error"] as? [String: Any] {
             errorCode = error["code"] as? String
             errorMessage = error["message"] as? String
-        }
-    }
-
-    var verdict: Verdict {
-        guard let status else {
-            return .retry(reason: "\(errorCode ?? "no response"): \(errorMessage ?? "the batch gave no answer for this line")")
-        }
-        switch RetryPolicy().verdict(status: status, header: { _ in nil }, body: body ?? []) {
-        case .success: return body == nil ? .retry(reason: "HTTP \(status) without a body") : .answered
-        case .fail, .tryNextModel(_, permanent: true), .stopJob: return .fail
-        case .retry, .tryNextModel: return .retry(reason: "HTTP \(status): \(body.flatMap(ResponseSummary.errorMessage(in:)) ?? "no message")")
         }
     }
 
