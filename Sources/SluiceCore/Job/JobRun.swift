@@ -102,69 +102,45 @@ struct JobRun {
         let planner = try preparation.planner(for: job, onBatch: onBatch, onEnd: onEnd)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            // Names, not descriptions: the group logs them, and a description could print a service's fields.
-            .init(
-                service: SignalWatcher(control: control, graceSeconds: options.graceSeconds),
-                successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "signals"),
-            .init(service: recorder, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "checkpoint"),
-            .init(service: history, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "history"),
-            .init(
-                service: CancelWatcher(store: store, control: control), successTerminationBehavior: .ignore,
-                failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "cancel"),
-            .init(service: publisher, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "results"),
+            .run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals"),
+            .run(recorder, "checkpoint"),
+            .run(history, "history", .reporting),
+            .run(CancelWatcher(store: store, control: control), "cancel"),
+            .run(publisher, "results"),
         ]
         if batched {
-            services.append(
-                .init(
-                    service: try makeBatchDispatcher(
-                        store: store, builder: builder, recorder: recorder, feed: feed, counters: counters, redactor: redactor, logger: logger),
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "batches"))
+            let batches = try makeBatchDispatcher(
+                store: store, builder: builder, recorder: recorder, feed: feed, counters: counters, redactor: redactor, logger: logger)
+            services.append(.run(batches, "batches"))
         }
-        if let metricsServer {
-            services.append(
-                .init(service: metricsServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "metrics"))
-        }
+        if let metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
         if let shared {
-            services.append(
-                .init(
-                    service: WorkerHeartbeat(store: shared, counters: counters, budget: budget, control: control, logger: logger),
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "heartbeat"))
+            services.append(.run(WorkerHeartbeat(store: shared, counters: counters, budget: budget, control: control, logger: logger), "heartbeat"))
         }
         if let shared, job.needsPlanning {
-            services.append(
-                .init(
-                    service: SharedPlanning(
-                        store: shared,
-                        makePlanner: { stored in
-                            // Where planning stands comes from the store; the file read is this worker's own copy.
-                            let inputs = stored.map { record in
-                                var record = record
-                                if record.fileIndex < job.inputs.count { record.path = job.inputs[record.fileIndex].path }
-                                return record
-                            }
-                            return try preparation.planner(for: job, inputs: inputs, onBatch: onBatch)
-                        }, onEnd: onEnd,
-                        control: control, logger: logger),
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "planner"))
+            let planning = SharedPlanning(
+                store: shared,
+                makePlanner: { stored in
+                    // Where planning stands comes from the store; the file read is this worker's own copy.
+                    let inputs = stored.map { record in
+                        var record = record
+                        if record.fileIndex < job.inputs.count { record.path = job.inputs[record.fileIndex].path }
+                        return record
+                    }
+                    return try preparation.planner(for: job, inputs: inputs, onBatch: onBatch)
+                }, onEnd: onEnd,
+                control: control, logger: logger)
+            services.append(.run(planning, "planner"))
         } else if job.needsPlanning {
-            services.append(
-                .init(
-                    service: planner, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup,
-                    serviceName: "planner"))
+            services.append(.run(planner, "planner"))
         }
-        services.append(
-            .init(
-                service: DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control, graceSeconds: options.graceSeconds),
-                successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
-                serviceName: "dispatcher"))
+        let dispatcher = DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control, graceSeconds: options.graceSeconds)
+        services.append(.run(dispatcher, "dispatcher", .ending))
         if options.showProgress {
-            services.append(
-                .init(
-                    service: ProgressReporter(
-                        counters: counters, baseline: job.baseline, spentBefore: spentBefore,
-                        plainInterval: options.progressInterval
-                    ) { gate.currentPause },
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "progress"))
+            let progress = ProgressReporter(counters: counters, baseline: job.baseline, spentBefore: spentBefore, plainInterval: options.progressInterval) {
+                gate.currentPause
+            }
+            services.append(.run(progress, "progress", .reporting))
         }
         // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
