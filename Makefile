@@ -26,7 +26,7 @@ INSTALLED := $(ROOT)/bin/sluice $(ROOT)/bin/sluice-mock $(BASH_COMPLETION) $(ZSH
 GENERATED_MANUAL := $(SCRATCH)/plugins/GenerateManual/outputs/sluice/sluice.1
 STAGE := $(SCRATCH)/install
 
-.PHONY: build release demo test lint format torture bench bench-baseline install uninstall clean prerequisites test-prerequisites
+.PHONY: build release demo test lint format torture bench bench-baseline settings-table install uninstall clean prerequisites test-prerequisites
 
 # The system packages of scripts/system-packages.txt (installed when missing, as root), one list for every target.
 prerequisites:
@@ -52,6 +52,12 @@ demo: build
 test: test-prerequisites lint
 	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --no-parallel
+
+# Rewrites docs/jobs-and-inputs.md's table of job-file keys from the rows of JobConfiguration.settings
+# (after adding or changing a setting; SettingsTests fails while the table is stale).
+settings-table:
+	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
+	SLUICE_WRITE_SETTINGS_TABLE=1 $(SWIFT) test --scratch-path $(SCRATCH) --skip-build --filter SettingsTests.theDocsTableIsTheOneTheRowsWrite
 
 # The style of .swift-format (line length 160), checked; `make format` applies it.
 lint:

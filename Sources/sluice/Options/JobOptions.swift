@@ -4,152 +4,112 @@ import SluiceCore
 
 /// The job: a job file and the flags that override its settings. Shared by
 /// every command that works on a job's definition (`run`, `validate`).
-/// Defaults and bounds live in `JobConfiguration.Defaults`; they are checked
-/// once, when the job file and the flags are merged (`configuration()`).
+/// Each option's help, default and check come from its setting's row in
+/// `JobConfiguration.settings`; they are checked once, when the job file and
+/// the flags are merged (`configuration()`).
 struct JobOptions: ParsableArguments {
     typealias Defaults = JobConfiguration.Defaults
 
     @Argument(help: ArgumentHelp("Job file (JSON) with the job's settings, e.g. jobs/demo.json.", valueName: "JOB.json"))
     var jobFile: String?
 
-    @Option(
-        name: .customLong("input"),
-        help: ArgumentHelp("JSONL input, plain or gzip (repeatable), e.g. --input data.jsonl.gz. Replaces the job file's inputs.", valueName: "PATH"))
+    @Option(name: .customLong("input"), help: .setting(\.inputs, valueName: "PATH"))
     var inputs: [String] = []
 
-    @Option(help: ArgumentHelp("Results file (default: <first input>.results.jsonl beside it; .gz to compress).", valueName: "PATH"))
+    @Option(help: .setting(\.output, valueName: "PATH"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Errors file with the failed items (default: <output stem>.errors.jsonl).", valueName: "PATH"))
+    @Option(help: .setting(\.errors, valueName: "PATH"))
     var errors: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Checkpoint: an SQLite file (default: <output>.sluice.db), or postgres://USER@HOST:PORT/DB?job=NAME to share the job with other workers (password from PGPASSWORD or ~/.pgpass).",
-            valueName: "PATH|URL"))
+    @Option(help: .setting(\.checkpoint, valueName: "PATH|URL"))
     var checkpoint: String?
 
-    @Option(help: ArgumentHelp("Gateway base URL (default: \(Defaults.baseURL)), e.g. http://127.0.0.1:4000/v1.", valueName: "URL"))
+    @Option(help: .setting(\.baseURL, valueName: "URL"))
     var baseURL: String?
 
-    @Option(help: ArgumentHelp("Environment variable holding the API key (default: \(Defaults.apiKeyEnv)).", valueName: "NAME"))
+    @Option(help: .setting(\.apiKeyEnv, valueName: "NAME"))
     var apiKeyEnv: String?
 
-    @Option(help: ArgumentHelp("File holding the API key, e.g. ~/.config/floopy/key.", valueName: "PATH"))
+    @Option(help: .setting(\.apiKeyFile, valueName: "PATH"))
     var apiKeyFile: String?
 
-    @Option(help: ArgumentHelp("Model for lines that name none, e.g. gpt-4o-mini.", valueName: "NAME"))
+    @Option(help: .setting(\.model, valueName: "NAME"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Endpoint for chat and prompt lines (default: \(Defaults.endpoint)).", valueName: "PATH"))
+    @Option(help: .setting(\.endpoint, valueName: "PATH"))
     var endpoint: String?
 
-    @Option(help: ArgumentHelp("Most requests in flight at once (default: \(Defaults.concurrency)).", valueName: "N"))
+    @Option(help: .setting(\.concurrency, valueName: "N"))
     var concurrency: Int?
 
-    @Option(help: ArgumentHelp("Attempts per model before falling back or failing (default: \(Defaults.maxAttempts)).", valueName: "N"))
+    @Option(help: .setting(\.maxAttempts, valueName: "N"))
     var maxAttempts: Int?
 
-    @Option(help: ArgumentHelp("Seconds to wait for one answer (default: \(Int(Defaults.timeoutSeconds))).", valueName: "SECONDS"))
+    @Option(help: .setting(\.timeoutSeconds, valueName: "SECONDS"))
     var timeout: Double?
 
-    @Option(
-        name: .customLong("property"),
-        help: ArgumentHelp("Gateway property (repeatable), sent as floopy-property-KEY with Floopy, e.g. --property batch=nightly.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("property"), help: .setting(\.gateway.properties, valueName: "KEY=VALUE"))
     var properties: [KeyValue] = []
 
-    @Option(
-        name: .customLong("fallback"),
-        help: ArgumentHelp("Fallback model, in order (repeatable), e.g. --fallback claude-sonnet-4-20250514.", valueName: "MODEL"))
+    @Option(name: .customLong("fallback"), help: .setting(\.gateway.fallback, valueName: "MODEL"))
     var fallbacks: [String] = []
 
-    @Option(help: ArgumentHelp("Gateway cache strategy (default: off).", valueName: "MODE"))
+    @Option(help: .setting(\.gateway.cache, valueName: "MODE"))
     var cache: CacheMode?
 
-    @Option(help: ArgumentHelp("Gateway session id (floopy-session-id with Floopy), e.g. --session-id nightly-2026-11-26.", valueName: "ID"))
+    @Option(help: .setting(\.gateway.sessionID, valueName: "ID"))
     var sessionId: String?
 
-    @Option(help: ArgumentHelp("End-user id (floopy-user-id with Floopy).", valueName: "ID"))
+    @Option(help: .setting(\.gateway.userID, valueName: "ID"))
     var userId: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "Gateway whose names the cache, properties, fallback, session, user and tags are sent under (default: floopy); see docs/gateways-and-headers.md.",
-            valueName: "NAME"))
+    @Option(help: .setting(\.gateway.profile, valueName: "NAME"))
     var profile: GatewayProfileName?
 
-    @Option(
-        name: .customLong("tag"),
-        help: ArgumentHelp("Tag for the job's requests (repeatable; replaces the job file's tags), e.g. --tag nightly --tag evals.", valueName: "TAG"))
+    @Option(name: .customLong("tag"), help: .setting(\.gateway.tags, valueName: "TAG"))
     var tags: [String] = []
 
-    @Option(
-        name: .customLong("header"),
-        help: ArgumentHelp(
-            "Extra request header (repeatable), e.g. --header 'X-Team: search'. Credential headers (x-api-key, *-token, cookie...) are refused: use --header-env.",
-            valueName: "'Name: value'"))
+    @Option(name: .customLong("header"), help: .setting(\.gateway.extraHeaders, valueName: "'Name: value'"))
     var headers: [HeaderField] = []
 
-    @Option(
-        name: .customLong("header-env"),
-        help: ArgumentHelp(
-            "Credential header whose value is read from an environment variable at start (repeatable), e.g. --header-env 'x-api-key=AZURE_OPENAI_KEY'; only the variable's name is stored.",
-            valueName: "NAME=ENV_NAME"))
+    @Option(name: .customLong("header-env"), help: .setting(\.headerEnv, valueName: "NAME=ENV_NAME"))
     var headerEnv: [KeyValue] = []
 
-    @Option(
-        name: .customLong("body"),
-        help: ArgumentHelp(
-            "Body default for lines that do not set it (repeatable; JSON values), e.g. --body temperature=0 --body max_tokens=64.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("body"), help: .setting(\.bodyDefaults, valueName: "KEY=VALUE"))
     var bodyDefaults: [KeyValue] = []
 
-    @Option(help: ArgumentHelp("Requests per minute the gateway allows; sluice paces itself to stay under it, e.g. --rpm 6000.", valueName: "N"))
+    @Option(help: .setting(\.requestsPerMinute, valueName: "N"))
     var rpm: Int?
 
-    @Option(help: ArgumentHelp("Tokens per minute the gateway allows (estimated before sending, corrected with usage), e.g. --tpm 2000000.", valueName: "N"))
+    @Option(help: .setting(\.tokensPerMinute, valueName: "N"))
     var tpm: Int?
 
-    @Option(
-        help: ArgumentHelp(
-            "Longest Retry-After a refused item waits (default 30); past it the item comes back at the next free request slot. A job-wide pause is not shortened.",
-            valueName: "SECONDS"))
+    @Option(help: .setting(\.maxRetryAfter, valueName: "SECONDS"))
     var maxRetryAfter: Double?
 
-    @Flag(help: "Keep exactly --concurrency requests in flight instead of learning the limit from the share of 429s.")
+    @Flag(help: .setting(\.adaptiveConcurrency))
     var noAdaptive = false
 
-    @Flag(help: "Do not stop the job when 50 items in a row fail with the same permanent error (a wrong model name, a wrong endpoint).")
+    @Flag(help: .setting(\.circuitBreaker))
     var noCircuitBreaker = false
 
-    @Option(
-        help: ArgumentHelp(
-            "PEM file of root certificates to trust besides the system's, for a gateway behind a private CA or a TLS-inspecting proxy (SSL_CERT_FILE replaces the system's roots instead).",
-            valueName: "PATH"))
+    @Option(help: .setting(\.caFile, valueName: "PATH"))
     var caFile: String?
 
-    @Option(
-        help: ArgumentHelp(
-            "HTTP version to the gateway: auto (HTTP/2 where an https gateway offers it, with as many connections as --concurrency needs under the stream limit the gateway announces, else HTTP/1.1), 1.1, or 2.",
-            valueName: "auto|1.1|2"))
+    @Option(help: .setting(\.httpVersion, valueName: "auto|1.1|2"))
     var httpVersion: HTTPVersionSetting?
 
-    @Option(
-        name: .customLong("price"),
-        help: ArgumentHelp(
-            "A model's price in US dollars per million tokens (repeatable), input, output and optionally cached input, e.g. --price gpt-4o-mini=0.15,0.60,0.075. Over the built-in table and the job file's \"prices\".",
-            valueName: "MODEL=IN,OUT[,CACHED]"))
+    @Option(name: .customLong("price"), help: .setting(\.prices, valueName: "MODEL=IN,OUT[,CACHED]"))
     var prices: [ModelPrice] = []
 
-    @Option(
-        help: ArgumentHelp(
-            "Stop sending before the job's spend, plus the worst case of the requests in flight, would pass this many US dollars (resumable with a higher cap), e.g. --max-cost 25.",
-            valueName: "USD"))
+    @Option(help: .setting(\.maxCost, valueName: "USD"))
     var maxCost: Double?
 
-    @Option(help: ArgumentHelp("Longest input line accepted, in bytes (default: \(Defaults.maxLineBytes)).", valueName: "BYTES"))
+    @Option(help: .setting(\.maxLineBytes, valueName: "BYTES"))
     var maxLineBytes: Int?
 
-    @Flag(help: "Allow plain http to a non-loopback gateway (the API key travels unencrypted).")
+    @Flag(help: .setting(\.allowInsecureHTTP))
     var allowInsecureHttp = false
 
     @OptionGroup(title: "Datasets and templates")
@@ -205,12 +165,12 @@ struct JobOptions: ParsableArguments {
         flags.maxAttempts = maxAttempts
         flags.concurrency = concurrency
         flags.timeoutSeconds = timeout
-        flags.cache = cache
-        flags.properties = properties.dictionary
-        flags.fallback = fallbacks.isEmpty ? nil : fallbacks
-        flags.sessionID = sessionId
-        flags.userID = userId
-        flags.headers = Dictionary(headers.map { ($0.name, $0.value) }) { _, last in last }
+        flags[\.gateway.cache] = cache
+        flags[\.gateway.properties] = properties.dictionary
+        flags[\.gateway.fallback] = fallbacks.isEmpty ? nil : fallbacks
+        flags[\.gateway.sessionID] = sessionId
+        flags[\.gateway.userID] = userId
+        flags[\.gateway.extraHeaders] = Dictionary(headers.map { ($0.name, $0.value) }) { _, last in last }
         flags.headerEnv = headerEnv.isEmpty ? nil : headerEnv.dictionary
         flags.maxLineBytes = maxLineBytes
         flags.allowInsecureHTTP = allowInsecureHttp ? true : nil
@@ -223,8 +183,8 @@ struct JobOptions: ParsableArguments {
         flags.httpVersion = httpVersion
         flags.prices = prices.isEmpty ? nil : Dictionary(prices.map { ($0.model, $0.price) }) { _, last in last }
         flags.maxCost = maxCost
-        flags.profile = profile
-        flags.tags = tags.isEmpty ? nil : tags
+        flags[\.gateway.profile] = profile
+        flags[\.gateway.tags] = tags.isEmpty ? nil : tags
         dataset.apply(to: &flags)
         answers.apply(to: &flags)
         reuse.apply(to: &flags)

@@ -91,7 +91,7 @@ struct GatewayProfileTests {
     @Test func portkeysOwnKeyIsAskedForFromTheEnvironment() throws {
         var flags = JobFile()
         flags.inputs = ["in.jsonl"]
-        flags.profile = .portkey
+        flags[\.gateway.profile] = .portkey
         let without = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags)
         #expect(without.gatewayProfileWarnings.contains { $0.contains("--header-env 'x-portkey-api-key=") }, "\(without.gatewayProfileWarnings)")
         flags.headerEnv = ["x-portkey-api-key": "PORTKEY_API_KEY", "x-portkey-virtual-key": "PORTKEY_VK"]

@@ -27,13 +27,13 @@ struct JobConfigurationTests {
         file.inputs = ["../samples/a.jsonl"]
         file.model = "file-model"
         file.concurrency = 4
-        file.properties = ["batch": "file", "env": "prod"]
+        file[\.gateway.properties] = ["batch": "file", "env": "prod"]
         let config = try JobConfiguration.resolve(
             file: file, fileDirectory: "jobs",
             flags: {
                 var flags = JobFile()
                 flags.model = "flag-model"
-                flags.properties = ["batch": "flag"]
+                flags[\.gateway.properties] = ["batch": "flag"]
                 return flags
             }())
         #expect(config.inputs == ["samples/a.jsonl"])
@@ -119,10 +119,12 @@ struct JobConfigurationTests {
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.timeoutSeconds = 0 }) } throws: {
             ($0 as? SluiceError)?.message == "timeout must be more than 0 and at most 3600 seconds, got 0.0"
         }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["Authorization": "Bearer x"] }) } throws: {
+        #expect {
+            _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0[\.gateway.extraHeaders] = ["Authorization": "Bearer x"] })
+        } throws: {
             ($0 as? SluiceError)?.message.contains("API key") == true
         }
-        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.properties = ["a b": "c"] }) } throws: {
+        #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0[\.gateway.properties] = ["a b": "c"] }) } throws: {
             ($0 as? SluiceError)?.message == #"property name "a b" cannot be used in a header (letters, digits and -_. only)"#
         }
         #expect { _ = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: JobFile()) } throws: {
@@ -152,9 +154,9 @@ struct JobConfigurationTests {
         #expect(HeaderValidation.isCredential(name))
         for inFile in [false, true] {
             var file = JobFile()
-            if inFile { file.headers = [name: value] }
+            if inFile { file[\.gateway.extraHeaders] = [name: value] }
             let error = try #require(throws: SluiceError.self) {
-                try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { if !inFile { $0.headers = [name: value] } })
+                try JobConfiguration.resolve(file: file, fileDirectory: nil, flags: flags { if !inFile { $0[\.gateway.extraHeaders] = [name: value] } })
             }
             #expect(error.code == .configuration)
             #expect(error.message.contains("--header-env"), "\(error.message)")
@@ -166,7 +168,7 @@ struct JobConfigurationTests {
         for name in ["X-Team", "x-portkey-config", "floopy-project-id", "x-portkey-trace-id", "Idempotency-Key", "x-litellm-tags"] {
             #expect(!HeaderValidation.isCredential(name), "\(name)")
         }
-        let config = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0.headers = ["X-Team": "search"] })
+        let config = try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags { $0[\.gateway.extraHeaders] = ["X-Team": "search"] })
         #expect(config.gateway.extraHeaders == ["X-Team": "search"])
     }
 
@@ -248,7 +250,7 @@ struct JobConfigurationTests {
             try JobConfiguration.resolve(
                 file: nil, fileDirectory: nil,
                 flags: flags {
-                    $0.headers = ["X-Team": "a"]
+                    $0[\.gateway.extraHeaders] = ["X-Team": "a"]
                     $0.headerEnv = ["x-team": "TEAM"]
                 })
         }

@@ -24,14 +24,14 @@ struct ProfileConfigurationTests {
     @Test func floopyIsTheDefaultAndFlagsWinOverTheFile() throws {
         #expect(try resolve().gateway.profile == .floopy)
         var file = JobFile()
-        file.profile = .helicone
-        file.tags = ["from-file"]
+        file[\.gateway.profile] = .helicone
+        file[\.gateway.tags] = ["from-file"]
         let fromFile = try resolve(file: file)
         #expect(fromFile.gateway.profile == .helicone)
         #expect(fromFile.gateway.tags == ["from-file"])
         let flagged = try resolve(file: file) {
-            $0.profile = .litellm
-            $0.tags = ["a", "b"]
+            $0[\.gateway.profile] = .litellm
+            $0[\.gateway.tags] = ["a", "b"]
         }
         #expect(flagged.gateway.profile == .litellm)
         #expect(flagged.gateway.tags == ["a", "b"], "tags replace the file's list, as fallback does")
@@ -40,30 +40,30 @@ struct ProfileConfigurationTests {
 
     @Test func heliconeRefusesTheSemanticCache() {
         let message = refusal {
-            $0.profile = .helicone
-            $0.cache = .semantic
+            $0[\.gateway.profile] = .helicone
+            $0[\.gateway.cache] = .semantic
         }
         #expect(message?.contains("Helicone has no semantic cache") == true, "\(message ?? "accepted")")
         #expect(
             refusal {
-                $0.profile = .helicone
-                $0.cache = .exact
+                $0[\.gateway.profile] = .helicone
+                $0[\.gateway.cache] = .exact
             } == nil)
     }
 
     @Test func tagsMustTravelInAHeader() {
-        #expect(refusal { $0.tags = ["a,b"] }?.contains("tag \"a,b\" cannot be sent") == true)
-        #expect(refusal { $0.tags = [""] } != nil)
+        #expect(refusal { $0[\.gateway.tags] = ["a,b"] }?.contains("tag \"a,b\" cannot be sent") == true)
+        #expect(refusal { $0[\.gateway.tags] = [""] } != nil)
         let clash = refusal {
-            $0.tags = ["x"]
-            $0.properties = ["tags": "y"]
+            $0[\.gateway.tags] = ["x"]
+            $0[\.gateway.properties] = ["tags": "y"]
         }
         #expect(clash?.contains("property named \"tags\"") == true, "\(clash ?? "accepted")")
         #expect(
             refusal {
-                $0.profile = .litellm
-                $0.tags = ["x"]
-                $0.properties = ["tags": "y"]
+                $0[\.gateway.profile] = .litellm
+                $0[\.gateway.tags] = ["x"]
+                $0[\.gateway.properties] = ["tags": "y"]
             } == nil, "LiteLLM has its own tags header: no clash")
     }
 
@@ -77,7 +77,7 @@ struct ProfileConfigurationTests {
         }
         writeFile(dir.file("ok.json"), Data(#"{"inputs":["x.jsonl"],"profile":"floopy-sdk","tags":["t"]}"#.utf8))
         let file = try JobFile.load(path: dir.file("ok.json"))
-        #expect(file.profile == .floopySDK && file.tags == ["t"])
+        #expect(file[\.gateway.profile] == .floopySDK && file[\.gateway.tags] == ["t"])
     }
 
     @Test func settingsStoredBeforeProfilesExistedStillRead() throws {
