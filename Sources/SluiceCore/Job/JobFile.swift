@@ -46,6 +46,12 @@ public struct JobFile: Sendable {
         set { self[keyPath] = newValue }
     }
 
+    /// A body parameter's own setting (`flags[body: "seed"] = 42`, see `Setting.bodyParameter`).
+    public subscript<Value: Sendable>(body name: String) -> Value? {
+        get { values[Self.key(\JobConfiguration.bodyDefaults[name])] as? Value }
+        set { values[Self.key(\JobConfiguration.bodyDefaults[name])] = newValue }
+    }
+
     /// The template as given: a file's path, or (in a job file) the template itself.
     public var template: TemplateSetting? {
         get { values["template"] as? TemplateSetting }

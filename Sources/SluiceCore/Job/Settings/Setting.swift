@@ -155,6 +155,31 @@ extension Setting {
 }
 
 extension Setting {
+    /// A body parameter with a flag of its own (`--seed 7` is `--body seed=7`): what every line that does not set it
+    /// gets. It lives in `bodyDefaults`, so the checkpoint keeps it there and it has no stored key of its own; given
+    /// in the job file or as its flag, it wins over the same name in `body_defaults` or `--body`.
+    static func bodyParameter<Value: Codable & Sendable & Equatable>(
+        _ name: String, _ type: Value.Type, flag: String? = nil, _ group: SettingGroup = .requests,
+        check: @escaping @Sendable (Value) -> String? = { _ in nil }, help: String
+    ) -> Setting {
+        let keyPath: WritableKeyPath<JobConfiguration, JSONValue?> & Sendable = \JobConfiguration.bodyDefaults[name]
+        return Setting(
+            key: name, flag: Self.flag(flag, name), group: group, help: help, defaultText: "none (the model's)", keyPath: keyPath, stored: [],
+            read: { json in try Self.decode(Value.self, json, key: name) }, fromFile: { value, _ in value },
+            merge: { job, flag, file in
+                guard let given = (flag ?? file).map({ $0 as! Value }) else { return }
+                job[keyPath: keyPath] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(given))
+            },
+            check: { job in
+                // A `--body` value of another type is the gateway's to judge, as every other body parameter is.
+                guard let json = job[keyPath: keyPath], let value = try? Self.decode(Value.self, json, key: name) else { return nil }
+                return check(value)
+            },
+            encode: { _, _ in }, decode: { _, _ in })
+    }
+}
+
+extension Setting {
     /// `max_retry_after` → `--max-retry-after`, unless the row names its flag ("" for none).
     static func flag(_ given: String?, _ key: String) -> String? {
         guard let given else { return "--" + key.replacingOccurrences(of: "_", with: "-") }
