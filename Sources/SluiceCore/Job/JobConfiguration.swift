@@ -202,6 +202,11 @@ extension JobConfiguration {
         .entries(
             \.bodyDefaults, "body_defaults", flag: "--body", .requests,
             help: "Body default for lines that do not set it (repeatable; JSON values), e.g. --body temperature=0 --body max_tokens=64."),
+        .bodyParameter(
+            "seed", Int.self,
+            help:
+                "Sampling seed sent in the body of every line that does not set its own, so that providers that honour it (OpenAI) answer alike across runs, e.g. --seed 42."
+        ),
         .value(
             \.embedBatch, "embed_batch", .requests,
             check: {

@@ -79,6 +79,9 @@ struct JobOptions: ParsableArguments {
     @Option(name: .customLong("body"), help: .setting(\.bodyDefaults, valueName: "KEY=VALUE"))
     var bodyDefaults: [KeyValue] = []
 
+    @Option(help: .setting(\.bodyDefaults["seed"], valueName: "N"))
+    var seed: Int?
+
     @Option(help: .setting(\.requestsPerMinute, valueName: "N"))
     var rpm: Int?
 
@@ -162,6 +165,7 @@ struct JobOptions: ParsableArguments {
         flags.model = model
         flags.endpoint = endpoint
         flags.bodyDefaults = bodyDefaults.dictionary.mapValues(JSONValue.parsingFlagValue)
+        flags[body: "seed"] = seed
         flags.maxAttempts = maxAttempts
         flags.concurrency = concurrency
         flags.timeoutSeconds = timeout
