@@ -8,27 +8,29 @@ import Foundation
 /// same job, and different data is a changed input, refused as any other (`--force` re-plans it).
 ///
 /// ```swift
-/// let configuration = try StandardInputSpool.spooling(configuration) { path in logger.notice("saved to \(path)") }
+/// configuration.inputs = try StandardInputSpool.spooling(
+///     configuration.inputs, besideCheckpoint: configuration.checkpoint, jobName: configuration.name) { path in logger.notice("saved to \(path)") }
 /// ```
 public enum StandardInputSpool {
     /// What stands for standard input where a path is expected.
     public static let marker = "-"
 
-    /// The configuration with `-` replaced by the spooled file; unchanged when no input is `-`.
+    /// The inputs with `-` replaced by the spooled file (beside the checkpoint); unchanged when no input is `-`.
     public static func spooling(
-        _ configuration: JobConfiguration, input: FileHandle = .standardInput, saved: (String) -> Void = { _ in }
-    ) throws -> JobConfiguration {
-        guard let index = configuration.inputs.firstIndex(of: marker) else { return configuration }
-        guard configuration.inputs.filter({ $0 == marker }).count == 1 else {
+        _ inputs: [String], besideCheckpoint checkpoint: String, jobName: String, input: FileHandle = .standardInput,
+        saved: (String) -> Void = { _ in }
+    ) throws -> [String] {
+        guard let index = inputs.firstIndex(of: marker) else { return inputs }
+        guard inputs.filter({ $0 == marker }).count == 1 else {
             throw SluiceError(.configuration, "standard input (--input -) can be read only once; name it once")
         }
         if isatty(input.fileDescriptor) == 1 {
             throw SluiceError(
                 .configuration, "--input - reads prompts from standard input, which is a terminal here; pipe them in (… | sluice run --input -)")
         }
-        var spooled = configuration
-        spooled.inputs[index] = try spool(input, besideCheckpoint: configuration.checkpoint, jobName: configuration.name)
-        saved(spooled.inputs[index])
+        var spooled = inputs
+        spooled[index] = try spool(input, besideCheckpoint: checkpoint, jobName: jobName)
+        saved(spooled[index])
         return spooled
     }
 

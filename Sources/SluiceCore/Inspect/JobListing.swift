@@ -4,7 +4,7 @@ import Foundation
 /// status per job: counts and usage only, never a pass over the items.
 ///
 /// ```swift
-/// for path in JobListing.checkpoints(under: "out") {
+/// for path in CheckpointFiles.under("out") {
 ///     print(try await JobListing.entry(for: path).line())
 /// }
 /// ```
@@ -36,25 +36,6 @@ public enum JobListing {
                 (ProgressReporter.duration(idleSeconds) + " ago").padding(toLength: 10, withPad: " ", startingAt: 0), job, checkpoint,
             ].joined(separator: "  ")
         }
-    }
-
-    /// Files under `directory` (hidden folders and build folders skipped) that are sluice checkpoints, sorted.
-    public static func checkpoints(under directory: String) -> [String] {
-        let root = URL(fileURLWithPath: directory)
-        guard
-            let walker = FileManager.default.enumerator(
-                at: root, includingPropertiesForKeys: [.isDirectoryKey], options: [.skipsHiddenFiles, .skipsPackageDescendants])
-        else { return [] }
-        var found: [String] = []
-        for case let url as URL in walker {
-            if (try? url.resourceValues(forKeys: [.isDirectoryKey]))?.isDirectory == true {
-                if url.lastPathComponent.hasPrefix(".build") || url.lastPathComponent == "node_modules" { walker.skipDescendants() }
-                continue
-            }
-            guard url.pathExtension == "db" || url.lastPathComponent.hasSuffix(".sluice.db") else { continue }
-            if JobReference.isSQLiteFile(url.path) { found.append(relative(url.path, to: root.path, shownAs: directory)) }
-        }
-        return found.sorted()
     }
 
     public static func entry(for checkpoint: String, now: Date = Date()) async throws -> Entry {
@@ -89,13 +70,5 @@ public enum JobListing {
             await store.close()
             throw error
         }
-    }
-
-    private static func relative(_ path: String, to root: String, shownAs shown: String) -> String {
-        let rootPath = (root as NSString).standardizingPath
-        let full = (path as NSString).standardizingPath
-        guard full.hasPrefix(rootPath + "/") else { return path }
-        let rest = String(full.dropFirst(rootPath.count + 1))
-        return shown == "." ? rest : (shown as NSString).appendingPathComponent(rest)
     }
 }

@@ -25,7 +25,7 @@ public struct JobReference: Sendable {
         guard FileManager.default.fileExists(atPath: argument) else {
             throw SluiceError(.configuration, "\(argument): no such job file or checkpoint")
         }
-        if isSQLiteFile(argument) { return JobReference(checkpoint: argument) }
+        if CheckpointFiles.isSQLiteFile(argument) { return JobReference(checkpoint: argument) }
         let file: JobFile
         do {
             file = try JobFile.load(path: argument)
@@ -39,12 +39,5 @@ public struct JobReference: Sendable {
                 .configuration, "\(argument): the job has no checkpoint yet (\(configuration.checkpoint) does not exist); run it first")
         }
         return JobReference(checkpoint: configuration.checkpoint, configuration: configuration)
-    }
-
-    /// SQLite files start with this 16-byte header.
-    static func isSQLiteFile(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\0".utf8)
     }
 }

@@ -8,7 +8,7 @@ extension JobConfiguration {
         return reuse.flatMap { location -> [String] in
             var isFolder: ObjCBool = false
             let folder = FileManager.default.fileExists(atPath: location, isDirectory: &isFolder) && isFolder.boolValue
-            return folder ? JobListing.checkpoints(under: location) : [location]
+            return folder ? CheckpointFiles.under(location) : [location]
         }.filter { !FileIdentity(path: $0).isSameFile(as: own) }
     }
 }

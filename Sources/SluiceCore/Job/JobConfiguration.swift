@@ -12,7 +12,7 @@ public struct JobConfiguration: Sendable, Equatable {
     public enum Defaults {
         public static let baseURL = "https://api.floopy.ai/v1"
         public static let apiKeyEnv = "FLOOPY_API_KEY"
-        public static let maxRetryAfter = 30.0
+        public static let maxRetryAfter = RetryAfter.defaultCap
     }
 
     public init() {}

@@ -7,6 +7,8 @@ public enum RetryAfter {
     /// Waits longer than this are clamped: a gateway asking for an hour is
     /// better answered by trying again in a few minutes than by hanging.
     public static let maximumSeconds = 300.0
+    /// The longest Retry-After one refused item waits by default (`--max-retry-after`); past it, it comes back at the next free slot.
+    public static let defaultCap = 30.0
 
     public static func seconds(from headers: (String) -> String?, now: Date = Date()) -> Double? {
         if let text = headers("retry-after-ms"), let milliseconds = Double(text.trimmingCharacters(in: .whitespaces)),

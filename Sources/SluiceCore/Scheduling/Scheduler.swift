@@ -28,7 +28,7 @@ public final class Scheduler: Sendable {
 
         public init(
             maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, embedBatch: Int = 1,
-            maxRetryAfter: Double = JobConfiguration.Defaults.maxRetryAfter, policy: RetryPolicy = RetryPolicy()
+            maxRetryAfter: Double = RetryAfter.defaultCap, policy: RetryPolicy = RetryPolicy()
         ) {
             self.embedBatch = max(1, embedBatch)
             self.maxRetryAfter = maxRetryAfter

@@ -35,7 +35,7 @@ struct ListCommand: AsyncParsableCommand {
                 guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                     throw SluiceError(.configuration, "\(directory): no such folder")
                 }
-                checkpoints = JobListing.checkpoints(under: directory)
+                checkpoints = CheckpointFiles.under(directory)
             }
             var entries: [JobListing.Entry] = []
             for checkpoint in checkpoints {

@@ -43,7 +43,8 @@ struct ValidateCommand: AsyncParsableCommand {
             let folder = try PrivateFile.temporaryFolder(prefix: "sluice-validate-")
             scratch = folder
             configuration.checkpoint = (folder as NSString).appendingPathComponent("stdin")
-            configuration = try StandardInputSpool.spooling(configuration)
+            configuration.inputs = try StandardInputSpool.spooling(
+                configuration.inputs, besideCheckpoint: configuration.checkpoint, jobName: configuration.name)
         }
         let report = try await JobValidator(configuration: configuration, assumedCompletionTokens: assumedCompletionTokens).validate()
         print(report.text())

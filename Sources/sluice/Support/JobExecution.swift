@@ -28,7 +28,10 @@ struct JobExecution {
                 "--proxy carries a password on the command line, where other users of this machine can see it (ps); HTTPS_PROXY in the environment keeps it out of sight"
             )
         }
-        let configuration = try StandardInputSpool.spooling(configuration) { path in
+        var configuration = configuration
+        configuration.inputs = try StandardInputSpool.spooling(
+            configuration.inputs, besideCheckpoint: configuration.checkpoint, jobName: configuration.name
+        ) { path in
             logger.notice("standard input is saved in \(path); the job reads it from there (resume with --input \(path))")
         }
         let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger).run()
