@@ -129,8 +129,6 @@ public final class BatchDispatcher: Service, Sendable {
             parts.control.stop(.error(SluiceError(.gateway, parts.redactor.scrub("provider batches: \(error)"))))
         }
         await parts.feed.producerFinished()
-        // Ending early while the group is still running would be an unexpected end to swift-service-lifecycle.
-        try? await gracefulShutdown()
     }
 
     private func dispatch() async throws {

@@ -49,9 +49,8 @@ public final class Planner: Service {
         self.onEnd = onEnd
     }
 
-    /// As a service: plans until done or the run stops, then waits for the group to
-    /// stop it (a service of a group that ends while the group is stopping another
-    /// would make the group cancel everything).
+    /// As a service: plans until done or the run stops (the run's group then holds it
+    /// until it stops everything, see `RunServiceRole`).
     public func run() async {
         var report = Report()
         do {
@@ -60,7 +59,6 @@ public final class Planner: Service {
             control.stop(.error(SluiceError.wrapping(error, as: .input)))
         }
         await onEnd(report)
-        try? await gracefulShutdown()
     }
 
     /// Plans every input not yet fully planned.

@@ -41,8 +41,6 @@ public struct CancelWatcher: Service {
                 break
             }
         }
-        // Ending before the group is told to stop would make it cancel everything (see `JobRun`).
-        try? await gracefulShutdown()
     }
 
     /// What `cancel` writes: when, and who asked.

@@ -42,6 +42,5 @@ struct SharedPlanning: Service {
             }
             guard await sleepUnlessShuttingDown(seconds: interval) else { break }
         }
-        try? await gracefulShutdown()
     }
 }

@@ -45,8 +45,7 @@ struct WorkerHeartbeat: Service {
             }
             guard await sleepUnlessShuttingDown(seconds: interval) else { break }
         }
-        // Waits to be stopped like every service of the run (one that ends early makes the group cancel all),
-        // then publishes the final figures (the dispatcher, stopped before it, has ended).
+        // Waits for the run's stop, then publishes the final figures (the dispatcher, stopped before it, has ended).
         try? await gracefulShutdown()
         let stats = counters.snapshot
         _ = try? await store.heartbeat(WorkerFigures(sent: stats.requestsSent, finished: stats.succeeded + stats.failed, requestsPerSecond: 0))

@@ -129,7 +129,6 @@ public actor ResultsPublisher: Service {
                 try await advance()
             } catch {
                 control?.stop(.error(SluiceError.wrapping(error, as: .output)))
-                try? await gracefulShutdown()  // ending early would make the group cancel the rest
                 return
             }
         }

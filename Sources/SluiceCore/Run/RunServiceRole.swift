@@ -15,13 +15,29 @@ extension ServiceGroupConfiguration.ServiceConfiguration {
     static func run(_ service: any Service, _ name: String, _ role: RunServiceRole = .essential) -> Self {
         switch role {
         case .essential:
-            .init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: name)
+            .init(
+                service: HeldUntilShutdown(service), successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup,
+                serviceName: name)
         case .reporting:
-            .init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: name)
+            .init(service: HeldUntilShutdown(service), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: name)
         case .ending:
             .init(
                 service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup,
                 serviceName: name)
         }
+    }
+}
+
+/// A service whose work is done waits for the group to stop it. swift-service-lifecycle (2.13, `ServiceGroup`'s
+/// graceful-shutdown loop) takes a service that returns while the group is stopping another one as an
+/// unexpected end, and cancels every service, whatever its success behaviour: the planner finishing while
+/// the dispatcher drains would cut the drain short. Said here once instead of in each service.
+private struct HeldUntilShutdown: Service {
+    let service: any Service
+    init(_ service: any Service) { self.service = service }
+
+    func run() async throws {
+        try await service.run()
+        try? await gracefulShutdown()
     }
 }
