@@ -12,7 +12,8 @@ let package = Package(
         .executable(name: "sluice", targets: ["sluice"]),
         .executable(name: "sluice-mock", targets: ["sluice-mock"]),
         .executable(name: "sluice-bench", targets: ["sluice-bench"]),
-        .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        // The Swift API: configure a job, run it (progress as an AsyncSequence), read its status and results.
+        .library(name: "Sluice", targets: ["Sluice"]),
         .library(name: "SluiceMockServer", targets: ["SluiceMockServer"]),
     ],
     dependencies: [
@@ -59,6 +60,16 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
 
+        ),
+        // The Swift API (`import Sluice`): a small public surface over SluiceCore, whose declarations are
+        // `package`, shared with the executables and tests but no one else's to depend on.
+        .target(
+            name: "Sluice",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "sluice",
@@ -120,5 +131,7 @@ let package = Package(
             exclude: ["Fixtures"],
 
         ),
+        // The library's API as its users see it: `import Sluice`, never `@testable`.
+        .testTarget(name: "SluiceAPITests", dependencies: ["Sluice", "SluiceMockServer"]),
     ]
 )

@@ -13,14 +13,14 @@ import Synchronization
 /// let checker = AnswerChecker(expectJSON: true, schema: try JSONSchema(data: schemaFile), outputRetries: 2)
 /// if let problem = checker.check(request: body, response: answer) { ... retry or fail ... }
 /// ```
-public final class AnswerChecker: Sendable {
-    public let expectJSON: Bool
-    public let schema: JSONSchema?
-    public let outputRetries: Int
+package final class AnswerChecker: Sendable {
+    package let expectJSON: Bool
+    package let schema: JSONSchema?
+    package let outputRetries: Int
     /// Schemas named in request bodies, compiled once each (a job usually has one).
     private let requestSchemas = Mutex<[UInt64: JSONSchema]>([:])
 
-    public init(expectJSON: Bool, schema: JSONSchema?, outputRetries: Int) {
+    package init(expectJSON: Bool, schema: JSONSchema?, outputRetries: Int) {
         self.expectJSON = expectJSON || schema != nil
         self.schema = schema
         self.outputRetries = outputRetries
@@ -34,7 +34,7 @@ public final class AnswerChecker: Sendable {
     }
 
     /// Nil when the answer is fine or nothing was asked of it; else why it is not what was asked.
-    public func check(request: [UInt8], response: [UInt8]) -> String? {
+    package func check(request: [UInt8], response: [UInt8]) -> String? {
         let demand = self.demand(of: request)
         let jobSchema = schema
         if case .none = demand, !expectJSON { return nil }

@@ -36,30 +36,30 @@ import Foundation
 /// more than 128 levels deep, where the schema descends that far, get a violation instead of
 /// risking the stack. The schema is converted once into the immutable tree below, so a loaded
 /// schema is cheap to share between tasks.
-public struct JSONSchema: Sendable {
+package struct JSONSchema: Sendable {
     /// The first reason an instance does not match, phrased for people (and for a model being
     /// asked to try again).
-    public struct Violation: Sendable, Equatable, CustomStringConvertible {
+    package struct Violation: Sendable, Equatable, CustomStringConvertible {
         /// A JSON Pointer to the offending part of the instance; "" is the whole instance.
-        public var path: String
-        public var message: String
+        package var path: String
+        package var message: String
 
-        public init(path: String, message: String) {
+        package init(path: String, message: String) {
             self.path = path
             self.message = message
         }
 
         /// `at /items/2/label: …`, with the whole instance written as `/` so it stays readable.
-        public var description: String { "at \(path.isEmpty ? "/" : path): \(message)" }
+        package var description: String { "at \(path.isEmpty ? "/" : path): \(message)" }
     }
 
     /// The schema itself is unusable; `message` says where (as a pointer into the schema) and why.
-    public struct LoadError: Error, Sendable, Equatable, CustomStringConvertible {
-        public var message: String
+    package struct LoadError: Error, Sendable, Equatable, CustomStringConvertible {
+        package var message: String
 
-        public init(message: String) { self.message = message }
+        package init(message: String) { self.message = message }
 
-        public var description: String { message }
+        package var description: String { message }
     }
 
     let root: Node
@@ -68,7 +68,7 @@ public struct JSONSchema: Sendable {
     let targets: [Node]
 
     /// Throws `LoadError` when `data` is not JSON or not a usable schema.
-    public init(data: Data) throws {
+    package init(data: Data) throws {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -81,7 +81,7 @@ public struct JSONSchema: Sendable {
 
     /// Throws `LoadError` when the schema is not a JSON object or boolean, misuses a supported
     /// keyword, or has a `$ref` that cannot be resolved locally.
-    public init(jsonObject: Any) throws {
+    package init(jsonObject: Any) throws {
         guard let document = Value(foundation: jsonObject) else {
             throw LoadError(message: "the schema contains a value that is not JSON (as JSONSerialization would produce it)")
         }
@@ -93,7 +93,7 @@ public struct JSONSchema: Sendable {
     }
 
     /// nil when `instance` (a value as JSONSerialization returns it) matches; otherwise the first problem found.
-    public func validate(_ instance: Any) -> Violation? {
+    package func validate(_ instance: Any) -> Violation? {
         var walker = Walker(targets: targets)
         return walker.check(root, instance)
     }

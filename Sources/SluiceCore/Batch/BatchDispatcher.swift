@@ -16,26 +16,26 @@ import ServiceLifecycle
 /// let batches = BatchDispatcher(settings: settings, parts: parts)
 /// try await batches.run()    // a service of the run's ServiceGroup
 /// ```
-public final class BatchDispatcher: Service, Sendable {
-    public struct Settings: Sendable {
+package final class BatchDispatcher: Service, Sendable {
+    package struct Settings: Sendable {
         /// `auto`: lines a batch failed, expired or lost go live; `batch`: they go to a later batch.
-        public var auto: Bool
+        package var auto: Bool
         /// False when a `live` run only collects the batches an earlier run left open.
-        public var submits: Bool
-        public var maxLines: Int
-        public var maxBytes: Int
-        public var pollSeconds: Double
+        package var submits: Bool
+        package var maxLines: Int
+        package var maxBytes: Int
+        package var pollSeconds: Double
         /// `auto`: when an unfinished batch is cancelled and its lines sent live.
-        public var deadline: Deadline?
+        package var deadline: Deadline?
         /// Batches an item may travel in before it fails (`batch` mode).
-        public var maxAttempts: Int
+        package var maxAttempts: Int
         /// The batch's metadata: the job's name and properties (at most 16 pairs).
-        public var metadata: [String: String]
-        public var jobName: String
+        package var metadata: [String: String]
+        package var jobName: String
         /// Answers asked to be JSON are checked as live ones are.
-        public var answers: AnswerChecker?
+        package var answers: AnswerChecker?
 
-        public init(
+        package init(
             auto: Bool, submits: Bool = true, maxLines: Int, maxBytes: Int, pollSeconds: Double, deadline: Deadline?, maxAttempts: Int,
             metadata: [String: String], jobName: String, answers: AnswerChecker? = nil
         ) {
@@ -54,7 +54,7 @@ public final class BatchDispatcher: Service, Sendable {
 
     /// `--deadline`: a time, or a duration counted from each batch's creation (so a resume does not
     /// restart the clock of a batch that has been running for hours).
-    public enum Deadline: Sendable {
+    package enum Deadline: Sendable {
         case at(Date)
         case afterCreation(seconds: Double)
 
@@ -66,19 +66,19 @@ public final class BatchDispatcher: Service, Sendable {
         }
     }
 
-    public struct Parts: Sendable {
-        public var store: any CheckpointStore
-        public var api: BatchAPIClient
-        public var builder: RequestBuilder
-        public var recorder: CheckpointRecorder
-        public var feed: ItemFeed
-        public var control: RunControl
-        public var counters: RunCounters
-        public var logger: Logger
+    package struct Parts: Sendable {
+        package var store: any CheckpointStore
+        package var api: BatchAPIClient
+        package var builder: RequestBuilder
+        package var recorder: CheckpointRecorder
+        package var feed: ItemFeed
+        package var control: RunControl
+        package var counters: RunCounters
+        package var logger: Logger
         /// The run's secrets, scrubbed from result lines, error files and every message made of the gateway's words.
-        public var redactor: Redactor
+        package var redactor: Redactor
 
-        public init(
+        package init(
             store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed,
             control: RunControl, counters: RunCounters, logger: Logger, redactor: Redactor = Redactor(secret: nil)
         ) {
@@ -97,7 +97,7 @@ public final class BatchDispatcher: Service, Sendable {
     let settings: Settings
     let parts: Parts
 
-    public init(settings: Settings, parts: Parts) {
+    package init(settings: Settings, parts: Parts) {
         self.settings = settings
         self.parts = parts
     }
@@ -120,7 +120,7 @@ public final class BatchDispatcher: Service, Sendable {
         case collected(released: Int)
     }
 
-    public func run() async throws {
+    package func run() async throws {
         do {
             try await dispatch()
         } catch let error as SluiceError {

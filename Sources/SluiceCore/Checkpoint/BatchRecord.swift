@@ -1,20 +1,20 @@
 /// One provider batch as the checkpoint remembers it: written when its input file is uploaded (before the
 /// batch is created, so a crash in between finds the file again instead of creating a second batch), then
 /// its batch id, then its end.
-public struct BatchRecord: Sendable, Equatable {
+package struct BatchRecord: Sendable, Equatable {
     /// The checkpoint's own number for it.
-    public var row: Int64
-    public var fileID: String
+    package var row: Int64
+    package var fileID: String
     /// Nil until the gateway created the batch (or a resume found it by its input file).
-    public var batchID: String?
-    public var endpoint: String
+    package var batchID: String?
+    package var endpoint: String
     /// `uploaded`, `submitted`, then `done` once every line's outcome is recorded.
-    public var state: String
-    public var items: Int
-    public var createdAt: Double
-    public var note: String?
+    package var state: String
+    package var items: Int
+    package var createdAt: Double
+    package var note: String?
 
-    public init(row: Int64, fileID: String, batchID: String?, endpoint: String, state: String, items: Int, createdAt: Double, note: String? = nil) {
+    package init(row: Int64, fileID: String, batchID: String?, endpoint: String, state: String, items: Int, createdAt: Double, note: String? = nil) {
         self.row = row
         self.fileID = fileID
         self.batchID = batchID

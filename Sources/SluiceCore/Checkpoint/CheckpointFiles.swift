@@ -2,9 +2,9 @@ import Foundation
 
 /// Finding sluice's SQLite checkpoints on disk: `sluice list` walks a folder for them, `--reuse` takes a folder
 /// of them, and a command given a path tells a checkpoint from a job file by its first bytes.
-public enum CheckpointFiles {
+package enum CheckpointFiles {
     /// Files under `directory` (hidden folders and build folders skipped) that are sluice checkpoints, sorted.
-    public static func under(_ directory: String) -> [String] {
+    package static func under(_ directory: String) -> [String] {
         let root = URL(fileURLWithPath: directory)
         guard
             let walker = FileManager.default.enumerator(

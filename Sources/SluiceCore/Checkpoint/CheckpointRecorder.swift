@@ -18,7 +18,7 @@ import Synchronization
 /// try await recorder.run()                 // in the run's ServiceGroup
 /// await recorder.commitRemaining()         // after the group ends
 /// ```
-public final class CheckpointRecorder: Service {
+package final class CheckpointRecorder: Service {
     private struct Buffer {
         var events: [CheckpointEvent] = []
         /// Workers waiting for the events they handed over to be committed, by ticket.
@@ -44,7 +44,7 @@ public final class CheckpointRecorder: Service {
     /// `--metrics`: item outcomes, once committed.
     private let metrics: RunMetrics?
 
-    public init(
+    package init(
         store: any CheckpointStore, counters: RunCounters, control: RunControl, prices: PriceTable = PriceTable(),
         metrics: RunMetrics? = nil, learned: (key: String, value: @Sendable () -> String)? = nil
     ) {
@@ -57,16 +57,16 @@ public final class CheckpointRecorder: Service {
         (rings, bell) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    public var largestBatch: Int { buffer.withLock { $0.largestBatch } }
+    package var largestBatch: Int { buffer.withLock { $0.largestBatch } }
 
-    public func record(_ event: CheckpointEvent) {
+    package func record(_ event: CheckpointEvent) {
         buffer.withLock { $0.events.append(event) }
         bell.yield()
     }
 
     /// Hands `events` over and returns once they are committed (or their commit failed, which stops the run).
     /// It also returns, without waiting, when the commit loop has ended or the task is cancelled.
-    public func recordAndWait(_ events: [CheckpointEvent]) async {
+    package func recordAndWait(_ events: [CheckpointEvent]) async {
         guard !events.isEmpty else { return }
         let ticket = buffer.withLock { buffer in
             defer { buffer.nextTicket += 1 }
@@ -89,7 +89,7 @@ public final class CheckpointRecorder: Service {
         }
     }
 
-    public func run() async {
+    package func run() async {
         await withGracefulShutdownHandler {
             for await _ in rings { await commit() }
         } onGracefulShutdown: { [bell] in
@@ -101,14 +101,14 @@ public final class CheckpointRecorder: Service {
     }
 
     /// Commits whatever was handed over and not yet committed.
-    public func commitRemaining() async {
+    package func commitRemaining() async {
         await commit()
     }
 
     /// Commits `events` now, in a transaction of their own, and says whether it worked (a provider batch
     /// marks itself done only after its lines' outcomes are in the checkpoint). They do not go through the
     /// buffer: the loop could take them and return before they are written.
-    public func commitNow(_ events: [CheckpointEvent]) async -> Bool {
+    package func commitNow(_ events: [CheckpointEvent]) async -> Bool {
         await apply(events)
     }
 

@@ -1,5 +1,5 @@
 /// What a process opens a checkpoint for.
-public enum CheckpointRole: Sendable {
+package enum CheckpointRole: Sendable {
     /// Runs the job: creates or migrates the checkpoint, and (for SQLite) holds the job lock.
     case runner
     /// Only reads (status, export): opens read-only, takes no lock, works while a job runs.

@@ -44,7 +44,7 @@
 /// 8. **Blocking work stays off the cooperative pool.** Every call runs on the
 ///    store's own executor (a dedicated thread for SQLite, a connection pool
 ///    for PostgreSQL).
-public protocol CheckpointStore: Sendable {
+package protocol CheckpointStore: Sendable {
     /// Where the checkpoint is, as the user named it (a path, or a URL without its password).
     nonisolated var location: String { get }
 
@@ -111,13 +111,13 @@ public protocol CheckpointStore: Sendable {
 }
 
 /// What `prepareForRun` changed.
-public struct RunPreparation: Sendable, Equatable {
+package struct RunPreparation: Sendable, Equatable {
     /// Leased items of a run that stopped without releasing them (a crash), pending again.
-    public var recoveredInFlight: Int
+    package var recoveredInFlight: Int
     /// Failed items made pending by `--retry-failed`.
-    public var requeuedFailed: Int
+    package var requeuedFailed: Int
 
-    public init(recoveredInFlight: Int, requeuedFailed: Int) {
+    package init(recoveredInFlight: Int, requeuedFailed: Int) {
         self.recoveredInFlight = recoveredInFlight
         self.requeuedFailed = requeuedFailed
     }
@@ -125,5 +125,5 @@ public struct RunPreparation: Sendable, Equatable {
 
 extension CheckpointStore {
     /// Any pending item (`live` mode).
-    public func lease(limit: Int) async throws -> [DispatchItem] { try await lease(limit: limit, route: .all) }
+    package func lease(limit: Int) async throws -> [DispatchItem] { try await lease(limit: limit, route: .all) }
 }

@@ -6,8 +6,8 @@
 /// let counts = try await store.counts()
 /// await store.close()
 /// ```
-public enum CheckpointStores {
-    public static func open(_ location: String, role: CheckpointRole) async throws -> any CheckpointStore {
+package enum CheckpointStores {
+    package static func open(_ location: String, role: CheckpointRole) async throws -> any CheckpointStore {
         if PostgresLocation.isPostgres(location) {
             return try await PostgresCheckpointStore.open(try PostgresLocation(parsing: location), role: role)
         }

@@ -1,25 +1,25 @@
 /// One minute of a job's life, for the report's charts: what was sent and what
 /// came back in that minute. Runs that share a minute add up.
-public struct HistoryEntry: Codable, Sendable, Equatable {
+package struct HistoryEntry: Codable, Sendable, Equatable {
     /// Minutes since 1970.
-    public var minute: Int64
-    public var requests = 0
-    public var answered = 0
-    public var refusals = 0
-    public var retries = 0
-    public var succeeded = 0
-    public var failed = 0
-    public var promptTokens = 0
-    public var completionTokens = 0
-    public var cost = 0.0
+    package var minute: Int64
+    package var requests = 0
+    package var answered = 0
+    package var refusals = 0
+    package var retries = 0
+    package var succeeded = 0
+    package var failed = 0
+    package var promptTokens = 0
+    package var completionTokens = 0
+    package var cost = 0.0
     /// The adaptive limit at the end of the minute.
-    public var concurrency = 0
-    public var latencySumMilliseconds = 0.0
-    public var latencyCount = 0
+    package var concurrency = 0
+    package var latencySumMilliseconds = 0.0
+    package var latencyCount = 0
     /// Failed attempts by class (`rate_limit`, `server`...).
-    public var errors: [String: Int] = [:]
+    package var errors: [String: Int] = [:]
 
-    public init(minute: Int64) { self.minute = minute }
+    package init(minute: Int64) { self.minute = minute }
 
     enum CodingKeys: String, CodingKey {
         case minute, requests, answered, refusals, retries, succeeded, failed, cost, concurrency, errors
@@ -30,7 +30,7 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     }
 
     /// Two runs' figures for the same minute: counts add up; the concurrency is the later one.
-    public func adding(_ other: HistoryEntry) -> HistoryEntry {
+    package func adding(_ other: HistoryEntry) -> HistoryEntry {
         var sum = self
         sum.requests += other.requests
         sum.answered += other.answered

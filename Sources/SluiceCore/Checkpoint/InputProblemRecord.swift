@@ -1,7 +1,7 @@
 /// A bad input line as stored: where it is and why.
-public struct InputProblemRecord: Sendable {
-    public var file: String
-    public var line: Int
-    public var code: String
-    public var message: String
+package struct InputProblemRecord: Sendable {
+    package var file: String
+    package var line: Int
+    package var code: String
+    package var message: String
 }

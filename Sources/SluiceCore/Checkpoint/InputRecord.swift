@@ -1,15 +1,15 @@
 /// One input file of a job as the checkpoint remembers it.
-public struct InputRecord: Sendable, Equatable {
-    public var fileIndex: Int
-    public var path: String
-    public var fingerprint: InputFingerprint
+package struct InputRecord: Sendable, Equatable {
+    package var fileIndex: Int
+    package var path: String
+    package var fingerprint: InputFingerprint
     /// Lines read and stored so far; planning resumes after this line.
-    public var plannedLines: Int
-    public var planningComplete: Bool
+    package var plannedLines: Int
+    package var planningComplete: Bool
     /// A read error that ended planning of this file early (a truncated gzip stream).
-    public var planningError: String?
+    package var planningError: String?
 
-    public init(fileIndex: Int, path: String, fingerprint: InputFingerprint, plannedLines: Int, planningComplete: Bool, planningError: String?) {
+    package init(fileIndex: Int, path: String, fingerprint: InputFingerprint, plannedLines: Int, planningComplete: Bool, planningError: String?) {
         self.fileIndex = fileIndex
         self.path = path
         self.fingerprint = fingerprint

@@ -1,16 +1,16 @@
 /// Totals over every item of the job.
-public struct ItemCounts: Sendable, Equatable {
-    public var total = 0
-    public var pending = 0
-    public var inFlight = 0
-    public var succeeded = 0
-    public var failed = 0
-    public var invalidInput = 0
-    public var attempts = 0
+package struct ItemCounts: Sendable, Equatable {
+    package var total = 0
+    package var pending = 0
+    package var inFlight = 0
+    package var succeeded = 0
+    package var failed = 0
+    package var invalidInput = 0
+    package var attempts = 0
     /// Every attempt after an item's first, in whichever run: `retry-failed` sends again are retries too.
-    public var retries = 0
-    public var promptTokens = 0
-    public var completionTokens = 0
+    package var retries = 0
+    package var promptTokens = 0
+    package var completionTokens = 0
 
-    public var finished: Int { succeeded + failed }
+    package var finished: Int { succeeded + failed }
 }

@@ -2,34 +2,34 @@ import Foundation
 
 /// One item as `status`, `list` and the report read it: everything about it
 /// but its bodies.
-public struct ItemSummary: Sendable {
-    public var id: Int64
-    public var customID: String
-    public var state: ItemState
-    public var badLine: Bool
-    public var requestedModel: String?
-    public var answeredModel: String?
-    public var httpStatus: Int?
-    public var errorCode: String?
-    public var errorMessage: String?
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var cachedTokens: Int
-    public var latencyMilliseconds: Double?
-    public var attempts: Int
-    public var retries: Int
-    public var fallbacksUsed: Int
-    public var cacheHit: Bool
+package struct ItemSummary: Sendable {
+    package var id: Int64
+    package var customID: String
+    package var state: ItemState
+    package var badLine: Bool
+    package var requestedModel: String?
+    package var answeredModel: String?
+    package var httpStatus: Int?
+    package var errorCode: String?
+    package var errorMessage: String?
+    package var promptTokens: Int
+    package var completionTokens: Int
+    package var cachedTokens: Int
+    package var latencyMilliseconds: Double?
+    package var attempts: Int
+    package var retries: Int
+    package var fallbacksUsed: Int
+    package var cacheHit: Bool
     /// The line's own settings (its properties, merged over the job's).
-    public var overrides: LineOverrides?
+    package var overrides: LineOverrides?
     /// Seconds since 1970 when the item finished.
-    public var finishedAt: Double?
+    package var finishedAt: Double?
     /// A streamed answer's time to its first token (`--stream`).
-    public var firstTokenMilliseconds: Double? = nil
+    package var firstTokenMilliseconds: Double? = nil
     /// `dedup:<key>` or `reuse:<checkpoint>#<key>` for an answer taken from an identical request.
-    public var answerSource: String? = nil
+    package var answerSource: String? = nil
 
-    public var errorClass: ErrorClass? {
+    package var errorClass: ErrorClass? {
         state == .failed ? ErrorClass.of(badLine: badLine, httpStatus: httpStatus, errorCode: errorCode) : nil
     }
 }

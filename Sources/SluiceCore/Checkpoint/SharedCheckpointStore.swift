@@ -14,7 +14,7 @@ import Foundation
 ///     budget.share(among: live)
 /// }
 /// ```
-public protocol SharedCheckpointStore: CheckpointStore {
+package protocol SharedCheckpointStore: CheckpointStore {
     /// This process's identity in the job (`host:pid:random`).
     nonisolated var workerID: String { get }
     /// How long a lease lasts without a heartbeat.
@@ -42,18 +42,18 @@ public protocol SharedCheckpointStore: CheckpointStore {
 /// For `sluice list`, `sluice cancel` and `sluice workers`: what they ask of any shared store.
 extension SharedCheckpointStore {
     /// Workers whose heartbeat is younger than a lease and that have not stopped.
-    public func liveWorkers() async throws -> Int {
+    package func liveWorkers() async throws -> Int {
         try await workers(seenWithin: leaseSeconds).filter { !$0.stopped }.count
     }
 }
 
 /// A worker's running figures, as its heartbeat publishes them.
-public struct WorkerFigures: Sendable, Equatable {
-    public var sent: Int
-    public var finished: Int
-    public var requestsPerSecond: Double
+package struct WorkerFigures: Sendable, Equatable {
+    package var sent: Int
+    package var finished: Int
+    package var requestsPerSecond: Double
 
-    public init(sent: Int, finished: Int, requestsPerSecond: Double) {
+    package init(sent: Int, finished: Int, requestsPerSecond: Double) {
         self.sent = sent
         self.finished = finished
         self.requestsPerSecond = requestsPerSecond
@@ -61,18 +61,18 @@ public struct WorkerFigures: Sendable, Equatable {
 }
 
 /// One worker of a shared job, for `sluice workers`.
-public struct WorkerRecord: Sendable, Equatable, Codable {
-    public var id: String
-    public var host: String
-    public var pid: Int
-    public var startedAt: Double
-    public var seenSecondsAgo: Double
-    public var stopped: Bool
-    public var planning: Bool
-    public var leases: Int
-    public var sent: Int
-    public var finished: Int
-    public var lateAnswers: Int
-    public var takenOver: Int
-    public var requestsPerSecond: Double
+package struct WorkerRecord: Sendable, Equatable, Codable {
+    package var id: String
+    package var host: String
+    package var pid: Int
+    package var startedAt: Double
+    package var seenSecondsAgo: Double
+    package var stopped: Bool
+    package var planning: Bool
+    package var leases: Int
+    package var sent: Int
+    package var finished: Int
+    package var lateAnswers: Int
+    package var takenOver: Int
+    package var requestsPerSecond: Double
 }

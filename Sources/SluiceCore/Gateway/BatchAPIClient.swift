@@ -8,29 +8,29 @@ import Foundation
 /// let file = try await api.upload(jsonl, filename: "nightly-1.jsonl")
 /// let batch = try await api.create(inputFileID: file, endpoint: "/v1/chat/completions", metadata: ["job": "nightly"])
 /// ```
-public struct BatchAPIClient: Sendable {
+package struct BatchAPIClient: Sendable {
     /// What the gateway says about a batch; only the fields sluice acts on.
-    public struct Batch: Decodable, Sendable {
-        public var id: String
-        public var status: String
-        public var inputFileID: String?
-        public var outputFileID: String?
-        public var errorFileID: String?
-        public var requestCounts: Counts?
-        public var errors: Errors?
-        public var createdAt: Double?
+    package struct Batch: Decodable, Sendable {
+        package var id: String
+        package var status: String
+        package var inputFileID: String?
+        package var outputFileID: String?
+        package var errorFileID: String?
+        package var requestCounts: Counts?
+        package var errors: Errors?
+        package var createdAt: Double?
 
-        public struct Counts: Decodable, Sendable {
-            public var total: Int?
-            public var completed: Int?
-            public var failed: Int?
+        package struct Counts: Decodable, Sendable {
+            package var total: Int?
+            package var completed: Int?
+            package var failed: Int?
         }
 
-        public struct Errors: Decodable, Sendable {
-            public var data: [Entry]?
-            public struct Entry: Decodable, Sendable {
-                public var code: String?
-                public var message: String?
+        package struct Errors: Decodable, Sendable {
+            package var data: [Entry]?
+            package struct Entry: Decodable, Sendable {
+                package var code: String?
+                package var message: String?
             }
         }
 
@@ -44,21 +44,21 @@ public struct BatchAPIClient: Sendable {
         }
 
         /// The gateway's reason for a batch that failed as a whole.
-        public var failureReason: String? {
+        package var failureReason: String? {
             errors?.data?.compactMap { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.first
         }
 
         /// The batch will not change any more.
-        public var isFinished: Bool { ["completed", "failed", "expired", "cancelled"].contains(status) }
+        package var isFinished: Bool { ["completed", "failed", "expired", "cancelled"].contains(status) }
     }
 
     /// A call the gateway refused or that never got an answer; `status` nil for the latter.
-    public struct Failure: Error, CustomStringConvertible {
-        public var status: Int?
-        public var message: String
-        public var description: String { message }
+    package struct Failure: Error, CustomStringConvertible {
+        package var status: Int?
+        package var message: String
+        package var description: String { message }
         /// Asking again cannot help (a 4xx other than 408, 409, 425 and 429).
-        public var isPermanent: Bool { status.map { (400..<500).contains($0) && ![408, 409, 425, 429].contains($0) } ?? false }
+        package var isPermanent: Bool { status.map { (400..<500).contains($0) && ![408, 409, 425, 429].contains($0) } ?? false }
     }
 
     let transport: GatewayTransport
@@ -70,7 +70,7 @@ public struct BatchAPIClient: Sendable {
     /// credential the gateway echoed.
     let redactor: Redactor
 
-    public init(
+    package init(
         transport: GatewayTransport, builder: RequestBuilder, headers: [(name: String, value: String)], timeout: Double = 300,
         redactor: Redactor = Redactor(secret: nil)
     ) {
@@ -82,7 +82,7 @@ public struct BatchAPIClient: Sendable {
     }
 
     /// `POST /v1/files` with `purpose=batch`; returns the file id.
-    public func upload(_ jsonl: [UInt8], filename: String) async throws -> String {
+    package func upload(_ jsonl: [UInt8], filename: String) async throws -> String {
         let boundary = "sluice-\(UInt64.random(in: 0...UInt64.max))"
         var body: [UInt8] = []
         body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n".utf8)
@@ -97,19 +97,19 @@ public struct BatchAPIClient: Sendable {
         return id
     }
 
-    public func create(inputFileID: String, endpoint: String, metadata: [String: String]) async throws -> Batch {
+    package func create(inputFileID: String, endpoint: String, metadata: [String: String]) async throws -> Batch {
         let object: [String: Any] = ["input_file_id": inputFileID, "endpoint": endpoint, "completion_window": "24h", "metadata": metadata]
         // Not retried blindly: a create whose answer was lost may have made the batch, and a second one would
         // answer (and bill) every line twice. The dispatcher looks the batch up by its file before asking again.
         return try decode(try await call("POST", "/v1/batches", body: try JSONText.encode(object), retrying: false))
     }
 
-    public func batch(_ id: String) async throws -> Batch { try decode(try await call("GET", "/v1/batches/\(id)")) }
+    package func batch(_ id: String) async throws -> Batch { try decode(try await call("GET", "/v1/batches/\(id)")) }
 
-    public func cancel(_ id: String) async throws -> Batch { try decode(try await call("POST", "/v1/batches/\(id)/cancel", body: [])) }
+    package func cancel(_ id: String) async throws -> Batch { try decode(try await call("POST", "/v1/batches/\(id)/cancel", body: [])) }
 
     /// The newest batches first, a page at a time (for finding one created just before a crash).
-    public func list(after: String?, limit: Int = 100) async throws -> (batches: [Batch], hasMore: Bool) {
+    package func list(after: String?, limit: Int = 100) async throws -> (batches: [Batch], hasMore: Bool) {
         struct Page: Decodable {
             var data: [Batch]
             var hasMore: Bool?
@@ -123,7 +123,7 @@ public struct BatchAPIClient: Sendable {
     }
 
     /// The file's bytes; nil when the gateway no longer has it (output files expire).
-    public func content(ofFile id: String) async throws -> [UInt8]? {
+    package func content(ofFile id: String) async throws -> [UInt8]? {
         do {
             return try await call("GET", "/v1/files/\(id)/content", maxBytes: 1 << 30)
         } catch let failure as Failure where failure.status == 404 {

@@ -7,26 +7,26 @@
 /// connection carries, and there are as many clients as the concurrency needs. Over HTTP/1.1 a client
 /// keeps one connection per request in flight; clients are capped at 256 connections each, because a
 /// pool's state machine copies its list of connections on many events (see `HTTPGatewayTransport`).
-public struct ConnectionPlan: Equatable, Sendable {
+package struct ConnectionPlan: Equatable, Sendable {
     /// How many clients the requests are spread over (each request goes to the least busy).
-    public var clients: Int
+    package var clients: Int
     /// The HTTP/1.1 connections a client may open: one per request it carries, or 1 once the gateway is
     /// known to speak HTTP/2 (the pool opens that many before it learns the protocol, then closes the rest).
-    public var http1ConnectionsPerClient: Int
+    package var http1ConnectionsPerClient: Int
     /// Whether HTTP/2 is offered in the TLS handshake (ALPN).
-    public var offersHTTP2: Bool
+    package var offersHTTP2: Bool
     /// The streams one HTTP/2 connection is counted on carrying; nil over HTTP/1.1.
-    public var streamsPerConnection: Int?
+    package var streamsPerConnection: Int?
 
     /// Requests one client carries at most, whatever the protocol.
-    public static let requestsPerClient = 256
+    package static let requestsPerClient = 256
     /// Assumed when the limit is not known (the probe failed, or a proxy is in the way): Google's front ends
     /// announce 100, the lowest of the common ones.
-    public static let assumedStreams = 100
+    package static let assumedStreams = 100
 
     /// `https`: whether the gateway is reached over TLS, the only way sluice speaks HTTP/2.
     /// `server`: what `ServerProtocolProbe` found, nil when it did not ask or got no answer.
-    public static func make(concurrency: Int, version: HTTPVersionSetting, https: Bool, server: ServerProtocol?) -> ConnectionPlan {
+    package static func make(concurrency: Int, version: HTTPVersionSetting, https: Bool, server: ServerProtocol?) -> ConnectionPlan {
         let concurrency = max(concurrency, 1)
         func spread(over perClient: Int) -> Int { (concurrency + perClient - 1) / perClient }
         func http1(offeringHTTP2: Bool = false) -> ConnectionPlan {
@@ -53,7 +53,7 @@ public struct ConnectionPlan: Equatable, Sendable {
     }
 
     /// For the log: what the plan is and why.
-    public var summary: String {
+    package var summary: String {
         guard offersHTTP2, let streams = streamsPerConnection else {
             return "HTTP/1.1 over \(clients) pool\(clients == 1 ? "" : "s") of up to \(http1ConnectionsPerClient) connections"
         }

@@ -9,7 +9,7 @@
 /// case .failure(let failure): print(failure.kind)
 /// }
 /// ```
-public protocol GatewayTransport: Sendable {
+package protocol GatewayTransport: Sendable {
     func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult
     func shutdown() async
 }

@@ -19,8 +19,8 @@ import NIOSSL
 /// `HTTP1ConnectionState` array copies at the top); sixteen pools of 256 do the same work a sixteenth as
 /// often. Over HTTP/2 a client holds one connection, so there are as many clients as the gateway's stream
 /// limit requires; that limit is asked for before the first request (`ServerProtocolProbe`).
-public final class HTTPGatewayTransport: GatewayTransport, Sendable {
-    public static let connectionsPerClient = ConnectionPlan.requestsPerClient
+package final class HTTPGatewayTransport: GatewayTransport, Sendable {
+    package static let connectionsPerClient = ConnectionPlan.requestsPerClient
     /// Ready once the gateway's protocol is known (at once when there is nothing to ask).
     private let pools: Task<GatewayClients, Never>
     private let authorization: String?
@@ -28,26 +28,26 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
     private let maxResponseBytes: Int
 
     /// How to reach the gateway, apart from the key.
-    public struct Settings: Sendable {
-        public var concurrency: Int
-        public var requestTimeout: Double = 120
-        public var maxResponseBytes: Int = 64 << 20
+    package struct Settings: Sendable {
+        package var concurrency: Int
+        package var requestTimeout: Double = 120
+        package var maxResponseBytes: Int = 64 << 20
         /// PEM roots trusted in addition to the system's (`--ca-file`).
-        public var caFile: String?
+        package var caFile: String?
         /// PEM roots trusted *instead of* the system's (`SSL_CERT_FILE`, as curl and Python read it).
-        public var certificateFile: String?
-        public var proxy: ProxySetting?
+        package var certificateFile: String?
+        package var proxy: ProxySetting?
         /// `--http-version`.
-        public var httpVersion = HTTPVersionSetting.auto
+        package var httpVersion = HTTPVersionSetting.auto
         /// The gateway's base URL, whose server is asked for its HTTP/2 stream limit; nil asks nothing.
-        public var gatewayURL: String?
+        package var gatewayURL: String?
         /// Where the connection plan is told (debug), and a gateway that refuses `--http-version 2` (warning).
-        public var logger: Logger?
+        package var logger: Logger?
 
-        public init(concurrency: Int) { self.concurrency = concurrency }
+        package init(concurrency: Int) { self.concurrency = concurrency }
     }
 
-    public init(apiKey: String?, credentialHeaders: [(name: String, value: String)] = [], settings: Settings) {
+    package init(apiKey: String?, credentialHeaders: [(name: String, value: String)] = [], settings: Settings) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         // The pool retries a failed connection until this deadline before a request sees the error, so it is
@@ -102,7 +102,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         }
     }
 
-    public func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult {
+    package func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult {
         let clients = await pools.value
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
@@ -184,7 +184,7 @@ public final class HTTPGatewayTransport: GatewayTransport, Sendable {
         return nil
     }
 
-    public func shutdown() async {
+    package func shutdown() async {
         await pools.value.shutdown()
     }
 }

@@ -4,7 +4,7 @@
 /// server's `SETTINGS_MAX_CONCURRENT_STREAMS` (100 at Google's front ends, 128 in nginx and AWS load
 /// balancers, 256 at Cloudflare). Either version reaches the concurrency asked for: HTTP/2 because
 /// `ConnectionPlan` opens as many connections as the stream limit requires.
-public enum HTTPVersionSetting: String, Codable, Sendable, CaseIterable {
+package enum HTTPVersionSetting: String, Codable, Sendable, CaseIterable {
     /// HTTP/2 where the gateway offers it (TLS with ALPN `h2`), else HTTP/1.1.
     case auto
     case http1 = "1.1"
@@ -12,10 +12,10 @@ public enum HTTPVersionSetting: String, Codable, Sendable, CaseIterable {
     case http2 = "2"
 
     /// Whether HTTP/2 is offered to an `https://` gateway.
-    public var offersHTTP2: Bool { self != .http1 }
+    package var offersHTTP2: Bool { self != .http1 }
 
     /// A job file may write the version as a string or as a number (`"1.1"`, `2`).
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text: String
         if let number = try? container.decode(Double.self) {

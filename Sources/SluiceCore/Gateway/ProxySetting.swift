@@ -14,22 +14,22 @@ import Foundation
 ///                                      environment: ["HTTPS_PROXY": "http://proxy.corp:3128"])
 /// // proxy?.description == "http://proxy.corp:3128"
 /// ```
-public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+package struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable {
         case http
         case socks5
     }
 
-    public var kind: Kind
-    public var host: String
-    public var port: Int
-    public var username: String?
-    public var password: String?
+    package var kind: Kind
+    package var host: String
+    package var port: Int
+    package var username: String?
+    package var password: String?
 
-    public var description: String { "\(kind.rawValue)://\(host):\(port)\(username == nil ? "" : " (with credentials)")" }
+    package var description: String { "\(kind.rawValue)://\(host):\(port)\(username == nil ? "" : " (with credentials)")" }
 
     /// Parses `http://[user:pass@]host[:port]`, `socks5://host:port`, or a bare `host:port` (http, as curl).
-    public static func parse(_ text: String) throws -> ProxySetting {
+    package static func parse(_ text: String) throws -> ProxySetting {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let withScheme = trimmed.contains("://") ? trimmed : "http://" + trimmed
         func refuse(_ why: String) -> SluiceError {
@@ -56,7 +56,7 @@ public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `http://user:secret@host` → `http://user:[REDACTED]@host`; anything else unchanged.
-    public static func redactingPassword(_ text: String) -> String {
+    package static func redactingPassword(_ text: String) -> String {
         guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
             let colon = text[scheme.upperBound..<at].firstIndex(of: ":")
         else { return text }
@@ -64,7 +64,7 @@ public struct ProxySetting: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The proxy for requests to `baseURL`, or nil for a direct connection.
-    public static func resolve(flag: String?, baseURL: String, environment: [String: String]) throws -> ProxySetting? {
+    package static func resolve(flag: String?, baseURL: String, environment: [String: String]) throws -> ProxySetting? {
         if let flag { return flag.isEmpty ? nil : try parse(flag) }
         guard let url = URL(string: baseURL), let host = url.host else { return nil }
         let scheme = url.scheme?.lowercased() == "https" ? "https" : "http"

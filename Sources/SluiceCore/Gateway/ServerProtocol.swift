@@ -1,5 +1,5 @@
 /// What a gateway offered when asked for HTTP/2 before the job (`ServerProtocolProbe`).
-public enum ServerProtocol: Equatable, Sendable {
+package enum ServerProtocol: Equatable, Sendable {
     /// It chose HTTP/1.1 (or no protocol) in the TLS handshake.
     case http1
     /// It chose HTTP/2 and announced this stream limit per connection; nil when it announced none

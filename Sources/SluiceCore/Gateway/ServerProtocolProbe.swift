@@ -12,8 +12,8 @@ import NIOTLS
 /// chooses, then the SETTINGS frame that starts its side of an HTTP/2 connection. No request is sent, so
 /// no key or header leaves. Any failure (refused, timed out, untrusted) answers nil: the plan then assumes
 /// a common limit, and the job's own requests report the failure as they always have.
-public enum ServerProtocolProbe {
-    public static func probe(host: String, port: Int, tls: TLSConfiguration, timeout: TimeAmount, group: any EventLoopGroup) async -> ServerProtocol? {
+package enum ServerProtocolProbe {
+    package static func probe(host: String, port: Int, tls: TLSConfiguration, timeout: TimeAmount, group: any EventLoopGroup) async -> ServerProtocol? {
         var tls = tls
         tls.applicationProtocols = ["h2", "http/1.1"]
         let promise = group.next().makePromise(of: ServerProtocol.self)

@@ -10,21 +10,21 @@
 /// for buffer in chunks { for event in decoder.feed(buffer) { handle(event.data) } }
 /// for event in decoder.finish() { handle(event.data) }
 /// ```
-public struct ServerSentEvents: Sendable {
-    public struct Event: Sendable, Equatable {
+package struct ServerSentEvents: Sendable {
+    package struct Event: Sendable, Equatable {
         /// The `event:` field; nil for the default type ("message").
-        public var type: String?
+        package var type: String?
         /// The `data:` lines joined with a newline.
-        public var data: [UInt8]
-        public var id: String?
+        package var data: [UInt8]
+        package var id: String?
 
-        public init(type: String? = nil, data: [UInt8], id: String? = nil) {
+        package init(type: String? = nil, data: [UInt8], id: String? = nil) {
             self.type = type
             self.data = data
             self.id = id
         }
 
-        public var text: String { String(decoding: data, as: UTF8.self) }
+        package var text: String { String(decoding: data, as: UTF8.self) }
     }
 
     private var line: [UInt8] = []
@@ -36,10 +36,10 @@ public struct ServerSentEvents: Sendable {
     private var afterCR = false
     private var atStart = true
 
-    public init() {}
+    package init() {}
 
     /// The events completed by these bytes, in order.
-    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [Event] where Bytes.Element == UInt8 {
+    package mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [Event] where Bytes.Element == UInt8 {
         var events: [Event] = []
         for byte in bytes {
             if afterCR {
@@ -62,7 +62,7 @@ public struct ServerSentEvents: Sendable {
     /// The stream closed. The spec drops an event that lacks its closing blank
     /// line; servers that end with `data: [DONE]` and no blank line exist, so a
     /// pending event with data is delivered instead.
-    public mutating func finish() -> [Event] {
+    package mutating func finish() -> [Event] {
         var events: [Event] = []
         if !line.isEmpty { endLine(into: &events) }
         if hasData { endLine(into: &events) }

@@ -9,18 +9,18 @@ import Foundation
 /// for event in events { try assembler.add(event) }   // throws on a malformed or error event
 /// if assembler.isDone { store(assembler.body()) } else { fail(assembler.interruption("stream ended before [DONE]")) }
 /// ```
-public struct StreamAssembler: Sendable {
+package struct StreamAssembler: Sendable {
     /// Why a stream cannot become an answer, before it even ends.
-    public struct Problem: Error, Sendable, Equatable {
-        public var message: String
+    package struct Problem: Error, Sendable, Equatable {
+        package var message: String
     }
 
     /// `[DONE]` arrived: the answer is whole.
-    public private(set) var isDone = false
+    package private(set) var isDone = false
     /// Chunks taken (events other than `[DONE]`).
-    public private(set) var chunks = 0
+    package private(set) var chunks = 0
     /// The last chunk added carried the answer's first content (text, a tool call, a refusal).
-    public private(set) var firstContentJustArrived = false
+    package private(set) var firstContentJustArrived = false
     private var sawContent = false
     private var id: String?
     private var created: Int?
@@ -32,9 +32,9 @@ public struct StreamAssembler: Sendable {
     private var choices: [Int: Choice] = [:]
 
     /// The longest partial text a failure message quotes.
-    public static let partialTextLimit = 500
+    package static let partialTextLimit = 500
 
-    public init() {}
+    package init() {}
 
     private struct Choice: Sendable {
         var role: String?
@@ -59,7 +59,7 @@ public struct StreamAssembler: Sendable {
     }
 
     /// Takes one event. After `[DONE]` nothing more is taken.
-    public mutating func add(_ event: ServerSentEvents.Event) throws(Problem) {
+    package mutating func add(_ event: ServerSentEvents.Event) throws(Problem) {
         firstContentJustArrived = false
         guard !isDone else { return }
         if event.type == "error" { throw Problem(message: "the gateway sent an error event: \(Self.quote(event.text, limit: 300))") }
@@ -143,10 +143,10 @@ public struct StreamAssembler: Sendable {
     }
 
     /// The text of the first choice so far: what a failure keeps for debugging.
-    public var partialText: String { choices[choices.keys.min() ?? 0]?.content ?? "" }
+    package var partialText: String { choices[choices.keys.min() ?? 0]?.content ?? "" }
 
     /// `stream ended before [DONE] after 37 chunks; partial text: "..."` (at most `partialTextLimit` characters of text).
-    public func interruption(_ reason: String) -> String {
+    package func interruption(_ reason: String) -> String {
         "\(reason) after \(chunks) chunk\(chunks == 1 ? "" : "s"); partial text: \(Self.quote(partialText, limit: Self.partialTextLimit))"
     }
 
@@ -155,7 +155,7 @@ public struct StreamAssembler: Sendable {
     }
 
     /// The answer as a `chat.completion` object: id, object, created, model, choices, usage.
-    public func body() -> [UInt8] {
+    package func body() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + choices.values.reduce(0) { $0 + $1.content.utf8.count })
         out += Array(#"{"id":"#.utf8)

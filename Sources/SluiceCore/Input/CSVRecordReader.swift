@@ -12,18 +12,18 @@ import Foundation
 /// let rows = try CSVRecordReader(path: "tickets.csv")
 /// while let row = try rows.next() { print(row.number, row.fields["text"] ?? "") }
 /// ```
-public final class CSVRecordReader {
-    public struct Row {
-        public var number: Int
-        public var fields: [String: JSONValue]
+package final class CSVRecordReader {
+    package struct Row {
+        package var number: Int
+        package var fields: [String: JSONValue]
         /// A digest of the row's values, so a changed row can be told from an unchanged one.
-        public var hash: UInt64
+        package var hash: UInt64
         /// Set when the row cannot be a record (a field count that differs from the header's).
-        public var problem: String?
+        package var problem: String?
     }
 
     /// Whether `path` names a CSV or TSV file (`.csv`, `.tsv`, also gzipped).
-    public static func handles(_ path: String) -> Bool { delimiter(for: path) != nil }
+    package static func handles(_ path: String) -> Bool { delimiter(for: path) != nil }
 
     static func delimiter(for path: String) -> UnicodeScalar? {
         let name = path.lowercased().hasSuffix(".gz") ? String(path.lowercased().dropLast(3)) : path.lowercased()
@@ -35,12 +35,12 @@ public final class CSVRecordReader {
     private let path: String
     private let source: ChunkReader
     private let reader: CSVReader
-    public let header: [String]
+    package let header: [String]
     private var number = 0
 
-    public var fractionRead: Double { source.fractionRead }
+    package var fractionRead: Double { source.fractionRead }
 
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         source = try openInput(path: path)
         do {
@@ -56,7 +56,7 @@ public final class CSVRecordReader {
         }
     }
 
-    public func next() throws -> Row? {
+    package func next() throws -> Row? {
         guard let values = reader.next() else {
             if let error = reader.error { throw SluiceError(.corruptInput, "\(path): \(error) after row \(number)") }
             return nil

@@ -7,7 +7,7 @@ import Foundation
 /// let reader = try openInput(path: "prompts.jsonl.gz")   // gzip picked by magic bytes
 /// while let chunk = try reader.nextChunk() { ... }
 /// ```
-public protocol ChunkReader: AnyObject {
+package protocol ChunkReader: AnyObject {
     /// The next chunk, valid until the following call; nil at the end of input.
     func nextChunk() throws -> UnsafeRawBufferPointer?
     /// How far through the file this is, 0...1 by bytes read from it (compressed bytes for gzip).
@@ -16,7 +16,7 @@ public protocol ChunkReader: AnyObject {
 
 /// Opens an input file, choosing gzip decompression from the file's first two
 /// bytes (1f 8b) rather than from its name.
-public func openInput(path: String, chunkSize: Int = 256 << 10) throws -> ChunkReader {
+package func openInput(path: String, chunkSize: Int = 256 << 10) throws -> ChunkReader {
     let file = try FileChunkReader(path: path, chunkSize: chunkSize)
     return file.startsWithGzipMagic ? try GzipChunkReader(source: file, path: path, chunkSize: chunkSize) : file
 }

@@ -1,15 +1,15 @@
 import Foundation
 
 /// Plain `read(2)` into one reused buffer.
-public final class FileChunkReader: ChunkReader {
+package final class FileChunkReader: ChunkReader {
     let path: String
     private let fd: Int32
     private let buffer: UnsafeMutableRawBufferPointer
     let size: Int64
     private(set) var bytesRead: Int64 = 0
-    public var fractionRead: Double { size > 0 ? min(Double(bytesRead) / Double(size), 1) : 1 }
+    package var fractionRead: Double { size > 0 ? min(Double(bytesRead) / Double(size), 1) : 1 }
 
-    public init(path: String, chunkSize: Int = 256 << 10) throws {
+    package init(path: String, chunkSize: Int = 256 << 10) throws {
         self.path = path
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -36,7 +36,7 @@ public final class FileChunkReader: ChunkReader {
         return pread(fd, &magic, 2, 0) == 2 && magic == [0x1f, 0x8b]
     }
 
-    public func nextChunk() throws -> UnsafeRawBufferPointer? {
+    package func nextChunk() throws -> UnsafeRawBufferPointer? {
         while true {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {

@@ -4,9 +4,9 @@ import Foundation
 /// Streaming gzip decompression with zlib. Handles multi-member files
 /// (`cat a.gz b.gz`) and treats end-of-file before the end of a gzip member as
 /// corruption, which zlib alone would accept silently.
-public final class GzipChunkReader: ChunkReader {
+package final class GzipChunkReader: ChunkReader {
     private let source: FileChunkReader
-    public var fractionRead: Double { source.fractionRead }
+    package var fractionRead: Double { source.fractionRead }
     private let path: String
     private var stream = z_stream()
     private let output: UnsafeMutableRawBufferPointer
@@ -35,7 +35,7 @@ public final class GzipChunkReader: ChunkReader {
         output.deallocate()
     }
 
-    public func nextChunk() throws -> UnsafeRawBufferPointer? {
+    package func nextChunk() throws -> UnsafeRawBufferPointer? {
         if let pendingError {
             self.pendingError = nil
             failed = true

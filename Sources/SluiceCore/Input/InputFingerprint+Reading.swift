@@ -2,7 +2,7 @@ import CZlib
 
 extension InputFingerprint {
     /// Reads the whole file: fast enough to run on each start (zlib's crc32 reads well over a gigabyte per second).
-    public static func of(path: String) throws -> InputFingerprint {
+    package static func of(path: String) throws -> InputFingerprint {
         let reader = try FileChunkReader(path: path)
         var crc = crc32(0, nil, 0)
         while let chunk = try reader.nextChunk() {

@@ -19,7 +19,7 @@ extension ItemParser {
     }
 
     /// One record, from a JSONL line or a CSV row; `number` is its line (JSONL) or row (CSV).
-    public func item(for record: [String: JSONValue], fileIndex: Int, number: Int, fileLabel: String, lineHash: UInt64) -> PlannedItem {
+    package func item(for record: [String: JSONValue], fileIndex: Int, number: Int, fileLabel: String, lineHash: UInt64) -> PlannedItem {
         var item = recordItem(fileIndex: fileIndex, number: number, fileLabel: fileLabel, lineHash: lineHash)
         guard let template else { return item.failing(.invalidField, "records need a template (--template)") }
         if let idField {

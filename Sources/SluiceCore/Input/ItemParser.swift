@@ -8,8 +8,8 @@ import Foundation
 ///
 /// Any shape may also carry `metadata` and per-line gateway settings
 /// (`properties`, `fallback`, `session_id`, `user_id`, `cache`).
-public struct ItemParser: Sendable {
-    public static let knownURLs: Set<String> = ["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses", "/v1/moderations"]
+package struct ItemParser: Sendable {
+    package static let knownURLs: Set<String> = ["/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/responses", "/v1/moderations"]
     static let settingKeys: Set<String> = ["metadata", "properties", "fallback", "session_id", "user_id", "cache", "prompt_id", "prompt_version", "mode"]
     static let keyKeys: Set<String> = ["custom_id", "id"]
     /// Built once, not per line: what a request body never copies from a line.
@@ -18,24 +18,24 @@ public struct ItemParser: Sendable {
     static let overrideKeys = settingKeys.subtracting(["metadata", "mode"])
     private static let blank = CharacterSet.whitespaces
 
-    public var endpoint: String
-    public var maxLineBytes: Int
+    package var endpoint: String
+    package var maxLineBytes: Int
     /// Body parameters applied where a line does not set them (temperature, max_tokens...).
-    public var bodyDefaults: [String: JSONValue]
+    package var bodyDefaults: [String: JSONValue]
     /// Whether the job names a model; if not, every line must.
-    public var jobHasModel: Bool
+    package var jobHasModel: Bool
     /// Whether the job names a server-side prompt (`--prompt-id`), which `inputs` lines then fill.
-    public var jobHasPrompt = false
+    package var jobHasPrompt = false
     /// With a template, every line (and CSV row) is a record of fields that fill it, not a request.
-    public var template: TemplateRenderer?
+    package var template: TemplateRenderer?
     /// The record field that keys an item (`--id-field`), instead of file:line.
-    public var idField: String?
+    package var idField: String?
     /// The job streams (`--stream`), so a line's own `"stream": true` is welcome.
-    public var acceptsStream: Bool
+    package var acceptsStream: Bool
     /// The defaults encoded once, spliced into each body that lacks them.
     let encodedDefaults: [(key: String, json: [UInt8])]
 
-    public init(
+    package init(
         endpoint: String, maxLineBytes: Int, bodyDefaults: [String: JSONValue], jobHasModel: Bool, template: TemplateRenderer? = nil,
         idField: String? = nil, jobHasPrompt: Bool = false, acceptsStream: Bool = false
     ) {
@@ -57,7 +57,7 @@ public struct ItemParser: Sendable {
     /// The line is validated and taken apart with `JSONScanner` and the request
     /// body is assembled from the line's own bytes; Foundation's parser is used
     /// only to explain invalid JSON and to decode the small settings fields.
-    public func parse(_ line: InputLine, fileIndex: Int, fileLabel: String) -> PlannedItem? {
+    package func parse(_ line: InputLine, fileIndex: Int, fileLabel: String) -> PlannedItem? {
         var item = PlannedItem(
             fileIndex: fileIndex, line: line.number, customID: "\(fileLabel):\(line.number)",
             lineHash: Digest64.of(line.bytes), endpoint: endpoint, model: nil, body: [],

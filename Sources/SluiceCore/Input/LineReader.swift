@@ -3,7 +3,7 @@ import Foundation
 /// Splits a `ChunkReader` into lines with `memchr`, never holding more than one
 /// line plus one chunk in memory. Lines over `maxLineBytes` are skipped without
 /// being buffered and reported as oversized.
-public final class LineReader {
+package final class LineReader {
     private let source: ChunkReader
     private let maxLineBytes: Int
     private var chunk: UnsafeRawBufferPointer?
@@ -14,14 +14,14 @@ public final class LineReader {
     private var ended = false
 
     /// How far through its file the reader is, by bytes.
-    public var fractionRead: Double { source.fractionRead }
+    package var fractionRead: Double { source.fractionRead }
 
-    public init(source: ChunkReader, maxLineBytes: Int) {
+    package init(source: ChunkReader, maxLineBytes: Int) {
         self.source = source
         self.maxLineBytes = maxLineBytes
     }
 
-    public func next() throws -> InputLine? {
+    package func next() throws -> InputLine? {
         while !ended {
             if chunk == nil || position >= chunk!.count {
                 guard let next = try source.nextChunk() else {

@@ -13,18 +13,18 @@ import ServiceLifecycle
 ///                       onBatch: { planned, problems, fraction in ... })
 /// let report = try await planner.plan()      // or, beside the dispatcher: the service's run()
 /// ```
-public final class Planner: Service {
-    public struct Report: Sendable {
-        public var planned = 0
-        public var problems = 0
+package final class Planner: Service {
+    package struct Report: Sendable {
+        package var planned = 0
+        package var problems = 0
         /// Files whose reading ended early (truncated or corrupt gzip), with the reason.
-        public var inputErrors: [String] = []
+        package var inputErrors: [String] = []
     }
 
     /// Items per planning transaction. Small on purpose: the planner runs beside the
     /// dispatcher, and a transaction's dirty index pages stay in memory until it commits
     /// (2,000 per transaction cost ~7 MB more peak memory on a 2,000,000-item job).
-    public static let batchSize = 500
+    package static let batchSize = 500
 
     private let parser: ItemParser
     private let inputs: [InputRecord]
@@ -36,7 +36,7 @@ public final class Planner: Service {
     private let onBatch: @Sendable (_ planned: Int, _ problems: Int, _ fraction: Double) async -> Void
     private let onEnd: @Sendable (Report) async -> Void
 
-    public init(
+    package init(
         parser: ItemParser, inputs: [InputRecord], replanning: Set<Int>, store: any CheckpointStore, control: RunControl,
         onBatch: @escaping @Sendable (Int, Int, Double) async -> Void = { _, _, _ in }, onEnd: @escaping @Sendable (Report) async -> Void = { _ in }
     ) {
@@ -51,7 +51,7 @@ public final class Planner: Service {
 
     /// As a service: plans until done or the run stops (the run's group then holds it
     /// until it stops everything, see `RunServiceRole`).
-    public func run() async {
+    package func run() async {
         var report = Report()
         do {
             report = try await plan()
@@ -62,7 +62,7 @@ public final class Planner: Service {
     }
 
     /// Plans every input not yet fully planned.
-    public func plan() async throws -> Report {
+    package func plan() async throws -> Report {
         let reader = InputReader(parser: parser)
         do {
             let report = try await plan(with: reader)

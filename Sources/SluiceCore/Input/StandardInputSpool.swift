@@ -11,12 +11,12 @@ import Foundation
 /// configuration.inputs = try StandardInputSpool.spooling(
 ///     configuration.inputs, besideCheckpoint: configuration.checkpoint, jobName: configuration.name) { path in logger.notice("saved to \(path)") }
 /// ```
-public enum StandardInputSpool {
+package enum StandardInputSpool {
     /// What stands for standard input where a path is expected.
-    public static let marker = "-"
+    package static let marker = "-"
 
     /// The inputs with `-` replaced by the spooled file (beside the checkpoint); unchanged when no input is `-`.
-    public static func spooling(
+    package static func spooling(
         _ inputs: [String], besideCheckpoint checkpoint: String, jobName: String, input: FileHandle = .standardInput,
         saved: (String) -> Void = { _ in }
     ) throws -> [String] {

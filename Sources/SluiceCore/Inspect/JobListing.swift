@@ -8,18 +8,18 @@ import Foundation
 ///     print(try await JobListing.entry(for: path).line())
 /// }
 /// ```
-public enum JobListing {
-    public struct Entry: Sendable, Codable, Equatable {
-        public var checkpoint: String
-        public var job: String
+package enum JobListing {
+    package struct Entry: Sendable, Codable, Equatable {
+        package var checkpoint: String
+        package var job: String
         /// As in `JobStatus.state`.
-        public var state: String
-        public var done: Int
-        public var total: Int
-        public var failed: Int
-        public var costUSD: Double
+        package var state: String
+        package var done: Int
+        package var total: Int
+        package var failed: Int
+        package var costUSD: Double
         /// Seconds since the checkpoint last changed.
-        public var idleSeconds: Double
+        package var idleSeconds: Double
 
         enum CodingKeys: String, CodingKey {
             case checkpoint, job, state, done, total, failed
@@ -27,7 +27,7 @@ public enum JobListing {
             case idleSeconds = "idle_seconds"
         }
 
-        public func line() -> String {
+        package func line() -> String {
             let percent = total > 0 ? String(format: "%5.1f%%", Double(done) * 100 / Double(total)) : "    -"
             return [
                 state.padding(toLength: 9, withPad: " ", startingAt: 0), percent, "\(done)/\(total)".padding(toLength: 15, withPad: " ", startingAt: 0),
@@ -38,7 +38,7 @@ public enum JobListing {
         }
     }
 
-    public static func entry(for checkpoint: String, now: Date = Date()) async throws -> Entry {
+    package static func entry(for checkpoint: String, now: Date = Date()) async throws -> Entry {
         let store = try await CheckpointStores.open(checkpoint, role: .reader)
         do {
             let settings = try await JobConfiguration.stored(in: store)

@@ -9,18 +9,18 @@ import Foundation
 /// let job = try JobReference.resolve("jobs/nightly.json")
 /// let store = try await CheckpointStores.open(job.checkpoint, role: .reader)
 /// ```
-public struct JobReference: Sendable {
+package struct JobReference: Sendable {
     /// The checkpoint's location.
-    public var checkpoint: String
+    package var checkpoint: String
     /// The job file's settings, when a job file was named (else the checkpoint's own are used).
-    public var configuration: JobConfiguration?
+    package var configuration: JobConfiguration?
 
-    public init(checkpoint: String, configuration: JobConfiguration? = nil) {
+    package init(checkpoint: String, configuration: JobConfiguration? = nil) {
         self.checkpoint = checkpoint
         self.configuration = configuration
     }
 
-    public static func resolve(_ argument: String) throws -> JobReference {
+    package static func resolve(_ argument: String) throws -> JobReference {
         if argument.hasPrefix("postgres://") || argument.hasPrefix("postgresql://") { return JobReference(checkpoint: argument) }
         guard FileManager.default.fileExists(atPath: argument) else {
             throw SluiceError(.configuration, "\(argument): no such job file or checkpoint")

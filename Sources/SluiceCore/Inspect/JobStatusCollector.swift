@@ -8,10 +8,10 @@ import Foundation
 /// let store = try await CheckpointStores.open(path, role: .reader)
 /// let status = try await JobStatusCollector(store: store).collect()
 /// ```
-public struct JobStatusCollector: Sendable {
-    public static let pageSize = 10_000
+package struct JobStatusCollector: Sendable {
+    package static let pageSize = 10_000
     /// The span the finishing rate (and so the ETA) is measured over.
-    public static let rateWindowSeconds = 300.0
+    package static let rateWindowSeconds = 300.0
 
     let store: any CheckpointStore
     /// Settings to read the job by; the checkpoint's own when nil.
@@ -20,7 +20,7 @@ public struct JobStatusCollector: Sendable {
     let prices: PriceTable?
     let now: Date
 
-    public init(store: any CheckpointStore, configuration: JobConfiguration? = nil, prices: PriceTable? = nil, now: Date = Date()) {
+    package init(store: any CheckpointStore, configuration: JobConfiguration? = nil, prices: PriceTable? = nil, now: Date = Date()) {
         self.store = store
         self.configuration = configuration
         self.prices = prices
@@ -28,19 +28,19 @@ public struct JobStatusCollector: Sendable {
     }
 
     /// Everything `status` shows, plus the items the report lists.
-    public struct Collected: Sendable {
-        public var status: JobStatus
+    package struct Collected: Sendable {
+        package var status: JobStatus
         /// The slowest answered items, slowest first.
-        public var slowest: [ItemSummary]
+        package var slowest: [ItemSummary]
         /// Failed items, in input order (at most `failedLimit`).
-        public var failed: [ItemSummary]
+        package var failed: [ItemSummary]
         /// Answer latencies in milliseconds, sorted (for the report's histogram).
-        public var latencies: [Double]
+        package var latencies: [Double]
     }
 
-    public func collect() async throws -> JobStatus { try await collectAll().status }
+    package func collect() async throws -> JobStatus { try await collectAll().status }
 
-    public func collectAll(slowestLimit: Int = 20, failedLimit: Int = 100) async throws -> Collected {
+    package func collectAll(slowestLimit: Int = 20, failedLimit: Int = 100) async throws -> Collected {
         let stored = try await JobConfiguration.stored(in: store)
         let settings = configuration ?? stored
         let prices = self.prices ?? settings?.priceTable ?? PriceTable()

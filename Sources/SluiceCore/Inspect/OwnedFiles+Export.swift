@@ -3,7 +3,7 @@ import Foundation
 extension OwnedFiles {
     /// `export --output` and `report --html`: `path` (and its temporary file) against every file of the job
     /// `argument` names (a job file or a checkpoint), whose settings are the job file's, else the checkpoint's.
-    public static func refuseOverwritingJob(
+    package static func refuseOverwritingJob(
         writing path: String, as name: String, argument: String, reference: JobReference, settings: JobConfiguration?
     ) throws {
         var files = OwnedFiles()

@@ -2,7 +2,7 @@ import Foundation
 
 /// `sluice status` for a person: the same figures as `--json`, a section a line.
 extension JobStatus {
-    public func text() -> String {
+    package func text() -> String {
         var lines: [String] = []
         var head = "job \"\(job)\" · \(state)"
         if let pid { head += " (pid \(pid))" }

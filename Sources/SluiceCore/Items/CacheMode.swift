@@ -1,4 +1,4 @@
 /// The gateway cache strategy for a job or a line. `off` sends no cache header.
-public enum CacheMode: String, Codable, Sendable, CaseIterable {
+package enum CacheMode: String, Codable, Sendable, CaseIterable {
     case exact, semantic, off
 }

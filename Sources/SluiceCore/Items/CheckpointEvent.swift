@@ -1,6 +1,6 @@
 /// What a dispatcher tells the checkpoint about a leased item, applied in
 /// order in one transaction.
-public enum CheckpointEvent: Sendable {
+package enum CheckpointEvent: Sendable {
     case finished(ItemOutcome)
     /// Abandoned unfinished because the run is stopping: pending again, so a
     /// graceful stop leaves nothing "in flight" behind. `attempts` is the item's

@@ -1,17 +1,17 @@
 /// An item as the scheduler sees it: what to send, loaded from the checkpoint.
-public struct DispatchItem: Sendable {
-    public var id: Int64
-    public var customID: String
-    public var endpoint: String
-    public var model: String?
-    public var body: [UInt8]
-    public var overrides: LineOverrides?
+package struct DispatchItem: Sendable {
+    package var id: Int64
+    package var customID: String
+    package var endpoint: String
+    package var model: String?
+    package var body: [UInt8]
+    package var overrides: LineOverrides?
     /// Attempts already made in earlier runs, kept so totals stay honest across resumes.
-    public var previousAttempts: Int
+    package var previousAttempts: Int
     /// The items an `--embed-batch` request carries (this item stands for them all); nil for one item.
-    public var members: [DispatchItem]? = nil
+    package var members: [DispatchItem]? = nil
 
-    public init(
+    package init(
         id: Int64, customID: String, endpoint: String, model: String?, body: [UInt8],
         overrides: LineOverrides?, previousAttempts: Int
     ) {

@@ -1,6 +1,6 @@
 /// What kind of failure an attempt or an item met, for grouping in `status`,
 /// the report and the metrics, and for choosing what `retry-failed` sends again.
-public enum ErrorClass: String, Codable, Sendable, CaseIterable, Comparable {
+package enum ErrorClass: String, Codable, Sendable, CaseIterable, Comparable {
     case rateLimit = "rate_limit"
     case server
     case timeout
@@ -11,7 +11,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Comparable {
     case invalidOutput = "invalid_output"
 
     /// Worth sending again later by default: the gateway, not the request, was the problem.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         switch self {
         case .rateLimit, .server, .timeout, .network, .invalidOutput: true
         case .badRequest, .auth, .input: false
@@ -19,7 +19,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Comparable {
     }
 
     /// Classifies a stored outcome: a bad input line, an HTTP status, or a transport failure's code.
-    public static func of(badLine: Bool, httpStatus: Int?, errorCode: String?) -> ErrorClass {
+    package static func of(badLine: Bool, httpStatus: Int?, errorCode: String?) -> ErrorClass {
         if badLine { return .input }
         if errorCode == GatewayFailure.Kind.invalidResponse.rawValue || errorCode == "invalid_output" { return .invalidOutput }
         if let status = httpStatus {
@@ -37,7 +37,7 @@ public enum ErrorClass: String, Codable, Sendable, CaseIterable, Comparable {
         }
     }
 
-    public static func < (lhs: ErrorClass, rhs: ErrorClass) -> Bool {
+    package static func < (lhs: ErrorClass, rhs: ErrorClass) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }

@@ -1,5 +1,5 @@
 /// What came back for one attempt: an HTTP answer, or a transport failure.
-public enum GatewayResult: Sendable {
+package enum GatewayResult: Sendable {
     case response(GatewayResponse)
     case failure(GatewayFailure)
 }

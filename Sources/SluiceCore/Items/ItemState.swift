@@ -7,13 +7,13 @@
 /// ```
 /// `inFlight` means leased: taken by a dispatcher, whether its request is on
 /// the wire or waiting for a retry.
-public enum ItemState: Int, Sendable, CaseIterable {
+package enum ItemState: Int, Sendable, CaseIterable {
     case pending = 0
     case inFlight = 1
     case succeeded = 2
     case failed = 3
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .pending: return "pending"
         case .inFlight: return "in_flight"

@@ -1,12 +1,12 @@
 /// The gateway settings one line may override for itself.
-public struct LineOverrides: Codable, Sendable, Equatable {
-    public var properties: [String: String]?
-    public var fallback: [String]?
-    public var sessionID: String?
-    public var userID: String?
-    public var cache: CacheMode?
-    public var promptID: String?
-    public var promptVersion: String?
+package struct LineOverrides: Codable, Sendable, Equatable {
+    package var properties: [String: String]?
+    package var fallback: [String]?
+    package var sessionID: String?
+    package var userID: String?
+    package var cache: CacheMode?
+    package var promptID: String?
+    package var promptVersion: String?
 
     enum CodingKeys: String, CodingKey {
         case properties, fallback, cache

@@ -2,30 +2,30 @@
 ///
 /// The body is kept as the JSON bytes of the request without its `model`, which
 /// is spliced in per attempt so a fallback does not need to re-encode the body.
-public struct PlannedItem: Sendable {
-    public var fileIndex: Int
-    public var line: Int
+package struct PlannedItem: Sendable {
+    package var fileIndex: Int
+    package var line: Int
     /// The key users see in results: `custom_id` / `id`, else `file:line`.
-    public var customID: String
+    package var customID: String
     /// FNV-1a of the raw line, so a changed line can be told from an unchanged one.
-    public var lineHash: UInt64
-    public var endpoint: String
-    public var model: String?
-    public var body: [UInt8]
+    package var lineHash: UInt64
+    package var endpoint: String
+    package var model: String?
+    package var body: [UInt8]
     /// Per-line gateway settings as JSON (`LineOverrides`), nil when the line has none.
-    public var overrides: [UInt8]?
+    package var overrides: [UInt8]?
     /// The line's `metadata`, echoed in the results and never sent.
-    public var metadata: [UInt8]?
+    package var metadata: [UInt8]?
     /// Set when the line cannot become a request; the item is then recorded as failed.
-    public var problem: InputProblem?
+    package var problem: InputProblem?
     /// Which of the accepted line shapes the line had (nil for a bad line), for `validate`.
-    public var shape: LineShape? = nil
+    package var shape: LineShape? = nil
     /// The line asked to be sent live (`"mode": "live"`) even when the job uses provider batches.
-    public var live = false
+    package var live = false
 }
 
 /// The line shapes `ItemParser` accepts.
-public enum LineShape: String, Sendable, CaseIterable {
+package enum LineShape: String, Sendable, CaseIterable {
     /// `{"custom_id", "method", "url", "body"}`, as the OpenAI Batch API takes.
     case batch
     /// `{"messages": [...], ...}`.

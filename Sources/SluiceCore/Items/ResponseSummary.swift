@@ -2,18 +2,18 @@ import Foundation
 
 /// The few fields sluice needs from an answer (who answered, token usage).
 /// The body itself is kept as bytes for the checkpoint and the results.
-public struct ResponseSummary: Sendable {
-    public var model: String?
-    public var promptTokens: Int?
-    public var completionTokens: Int?
-    public var totalTokens: Int?
+package struct ResponseSummary: Sendable {
+    package var model: String?
+    package var promptTokens: Int?
+    package var completionTokens: Int?
+    package var totalTokens: Int?
     /// Prompt tokens the provider served from its cache (OpenAI's `prompt_tokens_details.cached_tokens`,
     /// Anthropic's `cache_read_input_tokens`), billed at the cached-input price.
-    public var cachedTokens: Int?
+    package var cachedTokens: Int?
 
     /// Nil when the body is not a JSON object: a 2xx like that is a broken answer.
     /// Validates the whole body but decodes only these fields (no objects built).
-    public init?(body: [UInt8]) {
+    package init?(body: [UInt8]) {
         guard let members = (try? JSONScanner.members(of: body)) ?? nil else { return nil }
         for member in members {
             if member.key == "model" {
@@ -49,12 +49,12 @@ public struct ResponseSummary: Sendable {
     }
 
     /// `error.code` of an OpenAI or Floopy error body (`rate_limit_exceeded`, `PROVIDER_ERROR`...).
-    public static func errorCode(in body: [UInt8]) -> String? {
+    package static func errorCode(in body: [UInt8]) -> String? {
         guard let error = errorObject(in: body) else { return nil }
         return (error["code"] as? String) ?? (error["type"] as? String)
     }
 
-    public static func errorMessage(in body: [UInt8]) -> String? {
+    package static func errorMessage(in body: [UInt8]) -> String? {
         if let error = errorObject(in: body) { return error["message"] as? String }
         let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text

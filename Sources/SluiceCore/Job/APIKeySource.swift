@@ -3,15 +3,15 @@ import Foundation
 /// Finds the API key: from a key file when one is named, else from an
 /// environment variable. There is deliberately no flag that takes the key
 /// itself: argv is visible to every user of the machine (`ps`).
-public enum APIKeySource {
+package enum APIKeySource {
     /// Floopy's `fp_`, OpenAI's `sk-`, Anthropic's `sk-ant-`: a command-line argument like this is a key typed where it must not be.
-    public static func looksLikeAKey(_ text: String) -> Bool {
+    package static func looksLikeAKey(_ text: String) -> Bool {
         (text.hasPrefix("fp_") || text.hasPrefix("sk-")) && text.count >= 12 && !text.contains("/") && !text.hasSuffix(".json")
     }
 
     /// Nil means "send no Authorization", allowed only for loopback gateways
     /// (a local vLLM or the mock often needs none).
-    public static func resolve(
+    package static func resolve(
         environmentVariable: String, keyFile: String?, baseURL: String,
         environment: [String: String] = ProcessInfo.processInfo.environment, warn: (String) -> Void = APIKeySource.warnOnStandardError
     ) throws -> String? {
@@ -46,7 +46,7 @@ public enum APIKeySource {
             + "make it private with: chmod 600 \(keyFile)"
     }
 
-    public static let warnOnStandardError: @Sendable (String) -> Void = { message in
+    package static let warnOnStandardError: @Sendable (String) -> Void = { message in
         FileHandle.standardError.write(Data("sluice: warning: \(message)\n".utf8))
     }
 }

@@ -7,9 +7,9 @@ import Logging
 /// ```swift
 /// let cancelled = try await BatchCanceller.cancelOpenBatches(in: store, configuration: config, apiKey: key, logger: logger)
 /// ```
-public enum BatchCanceller {
+package enum BatchCanceller {
     /// The ids of the batches the gateway accepted to cancel.
-    public static func cancelOpenBatches(
+    package static func cancelOpenBatches(
         in store: any CheckpointStore, configuration: JobConfiguration, apiKey: String?, logger: Logger
     )
         async throws -> [String]

@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// ```swift
 /// try await CancelWatcher.request(in: store)   // sluice cancel, in another process
 /// ```
-public struct CancelWatcher: Service {
+package struct CancelWatcher: Service {
     static let key = "cancel_requested"
 
     let store: any CheckpointStore
@@ -25,11 +25,11 @@ public struct CancelWatcher: Service {
     }
 
     /// `sluice cancel`: leaves the note a running job (or the next `run`) reads.
-    public static func request(in store: any CheckpointStore) async throws {
+    package static func request(in store: any CheckpointStore) async throws {
         try await store.setValue(note(), forKey: key)
     }
 
-    public func run() async {
+    package func run() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled && !control.isStopping {
             if let note = try? await store.value(forKey: Self.key), !note.isEmpty {
                 control.stop(.error(Self.error(note: note)))

@@ -63,7 +63,7 @@ extension JobConfiguration {
 
     /// The `--header-env` headers with their values, read from the environment; a variable that is not set
     /// stops the job before anything is sent, naming it.
-    public func credentialHeaders(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [(name: String, value: String)] {
+    package func credentialHeaders(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [(name: String, value: String)] {
         try headerEnv.keys.sorted().map { name in
             let variable = headerEnv[name]!
             guard let value = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
@@ -93,7 +93,7 @@ extension JobConfiguration {
 
     /// The one redactor of a run: the API key, every `--header-env` value and the proxy password, scrubbed
     /// from all gateway text sluice prints, logs or stores.
-    public func redactor(
+    package func redactor(
         apiKey: String?, proxyPassword: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws
         -> Redactor
@@ -103,7 +103,7 @@ extension JobConfiguration {
 
     /// Loopback by address (any of 127.0.0.0/8, `::1`, an IPv4-mapped 127.x) or the name `localhost`;
     /// `127.example.com` is a name anyone can register, not a loopback address.
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
         if bare == "localhost" { return true }
         var v4 = in_addr()

@@ -2,10 +2,10 @@
 /// setting the gateway cannot honour stops the job before the first request.
 extension JobConfiguration {
     /// The profile the job's requests are built and read with.
-    public var gatewayProfile: any GatewayProfile { gateway.profile.profile(jobName: name) }
+    package var gatewayProfile: any GatewayProfile { gateway.profile.profile(jobName: name) }
 
     /// Settings the profile will not send, one message each, for the log at start.
-    public var gatewayProfileWarnings: [String] {
+    package var gatewayProfileWarnings: [String] {
         var warnings = (try? gatewayProfile.check(gateway)) ?? []
         if gateway.promptID != nil, ![GatewayProfileName.floopy, .floopySDK].contains(gateway.profile) {
             warnings.append("prompt_id is Floopy's server-side prompt; the \(gateway.profile.rawValue) profile does not send it")

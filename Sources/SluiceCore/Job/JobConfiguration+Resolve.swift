@@ -5,7 +5,7 @@ import Foundation
 /// merged key by key, and lists (`inputs`, `fallback`, `tags`) replace the file's.
 extension JobConfiguration {
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
-    public static func resolve(file: JobFile?, fileDirectory: String?, flags: JobFile) throws -> JobConfiguration {
+    package static func resolve(file: JobFile?, fileDirectory: String?, flags: JobFile) throws -> JobConfiguration {
         let file = file ?? JobFile()
         var job = JobConfiguration()
         for setting in settings {

@@ -3,11 +3,11 @@ import Foundation
 /// What the stages are built from: the settings read as a price table, an answer checker, an item parser, a deadline.
 extension JobConfiguration {
     /// The job's prices over the built-in table.
-    public var priceTable: PriceTable { PriceTable(overrides: prices) }
+    package var priceTable: PriceTable { PriceTable(overrides: prices) }
 
     /// Always a checker, even with no `--expect-json` and no schema: a request may still ask for JSON
     /// itself (its `response_format`), and items that ask nothing cost it one scan of the request.
-    public func answerChecker() throws -> AnswerChecker {
+    package func answerChecker() throws -> AnswerChecker {
         var compiled: JSONSchema?
         if let schema {
             do {
@@ -20,7 +20,7 @@ extension JobConfiguration {
     }
 
     /// The parser for this job's input lines and records.
-    public func itemParser() throws -> ItemParser {
+    package func itemParser() throws -> ItemParser {
         ItemParser(
             endpoint: endpoint, maxLineBytes: maxLineBytes, bodyDefaults: bodyDefaults, jobHasModel: model != nil,
             template: try template.map(TemplateRenderer.init), idField: idField, jobHasPrompt: gateway.promptID != nil,
@@ -28,14 +28,14 @@ extension JobConfiguration {
     }
 
     /// `--deadline` for the batch dispatcher: an ISO 8601 time as it is, a duration counted from each batch's creation.
-    public var batchDeadline: BatchDispatcher.Deadline? {
+    package var batchDeadline: BatchDispatcher.Deadline? {
         guard let deadline else { return nil }
         if let date = ISO8601DateFormatter().date(from: deadline) { return .at(date) }
         return Self.deadlineDate(deadline, from: Date(timeIntervalSince1970: 0)).map { .afterCreation(seconds: $0.timeIntervalSince1970) }
     }
 
     /// `6h`, `90m`, `2d`, `3600s`, `3600` (seconds from `start`), or an ISO 8601 time.
-    public static func deadlineDate(_ text: String, from start: Date) -> Date? {
+    package static func deadlineDate(_ text: String, from start: Date) -> Date? {
         if let date = ISO8601DateFormatter().date(from: text) { return date }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()), amount >= 0 { return start + amount * unit }

@@ -4,7 +4,7 @@ import Foundation
 /// have always used; the gateway's nested under `gateway`). Read back by `status`, `export`, `retry-failed`
 /// and the others, also from checkpoints written by an earlier sluice: a key it lacks keeps its default.
 extension JobConfiguration: Codable {
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Setting.StoredKey.self)
         for (prefix, rows) in Self.storedGroups {
             if let prefix {
@@ -16,7 +16,7 @@ extension JobConfiguration: Codable {
         }
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         self.init()
         let container = try decoder.container(keyedBy: Setting.StoredKey.self)
         for (prefix, rows) in Self.storedGroups {
@@ -37,14 +37,14 @@ extension JobConfiguration: Codable {
     }()
 
     /// The settings as stored in the checkpoint.
-    public func json() -> String {
+    package func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
     }
 
     /// The settings a checkpoint holds; nil for a checkpoint whose job never started.
-    public static func stored(in store: any CheckpointStore) async throws -> JobConfiguration? {
+    package static func stored(in store: any CheckpointStore) async throws -> JobConfiguration? {
         guard let json = try await store.jobSettings(), json != "{}" else { return nil }
         do {
             return try JSONDecoder().decode(JobConfiguration.self, from: Data(json.utf8))

@@ -2,7 +2,7 @@ import Foundation
 
 extension JobConfiguration {
     /// Each setting's own check (its row in `settings`), then the checks that weigh settings against each other.
-    public func validate() throws {
+    package func validate() throws {
         func fail(_ message: String) -> SluiceError { SluiceError(.configuration, message) }
         for setting in Self.settings {
             if let problem = setting.check(self) { throw fail(problem) }

@@ -7,102 +7,102 @@ import Foundation
 /// `settings` beside it: job-file key, flag, help, check and stored key. Reading job files, merging
 /// flags, validating, the checkpoint's form and the docs' table all follow from that row
 /// (`Setting`), so adding a setting is a property, a row, and its `@Option` in the command line.
-public struct JobConfiguration: Sendable, Equatable {
+package struct JobConfiguration: Sendable, Equatable {
     /// Values other code quotes (the help's examples, the scheduler's own default).
-    public enum Defaults {
-        public static let baseURL = "https://api.floopy.ai/v1"
-        public static let apiKeyEnv = "FLOOPY_API_KEY"
-        public static let maxRetryAfter = RetryAfter.defaultCap
+    package enum Defaults {
+        package static let baseURL = "https://api.floopy.ai/v1"
+        package static let apiKeyEnv = "FLOOPY_API_KEY"
+        package static let maxRetryAfter = RetryAfter.defaultCap
     }
 
-    public init() {}
+    package init() {}
 
     // MARK: Inputs and outputs
-    public var inputs: [String] = []
-    public var name = ""
-    public var output = ""
-    public var errors = ""
-    public var checkpoint = ""
-    public var maxLineBytes = 8 << 20
+    package var inputs: [String] = []
+    package var name = ""
+    package var output = ""
+    package var errors = ""
+    package var checkpoint = ""
+    package var maxLineBytes = 8 << 20
     /// Fills a prompt from each input record; the checkpoint keeps the text itself, not a path.
-    public var template: PromptTemplate?
+    package var template: PromptTemplate?
     /// The record field that keys each item (with a template).
-    public var idField: String?
+    package var idField: String?
 
     // MARK: Gateway
-    public var baseURL = Defaults.baseURL
-    public var apiKeyEnv = Defaults.apiKeyEnv
-    public var apiKeyFile: String?
+    package var baseURL = Defaults.baseURL
+    package var apiKeyEnv = Defaults.apiKeyEnv
+    package var apiKeyFile: String?
     /// Credential headers (`x-api-key`, Portkey's virtual key...) by name, each to the environment variable
     /// holding its value (`--header-env`): the names are stored, the values are read at start, like the key.
-    public var headerEnv: [String: String] = [:]
+    package var headerEnv: [String: String] = [:]
     /// The gateway's vocabulary: cache, properties, fallback, session, user, tags, prompt, extra headers.
-    public var gateway = GatewaySettings()
+    package var gateway = GatewaySettings()
     /// Extra trusted root certificates (PEM) for the gateway's TLS.
-    public var caFile: String?
-    public var allowInsecureHTTP = false
+    package var caFile: String?
+    package var allowInsecureHTTP = false
     /// HTTP/2 where the gateway offers it (`auto`), or one of them.
-    public var httpVersion = HTTPVersionSetting.auto
+    package var httpVersion = HTTPVersionSetting.auto
 
     // MARK: Requests
-    public var model: String?
-    public var endpoint = "/v1/chat/completions"
-    public var bodyDefaults: [String: JSONValue] = [:]
+    package var model: String?
+    package var endpoint = "/v1/chat/completions"
+    package var bodyDefaults: [String: JSONValue] = [:]
     /// Embedding items packed into one request.
-    public var embedBatch = 1
+    package var embedBatch = 1
     /// Chat completions are streamed and assembled, for time to first token and tokens per second.
-    public var stream = false
+    package var stream = false
 
     // MARK: Dispatch
-    public var concurrency = 16
-    public var maxAttempts = 5
-    public var timeoutSeconds = 120.0
+    package var concurrency = 16
+    package var maxAttempts = 5
+    package var timeoutSeconds = 120.0
     /// Learn the concurrency limit below `concurrency` from 429s and rate-limit headers.
-    public var adaptiveConcurrency = true
+    package var adaptiveConcurrency = true
     /// Stop the job when many items in a row fail with the same permanent error.
-    public var circuitBreaker = true
+    package var circuitBreaker = true
 
     // MARK: Pacing
-    public var requestsPerMinute: Int?
-    public var tokensPerMinute: Int?
+    package var requestsPerMinute: Int?
+    package var tokensPerMinute: Int?
     /// A refused item waits its Retry-After up to this many seconds; past it, it comes back at the next free slot.
-    public var maxRetryAfter = Defaults.maxRetryAfter
+    package var maxRetryAfter = Defaults.maxRetryAfter
 
     // MARK: Money
     /// Prices per model (per million tokens), over the built-in table.
-    public var prices: [String: Price] = [:]
+    package var prices: [String: Price] = [:]
     /// Stop sending before spend, plus the worst case of what is in flight, would pass this (US dollars).
-    public var maxCost: Double?
+    package var maxCost: Double?
 
     // MARK: Structured outputs
     /// Every answer must be JSON; a schema implies it.
-    public var expectJSON = false
+    package var expectJSON = false
     /// The JSON Schema every answer must match (its content, not its path).
-    public var schema: JSONValue?
+    package var schema: JSONValue?
     /// How many times an answer that is not the JSON asked for is asked again.
-    public var outputRetries = 2
+    package var outputRetries = 2
 
     // MARK: Dedup and reuse
     /// Identical requests of the job are sent once.
-    public var dedup = true
+    package var dedup = true
     /// Checkpoints (or folders of them) of earlier jobs whose answers identical requests take.
-    public var reuse: [String] = []
+    package var reuse: [String] = []
     /// Send a stable `Idempotency-Key` per item.
-    public var idempotencyKey = false
+    package var idempotencyKey = false
 
     // MARK: Provider batches
     /// Live requests, provider batches, or batches with live for what they fail (see `BatchDispatcher`).
-    public var mode = JobMode.live
-    public var batchMaxLines = 50_000
-    public var batchMaxBytes = 200 << 20
-    public var pollInterval = 30.0
-    public var deadline: String?
-    public var batchProvider: String?
+    package var mode = JobMode.live
+    package var batchMaxLines = 50_000
+    package var batchMaxBytes = 200 << 20
+    package var pollInterval = 30.0
+    package var deadline: String?
+    package var batchProvider: String?
 }
 
 extension JobConfiguration {
     /// Every setting, in the order they resolve (a derived default reads only rows above it) and the docs list them.
-    public static let settings: [Setting] = files + gatewaySettings + requests + dispatch + pacing + money + answers + sharing + batches
+    package static let settings: [Setting] = files + gatewaySettings + requests + dispatch + pacing + money + answers + sharing + batches
 
     static let files: [Setting] = [
         .value(

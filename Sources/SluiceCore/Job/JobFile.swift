@@ -19,41 +19,41 @@ import Foundation
 /// Relative paths are relative to the job file's folder. Set values by the property they fill:
 /// `flags.concurrency = 8`, `flags[\.gateway.cache] = .exact`.
 @dynamicMemberLookup
-public struct JobFile: Sendable {
+package struct JobFile: Sendable {
     /// Given values by job-file key.
     var values: [String: any Sendable] = [:]
 
-    public init() {}
+    package init() {}
 
-    public subscript<Value: Sendable>(_ keyPath: WritableKeyPath<JobConfiguration, Value>) -> Value? {
+    package subscript<Value: Sendable>(_ keyPath: WritableKeyPath<JobConfiguration, Value>) -> Value? {
         get { values[Self.key(keyPath)] as? Value }
         set { values[Self.key(keyPath)] = newValue }
     }
 
     /// An optional setting (`model`, `max_cost`): nil means not given.
-    public subscript<Value: Sendable>(_ keyPath: WritableKeyPath<JobConfiguration, Value?>) -> Value? {
+    package subscript<Value: Sendable>(_ keyPath: WritableKeyPath<JobConfiguration, Value?>) -> Value? {
         get { values[Self.key(keyPath)] as? Value }
         set { values[Self.key(keyPath)] = newValue }
     }
 
-    public subscript<Value: Sendable>(dynamicMember keyPath: WritableKeyPath<JobConfiguration, Value>) -> Value? {
+    package subscript<Value: Sendable>(dynamicMember keyPath: WritableKeyPath<JobConfiguration, Value>) -> Value? {
         get { self[keyPath] }
         set { self[keyPath] = newValue }
     }
 
-    public subscript<Value: Sendable>(dynamicMember keyPath: WritableKeyPath<JobConfiguration, Value?>) -> Value? {
+    package subscript<Value: Sendable>(dynamicMember keyPath: WritableKeyPath<JobConfiguration, Value?>) -> Value? {
         get { self[keyPath] }
         set { self[keyPath] = newValue }
     }
 
     /// A body parameter's own setting (`flags[body: "seed"] = 42`, see `Setting.bodyParameter`).
-    public subscript<Value: Sendable>(body name: String) -> Value? {
+    package subscript<Value: Sendable>(body name: String) -> Value? {
         get { values[Self.key(\JobConfiguration.bodyDefaults[name])] as? Value }
         set { values[Self.key(\JobConfiguration.bodyDefaults[name])] = newValue }
     }
 
     /// The template as given: a file's path, or (in a job file) the template itself.
-    public var template: TemplateSetting? {
+    package var template: TemplateSetting? {
         get { values["template"] as? TemplateSetting }
         set { values["template"] = newValue }
     }
@@ -67,10 +67,15 @@ public struct JobFile: Sendable {
 
     /// Loads and checks a job file: unknown keys and wrong types are errors
     /// naming the key, so a typo never silently falls back to a default.
-    public static func load(path: String) throws -> JobFile {
+    package static func load(path: String) throws -> JobFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SluiceError(.configuration, "\(path): cannot read the job file")
         }
+        return try load(data: data, named: path)
+    }
+
+    /// A job file's content; `path` names it in messages.
+    package static func load(data: Data, named path: String) throws -> JobFile {
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)

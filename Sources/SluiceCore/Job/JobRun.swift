@@ -101,8 +101,10 @@ struct JobRun {
         }
         let planner = try preparation.planner(for: job, onBatch: onBatch, onEnd: onEnd)
 
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals"),
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            options.handlesSignals
+            ? [.run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals")] : []
+        services += [
             .run(recorder, "checkpoint"),
             .run(history, "history", .reporting),
             .run(CancelWatcher(store: store, control: control), "cancel"),
@@ -141,6 +143,10 @@ struct JobRun {
                 gate.currentPause
             }
             services.append(.run(progress, "progress", .reporting))
+        }
+        if let onProgress = options.onProgress {
+            let feed = ProgressFeed(counters: counters, baseline: job.baseline, interval: options.progressInterval, receive: onProgress)
+            services.append(.run(feed, "progress feed", .reporting))
         }
         // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)

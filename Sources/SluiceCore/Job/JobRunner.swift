@@ -12,15 +12,15 @@ import Logging
 /// print(report.summary)
 /// exit(report.exitCode)
 /// ```
-public struct JobRunner: Sendable {
-    public let configuration: JobConfiguration
-    public let options: RunOptions
-    public let control: RunControl
+package struct JobRunner: Sendable {
+    package let configuration: JobConfiguration
+    package let options: RunOptions
+    package let control: RunControl
     private let apiKey: String?
     private let logger: Logger
     private let transport: GatewayTransport?
 
-    public init(
+    package init(
         configuration: JobConfiguration, options: RunOptions, apiKey: String?, logger: Logger,
         control: RunControl = RunControl(), transport: GatewayTransport? = nil
     ) {
@@ -32,7 +32,7 @@ public struct JobRunner: Sendable {
         self.transport = transport
     }
 
-    public func run() async throws -> RunReport {
+    package func run() async throws -> RunReport {
         let preparation = JobPreparation(configuration: configuration, options: options, logger: logger, control: control)
         let job = try await preparation.prepare()
         do {
@@ -126,7 +126,7 @@ public struct JobRunner: Sendable {
 
     /// The job's HTTP client: its TLS roots (`--ca-file`, `SSL_CERT_FILE`), proxy and key. Also what `cancel`
     /// uses to cancel the provider batches of a job nobody is running.
-    public static func transport(
+    package static func transport(
         for configuration: JobConfiguration, apiKey: String?, proxyFlag: String?, logger: Logger
     ) throws
         -> GatewayTransport

@@ -3,19 +3,19 @@ import Foundation
 /// The files a job's settings were read from that the configuration keeps only as content: the job file, the
 /// template file and the schema file. Carried beside the configuration (the checkpoint stores the template and
 /// schema themselves, under the keys it always had) so that `OwnedFiles` can keep every output off them.
-public struct JobSources: Sendable, Equatable {
-    public var jobFile: String?
-    public var template: String?
-    public var schema: String?
+package struct JobSources: Sendable, Equatable {
+    package var jobFile: String?
+    package var template: String?
+    package var schema: String?
 
-    public init(jobFile: String? = nil, template: String? = nil, schema: String? = nil) {
+    package init(jobFile: String? = nil, template: String? = nil, schema: String? = nil) {
         self.jobFile = jobFile
         self.template = template
         self.schema = schema
     }
 
     /// Where `JobConfiguration.resolve` reads them: a flag's path as given, else the job file's, relative to it.
-    public init(jobFile: String?, file: JobFile?, flags: JobFile) {
+    package init(jobFile: String?, file: JobFile?, flags: JobFile) {
         let folder = jobFile.map { ($0 as NSString).deletingLastPathComponent }
         func fromFile(_ path: String) -> String { JobConfiguration.pathInJobFile(path, folder: folder) }
         self.jobFile = jobFile
@@ -32,7 +32,7 @@ public struct JobSources: Sendable, Equatable {
     }
 
     /// The sources of a job named by its job file alone (`retry-failed`, `export`, `report`).
-    public static func load(jobFile: String) throws -> JobSources {
+    package static func load(jobFile: String) throws -> JobSources {
         JobSources(jobFile: jobFile, file: try JobFile.load(path: jobFile), flags: JobFile())
     }
 }

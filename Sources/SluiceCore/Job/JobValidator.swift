@@ -15,57 +15,57 @@ import Foundation
 /// let report = try await JobValidator(configuration: config).validate()
 /// print(report.text())
 /// ```
-public struct JobValidator: Sendable {
-    public static let defaultAssumedCompletionTokens = 256
+package struct JobValidator: Sendable {
+    package static let defaultAssumedCompletionTokens = 256
     /// Problems listed in full; the rest are counted.
-    public static let problemsListed = 50
+    package static let problemsListed = 50
 
     let configuration: JobConfiguration
     let assumedCompletionTokens: Int
 
-    public init(configuration: JobConfiguration, assumedCompletionTokens: Int = Self.defaultAssumedCompletionTokens) {
+    package init(configuration: JobConfiguration, assumedCompletionTokens: Int = Self.defaultAssumedCompletionTokens) {
         self.configuration = configuration
         self.assumedCompletionTokens = assumedCompletionTokens
     }
 
-    public struct ModelEstimate: Sendable, Equatable {
-        public var model: String
-        public var lines = 0
-        public var promptTokens = 0
+    package struct ModelEstimate: Sendable, Equatable {
+        package var model: String
+        package var lines = 0
+        package var promptTokens = 0
         /// Completion tokens at the low and the high end of the range.
-        public var completionLow = 0
-        public var completionHigh = 0
+        package var completionLow = 0
+        package var completionHigh = 0
         /// Nil when the model has no price.
-        public var costLow: Double?
-        public var costHigh: Double?
+        package var costLow: Double?
+        package var costHigh: Double?
     }
 
-    public struct Report: Sendable {
-        public var inputs: [String]
-        public var linesRead = 0
-        public var valid = 0
-        public var seconds = 0.0
-        public var shapes: [LineShape: Int] = [:]
-        public var endpoints: [String: Int] = [:]
-        public var models: [ModelEstimate] = []
+    package struct Report: Sendable {
+        package var inputs: [String]
+        package var linesRead = 0
+        package var valid = 0
+        package var seconds = 0.0
+        package var shapes: [LineShape: Int] = [:]
+        package var endpoints: [String: Int] = [:]
+        package var models: [ModelEstimate] = []
         /// Lines that set `max_tokens` (or `max_completion_tokens` / `max_output_tokens`).
-        public var linesWithMaxTokens = 0
-        public var assumedCompletionTokens: Int
-        public var problemCount = 0
+        package var linesWithMaxTokens = 0
+        package var assumedCompletionTokens: Int
+        package var problemCount = 0
         /// The first `problemsListed` problems, each `file:line: reason`.
-        public var problems: [String] = []
+        package var problems: [String] = []
         /// Read errors that ended a file early (a truncated gzip stream).
-        public var inputErrors: [String] = []
-        public var fallbacks: [String] = []
+        package var inputErrors: [String] = []
+        package var fallbacks: [String] = []
 
-        public var promptTokens: Int { models.reduce(0) { $0 + $1.promptTokens } }
-        public var costLow: Double { models.compactMap(\.costLow).reduce(0, +) }
-        public var costHigh: Double { models.compactMap(\.costHigh).reduce(0, +) }
-        public var unpricedModels: [String] { models.filter { $0.costLow == nil }.map(\.model) }
-        public var isClean: Bool { problemCount == 0 && inputErrors.isEmpty }
+        package var promptTokens: Int { models.reduce(0) { $0 + $1.promptTokens } }
+        package var costLow: Double { models.compactMap(\.costLow).reduce(0, +) }
+        package var costHigh: Double { models.compactMap(\.costHigh).reduce(0, +) }
+        package var unpricedModels: [String] { models.filter { $0.costLow == nil }.map(\.model) }
+        package var isClean: Bool { problemCount == 0 && inputErrors.isEmpty }
     }
 
-    public func validate() async throws -> Report {
+    package func validate() async throws -> Report {
         let started = ContinuousClock.now
         let parser = try configuration.itemParser()
         var report = Report(inputs: configuration.inputs, assumedCompletionTokens: assumedCompletionTokens)
@@ -217,7 +217,7 @@ public struct JobValidator: Sendable {
 }
 
 extension JobValidator.Report {
-    public func text() -> String {
+    package func text() -> String {
         var lines: [String] = []
         let rate = Double(linesRead) / Swift.max(seconds, 0.001)
         lines.append(

@@ -10,7 +10,7 @@ import Foundation
 /// files.add(job: configuration, sources: sources)
 /// try files.refuseClashes()  // "export --output in.jsonl is the input in.jsonl (same file): sluice would overwrite it"
 /// ```
-public struct OwnedFiles: Sendable {
+package struct OwnedFiles: Sendable {
     struct Role: Sendable {
         /// How the role is named when it would do the overwriting (`--errors`).
         var name: String
@@ -22,25 +22,25 @@ public struct OwnedFiles: Sendable {
 
     private(set) var roles: [Role] = []
 
-    public init() {}
+    package init() {}
 
     /// The files of a job: what `run` writes, then what it reads.
-    public init(job configuration: JobConfiguration, sources: JobSources = JobSources()) {
+    package init(job configuration: JobConfiguration, sources: JobSources = JobSources()) {
         add(job: configuration, sources: sources)
     }
 
     /// A file this command writes; `temporary` is the working name it is written under first.
-    public mutating func writes(_ name: String, _ noun: String, _ path: String, temporary: String? = nil) {
+    package mutating func writes(_ name: String, _ noun: String, _ path: String, temporary: String? = nil) {
         roles.append(Role(name: name, noun: noun, path: path, writes: true))
         if let temporary { roles.append(Role(name: "\(name)'s temporary file", noun: "the temporary file of \(noun)", path: temporary, writes: true)) }
     }
 
     /// A file this command reads, or keeps for later runs.
-    public mutating func reads(_ noun: String, _ path: String) {
+    package mutating func reads(_ noun: String, _ path: String) {
         roles.append(Role(name: noun, noun: noun, path: path, writes: false))
     }
 
-    public mutating func add(job configuration: JobConfiguration, sources: JobSources = JobSources()) {
+    package mutating func add(job configuration: JobConfiguration, sources: JobSources = JobSources()) {
         let shared = PostgresLocation.isPostgres(configuration.checkpoint)
         let partial = ResultsPublisher.partialSuffix(shared: shared)
         writes("--output", "the results file", configuration.output)
@@ -72,7 +72,7 @@ public struct OwnedFiles: Sendable {
     }
 
     /// Throws a configuration error naming both roles when a written file is any other file of the list.
-    public func refuseClashes() throws {
+    package func refuseClashes() throws {
         let identities = roles.map { FileIdentity(path: $0.path) }
         for first in roles.indices {
             for second in roles.indices where second > first && (roles[first].writes || roles[second].writes) {

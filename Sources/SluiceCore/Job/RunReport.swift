@@ -1,34 +1,34 @@
 import Foundation
 
 /// What a run did, for the summary, the exit code and tests.
-public struct RunReport: Sendable {
-    public var jobName: String
-    public var counts: ItemCounts
-    public var stats: RunStats
+package struct RunReport: Sendable {
+    package var jobName: String
+    package var counts: ItemCounts
+    package var stats: RunStats
     /// Items already finished before this run started (not sent again).
-    public var skipped: Int
-    public var recoveredInFlight: Int
-    public var requeuedFailed: Int
-    public var elapsedSeconds: Double
-    public var written: ResultsPublisher.Written?
+    package var skipped: Int
+    package var recoveredInFlight: Int
+    package var requeuedFailed: Int
+    package var elapsedSeconds: Double
+    package var written: ResultsPublisher.Written?
     /// A shared job completed, and another worker (this id) writes the results.
-    public var publishedBy: String?
-    public var resultsPath: String
-    public var errorsPath: String
-    public var checkpointPath: String
-    public var inputErrors: [String]
-    public var problems: [InputProblemRecord]
-    public var stopReason: RunControl.StopReason?
+    package var publishedBy: String?
+    package var resultsPath: String
+    package var errorsPath: String
+    package var checkpointPath: String
+    package var inputErrors: [String]
+    package var problems: [InputProblemRecord]
+    package var stopReason: RunControl.StopReason?
     /// What every answer of the job cost at its prices, and the answering models without a price.
-    public var totalCost = 0.0
-    public var unpricedModels: [String] = []
+    package var totalCost = 0.0
+    package var unpricedModels: [String] = []
     /// What provider batches saved against live prices, over the whole job.
-    public var batchSavings = 0.0
+    package var batchSavings = 0.0
 
     /// 0 all succeeded; 1 some items failed or an input was damaged; 2 usage,
     /// configuration or authentication error; 3 the `--max-cost` cap was reached;
     /// 130/143 interrupted or cancelled (resumable).
-    public var exitCode: Int32 {
+    package var exitCode: Int32 {
         switch stopReason {
         case .signal(let number): return 128 + number
         case .error(let error): return error.exitCode
@@ -36,7 +36,7 @@ public struct RunReport: Sendable {
         }
     }
 
-    public var summary: String {
+    package var summary: String {
         var lines: [String] = []
         let state: String
         switch stopReason {

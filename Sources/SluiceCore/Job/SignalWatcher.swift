@@ -15,16 +15,16 @@ import UnixSignals
 /// ```swift
 /// ServiceGroupConfiguration.ServiceConfiguration(service: SignalWatcher(control: control, graceSeconds: 30), serviceName: "signals")
 /// ```
-public struct SignalWatcher: Service {
+package struct SignalWatcher: Service {
     private let control: RunControl
     private let graceSeconds: Double
 
-    public init(control: RunControl, graceSeconds: Double) {
+    package init(control: RunControl, graceSeconds: Double) {
         self.control = control
         self.graceSeconds = graceSeconds
     }
 
-    public func run() async {
+    package func run() async {
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         var received = 0
         for await signal in signals.cancelOnGracefulShutdown() {

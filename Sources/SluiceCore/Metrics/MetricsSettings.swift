@@ -1,11 +1,11 @@
 /// `--metrics HOST:PORT` and `--metrics-label-property NAME`.
-public struct MetricsSettings: Sendable, Equatable {
-    public var host: String
-    public var port: Int
+package struct MetricsSettings: Sendable, Equatable {
+    package var host: String
+    package var port: Int
     /// Properties whose value labels the per-model metrics (`property_team="search"`).
-    public var labelProperties: [String]
+    package var labelProperties: [String]
 
-    public init(host: String, port: Int, labelProperties: [String] = []) {
+    package init(host: String, port: Int, labelProperties: [String] = []) {
         self.host = host
         self.port = port
         self.labelProperties = labelProperties

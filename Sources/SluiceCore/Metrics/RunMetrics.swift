@@ -23,18 +23,18 @@ import Prometheus
 /// metrics.requestSent(model: "gpt-4o-mini", overrides: item.overrides)
 /// let text = metrics.exposition()   // what GET /metrics answers
 /// ```
-public final class RunMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class RunMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let labelProperties: [String]
     private let jobProperties: [String: String]
 
-    public static let latencyBuckets: [Duration] = [
+    package static let latencyBuckets: [Duration] = [
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
         .seconds(30), .seconds(60), .seconds(120),
     ]
 
-    public init(labelProperties: [String] = [], jobProperties: [String: String] = [:]) {
+    package init(labelProperties: [String] = [], jobProperties: [String: String] = [:]) {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets = ["sluice_request_duration_seconds": Self.latencyBuckets]
@@ -51,12 +51,12 @@ public final class RunMetrics: Sendable {
         }
     }
 
-    public func requestSent(model: String, overrides: LineOverrides?) {
+    package func requestSent(model: String, overrides: LineOverrides?) {
         Counter(label: "sluice_requests_total", dimensions: [("model", model)] + propertyLabels(overrides), factory: factory).increment()
     }
 
     /// One attempt's answer (or its lack): outcome is `success` or an `ErrorClass` raw value.
-    public func attemptFinished(
+    package func attemptFinished(
         model: String, outcome: String, latency: Duration?, promptTokens: Int, completionTokens: Int, cachedTokens: Int, cost: Double?,
         overrides: LineOverrides?
     ) {
@@ -71,20 +71,20 @@ public final class RunMetrics: Sendable {
     }
 
     /// An item's outcome, once the checkpoint has committed it.
-    public func itemFinished(succeeded: Bool, errorClass: ErrorClass?) {
+    package func itemFinished(succeeded: Bool, errorClass: ErrorClass?) {
         let dimensions = [("outcome", succeeded ? "succeeded" : "failed"), ("class", errorClass?.rawValue ?? "")]
         Counter(label: "sluice_items_total", dimensions: dimensions, factory: factory).increment()
     }
 
     /// The gauges, refreshed from the run's figures just before each scrape.
-    public func refresh(from stats: RunStats, paused: Bool) {
+    package func refresh(from stats: RunStats, paused: Bool) {
         Gauge(label: "sluice_concurrency_limit", factory: factory).record(stats.concurrencyLimit)
         Gauge(label: "sluice_in_flight", factory: factory).record(stats.inFlight)
         Gauge(label: "sluice_paused", factory: factory).record(paused ? 1 : 0)
     }
 
     /// The Prometheus text exposition format.
-    public func exposition() -> String {
+    package func exposition() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)

@@ -1,13 +1,13 @@
 /// What one model costs, in US dollars per million tokens, as a provider lists it.
-public struct Price: Codable, Sendable, Equatable {
-    public var input: Double
-    public var output: Double
+package struct Price: Codable, Sendable, Equatable {
+    package var input: Double
+    package var output: Double
     /// Prompt tokens the provider served from its cache (`usage.prompt_tokens_details.cached_tokens`); `input` when not listed.
-    public var cachedInput: Double?
+    package var cachedInput: Double?
     /// What a provider batch (issue: batch mode) costs as a share of the live price.
-    public var batch: Double?
+    package var batch: Double?
 
-    public init(input: Double, output: Double, cachedInput: Double? = nil, batch: Double? = nil) {
+    package init(input: Double, output: Double, cachedInput: Double? = nil, batch: Double? = nil) {
         self.input = input
         self.output = output
         self.cachedInput = cachedInput
@@ -20,7 +20,7 @@ public struct Price: Codable, Sendable, Equatable {
     }
 
     /// The cost of one answer's usage.
-    public func cost(prompt: Int, completion: Int, cached: Int = 0) -> Double {
+    package func cost(prompt: Int, completion: Int, cached: Int = 0) -> Double {
         let cachedTokens = min(max(cached, 0), prompt)
         return (Double(prompt - cachedTokens) * input + Double(cachedTokens) * (cachedInput ?? input) + Double(completion) * output) / 1_000_000
     }

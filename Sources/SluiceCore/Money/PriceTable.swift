@@ -7,10 +7,10 @@
 /// let prices = PriceTable(overrides: ["gpt-4o-mini": Price(input: 0.15, output: 0.60)])
 /// let dollars = prices.cost(model: "gpt-4o-mini-2024-07-18", prompt: 1200, completion: 80)   // the dated name finds its model
 /// ```
-public struct PriceTable: Sendable, Equatable {
+package struct PriceTable: Sendable, Equatable {
     /// List prices per million tokens, as published on 2026-11-01 (docs/money.md). A job file's
     /// `prices` wins over these; they are a convenience, not a bill.
-    public static let builtIn: [String: Price] = [
+    package static let builtIn: [String: Price] = [
         "gpt-4o": Price(input: 2.50, output: 10.00, cachedInput: 1.25, batch: 0.5),
         "gpt-4o-mini": Price(input: 0.15, output: 0.60, cachedInput: 0.075, batch: 0.5),
         "gpt-4.1": Price(input: 2.00, output: 8.00, cachedInput: 0.50, batch: 0.5),
@@ -27,22 +27,22 @@ public struct PriceTable: Sendable, Equatable {
         "gemini-2.5-pro": Price(input: 1.25, output: 10.00, cachedInput: 0.31, batch: 0.5),
     ]
 
-    public let prices: [String: Price]
+    package let prices: [String: Price]
     /// The names lowercased, longest first: `price(for:)` runs for every answer, so the table is not
     /// lowercased and filtered each time.
     private let prefixes: [(name: String, price: Price)]
 
-    public init(overrides: [String: Price] = [:], includeBuiltIn: Bool = true) {
+    package init(overrides: [String: Price] = [:], includeBuiltIn: Bool = true) {
         prices = (includeBuiltIn ? Self.builtIn : [:]).merging(overrides) { _, job in job }
         prefixes = prices.map { (name: $0.key.lowercased(), price: $0.value) }
             .sorted { $0.name.count != $1.name.count ? $0.name.count > $1.name.count : $0.name < $1.name }
     }
 
-    public static func == (left: PriceTable, right: PriceTable) -> Bool { left.prices == right.prices }
+    package static func == (left: PriceTable, right: PriceTable) -> Bool { left.prices == right.prices }
 
     /// The price of a model by its exact name, else the longest listed name it starts with
     /// (`gpt-4o-mini-2024-07-18` is `gpt-4o-mini`, `claude-sonnet-4-20250514` is `claude-sonnet-4`).
-    public func price(for model: String) -> Price? {
+    package func price(for model: String) -> Price? {
         if let exact = prices[model] { return exact }
         let lowered = model.lowercased()
         return prefixes.first { lowered.hasPrefix($0.name) }?.price
@@ -51,9 +51,9 @@ public struct PriceTable: Sendable, Equatable {
     /// Nil when the model has no price.
     /// A provider batch's price as a share of the live one: the model's `batch`, else half (OpenAI's and
     /// Anthropic's batch discount).
-    public func batchShare(for model: String) -> Double { price(for: model)?.batch ?? 0.5 }
+    package func batchShare(for model: String) -> Double { price(for: model)?.batch ?? 0.5 }
 
-    public func cost(model: String, prompt: Int, completion: Int, cached: Int = 0) -> Double? {
+    package func cost(model: String, prompt: Int, completion: Int, cached: Int = 0) -> Double? {
         price(for: model)?.cost(prompt: prompt, completion: completion, cached: cached)
     }
 }

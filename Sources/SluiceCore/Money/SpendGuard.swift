@@ -11,11 +11,11 @@ import Synchronization
 /// guard let hold = guardian.reserve(model: "gpt-4o-mini", promptTokens: 800, maxCompletionTokens: 64) else { stop() }
 /// guardian.settle(hold, actualCost: 0.00019)
 /// ```
-public final class SpendGuard: Sendable {
+package final class SpendGuard: Sendable {
     /// The completion assumed for a request that sets no `max_tokens` (a worst case, not a guess).
-    public static let assumedCompletionTokens = 4096
+    package static let assumedCompletionTokens = 4096
 
-    public struct Reservation: Sendable {
+    package struct Reservation: Sendable {
         fileprivate let amount: Double
     }
 
@@ -24,20 +24,20 @@ public final class SpendGuard: Sendable {
         var reserved = 0.0
     }
 
-    public let cap: Double
+    package let cap: Double
     private let prices: PriceTable
     private let state: Mutex<State>
 
-    public init(cap: Double, prices: PriceTable, alreadySpent: Double) {
+    package init(cap: Double, prices: PriceTable, alreadySpent: Double) {
         self.cap = cap
         self.prices = prices
         state = Mutex(State(spent: alreadySpent))
     }
 
-    public var spent: Double { state.withLock { $0.spent } }
+    package var spent: Double { state.withLock { $0.spent } }
 
     /// Nil when the request would take the job past the cap (or its model has no price, so its cost cannot be bounded).
-    public func reserve(model: String, promptTokens: Int, maxCompletionTokens: Int?) -> Reservation? {
+    package func reserve(model: String, promptTokens: Int, maxCompletionTokens: Int?) -> Reservation? {
         guard let worst = prices.cost(model: model, prompt: promptTokens, completion: maxCompletionTokens ?? Self.assumedCompletionTokens) else {
             return nil
         }
@@ -49,7 +49,7 @@ public final class SpendGuard: Sendable {
     }
 
     /// The answer came (or none will): its real cost replaces the worst case.
-    public func settle(_ reservation: Reservation, actualCost: Double?) {
+    package func settle(_ reservation: Reservation, actualCost: Double?) {
         state.withLock { state in
             state.reserved -= reservation.amount
             state.spent += actualCost ?? 0

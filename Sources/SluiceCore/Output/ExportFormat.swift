@@ -1,5 +1,5 @@
 /// The shapes `sluice export` writes.
-public enum ExportFormat: String, Sendable, CaseIterable {
+package enum ExportFormat: String, Sendable, CaseIterable {
     /// As `run` writes its results: the OpenAI batch output format.
     case openaiBatch = "openai-batch"
     /// One object per item: `custom_id`, `status`, `content`, `model`, `usage`, `latency_ms`, `metadata`, `properties`, `error`.
@@ -9,7 +9,7 @@ public enum ExportFormat: String, Sendable, CaseIterable {
 }
 
 /// Which items `sluice export` writes: finished ones, or only one outcome.
-public enum ExportSelection: String, Sendable, CaseIterable {
+package enum ExportSelection: String, Sendable, CaseIterable {
     case all
     case succeeded
     case failed

@@ -10,11 +10,11 @@ import Foundation
 /// makes it a known name that is kept if the file is never committed, so a
 /// long job's finished work can be read while it runs (`flush()` makes what
 /// was written so far readable, gzip included).
-public final class OutputFile {
-    public let path: String
-    public let workingPath: String
+package final class OutputFile {
+    package let path: String
+    package let workingPath: String
     /// What the file is, for messages: "results file", "errors file", "report".
-    public let what: String
+    package let what: String
     private let keepUncommitted: Bool
     private var committed = false
     private let fd: Int32
@@ -25,7 +25,7 @@ public final class OutputFile {
     static let bufferLimit = 256 << 10
     private static let bufferCapacity = bufferLimit + (64 << 10)
 
-    public init(path: String, partialPath: String? = nil, what: String = "results file") throws {
+    package init(path: String, partialPath: String? = nil, what: String = "results file") throws {
         self.path = path
         self.what = what
         workingPath = partialPath ?? Self.temporaryPath(for: path)
@@ -48,12 +48,12 @@ public final class OutputFile {
         buffer.reserveCapacity(Self.bufferCapacity)
     }
 
-    public static func standardOutput() -> OutputFile { OutputFile(standardOutput: ()) }
+    package static func standardOutput() -> OutputFile { OutputFile(standardOutput: ()) }
 
     /// The working name of a file written without a `partialPath`.
-    public static func temporaryPath(for path: String) -> String { path + ".tmp-\(getpid())" }
+    package static func temporaryPath(for path: String) -> String { path + ".tmp-\(getpid())" }
 
-    public var isStandardOutput: Bool { path == "-" }
+    package var isStandardOutput: Bool { path == "-" }
 
     deinit {
         if fd >= 0 { close(fd) }
@@ -61,17 +61,17 @@ public final class OutputFile {
     }
 
     /// Writes out what is buffered, so a reader of the working file sees every line written so far.
-    public func flush() throws {
+    package func flush() throws {
         try drain(finish: false, sync: true)
     }
 
-    public func write(_ bytes: [UInt8]) throws {
+    package func write(_ bytes: [UInt8]) throws {
         buffer += bytes
         if buffer.count >= Self.bufferLimit { try drain(finish: false) }
     }
 
     /// Flushes, syncs and renames the file into place.
-    public func commit() throws {
+    package func commit() throws {
         try drain(finish: true)
         if isStandardOutput {
             committed = true

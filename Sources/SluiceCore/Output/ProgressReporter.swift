@@ -15,9 +15,9 @@ import Synchronization
 /// let progress = ProgressReporter(counters: counters, baseline: counts, spentBefore: 0.42, plainInterval: 10) { gate.currentPause }
 /// try await progress.run()   // in the run's ServiceGroup
 /// ```
-public final class ProgressReporter: Service {
+package final class ProgressReporter: Service {
     /// Seconds of history the rates are taken over.
-    public static let window = 30.0
+    package static let window = 30.0
 
     private struct Sample {
         var at: Double
@@ -35,7 +35,7 @@ public final class ProgressReporter: Service {
     /// The job-wide pause in force, if any (seconds left, reason).
     private let pause: @Sendable () -> (remaining: Double, reason: String)?
 
-    public init(
+    package init(
         counters: RunCounters, baseline: ItemCounts, spentBefore: Double = 0, plainInterval: Double,
         interactive: Bool = isatty(STDERR_FILENO) == 1,
         pause: @escaping @Sendable () -> (remaining: Double, reason: String)? = { nil }
@@ -48,7 +48,7 @@ public final class ProgressReporter: Service {
         interval = interactive ? 0.5 : plainInterval
     }
 
-    public func run() async {
+    package func run() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: .seconds(interval)) }
@@ -61,7 +61,7 @@ public final class ProgressReporter: Service {
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     }
 
-    public func line() -> String {
+    package func line() -> String {
         let stats = counters.snapshot
         let elapsed = counters.elapsedSeconds
         let planned = baseline.total + stats.planned

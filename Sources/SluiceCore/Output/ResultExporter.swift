@@ -10,8 +10,8 @@ import Foundation
 /// let exporter = ResultExporter(store: store, format: .flat, selection: .failed, jobProperties: ["team": "search"])
 /// let written = try await exporter.export(to: OutputFile(path: "failed.jsonl.gz"))
 /// ```
-public struct ResultExporter: Sendable {
-    public static let pageSize = 1000
+package struct ResultExporter: Sendable {
+    package static let pageSize = 1000
 
     let store: any CheckpointStore
     let format: ExportFormat
@@ -24,7 +24,7 @@ public struct ResultExporter: Sendable {
     /// (`--csv-raw`) keeps every byte, for pipelines that read the file as data.
     let neutralisesFormulas: Bool
 
-    public init(
+    package init(
         store: any CheckpointStore, format: ExportFormat, selection: ExportSelection = .all, jobProperties: [String: String] = [:],
         metadataColumns: [String] = [], neutralisesFormulas: Bool = true
     ) {
@@ -36,14 +36,14 @@ public struct ResultExporter: Sendable {
         self.neutralisesFormulas = neutralisesFormulas
     }
 
-    public static let csvColumns = [
+    package static let csvColumns = [
         "custom_id", "status", "model", "content", "prompt_tokens", "completion_tokens", "total_tokens", "latency_ms", "error_code",
         "error_message", "properties",
     ]
 
     /// Writes every selected finished item and commits the file; returns how many items it wrote.
     @discardableResult
-    public func export(to file: OutputFile) async throws -> Int {
+    package func export(to file: OutputFile) async throws -> Int {
         var cursor = ResultCursor.start
         var written = 0
         if format == .csv { try file.write(try csvRows([Self.csvColumns + metadataColumns.map { "metadata." + $0 }])) }

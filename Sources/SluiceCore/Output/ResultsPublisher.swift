@@ -18,25 +18,25 @@ import ServiceLifecycle
 /// try await publisher.advance()              // as outcomes are committed
 /// let written = try await publisher.finish() // when every item is finished
 /// ```
-public actor ResultsPublisher: Service {
-    public struct Written: Sendable, Equatable {
-        public var results = 0
-        public var errors = 0
+package actor ResultsPublisher: Service {
+    package struct Written: Sendable, Equatable {
+        package var results = 0
+        package var errors = 0
     }
 
-    public static let partialSuffix = ".partial"
+    package static let partialSuffix = ".partial"
 
     /// Workers of a shared job on one machine may name the same results file: each writes its own partial file.
-    public static func partialSuffix(shared: Bool) -> String { partialSuffix + (shared ? ".\(getpid())" : "") }
+    package static func partialSuffix(shared: Bool) -> String { partialSuffix + (shared ? ".\(getpid())" : "") }
     private let thread: DedicatedThread
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
     private let store: any CheckpointStore
     private let control: RunControl?
     /// Rows read per query (500 by default): a page of decompressed answers is held at once, alongside the run.
     private let pageSize: Int
     private var files: (results: OutputFile, errors: OutputFile)?
     private var cursor = ResultCursor.start
-    public private(set) var written = Written()
+    package private(set) var written = Written()
 
     private init(thread: DedicatedThread, store: any CheckpointStore, control: RunControl?, pageSize: Int) {
         self.thread = thread
@@ -47,7 +47,7 @@ public actor ResultsPublisher: Service {
 
     /// Creates both working files at once, which also proves the folder is writable.
     /// `control`: where a failed write during the run stops the job.
-    public static func create(
+    package static func create(
         store: any CheckpointStore, resultsPath: String, errorsPath: String,
         control: RunControl? = nil, pageSize: Int = 500, partialSuffix: String = ResultsPublisher.partialSuffix
     ) async throws -> ResultsPublisher {
@@ -65,7 +65,7 @@ public actor ResultsPublisher: Service {
 
     /// Appends every newly finished item of the finished prefix; returns how many.
     @discardableResult
-    public func advance() async throws -> Int {
+    package func advance() async throws -> Int {
         guard let files else { return 0 }
         do {
             return try await append(to: files)
@@ -104,7 +104,7 @@ public actor ResultsPublisher: Service {
 
     /// Writes what is left and renames both files into place. Call only when
     /// every item is finished: an unfinished one would end the file early.
-    public func finish() async throws -> Written {
+    package func finish() async throws -> Written {
         try await advance()
         try files?.results.commit()
         try files?.errors.commit()
@@ -114,7 +114,7 @@ public actor ResultsPublisher: Service {
 
     /// Ends the publisher's thread; the partial files stay as they are. Not isolated: it must
     /// not wait for its own thread to end while running on it.
-    public nonisolated func close() async {
+    package nonisolated func close() async {
         await closeFiles()
         await thread.shutdown()
     }
@@ -122,7 +122,7 @@ public actor ResultsPublisher: Service {
     private func closeFiles() { files = nil }
 
     /// As a service: advances once a second until the graceful shutdown.
-    public func run() async {
+    package func run() async {
         while !Task.isShuttingDownGracefully {
             guard await sleepUnlessShuttingDown(seconds: 1) else { return }
             do {

@@ -19,19 +19,19 @@ import Foundation
 /// let page = HTMLReport(collected: collected, history: try await store.history()).render()
 /// try page.write(toFile: "report.html", atomically: true, encoding: .utf8)
 /// ```
-public struct HTMLReport: Sendable {
-    public var collected: JobStatusCollector.Collected
+package struct HTMLReport: Sendable {
+    package var collected: JobStatusCollector.Collected
     /// One entry per minute, oldest first (as `CheckpointStore.history()` returns it).
-    public var history: [HistoryEntry]
+    package var history: [HistoryEntry]
     /// When the page was made, printed in its header (a parameter so a test can pin it).
-    public var generatedAt: Date
+    package var generatedAt: Date
     /// The zone times are shown in; its offset is printed beside them.
-    public var timeZone: TimeZone
+    package var timeZone: TimeZone
 
     /// Messages in tables are cut to this many characters (the whole one shows on hover): a 4 KB gateway error body would push the table off the page.
     static let messageLimit = 400
 
-    public init(collected: JobStatusCollector.Collected, history: [HistoryEntry], generatedAt: Date = Date(), timeZone: TimeZone = .current) {
+    package init(collected: JobStatusCollector.Collected, history: [HistoryEntry], generatedAt: Date = Date(), timeZone: TimeZone = .current) {
         self.collected = collected
         self.history = history
         self.generatedAt = generatedAt
@@ -40,7 +40,7 @@ public struct HTMLReport: Sendable {
 
     var status: JobStatus { collected.status }
 
-    public func render() -> String {
+    package func render() -> String {
         let timeline = ReportTimeline(history)
         var page = """
             <!DOCTYPE html>

@@ -1,5 +1,5 @@
 /// What one attempt's result means for the item.
-public enum AttemptVerdict: Equatable, Sendable {
+package enum AttemptVerdict: Equatable, Sendable {
     case success
     /// Worth another try; `after` is the gateway's requested wait, if it gave one.
     case retry(after: Double?, rateLimited: Bool)

@@ -13,7 +13,7 @@
 /// profile.headers(for: settings, remainingFallbacks: ["claude-sonnet-4"])   // x-litellm-tags, x-litellm-end-user-id...
 /// profile.body(for: settings, model: "gpt-4o", remainingFallbacks: ["claude-sonnet-4"]).members   // "fallbacks": [...]
 /// ```
-public protocol GatewayProfile: Sendable {
+package protocol GatewayProfile: Sendable {
     var name: GatewayProfileName { get }
 
     /// Headers for one attempt. `remainingFallbacks` are the models after the one
@@ -46,48 +46,48 @@ public protocol GatewayProfile: Sendable {
 }
 
 extension GatewayProfile {
-    public func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
+    package func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
         BodyEdit(model: model)
     }
 
-    public var bodyKeys: [String] { [] }
+    package var bodyKeys: [String] { [] }
 
-    public func rateLimits(_ header: (String) -> String?) -> RateLimitHeaders {
+    package func rateLimits(_ header: (String) -> String?) -> RateLimitHeaders {
         RateLimitHeaders(header)
     }
 
-    public func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] { [] }
+    package func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] { [] }
 }
 
 /// The body of one attempt as a profile wants it, beside the stored request.
-public struct BodyEdit: Sendable, Equatable {
+package struct BodyEdit: Sendable, Equatable {
     /// What is sent as `model`: the model itself, or a gateway's comma-separated chain.
-    public var model: String
+    package var model: String
     /// Members added after `model`, each value already JSON.
-    public var members: [Member]
+    package var members: [Member]
 
-    public struct Member: Sendable, Equatable {
-        public var key: String
-        public var json: [UInt8]
+    package struct Member: Sendable, Equatable {
+        package var key: String
+        package var json: [UInt8]
 
-        public init(key: String, json: [UInt8]) {
+        package init(key: String, json: [UInt8]) {
             self.key = key
             self.json = json
         }
     }
 
-    public init(model: String, members: [Member] = []) {
+    package init(model: String, members: [Member] = []) {
         self.model = model
         self.members = members
     }
 }
 
 /// A job setting the chosen gateway cannot honour; the job refuses to start.
-public struct ProfileRefusal: Error, Sendable, Equatable {
-    public var message: String
+package struct ProfileRefusal: Error, Sendable, Equatable {
+    package var message: String
 
-    public init(_ message: String) { self.message = message }
+    package init(_ message: String) { self.message = message }
 }
 
 /// The name before profiles also edited the body; kept so code written against it still builds.
-public typealias HeaderProfile = GatewayProfile
+package typealias HeaderProfile = GatewayProfile

@@ -1,5 +1,5 @@
 /// The gateways sluice knows how to speak to (`--profile`, job key `profile`).
-public enum GatewayProfileName: String, Sendable, CaseIterable, Codable {
+package enum GatewayProfileName: String, Sendable, CaseIterable, Codable {
     case floopy
     case floopySDK = "floopy-sdk"
     case helicone
@@ -8,10 +8,10 @@ public enum GatewayProfileName: String, Sendable, CaseIterable, Codable {
     case openai
 
     /// `floopy, floopy-sdk, ...`, for messages that list the choices.
-    public static var namesList: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    package static var namesList: String { allCases.map(\.rawValue).joined(separator: ", ") }
 
     /// The profile for a job. `jobName` names Helicone's and Floopy SDK's session, which they require beside its id.
-    public func profile(jobName: String) -> any GatewayProfile {
+    package func profile(jobName: String) -> any GatewayProfile {
         switch self {
         case .floopy: return FloopyProfile()
         case .floopySDK: return FloopySDKProfile(sessionName: jobName)
@@ -23,7 +23,7 @@ public enum GatewayProfileName: String, Sendable, CaseIterable, Codable {
     }
 
     /// A job file's unknown name is refused with the list, not Foundation's "cannot initialize".
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let name = GatewayProfileName(rawValue: text) else {

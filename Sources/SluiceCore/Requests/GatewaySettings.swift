@@ -1,27 +1,27 @@
 /// The job-level gateway vocabulary (cache, properties, fallback, session, user,
 /// tags, extra headers) and the gateway whose `GatewayProfile` maps it onto its
 /// own header and body names.
-public struct GatewaySettings: Codable, Sendable, Equatable {
+package struct GatewaySettings: Codable, Sendable, Equatable {
     /// Which gateway the vocabulary is spoken to.
-    public var profile: GatewayProfileName = .floopy
-    public var cache: CacheMode = .off
-    public var properties: [String: String] = [:]
-    public var fallback: [String] = []
-    public var sessionID: String?
-    public var userID: String?
+    package var profile: GatewayProfileName = .floopy
+    package var cache: CacheMode = .off
+    package var properties: [String: String] = [:]
+    package var fallback: [String] = []
+    package var sessionID: String?
+    package var userID: String?
     /// Job-level labels; each profile sends them where its gateway honours tags.
-    public var tags: [String] = []
+    package var tags: [String] = []
     /// Floopy's server-side prompt (`floopy-prompt-id`/`-version`), filled from each request's `inputs`.
-    public var promptID: String?
-    public var promptVersion: String?
+    package var promptID: String?
+    package var promptVersion: String?
     /// Sent as given, after the profile's headers.
-    public var extraHeaders: [String: String] = [:]
+    package var extraHeaders: [String: String] = [:]
 
-    public init() {}
+    package init() {}
 
     /// This job's settings with one line's overrides applied (the line wins;
     /// properties are merged, the line's value winning per name).
-    public func applying(_ overrides: LineOverrides?) -> GatewaySettings {
+    package func applying(_ overrides: LineOverrides?) -> GatewaySettings {
         guard let overrides else { return self }
         var merged = self
         if let cache = overrides.cache { merged.cache = cache }
@@ -35,7 +35,7 @@ public struct GatewaySettings: Codable, Sendable, Equatable {
     }
 
     /// Checkpoints written before a setting existed lack its key: it takes its default.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let values = try decoder.container(keyedBy: CodingKeys.self)
         profile = try values.decodeIfPresent(GatewayProfileName.self, forKey: .profile) ?? .floopy
         cache = try values.decodeIfPresent(CacheMode.self, forKey: .cache) ?? .off

@@ -1,6 +1,6 @@
 /// Header names and values come from job files and input lines; a newline in
 /// one would let a line inject headers of its own, so both are checked.
-public enum HeaderValidation {
+package enum HeaderValidation {
     /// RFC 9110 token characters.
     static func isToken(_ text: String) -> Bool {
         !text.isEmpty
@@ -14,7 +14,7 @@ public enum HeaderValidation {
             }
     }
 
-    public static func checkPropertyName(_ name: String) throws {
+    package static func checkPropertyName(_ name: String) throws {
         guard isToken(name) else {
             throw InputProblem(
                 code: .invalidField,
@@ -22,7 +22,7 @@ public enum HeaderValidation {
         }
     }
 
-    public static func checkHeaderName(_ name: String) throws {
+    package static func checkHeaderName(_ name: String) throws {
         guard isToken(name) else {
             throw InputProblem(code: .invalidField, message: "\"\(name)\" is not a valid header name")
         }
@@ -33,7 +33,7 @@ public enum HeaderValidation {
     /// `x-portkey-api-key`), any `*-token`, `*-auth` (Helicone-Auth), anything naming a secret, and Portkey's
     /// virtual key. The one rule: such a header's value comes from the environment (`--header-env`), never from
     /// argv (readable with `ps`) or a job file (committed, shared), and is kept out of the checkpoint.
-    public static func isCredential(_ name: String) -> Bool {
+    package static func isCredential(_ name: String) -> Bool {
         let name = name.lowercased().replacingOccurrences(of: "_", with: "-")
         if credentialNames.contains(name) || name.contains("secret") { return true }
         return credentialSuffixes.contains { name.hasSuffix($0) }
@@ -42,7 +42,7 @@ public enum HeaderValidation {
     static let credentialNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "api-key", "x-portkey-virtual-key"]
     static let credentialSuffixes = ["-api-key", "-token", "-auth"]
 
-    public static func checkValue(_ value: String, for what: String) throws {
+    package static func checkValue(_ value: String, for what: String) throws {
         guard !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
             throw InputProblem(code: .invalidField, message: "\(what) contains a line break, which cannot be sent as a header")
         }
@@ -53,7 +53,7 @@ public enum HeaderValidation {
     /// URLs; a plain ASCII value goes as it is. Decoding `%XX` in the gateway's dashboard gives the text back.
     /// A JSON value (Portkey's `x-portkey-metadata`, LiteLLM's spend-logs metadata) keeps being JSON: its
     /// non-ASCII characters become `\uXXXX` escapes instead.
-    public static func sendable(_ value: String) -> String {
+    package static func sendable(_ value: String) -> String {
         guard value.utf8.contains(where: { $0 >= 0x80 }) else { return value }
         if value.hasPrefix("{"), value.hasSuffix("}") {
             var escaped = ""

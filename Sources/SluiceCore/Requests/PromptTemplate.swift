@@ -7,17 +7,17 @@ import Foundation
 /// The text is Mustache (swift-mustache), rendered as plain text: prompts are not HTML, so `{{x}}` and
 /// `{{{x}}}` both insert the field as it is. What the checkpoint keeps is this text; `TemplateRenderer`
 /// is its compiled form.
-public struct PromptTemplate: Codable, Sendable, Equatable {
-    public var system: String?
-    public var user: String
+package struct PromptTemplate: Codable, Sendable, Equatable {
+    package var system: String?
+    package var user: String
 
-    public init(system: String? = nil, user: String) {
+    package init(system: String? = nil, user: String) {
         self.system = system
         self.user = user
     }
 
     /// Reads a template file: a JSON object with `user` and optionally `system`.
-    public static func load(path: String) throws -> PromptTemplate {
+    package static func load(path: String) throws -> PromptTemplate {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SluiceError(.configuration, "\(path): cannot read the template file")
         }
@@ -32,11 +32,11 @@ public struct PromptTemplate: Codable, Sendable, Equatable {
 }
 
 /// The job file's `template`: the template itself, or the path of a file holding it.
-public enum TemplateSetting: Codable, Sendable, Equatable {
+package enum TemplateSetting: Codable, Sendable, Equatable {
     case inline(PromptTemplate)
     case file(String)
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let path = try? container.decode(String.self) {
             self = .file(path)
@@ -45,7 +45,7 @@ public enum TemplateSetting: Codable, Sendable, Equatable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .inline(let template): try container.encode(template)

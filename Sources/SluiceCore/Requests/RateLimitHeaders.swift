@@ -9,21 +9,21 @@ import Foundation
 /// let limits = RateLimitHeaders(response.header)
 /// if limits.isExhausted { gate.pause(for: limits.retryAfter ?? limits.exhaustedResetSeconds ?? 1, reason: "gateway rate limit") }
 /// ```
-public struct RateLimitHeaders: Sendable, Equatable {
+package struct RateLimitHeaders: Sendable, Equatable {
     /// One budget (requests or tokens) as the gateway reports it.
-    public struct Budget: Sendable, Equatable {
-        public var limit: Double?
-        public var remaining: Double?
-        public var resetSeconds: Double?
+    package struct Budget: Sendable, Equatable {
+        package var limit: Double?
+        package var remaining: Double?
+        package var resetSeconds: Double?
 
-        public init(limit: Double? = nil, remaining: Double? = nil, resetSeconds: Double? = nil) {
+        package init(limit: Double? = nil, remaining: Double? = nil, resetSeconds: Double? = nil) {
             self.limit = limit
             self.remaining = remaining
             self.resetSeconds = resetSeconds
         }
 
         /// Share of the limit still available, when both figures are given.
-        public var remainingShare: Double? {
+        package var remainingShare: Double? {
             guard let limit, let remaining, limit > 0 else { return nil }
             return remaining / limit
         }
@@ -31,23 +31,23 @@ public struct RateLimitHeaders: Sendable, Equatable {
 
     /// Below this share of its limit a budget counts as used up: a gateway
     /// counting in coarse steps may refuse before it reaches exactly zero.
-    public static let exhaustedShare = 0.02
+    package static let exhaustedShare = 0.02
     /// Below this share adaptive concurrency stops growing.
-    public static let lowShare = 0.1
+    package static let lowShare = 0.1
 
-    public var requests = Budget()
-    public var tokens = Budget()
+    package var requests = Budget()
+    package var tokens = Budget()
     /// `retry-after-ms`, else `Retry-After` (seconds or HTTP date), clamped.
-    public var retryAfter: Double?
+    package var retryAfter: Double?
 
-    public init(requests: Budget = Budget(), tokens: Budget = Budget(), retryAfter: Double? = nil) {
+    package init(requests: Budget = Budget(), tokens: Budget = Budget(), retryAfter: Double? = nil) {
         self.requests = requests
         self.tokens = tokens
         self.retryAfter = retryAfter
     }
 
     /// Reads OpenAI's names, else Anthropic's (`anthropic-ratelimit-*`, reset as an RFC 3339 time).
-    public init(_ header: (String) -> String?, now: Date = Date()) {
+    package init(_ header: (String) -> String?, now: Date = Date()) {
         func budget(_ names: HeaderNames) -> Budget {
             let openAI = header(names.openAIRemaining) != nil || header(names.openAILimit) != nil
             let limit = openAI ? header(names.openAILimit) : header(names.anthropicLimit)
@@ -100,7 +100,7 @@ public struct RateLimitHeaders: Sendable, Equatable {
     }
 
     /// A budget is at zero (or nearly): the limit being hit is the job's own.
-    public var isExhausted: Bool {
+    package var isExhausted: Bool {
         [requests, tokens].contains { budget in
             if budget.remaining == 0 { return true }
             return budget.remainingShare.map { $0 < Self.exhaustedShare } ?? false
@@ -108,12 +108,12 @@ public struct RateLimitHeaders: Sendable, Equatable {
     }
 
     /// A budget is running low: sending faster would soon be refused.
-    public var isLow: Bool {
+    package var isLow: Bool {
         [requests, tokens].contains { $0.remainingShare.map { $0 < Self.lowShare } ?? false }
     }
 
     /// For a budget at exactly zero, seconds until it resets (1 when the gateway does not say); nil when none is at zero.
-    public var zeroBudgetReset: Double? {
+    package var zeroBudgetReset: Double? {
         let zero = [requests, tokens].filter { $0.remaining == 0 }
         guard !zero.isEmpty else { return nil }
         return zero.compactMap(\.resetSeconds).max() ?? 1
@@ -121,14 +121,14 @@ public struct RateLimitHeaders: Sendable, Equatable {
 
     /// Seconds until an exhausted budget refills (`x-ratelimit-reset-*` of the
     /// budgets at zero), for a 429 that gave no Retry-After.
-    public var exhaustedResetSeconds: Double? {
+    package var exhaustedResetSeconds: Double? {
         let waits = [requests, tokens].filter { $0.remaining == 0 }.compactMap(\.resetSeconds)
         return waits.max()
     }
 
     /// `6m0s`, `1.5s`, `12ms`, `2h3m4s`: OpenAI's duration format, in seconds.
     /// A bare number is seconds.
-    public static func parseDuration(_ text: String) -> Double? {
+    package static func parseDuration(_ text: String) -> Double? {
         var total = 0.0
         var number = ""
         var index = text.startIndex

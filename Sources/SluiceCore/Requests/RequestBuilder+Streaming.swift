@@ -2,20 +2,20 @@
 /// for it, spliced like the profile's members so the stored body is not re-encoded.
 extension RequestBuilder {
     /// What streaming adds to one item's body.
-    public struct StreamPlan: Sendable, Equatable {
-        public var members: [BodyEdit.Member]
+    package struct StreamPlan: Sendable, Equatable {
+        package var members: [BodyEdit.Member]
     }
 
     /// Only chat completions are streamed: the other endpoints' events are
     /// shaped differently, and an embedding has no tokens to wait for.
-    public static func streams(endpoint: String) -> Bool { endpoint.hasSuffix("/chat/completions") }
+    package static func streams(endpoint: String) -> Bool { endpoint.hasSuffix("/chat/completions") }
 
     static let streamMember = BodyEdit.Member(key: "stream", json: Array("true".utf8))
     /// Without it the usage (and so the cost) of a streamed answer is never sent.
     static let usageMember = BodyEdit.Member(key: "stream_options", json: Array(#"{"include_usage":true}"#.utf8))
 
     /// This builder with `--stream` on or off.
-    public func streaming(_ on: Bool) -> RequestBuilder {
+    package func streaming(_ on: Bool) -> RequestBuilder {
         var copy = self
         copy.stream = on
         return copy

@@ -3,21 +3,21 @@
 /// The stored body has no `model`; the model for this attempt (the item's own,
 /// or a fallback, or the gateway's chain of them) and any members the profile
 /// adds are spliced in front, which costs one copy and no JSON work.
-public struct RequestBuilder: Sendable {
-    public let baseURL: String
-    public let defaultModel: String?
-    public let settings: GatewaySettings
-    public let profile: any GatewayProfile
+package struct RequestBuilder: Sendable {
+    package let baseURL: String
+    package let defaultModel: String?
+    package let settings: GatewaySettings
+    package let profile: any GatewayProfile
     /// `--stream`: chat completions ask for Server-Sent Events (see RequestBuilder+Streaming.swift).
-    public var stream = false
+    package var stream = false
     /// The job's own headers, sorted, and their lowercased names: they replace a profile header of the same name.
     private let extraHeaders: [(name: String, value: String)]
     private let extraNames: Set<String>
     /// Send `Idempotency-Key` (`--idempotency-key`).
-    public let idempotencyKeys: Bool
+    package let idempotencyKeys: Bool
 
     /// `profile` defaults to the one `settings` names.
-    public init(
+    package init(
         baseURL: String, defaultModel: String?, settings: GatewaySettings, profile: (any GatewayProfile)? = nil, idempotencyKeys: Bool = false
     ) {
         self.idempotencyKeys = idempotencyKeys
@@ -31,17 +31,17 @@ public struct RequestBuilder: Sendable {
 
     /// What stays the same across an item's attempts, worked out once per item:
     /// its gateway settings (the job's with the line's overrides) and its models.
-    public struct ItemPlan: Sendable {
-        public let settings: GatewaySettings
+    package struct ItemPlan: Sendable {
+        package let settings: GatewaySettings
         /// The models to try in order: the item's (or the job's), then its fallbacks.
-        public let chain: [String]
+        package let chain: [String]
         /// Body keys the profile would add that the line's body already has: the line's value stays.
-        public let ownBodyKeys: Set<String>
+        package let ownBodyKeys: Set<String>
         /// Nil when the item's request is not streamed.
-        public var streaming: StreamPlan? = nil
+        package var streaming: StreamPlan? = nil
     }
 
-    public func plan(for item: DispatchItem) -> ItemPlan {
+    package func plan(for item: DispatchItem) -> ItemPlan {
         let effective = settings.applying(item.overrides)
         var chain: [String] = []
         for model in [item.model ?? defaultModel].compactMap({ $0 }) + effective.fallback where !chain.contains(model) {
@@ -51,7 +51,7 @@ public struct RequestBuilder: Sendable {
             settings: effective, chain: chain, ownBodyKeys: Self.keys(profile.bodyKeys, presentIn: item.body), streaming: streamPlan(for: item))
     }
 
-    public func request(for item: DispatchItem, plan: ItemPlan, modelIndex: Int) -> GatewayRequest {
+    package func request(for item: DispatchItem, plan: ItemPlan, modelIndex: Int) -> GatewayRequest {
         let model = plan.chain[modelIndex]
         let remaining = Array(plan.chain.dropFirst(modelIndex + 1))
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
@@ -70,12 +70,12 @@ public struct RequestBuilder: Sendable {
 
     /// The same for every attempt of an item, in this run and after a resume (its key, endpoint and stored
     /// body do not change), and different once the line's request changes; fallback models do not change it.
-    public static func idempotencyKey(for item: DispatchItem) -> String {
+    package static func idempotencyKey(for item: DispatchItem) -> String {
         "sluice-" + String(Digest64.of(item.customID, item.endpoint, item.body), radix: 16)
     }
 
     /// `https://api.floopy.ai/v1` + `/v1/chat/completions` must not become `/v1/v1/...`.
-    public func url(for endpoint: String) -> String {
+    package func url(for endpoint: String) -> String {
         let path = endpoint.hasPrefix("/") ? endpoint : "/" + endpoint
         if baseURL.hasSuffix("/v1"), path.hasPrefix("/v1/") { return baseURL + path.dropFirst(3) }
         return baseURL + path
@@ -112,7 +112,7 @@ public struct RequestBuilder: Sendable {
 
     /// The most tokens the request lets the model answer with (`max_tokens`, `max_completion_tokens`,
     /// `max_output_tokens`), for the worst case of `--max-cost`.
-    public static func maxCompletionTokens(in body: [UInt8]) -> Int? {
+    package static func maxCompletionTokens(in body: [UInt8]) -> Int? {
         guard let members = (try? JSONScanner.members(of: body)) ?? nil else { return nil }
         for member in members where member.key == "max_tokens" || member.key == "max_completion_tokens" || member.key == "max_output_tokens" {
             if let value = JSONScanner.integer(body[member.value]) { return value }

@@ -3,14 +3,14 @@ import Foundation
 /// Reads how long the gateway asks us to wait, in the order the official SDKs
 /// use: `retry-after-ms`, then `Retry-After` as seconds (possibly fractional)
 /// or as an HTTP date.
-public enum RetryAfter {
+package enum RetryAfter {
     /// Waits longer than this are clamped: a gateway asking for an hour is
     /// better answered by trying again in a few minutes than by hanging.
-    public static let maximumSeconds = 300.0
+    package static let maximumSeconds = 300.0
     /// The longest Retry-After one refused item waits by default (`--max-retry-after`); past it, it comes back at the next free slot.
-    public static let defaultCap = 30.0
+    package static let defaultCap = 30.0
 
-    public static func seconds(from headers: (String) -> String?, now: Date = Date()) -> Double? {
+    package static func seconds(from headers: (String) -> String?, now: Date = Date()) -> Double? {
         if let text = headers("retry-after-ms"), let milliseconds = Double(text.trimmingCharacters(in: .whitespaces)),
             milliseconds.isFinite, milliseconds >= 0
         {

@@ -14,11 +14,11 @@ extension AttemptVerdict {
 /// connection errors, timeouts, 408, 409, 425, 429 and 5xx, never other 4xx;
 /// `x-should-retry` overrides the status. A 429 for an exhausted quota is not
 /// a rate limit and is never retried.
-public struct RetryPolicy: Sendable {
-    public var baseDelay: Double
-    public var maximumDelay: Double
+package struct RetryPolicy: Sendable {
+    package var baseDelay: Double
+    package var maximumDelay: Double
 
-    public init(baseDelay: Double = 0.5, maximumDelay: Double = 20) {
+    package init(baseDelay: Double = 0.5, maximumDelay: Double = 20) {
         self.baseDelay = baseDelay
         self.maximumDelay = maximumDelay
     }
@@ -33,7 +33,7 @@ public struct RetryPolicy: Sendable {
     ]
 
     /// `limits`: the answer's rate-limit headers when the caller has read them already.
-    public func verdict(for result: GatewayResult, limits: RateLimitHeaders? = nil) -> AttemptVerdict {
+    package func verdict(for result: GatewayResult, limits: RateLimitHeaders? = nil) -> AttemptVerdict {
         switch result {
         case .failure(let failure):
             if failure.kind == .cancelled { return .fail }
@@ -45,7 +45,7 @@ public struct RetryPolicy: Sendable {
         }
     }
 
-    public func verdict(status: Int, header: (String) -> String?, body: [UInt8], limits: RateLimitHeaders? = nil) -> AttemptVerdict {
+    package func verdict(status: Int, header: (String) -> String?, body: [UInt8], limits: RateLimitHeaders? = nil) -> AttemptVerdict {
         if (200..<300).contains(status) { return .success }
         if status == 401 || status == 403 { return .stopJob(.keyRefused) }
         if status == 429, let code = ResponseSummary.errorCode(in: body), Self.quotaCodes.contains(code.lowercased()) {
@@ -81,7 +81,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// Exponential backoff with up to 25 % jitter taken off: `min(base * 2^(n-1), cap)`.
-    public func backoff(retry number: Int, random: Double = Double.random(in: 0..<1)) -> Double {
+    package func backoff(retry number: Int, random: Double = Double.random(in: 0..<1)) -> Double {
         let exponent = min(max(number - 1, 0), 30)
         let delay = min(baseDelay * pow(2, Double(exponent)), maximumDelay)
         return delay * (1 - 0.25 * random)

@@ -13,17 +13,17 @@ import Mustache
 /// let renderer = try TemplateRenderer(PromptTemplate(system: "Label tickets.", user: "Ticket: {{text}}"))
 /// let (system, user) = try renderer.render(["text": .string("Printer on fire")])
 /// ```
-public struct TemplateRenderer: Sendable {
-    public let template: PromptTemplate
+package struct TemplateRenderer: Sendable {
+    package let template: PromptTemplate
     private let system: MustacheTemplate?
     private let user: MustacheTemplate
     /// Dotted paths (`ticket.text`) every record must have.
-    public let requiredFields: [String]
+    package let requiredFields: [String]
 
     /// Turns HTML escaping off: prompts are text.
     private static let pragma = "{{% CONTENT_TYPE: TEXT}}"
 
-    public init(_ template: PromptTemplate) throws {
+    package init(_ template: PromptTemplate) throws {
         self.template = template
         func compile(_ text: String, _ part: String) throws -> MustacheTemplate {
             do {
@@ -41,13 +41,13 @@ public struct TemplateRenderer: Sendable {
         requiredFields = fields
     }
 
-    public struct MissingField: Error {
-        public var field: String
-        public var isNull: Bool
+    package struct MissingField: Error {
+        package var field: String
+        package var isNull: Bool
     }
 
     /// The system (nil when the template has none) and user texts for one record.
-    public func render(_ record: [String: JSONValue]) throws -> (system: String?, user: String) {
+    package func render(_ record: [String: JSONValue]) throws -> (system: String?, user: String) {
         for field in requiredFields {
             switch Self.lookup(field, in: record) {
             case nil: throw MissingField(field: field, isNull: false)

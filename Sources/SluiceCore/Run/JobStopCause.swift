@@ -1,7 +1,7 @@
 /// Why a single answer stops the whole job: every other item would get the
 /// same answer, so sending them would only burn time (and, for quota, money).
 /// The items are left pending; the job resumes once the cause is fixed.
-public enum JobStopCause: String, Equatable, Sendable {
+package enum JobStopCause: String, Equatable, Sendable {
     /// 401/403: the key was refused.
     case keyRefused = "key_refused"
     /// A 429 that no wait cures: the account's quota or billing limit (`insufficient_quota`).

@@ -10,8 +10,8 @@ import Synchronization
 /// control.stop(.error(SluiceError(.authentication, "...")))   // the first reason wins
 /// guard await control.sleep(seconds: 2) else { return }        // false: stopping
 /// ```
-public final class RunControl: Sendable {
-    public enum StopReason: Equatable, Sendable {
+package final class RunControl: Sendable {
+    package enum StopReason: Equatable, Sendable {
         case signal(Int32)
         case error(SluiceError)
     }
@@ -24,13 +24,13 @@ public final class RunControl: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public var stopReason: StopReason? { state.withLock { $0.reason } }
-    public var isStopping: Bool { stopReason != nil }
+    package var stopReason: StopReason? { state.withLock { $0.reason } }
+    package var isStopping: Bool { stopReason != nil }
 
     /// The first reason wins; later calls are ignored.
-    public func stop(_ why: StopReason) {
+    package func stop(_ why: StopReason) {
         let toResume: [CheckedContinuation<Void, Never>] = state.withLock { state in
             guard state.reason == nil else { return [] }
             state.reason = why
@@ -41,7 +41,7 @@ public final class RunControl: Sendable {
     }
 
     /// Sleeps, returning early (false) if the run is told to stop or the task is cancelled.
-    public func sleep(seconds: Double) async -> Bool {
+    package func sleep(seconds: Double) async -> Bool {
         guard seconds > 0 else { return !isStopping }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -58,7 +58,7 @@ public final class RunControl: Sendable {
     }
 
     /// Resolves when the run is told to stop, or when the waiting task is cancelled.
-    public func waitForStop() async {
+    package func waitForStop() async {
         let id: UInt64 = state.withLock { state in
             state.nextWaiter += 1
             return state.nextWaiter

@@ -30,45 +30,45 @@ import Synchronization
 /// let hold = adaptive.record(.accepted, sentAt: sentAt)   // after each HTTP answer; a 429 is .refused
 /// // keep the request slot `hold` longer, then release it
 /// ```
-public final class AdaptiveConcurrency: Sendable {
-    public enum Answer: Sendable {
+package final class AdaptiveConcurrency: Sendable {
+    package enum Answer: Sendable {
         case accepted
         case refused
         /// Accepted, with `x-ratelimit-remaining-*` under 10 % of its limit.
         case budgetLow
     }
 
-    public struct Rules: Sendable {
-        public var minimumWindow = 40
-        public var windowPerLimit = 2
+    package struct Rules: Sendable {
+        package var minimumWindow = 40
+        package var windowPerLimit = 2
         /// Above this share refused, the window overshot.
-        public var decreaseShare = 0.08
+        package var decreaseShare = 0.08
         /// At most this share refused (and no budget running low), the window is clean.
-        public var increaseShare = 0.04
+        package var increaseShare = 0.04
         /// Refusals under this share while every request in flight was accepted at once are not the
         /// concurrency's doing (an upstream's token bucket): they change nothing.
-        public var sporadicShare = 0.25
-        public var probationWindows = 4
-        public var longestProbation = 64
+        package var sporadicShare = 0.25
+        package var probationWindows = 4
+        package var longestProbation = 64
         /// After a capacity cap is met, an accepted request holds its slot this share of the answer time more, at first.
-        public var releaseLag = 1.0 / 16
+        package var releaseLag = 1.0 / 16
         /// The most it comes to hold (see `CapacitySearch.releaseHold`).
-        public var longestReleaseHold = 0.5
-        public init() {}
+        package var longestReleaseHold = 0.5
+        package init() {}
     }
 
     /// One change of the limit, for the log and the progress line.
-    public struct Change: Sendable, Equatable {
-        public var from: Int
-        public var to: Int
+    package struct Change: Sendable, Equatable {
+        package var from: Int
+        package var to: Int
         /// Windows closed so far, this one included.
-        public var window: Int
-        public var answers: Int
-        public var refusals: Int
+        package var window: Int
+        package var answers: Int
+        package var refusals: Int
         /// The most requests in flight at once that were accepted, in the window.
-        public var acceptedAtOnce: Int
+        package var acceptedAtOnce: Int
 
-        public var summary: String {
+        package var summary: String {
             "concurrency limit \(from) → \(to) after window \(window) (\(refusals) of \(answers) answers refused, "
                 + "\(acceptedAtOnce) accepted at once)"
         }
@@ -85,14 +85,14 @@ public final class AdaptiveConcurrency: Sendable {
         var answerSeconds: Double?
     }
 
-    public let ceiling: Int
-    public let rules: Rules
+    package let ceiling: Int
+    package let rules: Rules
     private let limiter: ConcurrencyLimiter
     private let state: Mutex<State>
     /// Called when the limit changes (to log it, show it and store it).
     private let onChange: @Sendable (Change) -> Void
 
-    public init(
+    package init(
         limiter: ConcurrencyLimiter, ceiling: Int, start: Int, rules: Rules = Rules(),
         onChange: @escaping @Sendable (Change) -> Void = { _ in }
     ) {
@@ -105,12 +105,12 @@ public final class AdaptiveConcurrency: Sendable {
         limiter.setLimit(search.limit)
     }
 
-    public var currentLimit: Int { state.withLock { $0.search.limit } }
+    package var currentLimit: Int { state.withLock { $0.search.limit } }
 
     /// False once refusals go on at lowered limits (three windows in a row cut, down to a quarter of the most
     /// the gateway took at once, or it never took any): time, not concurrency, limits the job, and a job-wide
     /// pause on the gateway's word is then right.
-    public var refusalsFollowLoad: Bool {
+    package var refusalsFollowLoad: Bool {
         state.withLock { state in
             let search = state.search
             return search.overshootStreak < 3 || (search.mostAtOnce > 0 && search.limit * 4 > search.mostAtOnce)
@@ -119,7 +119,7 @@ public final class AdaptiveConcurrency: Sendable {
 
     /// Records one answer; returns how much longer its request slot should be held (see the type's doc).
     @discardableResult
-    public func record(_ answer: Answer, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Duration {
+    package func record(_ answer: Answer, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Duration {
         let (change, hold): (Change?, Duration) = state.withLock { state in
             let hold = slotHold(after: answer, state: state)
             if answer != .refused, now >= sentAt {

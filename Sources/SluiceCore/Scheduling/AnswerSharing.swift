@@ -18,8 +18,8 @@ import Synchronization
 /// case .lead: ... // send, then sharing.finish(digest: d, answer: ...)
 /// }
 /// ```
-public final class AnswerSharing: Sendable {
-    public enum Resolution: Sendable {
+package final class AnswerSharing: Sendable {
+    package enum Resolution: Sendable {
         /// Send the request; call `finish` with its answer (or nil) afterwards.
         case lead
         /// Take this answer; `source` says where it came from (`dedup:<key>`, `reuse:<checkpoint>#<key>`).
@@ -40,7 +40,7 @@ public final class AnswerSharing: Sendable {
         var answered = DigestFilter()
     }
 
-    public let deduplicate: Bool
+    package let deduplicate: Bool
     /// The checkpoint held answers before this run (a resume): any request may match one of them.
     private let checkpointHadAnswers: Bool
     private let store: any CheckpointStore
@@ -50,7 +50,7 @@ public final class AnswerSharing: Sendable {
     /// there are about `--concurrency` of them); past it an answer is shared once the checkpoint has it.
     static let recentLimit = 4096
 
-    public init(
+    package init(
         deduplicate: Bool, store: any CheckpointStore, checkpointHadAnswers: Bool = true, reuse: [(label: String, store: any CheckpointStore)]
     ) {
         self.deduplicate = deduplicate
@@ -60,14 +60,14 @@ public final class AnswerSharing: Sendable {
     }
 
     /// What identifies a request: the endpoint, the model asked first and the body without its model.
-    public static func digest(endpoint: String, model: String, body: [UInt8]) -> UInt64 {
+    package static func digest(endpoint: String, model: String, body: [UInt8]) -> UInt64 {
         Digest64.of(endpoint, model, body)
     }
 
     /// Without waiting or asking a checkpoint: an answer held in memory, `.lead` when nothing can match (a
     /// fresh job's distinct requests: the common case, which then costs one lock and no query), or nil
     /// when `resolve` must wait for an identical request or ask a checkpoint.
-    public func quickResolve(digest: UInt64, endpoint: String, body: [UInt8]) -> Resolution? {
+    package func quickResolve(digest: UInt64, endpoint: String, body: [UInt8]) -> Resolution? {
         guard deduplicate else { return nil }
         return state.withLock { state -> Resolution? in
             if let recent = state.recent[digest], recent.endpoint == endpoint, recent.body == body {
@@ -79,7 +79,7 @@ public final class AnswerSharing: Sendable {
         }
     }
 
-    public func resolve(digest: UInt64, endpoint: String, body: [UInt8]) async -> Resolution {
+    package func resolve(digest: UInt64, endpoint: String, body: [UInt8]) async -> Resolution {
         if deduplicate {
             while true {
                 enum Step {
@@ -132,7 +132,7 @@ public final class AnswerSharing: Sendable {
 
     /// The leader's answer (nil when it failed or stopped): waiters take it, or one of them leads. `keep`
     /// holds it in memory until `committed`; an answer read from a checkpoint is already there.
-    public func finish(digest: UInt64, endpoint: String, body: [UInt8], answer: SharedAnswer?, keep: Bool = true) {
+    package func finish(digest: UInt64, endpoint: String, body: [UInt8], answer: SharedAnswer?, keep: Bool = true) {
         guard deduplicate else { return }
         let waiters = state.withLock { state -> [CheckedContinuation<SharedAnswer?, Never>] in
             let waiters = state.inFlight.removeValue(forKey: digest) ?? []
@@ -148,7 +148,7 @@ public final class AnswerSharing: Sendable {
 
     /// The checkpoint has committed the answer `finish` gave for `digest`: later identical requests find
     /// it there (the filter says "maybe"), so memory holds only answers a query could not yet see.
-    public func committed(digest: UInt64) {
+    package func committed(digest: UInt64) {
         guard deduplicate else { return }
         state.withLock { _ = $0.recent.removeValue(forKey: digest) }
     }
@@ -157,7 +157,7 @@ public final class AnswerSharing: Sendable {
     var uncommittedCount: Int { state.withLock { $0.recent.count } }
 
     /// Closes the `--reuse` checkpoints.
-    public func close() async {
+    package func close() async {
         for (_, other) in reuse { await other.close() }
     }
 }

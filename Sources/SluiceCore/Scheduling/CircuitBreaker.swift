@@ -18,8 +18,8 @@ import Synchronization
 /// case .tripped(let held, _, _): held.forEach { recorder.record(.released($0.id, attempts: $0.attempts)) }
 /// }
 /// ```
-public final class CircuitBreaker: Sendable {
-    public enum Decision: Sendable {
+package final class CircuitBreaker: Sendable {
+    package enum Decision: Sendable {
         case held
         /// A different failure broke the run: these are the items' own failures.
         case commit([ItemOutcome])
@@ -33,12 +33,12 @@ public final class CircuitBreaker: Sendable {
         var tripped = false
     }
 
-    public let threshold: Int
+    package let threshold: Int
     private let state = Mutex(State())
 
-    public init(threshold: Int = 50) { self.threshold = max(threshold, 1) }
+    package init(threshold: Int = 50) { self.threshold = max(threshold, 1) }
 
-    public func permanentFailure(_ outcome: ItemOutcome, signature: String) -> Decision {
+    package func permanentFailure(_ outcome: ItemOutcome, signature: String) -> Decision {
         state.withLock { state in
             if state.tripped { return .tripped([outcome], signature: signature, sample: outcome.errorMessage ?? "") }
             var released: [ItemOutcome] = []
@@ -58,7 +58,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     /// Something other than a permanent failure finished: whatever was held is committed.
-    public func otherOutcome() -> [ItemOutcome] {
+    package func otherOutcome() -> [ItemOutcome] {
         state.withLock { state in
             state.signature = nil
             defer { state.held = [] }
@@ -67,5 +67,5 @@ public final class CircuitBreaker: Sendable {
     }
 
     /// The run is ending for another reason: what is held was a real failure.
-    public func drain() -> [ItemOutcome] { otherOutcome() }
+    package func drain() -> [ItemOutcome] { otherOutcome() }
 }

@@ -11,7 +11,7 @@ import Synchronization
 /// guard await slots.acquire() else { return }   // false: the task was cancelled
 /// defer { slots.release() }
 /// ```
-public final class ConcurrencyLimiter: Sendable {
+package final class ConcurrencyLimiter: Sendable {
     private struct State {
         var limit: Int
         var inUse = 0
@@ -35,13 +35,13 @@ public final class ConcurrencyLimiter: Sendable {
 
     private let state: Mutex<State>
 
-    public init(limit: Int) { state = Mutex(State(limit: max(limit, 1))) }
+    package init(limit: Int) { state = Mutex(State(limit: max(limit, 1))) }
 
-    public var currentLimit: Int { state.withLock { $0.limit } }
-    public var inUse: Int { state.withLock { $0.inUse } }
+    package var currentLimit: Int { state.withLock { $0.limit } }
+    package var inUse: Int { state.withLock { $0.inUse } }
 
     /// Waits for a permit; false if the task was cancelled while waiting (no permit is then held).
-    public func acquire() async -> Bool {
+    package func acquire() async -> Bool {
         let ticket: UInt64 = state.withLock { state in
             state.nextTicket += 1
             return state.nextTicket
@@ -66,7 +66,7 @@ public final class ConcurrencyLimiter: Sendable {
         }
     }
 
-    public func release() {
+    package func release() {
         let ready = state.withLock { state in
             state.inUse -= 1
             return state.grant()
@@ -74,7 +74,7 @@ public final class ConcurrencyLimiter: Sendable {
         ready.forEach { $0.resume(returning: true) }
     }
 
-    public func setLimit(_ newLimit: Int) {
+    package func setLimit(_ newLimit: Int) {
         let ready = state.withLock { state in
             state.limit = max(newLimit, 1)
             return state.grant()

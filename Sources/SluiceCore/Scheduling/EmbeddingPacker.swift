@@ -10,12 +10,12 @@ import Foundation
 /// let packed = EmbeddingPacker.pack(items)            // one DispatchItem standing for all of them
 /// let bodies = try EmbeddingPacker.split(response, into: items.count, inputs: inputs)
 /// ```
-public enum EmbeddingPacker {
-    public static let maximumBatch = 2048
+package enum EmbeddingPacker {
+    package static let maximumBatch = 2048
 
     /// What items must share to travel together: the model, the line's settings and every body member
     /// but `input`; nil for an item that cannot be packed (another endpoint, or an input that is not one string).
-    public static func packingKey(of item: DispatchItem) -> [UInt8]? {
+    package static func packingKey(of item: DispatchItem) -> [UInt8]? {
         guard item.endpoint == "/v1/embeddings", let (input, rest) = splitInput(item.body), input.first == UInt8(ascii: "\"") else {
             return nil
         }
@@ -42,7 +42,7 @@ public enum EmbeddingPacker {
     }
 
     /// One item carrying every input, in order; its id and key are the first item's.
-    public static func pack(_ items: [DispatchItem]) -> DispatchItem {
+    package static func pack(_ items: [DispatchItem]) -> DispatchItem {
         var first = items[0]
         guard items.count > 1, let (_, rest) = splitInput(first.body) else { return first }
         var body = Array(rest.dropLast())
@@ -61,7 +61,7 @@ public enum EmbeddingPacker {
 
     /// Each item's own embeddings response from the packed one: its vector at index 0, the model, and a
     /// share of the usage in proportion to its input's length (the shares add up to what was billed).
-    public static func split(_ response: [UInt8], members: [DispatchItem]) -> [[UInt8]]? {
+    package static func split(_ response: [UInt8], members: [DispatchItem]) -> [[UInt8]]? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(response)) as? [String: Any],
             let data = object["data"] as? [[String: Any]], data.count == members.count
         else { return nil }

@@ -8,8 +8,8 @@
 ///   │                  │ attempts used up / model error ─▶ ready on next model
 ///   └──────────────────┘ no model left / .fail ───────────▶ failed
 /// ```
-public struct ItemAttempts: Sendable {
-    public enum State: Equatable, Sendable {
+package struct ItemAttempts: Sendable {
+    package enum State: Equatable, Sendable {
         case ready
         case sending
         case succeeded
@@ -17,7 +17,7 @@ public struct ItemAttempts: Sendable {
         case jobStopped
     }
 
-    public enum Next: Equatable, Sendable {
+    package enum Next: Equatable, Sendable {
         case succeeded
         case failed
         /// Wait this long, then `begin()` again (possibly on another model).
@@ -26,27 +26,27 @@ public struct ItemAttempts: Sendable {
         case stopJob(JobStopCause)
     }
 
-    public let chain: [String]
-    public let maxAttemptsPerModel: Int
+    package let chain: [String]
+    package let maxAttemptsPerModel: Int
     private let policy: RetryPolicy
-    public private(set) var state = State.ready
-    public private(set) var modelIndex = 0
-    public private(set) var attemptsOnModel = 0
-    public private(set) var attempts = 0
-    public private(set) var retries = 0
-    public private(set) var fallbacksUsed = 0
+    package private(set) var state = State.ready
+    package private(set) var modelIndex = 0
+    package private(set) var attemptsOnModel = 0
+    package private(set) var attempts = 0
+    package private(set) var retries = 0
+    package private(set) var fallbacksUsed = 0
 
-    public init(chain: [String], maxAttemptsPerModel: Int, policy: RetryPolicy) {
+    package init(chain: [String], maxAttemptsPerModel: Int, policy: RetryPolicy) {
         precondition(!chain.isEmpty, "an item needs at least one model")
         self.chain = chain
         self.maxAttemptsPerModel = max(maxAttemptsPerModel, 1)
         self.policy = policy
     }
 
-    public var model: String { chain[modelIndex] }
+    package var model: String { chain[modelIndex] }
 
     /// Starts an attempt; returns the index of the model to ask.
-    public mutating func begin() -> Int {
+    package mutating func begin() -> Int {
         precondition(state == .ready, "begin() in state \(state)")
         state = .sending
         attempts += 1
@@ -54,7 +54,7 @@ public struct ItemAttempts: Sendable {
         return modelIndex
     }
 
-    public mutating func finish(_ verdict: AttemptVerdict) -> Next {
+    package mutating func finish(_ verdict: AttemptVerdict) -> Next {
         precondition(state == .sending, "finish() in state \(state)")
         switch verdict {
         case .success:

@@ -8,7 +8,7 @@
 /// while let item = try await feed.next() { ... }
 /// await feed.releaseUnused(to: recorder)   // a stopping run gives back what it leased and never started
 /// ```
-public actor ItemFeed {
+package actor ItemFeed {
     private let store: any CheckpointStore
     private let pageSize: Int
     private var page: [DispatchItem] = []
@@ -31,7 +31,7 @@ public actor ItemFeed {
     /// `route`: which items this feed leases; `otherProducers`: sources that may still add items for it
     /// after planning (each calls `producerFinished()` once).
     /// `othersWorking` (shared jobs): asked every `pollSeconds` while nothing is left to lease.
-    public init(
+    package init(
         store: any CheckpointStore, pageSize: Int = 512, planningDone: Bool, route: LeaseRoute = .all, otherProducers: Int = 0,
         othersWorking: (@Sendable () async throws -> Bool)? = nil, pollSeconds: Double = 1, stopping: @escaping @Sendable () -> Bool = { false }
     ) {
@@ -46,9 +46,9 @@ public actor ItemFeed {
     }
 
     /// Whether the planner has stored every line (the batch dispatcher waits for it to pack full files).
-    public var plannerHasFinished: Bool { plannerDone }
+    package var plannerHasFinished: Bool { plannerDone }
 
-    public func next() async throws -> DispatchItem? {
+    package func next() async throws -> DispatchItem? {
         while true {
             if index < page.count {
                 defer { index += 1 }
@@ -80,32 +80,32 @@ public actor ItemFeed {
 
     /// The next item if it is already leased and `matches`, else nil (never waits, never leases): what
     /// `--embed-batch` packs with the item before it.
-    public func nextBuffered(where matches: @Sendable (DispatchItem) -> Bool) -> DispatchItem? {
+    package func nextBuffered(where matches: @Sendable (DispatchItem) -> Bool) -> DispatchItem? {
         guard index < page.count, matches(page[index]) else { return nil }
         defer { index += 1 }
         return page[index]
     }
 
     /// The planner committed more items.
-    public func itemsPlanned() {
+    package func itemsPlanned() {
         plannedBatches += 1
         waiter?.resume()
         waiter = nil
     }
 
-    public func planningFinished() {
+    package func planningFinished() {
         plannerDone = true
         itemsPlanned()
     }
 
     /// Another source of items is done (see `init`).
-    public func producerFinished() {
+    package func producerFinished() {
         otherProducers = max(0, otherProducers - 1)
         itemsPlanned()
     }
 
     /// Gives back the items of the current page that were leased but never handed out.
-    public func releaseUnused(to recorder: CheckpointRecorder) {
+    package func releaseUnused(to recorder: CheckpointRecorder) {
         for item in page[index...] {
             recorder.record(.released(item.id, attempts: item.previousAttempts))
         }

@@ -14,7 +14,7 @@ import Synchronization
 /// guard await budget.acquire(tokens: estimate) else { return }   // false: the run is stopping
 /// budget.correct(estimated: estimate, actual: usage.totalTokens)
 /// ```
-public final class RateBudget: Sendable {
+package final class RateBudget: Sendable {
     private struct Bucket {
         /// Seconds of budget one unit costs (for this worker's share of the budget).
         var secondsPerUnit: Double
@@ -48,9 +48,9 @@ public final class RateBudget: Sendable {
     private let state: Mutex<State>
     private let control: RunControl
     private let epoch = ContinuousClock.now
-    public let isLimited: Bool
+    package let isLimited: Bool
 
-    public init(requestsPerMinute: Int?, tokensPerMinute: Int?, control: RunControl, burstSeconds: Double = 1) {
+    package init(requestsPerMinute: Int?, tokensPerMinute: Int?, control: RunControl, burstSeconds: Double = 1) {
         state = Mutex(
             State(
                 requests: requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: burstSeconds) },
@@ -63,13 +63,13 @@ public final class RateBudget: Sendable {
 
     /// Tokens a request will probably cost: its body at ~4 bytes per token, plus
     /// the completion tokens answers have averaged so far (or `max_tokens`).
-    public func estimate(bodyBytes: Int, maxTokens: Int? = nil) -> Int {
+    package func estimate(bodyBytes: Int, maxTokens: Int? = nil) -> Int {
         let completion = state.withLock { $0.answered > 0 ? $0.averageCompletion : Double(maxTokens ?? 0) }
         return bodyBytes / 4 + Int(completion.rounded(.up))
     }
 
     /// Waits for budget; false when the run is stopping.
-    public func acquire(tokens estimated: Int) async -> Bool {
+    package func acquire(tokens estimated: Int) async -> Bool {
         guard isLimited else { return !control.isStopping }
         let time = now
         let wait: Double = state.withLock { state in
@@ -90,7 +90,7 @@ public final class RateBudget: Sendable {
 
     /// A shared job's budget is the job's: with `workers` live, this worker spends its share. Called at
     /// every heartbeat, so a dead worker's share comes back within a lease.
-    public func share(among workers: Int) {
+    package func share(among workers: Int) {
         let workers = Double(max(workers, 1))
         state.withLock { state in
             if var bucket = state.requests {
@@ -105,7 +105,7 @@ public final class RateBudget: Sendable {
     }
 
     /// Settles the difference between the estimate and the tokens actually billed.
-    public func correct(estimated: Int, actual: Int?, completion: Int?) {
+    package func correct(estimated: Int, actual: Int?, completion: Int?) {
         state.withLock { state in
             if let completion {
                 state.answered += 1

@@ -9,7 +9,7 @@ import Synchronization
 /// guard await gate.waitUntilOpen() else { return }   // false: the run is stopping
 /// gate.currentPause   // (remaining: 40.2, reason: "gateway rate limit"), for the progress line
 /// ```
-public final class RateGate: Sendable {
+package final class RateGate: Sendable {
     private struct Pause {
         var until: ContinuousClock.Instant
         var reason: String
@@ -18,12 +18,12 @@ public final class RateGate: Sendable {
     private let pause = Mutex<Pause?>(nil)
     private let control: RunControl
 
-    public init(control: RunControl) { self.control = control }
+    package init(control: RunControl) { self.control = control }
 
     /// Extends the pause to at least `seconds` from now. True when this starts
     /// a pause (none was in force), for counting pauses rather than extensions.
     @discardableResult
-    public func pause(for seconds: Double, reason: String) -> Bool {
+    package func pause(for seconds: Double, reason: String) -> Bool {
         guard seconds > 0 else { return false }
         let now = ContinuousClock.now
         let until = now + .seconds(seconds)
@@ -35,7 +35,7 @@ public final class RateGate: Sendable {
     }
 
     /// The pause in force, if any: seconds left and why.
-    public var currentPause: (remaining: Double, reason: String)? {
+    package var currentPause: (remaining: Double, reason: String)? {
         pause.withLock { current in
             guard let current, current.until > .now else { return nil }
             return ((current.until - .now).inSeconds, current.reason)
@@ -43,7 +43,7 @@ public final class RateGate: Sendable {
     }
 
     /// Returns when sending is allowed again; false if the run is stopping.
-    public func waitUntilOpen() async -> Bool {
+    package func waitUntilOpen() async -> Bool {
         while let until = pause.withLock({ $0?.until }) {
             let remaining = until - .now
             if remaining <= .zero {
@@ -58,7 +58,7 @@ public final class RateGate: Sendable {
 
 extension Duration {
     /// As a number of seconds, for arithmetic and display.
-    public var inSeconds: Double {
+    package var inSeconds: Double {
         Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

@@ -32,8 +32,8 @@ import Synchronization
 /// case .delayItem, .none: break
 /// }
 /// ```
-public final class RefusalMonitor: Sendable {
-    public enum Reaction: Equatable, Sendable {
+package final class RefusalMonitor: Sendable {
+    package enum Reaction: Equatable, Sendable {
         /// Not a refusal.
         case none
         /// A sporadic 429: only this item waits.
@@ -42,16 +42,16 @@ public final class RefusalMonitor: Sendable {
         case pauseJob(seconds: Double, reason: String)
     }
 
-    public struct Rules: Sendable {
+    package struct Rules: Sendable {
         /// Answers remembered, and how old they may be.
-        public var windowAnswers = 200
-        public var windowSeconds = 3.0
+        package var windowAnswers = 200
+        package var windowSeconds = 3.0
         /// Fewer answers than this say nothing about a share.
-        public var minimumAnswers = 20
+        package var minimumAnswers = 20
         /// Share of recent answers refused (counted once per item) above which the job pauses.
-        public var pauseShare = 0.2
+        package var pauseShare = 0.2
 
-        public init() {}
+        package init() {}
     }
 
     private struct Answer {
@@ -65,14 +65,14 @@ public final class RefusalMonitor: Sendable {
         var next = 0
     }
 
-    public let rules: Rules
+    package let rules: Rules
     private let state = Mutex(State())
 
-    public init(rules: Rules = Rules()) { self.rules = rules }
+    package init(rules: Rules = Rules()) { self.rules = rules }
 
     /// Longest pause for a success that reports a budget at zero: the next request
     /// would be refused, and its 429 then says exactly how long to wait.
-    public static let zeroBudgetPause = 1.0
+    package static let zeroBudgetPause = 1.0
 
     /// Records one HTTP answer. `wait` is how long a refused item waits (its
     /// Retry-After, or backoff), which is also how long a job-wide pause lasts.
@@ -81,7 +81,7 @@ public final class RefusalMonitor: Sendable {
     /// `concurrencyExplains`: adaptive concurrency sees the refusals vanish when
     /// it lowers the limit (a capacity cap), so their share pauses nothing, whatever
     /// Retry-After they carry; only a budget at zero does.
-    public func observe(
+    package func observe(
         status: Int, limits: RateLimitHeaders, item: Int64, wait: Double, pacedLocally: Bool = false,
         concurrencyExplains: Bool = false, now: ContinuousClock.Instant = .now
     ) -> Reaction {

@@ -50,7 +50,7 @@ extension Scheduler {
     /// Outcomes the circuit breaker still holds when dispatching ends: real failures when
     /// every item ran; when the run stopped (a signal, another error) they may be the start
     /// of a run of identical failures, so they go back to pending rather than fail.
-    public func settleHeldFailures() {
+    package func settleHeldFailures() {
         let held = parts.breaker?.drain() ?? []
         if parts.control.isStopping {
             held.forEach { parts.recorder.record(.released($0.id, attempts: $0.attempts)) }

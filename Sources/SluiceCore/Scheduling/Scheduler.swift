@@ -14,19 +14,19 @@ import Synchronization
 /// retries never starve the rest. Reading is back-pressured twice: a new item is taken
 /// from the feed only once a request slot is free, and no more than
 /// `maxItemsHeld` items (sending or waiting to retry) are held at once.
-public final class Scheduler: Sendable {
-    public struct Settings: Sendable {
-        public var maxAttemptsPerModel: Int
-        public var timeoutSeconds: Double
-        public var policy: RetryPolicy
+package final class Scheduler: Sendable {
+    package struct Settings: Sendable {
+        package var maxAttemptsPerModel: Int
+        package var timeoutSeconds: Double
+        package var policy: RetryPolicy
         /// Items held at once, in flight or waiting for a retry (bounds memory).
-        public var maxItemsHeld: Int
+        package var maxItemsHeld: Int
         /// Embedding items packed into one request (`--embed-batch`); 1 sends each on its own.
-        public var embedBatch = 1
+        package var embedBatch = 1
         /// An item refused with a longer Retry-After (and no job-wide pause) comes back at the next free slot instead.
-        public var maxRetryAfter: Double
+        package var maxRetryAfter: Double
 
-        public init(
+        package init(
             maxAttemptsPerModel: Int, timeoutSeconds: Double, maxItemsHeld: Int, embedBatch: Int = 1,
             maxRetryAfter: Double = RetryAfter.defaultCap, policy: RetryPolicy = RetryPolicy()
         ) {
@@ -39,37 +39,37 @@ public final class Scheduler: Sendable {
         }
 
         /// Room for the items in flight plus as many waiting to retry (at least 1,024).
-        public static func itemsHeld(concurrency: Int) -> Int { concurrency + max(3 * concurrency, 1024) }
+        package static func itemsHeld(concurrency: Int) -> Int { concurrency + max(3 * concurrency, 1024) }
     }
 
     /// What the scheduler works with, built by the job runner.
-    public struct Parts: Sendable {
-        public var transport: GatewayTransport
-        public var builder: RequestBuilder
-        public var recorder: CheckpointRecorder
-        public var limiter: ConcurrencyLimiter
-        public var adaptive: AdaptiveConcurrency?
-        public var budget: RateBudget
-        public var gate: RateGate
-        public var monitor: RefusalMonitor
+    package struct Parts: Sendable {
+        package var transport: GatewayTransport
+        package var builder: RequestBuilder
+        package var recorder: CheckpointRecorder
+        package var limiter: ConcurrencyLimiter
+        package var adaptive: AdaptiveConcurrency?
+        package var budget: RateBudget
+        package var gate: RateGate
+        package var monitor: RefusalMonitor
         /// Nil with `--no-circuit-breaker`.
-        public var breaker: CircuitBreaker?
+        package var breaker: CircuitBreaker?
         /// Nil without `--max-cost`.
-        public var spend: SpendGuard?
+        package var spend: SpendGuard?
         /// For each answer's cost (the spend guard, and the history).
-        public var prices: PriceTable
+        package var prices: PriceTable
         /// `--metrics`, nil without.
-        public var metrics: RunMetrics?
+        package var metrics: RunMetrics?
         /// Checks answers asked to be JSON; nil when nothing is asked.
-        public var answers: AnswerChecker?
+        package var answers: AnswerChecker?
         /// Dedup and `--reuse`; nil when both are off.
-        public var sharing: AnswerSharing?
-        public var control: RunControl
-        public var counters: RunCounters
-        public var redactor: Redactor
-        public var logger: Logger
+        package var sharing: AnswerSharing?
+        package var control: RunControl
+        package var counters: RunCounters
+        package var redactor: Redactor
+        package var logger: Logger
 
-        public init(
+        package init(
             transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
             adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
             spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, answers: AnswerChecker? = nil,
@@ -105,7 +105,7 @@ public final class Scheduler: Sendable {
     /// the gateway is unreachable rather than that an item is bad.
     let reachedGateway = Atomic<Bool>(false)
 
-    public init(settings: Settings, parts: Parts) {
+    package init(settings: Settings, parts: Parts) {
         self.settings = settings
         self.parts = parts
         held = ConcurrencyLimiter(limit: settings.maxItemsHeld)
@@ -114,7 +114,7 @@ public final class Scheduler: Sendable {
 
     /// Returns when the feed is exhausted and every item has finished, or when
     /// the run is stopping and the in-flight items have finished (or were cancelled).
-    public func run(feed: ItemFeed) async throws {
+    package func run(feed: ItemFeed) async throws {
         let control = parts.control
         func stopping() -> Bool { control.isStopping || Task.isShuttingDownGracefully }
         try await withThrowingDiscardingTaskGroup { group in

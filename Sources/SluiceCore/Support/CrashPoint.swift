@@ -7,10 +7,10 @@ import Foundation
 /// ```swift
 /// CrashPoint.reach("batch-uploaded")   // SIGKILLs the process if SLUICE_CRASH_AT=batch-uploaded
 /// ```
-public enum CrashPoint {
+package enum CrashPoint {
     static let armed = ProcessInfo.processInfo.environment["SLUICE_CRASH_AT"]
 
-    public static func reach(_ name: String) {
+    package static func reach(_ name: String) {
         guard let armed, armed == name else { return }
         kill(getpid(), SIGKILL)
     }

@@ -14,21 +14,21 @@ import NIOPosix
 ///     func nextBatch() throws -> [PlannedItem]? { ... }   // read(2) and parsing, off the pool
 /// }
 /// ```
-public final class DedicatedThread: Sendable {
+package final class DedicatedThread: Sendable {
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let loop: EventLoop
 
-    public init() { loop = group.next() }
+    package init() { loop = group.next() }
 
-    public var executor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
+    package var executor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
     /// Runs one piece of blocking work on the thread (reading a whole file, say) and returns its result.
-    public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await loop.submit(work).get()
     }
 
     /// Ends the thread once the work queued on it has run.
-    public func shutdown() async {
+    package func shutdown() async {
         try? await group.shutdownGracefully()
     }
 }

@@ -1,14 +1,14 @@
 /// FNV-1a over bytes, for cheap change detection of input lines.
-public enum Digest64 {
+package enum Digest64 {
     static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    public static func of<Bytes: Sequence>(_ bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
+    package static func of<Bytes: Sequence>(_ bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
         continuing(offsetBasis, bytes)
     }
 
     /// The digest of `first`, `second` and `third` joined by NUL bytes, without building the joined copy:
     /// request bodies are hashed once per item, and copying each to hash it would double the work.
-    public static func of(_ first: String, _ second: String, _ third: [UInt8]) -> UInt64 {
+    package static func of(_ first: String, _ second: String, _ third: [UInt8]) -> UInt64 {
         var hash = continuing(offsetBasis, first.utf8)
         hash = continuing(hash, CollectionOfOne(0))
         hash = continuing(hash, second.utf8)

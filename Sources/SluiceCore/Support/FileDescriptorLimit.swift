@@ -2,9 +2,9 @@ import Foundation
 
 /// Thousands of requests in flight need thousands of sockets; the default soft
 /// limit (often 1024) is far below the hard limit, so raise it at startup.
-public enum FileDescriptorLimit {
+package enum FileDescriptorLimit {
     @discardableResult
-    public static func raiseToHardLimit() -> Int {
+    package static func raiseToHardLimit() -> Int {
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
         if limit.rlim_cur < limit.rlim_max {

@@ -7,25 +7,25 @@ import Foundation
 /// ```swift
 /// FileIdentity(path: "./in.jsonl").isSameFile(as: FileIdentity(path: "/work/in.jsonl"))  // true, in /work
 /// ```
-public struct FileIdentity: Sendable, Equatable {
+package struct FileIdentity: Sendable, Equatable {
     /// The absolute path with `.`, `..` and symlinks resolved: the file's real path when it exists, else
     /// its deepest existing folder's real path and the rest of the path as written.
-    public let canonicalPath: String
+    package let canonicalPath: String
     /// Device and inode, when the file exists.
-    public let node: Node?
+    package let node: Node?
 
-    public struct Node: Sendable, Equatable {
-        public let device: UInt64
-        public let inode: UInt64
+    package struct Node: Sendable, Equatable {
+        package let device: UInt64
+        package let inode: UInt64
     }
 
-    public init(path: String) {
+    package init(path: String) {
         canonicalPath = Self.canonical(path)
         var info = stat()
         node = stat(path, &info) == 0 ? Node(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
     }
 
-    public func isSameFile(as other: FileIdentity) -> Bool {
+    package func isSameFile(as other: FileIdentity) -> Bool {
         if let node, let otherNode = other.node { return node == otherNode }
         return canonicalPath == other.canonicalPath
     }

@@ -9,13 +9,13 @@
 /// let members = try JSONScanner.members(of: body)       // nil unless an object
 /// let model = members?.first { $0.key == "model" }.flatMap { JSONScanner.string(body[$0.value]) }
 /// ```
-public struct JSONScanner {
-    public struct Malformed: Error {}
+package struct JSONScanner {
+    package struct Malformed: Error {}
 
-    public struct Member {
+    package struct Member {
         /// The key's raw bytes between its quotes (escapes not decoded).
-        public var key: ArraySlice<UInt8>
-        public var value: Range<Int>
+        package var key: ArraySlice<UInt8>
+        package var value: Range<Int>
     }
 
     private let bytes: [UInt8]
@@ -26,7 +26,7 @@ public struct JSONScanner {
 
     /// The members of a top-level object, after checking that the whole text is
     /// valid JSON. Nil if it is valid but not an object; throws if it is not JSON.
-    public static func members(of bytes: [UInt8]) throws -> [Member]? {
+    package static func members(of bytes: [UInt8]) throws -> [Member]? {
         var scanner = JSONScanner(bytes)
         scanner.skipWhitespace()
         guard scanner.peek == UInt8(ascii: "{") else {
@@ -40,7 +40,7 @@ public struct JSONScanner {
     }
 
     /// Members of the object at `range` (already validated by `members(of:)`).
-    public static func members(of bytes: [UInt8], in range: Range<Int>) -> [Member]? {
+    package static func members(of bytes: [UInt8], in range: Range<Int>) -> [Member]? {
         var scanner = JSONScanner(bytes)
         scanner.index = range.lowerBound
         guard scanner.peek == UInt8(ascii: "{") else { return nil }
@@ -48,7 +48,7 @@ public struct JSONScanner {
     }
 
     /// A string value without escapes, or nil (callers fall back to a full parser).
-    public static func string(_ value: ArraySlice<UInt8>) -> String? {
+    package static func string(_ value: ArraySlice<UInt8>) -> String? {
         guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\""),
             !value.contains(UInt8(ascii: "\\"))
         else { return nil }
@@ -56,7 +56,7 @@ public struct JSONScanner {
     }
 
     /// A non-negative integer value, or nil.
-    public static func integer(_ value: ArraySlice<UInt8>) -> Int? {
+    package static func integer(_ value: ArraySlice<UInt8>) -> Int? {
         guard !value.isEmpty, value.count < 19 else { return nil }
         var result = 0
         for byte in value {

@@ -2,9 +2,9 @@ import Foundation
 
 /// Writing JSON by hand on the hot path: results lines and request bodies are
 /// assembled from bytes we already hold, instead of re-encoding whole objects.
-public enum JSONText {
+package enum JSONText {
     /// Appends `text` as a quoted, escaped JSON string.
-    public static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+    package static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -23,7 +23,7 @@ public enum JSONText {
         out.append(UInt8(ascii: "\""))
     }
 
-    public static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count + 2)
         appendQuoted(text, to: &out)
@@ -37,7 +37,7 @@ public enum JSONText {
     /// Serialises a Foundation JSON value (as `JSONSerialization` returns it)
     /// compactly. Written by hand because Foundation's writer bridges every
     /// dictionary through NSDictionary, which made it the costliest step of planning.
-    public static func encode(_ object: Any) throws -> [UInt8] {
+    package static func encode(_ object: Any) throws -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         try append(object, to: &out)
@@ -106,13 +106,13 @@ public enum JSONText {
     /// Makes raw JSON safe for one JSONL line: newlines can only be whitespace
     /// between tokens in valid JSON (inside strings they must be escaped), so
     /// replacing them with spaces never changes the value.
-    public static func singleLine(_ bytes: [UInt8]) -> [UInt8] {
+    package static func singleLine(_ bytes: [UInt8]) -> [UInt8] {
         guard bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return bytes }
         return bytes.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
     }
 
     /// A readable reason for a JSONSerialization failure (Foundation hides it in userInfo).
-    public static func reason(of error: Error) -> String {
+    package static func reason(of error: Error) -> String {
         let nsError = error as NSError
         if let detail = nsError.userInfo[NSDebugDescriptionErrorKey] as? String { return detail }
         return "not valid JSON"

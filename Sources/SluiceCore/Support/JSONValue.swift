@@ -2,7 +2,7 @@ import Foundation
 
 /// An arbitrary JSON value from a job file (body defaults such as
 /// `{"temperature": 0, "max_tokens": 256}`), kept typed so it round-trips.
-public enum JSONValue: Codable, Sendable, Equatable {
+package enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -11,7 +11,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -30,7 +30,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -44,7 +44,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
 
     /// The value as JSONSerialization expects it.
-    public var foundationValue: Any {
+    package var foundationValue: Any {
         switch self {
         case .null: return NSNull()
         case .bool(let value): return value
@@ -57,7 +57,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
 
     /// Parses `KEY=VALUE` flag values: JSON when it parses (`0.2`, `true`, `[1]`), else a string.
-    public static func parsingFlagValue(_ text: String) -> JSONValue {
+    package static func parsingFlagValue(_ text: String) -> JSONValue {
         if let data = text.data(using: .utf8), let value = try? JSONDecoder().decode(JSONValue.self, from: data) { return value }
         return .string(text)
     }

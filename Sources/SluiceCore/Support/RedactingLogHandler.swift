@@ -7,31 +7,31 @@ import Logging
 /// var logger = Logger(label: "sluice")
 /// logger.handler = RedactingLogHandler(wrapping: logger.handler, redactor: redactor)
 /// ```
-public struct RedactingLogHandler: LogHandler {
+package struct RedactingLogHandler: LogHandler {
     private var wrapped: any LogHandler
     private let redactor: Redactor
 
-    public init(wrapping wrapped: any LogHandler, redactor: Redactor) {
+    package init(wrapping wrapped: any LogHandler, redactor: Redactor) {
         self.wrapped = wrapped
         self.redactor = redactor
     }
 
-    public var metadata: Logger.Metadata {
+    package var metadata: Logger.Metadata {
         get { wrapped.metadata }
         set { wrapped.metadata = newValue }
     }
 
-    public var logLevel: Logger.Level {
+    package var logLevel: Logger.Level {
         get { wrapped.logLevel }
         set { wrapped.logLevel = newValue }
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { wrapped[metadataKey: key] }
         set { wrapped[metadataKey: key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var event = event
         event.message = "\(redactor.scrub(event.message.description))"
         event.metadata = event.metadata?.mapValues(scrub)
@@ -56,7 +56,7 @@ struct ScrubbedError: Error, CustomStringConvertible {
 
 extension Logger {
     /// This logger with the run's secrets scrubbed from everything it writes.
-    public func redacting(_ redactor: Redactor) -> Logger {
+    package func redacting(_ redactor: Redactor) -> Logger {
         guard !redactor.isEmpty else { return self }
         var logger = self
         logger.handler = RedactingLogHandler(wrapping: handler, redactor: redactor)

@@ -4,16 +4,16 @@ import Foundation
 /// sluice stores, prints or logs that came from outside: gateway error bodies, batch result lines and
 /// error files sometimes echo the credentials they were sent. One value for the whole run, so every path
 /// that writes gateway text scrubs the same set (see `JobConfiguration.redactor`).
-public struct Redactor: Sendable {
+package struct Redactor: Sendable {
     /// Longest first, so a secret that contains another is replaced whole.
     private let secrets: [[UInt8]]
-    public static let replacement = "[REDACTED]"
+    package static let replacement = "[REDACTED]"
 
-    public init(secret: String?) { self.init(secrets: [secret]) }
+    package init(secret: String?) { self.init(secrets: [secret]) }
 
     /// Secrets shorter than 4 characters are not scrubbed (they would blank ordinary text). A secret with a
     /// character JSON escapes (a slash, a quote, a backslash) is also found in its escaped form, as a JSON body carries it.
-    public init(secrets: [String?]) {
+    package init(secrets: [String?]) {
         var needles: Set<[UInt8]> = []
         for secret in secrets.compactMap({ $0 }) where secret.count >= 4 {
             needles.insert(Array(secret.utf8))
@@ -26,15 +26,15 @@ public struct Redactor: Sendable {
     }
 
     /// True when there is nothing to scrub.
-    public var isEmpty: Bool { secrets.isEmpty }
+    package var isEmpty: Bool { secrets.isEmpty }
 
-    public func scrub(_ bytes: [UInt8]) -> [UInt8] {
+    package func scrub(_ bytes: [UInt8]) -> [UInt8] {
         var bytes = bytes
         for secret in secrets { bytes = Self.replace(secret, in: bytes) }
         return bytes
     }
 
-    public func scrub(_ text: String) -> String {
+    package func scrub(_ text: String) -> String {
         guard !secrets.isEmpty else { return text }
         return String(decoding: scrub(Array(text.utf8)), as: UTF8.self)
     }

@@ -5,7 +5,7 @@ import PostgresNIO
 /// Provider batch bookkeeping (rule 7), as in the SQLite store. Items recorded to a batch never expire:
 /// the batch, not a worker's heartbeat, holds them.
 extension PostgresCheckpointStore {
-    public func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) async throws -> Int64 {
+    package func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) async throws -> Int64 {
         let (batches, table, logger) = (table("batches"), self.table("items"), logger)
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -23,14 +23,14 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func setBatchID(_ batchID: String, forBatch row: Int64) async throws {
+    package func setBatchID(_ batchID: String, forBatch row: Int64) async throws {
         let batches = table("batches")
         try await database { client in
             try await client.rows("UPDATE \(unescaped: batches) SET batch_id = \(batchID), state = 'submitted' WHERE id = \(row)")
         }
     }
 
-    public func finishBatch(_ row: Int64, note: String?) async throws {
+    package func finishBatch(_ row: Int64, note: String?) async throws {
         let (batches, items, logger) = (table("batches"), table("items"), logger)
         try await database { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -45,7 +45,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func batches(openOnly: Bool) async throws -> [BatchRecord] {
+    package func batches(openOnly: Bool) async throws -> [BatchRecord] {
         let batches = table("batches")
         let filter = openOnly ? "WHERE state <> 'done'" : ""
         return try await database { client in
@@ -59,7 +59,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func batchItems(_ row: Int64) async throws -> [DispatchItem] {
+    package func batchItems(_ row: Int64) async throws -> [DispatchItem] {
         let items = table("items")
         let found: [DispatchItem] = try await database { client in
             let decoder = JSONDecoder()

@@ -19,7 +19,7 @@ extension PostgresCheckpointStore {
     // MARK: - Planning
 
     @discardableResult
-    public func insertPlanned(
+    package func insertPlanned(
         _ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?
     ) async throws
         -> Int
@@ -113,7 +113,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func removeItems(fileIndex: Int, afterLine: Int) async throws {
+    package func removeItems(fileIndex: Int, afterLine: Int) async throws {
         let table = table("items")
         try await database { client in
             try await client.rows("DELETE FROM \(unescaped: table) WHERE file_index = \(fileIndex) AND line > \(afterLine)")
@@ -124,7 +124,7 @@ extension PostgresCheckpointStore {
 
     /// Leases whose owner is gone: expired, or this worker's own from before (it is only starting), or held by a
     /// finished provider batch.
-    public func prepareForRun(retryFailed: Bool) async throws -> RunPreparation {
+    package func prepareForRun(retryFailed: Bool) async throws -> RunPreparation {
         let (items, batches, worker, logger) = (table("items"), table("batches"), workerID, logger)
         held.removeAll()
         return try await database { client in
@@ -157,7 +157,7 @@ extension PostgresCheckpointStore {
     }
 
     /// Expired leases first (another worker died holding them), then pending items, both in input order.
-    public func lease(limit: Int, route: LeaseRoute) async throws -> [DispatchItem] {
+    package func lease(limit: Int, route: LeaseRoute) async throws -> [DispatchItem] {
         let (items, workers, worker, seconds) = (table("items"), table("workers"), workerID, leaseSeconds)
         let filter =
             switch route {

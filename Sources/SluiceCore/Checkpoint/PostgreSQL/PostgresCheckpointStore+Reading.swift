@@ -5,7 +5,7 @@ import PostgresNIO
 /// Reading back: totals, results in input order, summaries, history, bad lines. Any machine can read while
 /// workers run (`status`, `export`, `report`).
 extension PostgresCheckpointStore {
-    public func counts() async throws -> ItemCounts {
+    package func counts() async throws -> ItemCounts {
         let items = table("items")
         return try await database { client in
             var counts = ItemCounts()
@@ -35,7 +35,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func usage() async throws -> [ModelUsage] {
+    package func usage() async throws -> [ModelUsage] {
         let items = table("items")
         return try await database { client in
             try await client.rows(
@@ -53,7 +53,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func results(after cursor: ResultCursor, limit: Int) async throws -> [ResultRow] {
+    package func results(after cursor: ResultCursor, limit: Int) async throws -> [ResultRow] {
         let items = table("items")
         return try await database { client in
             let decoder = JSONDecoder()
@@ -85,7 +85,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func summaries(after id: Int64, limit: Int) async throws -> [ItemSummary] {
+    package func summaries(after id: Int64, limit: Int) async throws -> [ItemSummary] {
         let items = table("items")
         return try await database { client in
             let decoder = JSONDecoder()
@@ -113,7 +113,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func answer(forRequest digest: UInt64, endpoint: String, body: [UInt8]) async throws -> SharedAnswer? {
+    package func answer(forRequest digest: UInt64, endpoint: String, body: [UInt8]) async throws -> SharedAnswer? {
         let items = table("items")
         let stored = ByteBuffer(bytes: body)
         return try await database { client in
@@ -146,7 +146,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func history() async throws -> [HistoryEntry] {
+    package func history() async throws -> [HistoryEntry] {
         let history = table("history")
         return try await database { client in
             let decoder = JSONDecoder()
@@ -156,7 +156,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func inputProblems(limit: Int) async throws -> [InputProblemRecord] {
+    package func inputProblems(limit: Int) async throws -> [InputProblemRecord] {
         let (items, inputs) = (table("items"), table("inputs"))
         return try await database { client in
             try await client.rows(

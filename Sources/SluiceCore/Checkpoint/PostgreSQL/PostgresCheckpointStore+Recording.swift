@@ -19,7 +19,7 @@ extension PostgresCheckpointStore {
     /// this worker no longer holds (its lease expired and another worker took it) is a late answer: counted
     /// on the worker's row and logged, never stored. One this worker already stored (a commit whose
     /// acknowledgement was lost with the connection, then retried) is neither.
-    public func record(_ events: [CheckpointEvent]) async throws {
+    package func record(_ events: [CheckpointEvent]) async throws {
         guard !events.isEmpty else { return }
         var headerIDs: [[UInt8]: Int64] = [:]
         for case .finished(let outcome) in events where headerIDs[outcome.headersSent] == nil {
@@ -128,7 +128,7 @@ extension PostgresCheckpointStore {
 
     // MARK: - Operating
 
-    public func requeueFailed(classes: Set<ErrorClass>) async throws -> Int {
+    package func requeueFailed(classes: Set<ErrorClass>) async throws -> Int {
         let (items, logger) = (table("items"), logger)
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -150,7 +150,7 @@ extension PostgresCheckpointStore {
     }
 
     /// Workers share minutes: the row is locked while its figures are merged.
-    public func addHistory(_ entry: HistoryEntry) async throws {
+    package func addHistory(_ entry: HistoryEntry) async throws {
         let (history, logger) = (table("history"), logger)
         let json = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
         try await database { client in

@@ -13,7 +13,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func heartbeat(_ figures: WorkerFigures) async throws -> Int {
+    package func heartbeat(_ figures: WorkerFigures) async throws -> Int {
         let (items, workers, worker, seconds) = (table("items"), table("workers"), workerID, leaseSeconds)
         let ids = Array(held)
         return try await database { client in
@@ -42,7 +42,7 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func takePlanning() async throws -> Bool {
+    package func takePlanning() async throws -> Bool {
         let (workers, inputs, worker, seconds, schema, logger) = (table("workers"), table("inputs"), workerID, leaseSeconds, settings.schema, logger)
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -67,12 +67,12 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func finishPlanning() async throws {
+    package func finishPlanning() async throws {
         let (workers, worker) = (table("workers"), workerID)
         try await database { client in try await client.rows("UPDATE \(unescaped: workers) SET planning = false WHERE id = \(worker)") }
     }
 
-    public func workRemains() async throws -> Bool {
+    package func workRemains() async throws -> Bool {
         let (inputs, items) = (table("inputs"), table("items"))
         return try await database { client in
             try await client.rows(
@@ -86,7 +86,7 @@ extension PostgresCheckpointStore {
     }
 
     /// A claim whose owner stopped beating before it said the results were written passes to the asker.
-    public func claimPublication() async throws -> String? {
+    package func claimPublication() async throws -> String? {
         let (job, workers, worker, seconds, logger) = (table("job"), table("workers"), workerID, leaseSeconds, logger)
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -108,19 +108,19 @@ extension PostgresCheckpointStore {
         }
     }
 
-    public func publicationWritten() async throws {
+    package func publicationWritten() async throws {
         let job = table("job")
         try await database { client in
             try await client.rows("INSERT INTO \(unescaped: job) (key, value) VALUES ('published', 'yes') ON CONFLICT (key) DO NOTHING")
         }
     }
 
-    public func reopenPublication() async throws {
+    package func reopenPublication() async throws {
         let job = table("job")
         try await database { client in try await client.rows("DELETE FROM \(unescaped: job) WHERE key IN ('published_by', 'published')") }
     }
 
-    public func workers(seenWithin seconds: Double) async throws -> [WorkerRecord] {
+    package func workers(seenWithin seconds: Double) async throws -> [WorkerRecord] {
         let (workers, items) = (table("workers"), table("items"))
         return try await database { client in
             try await client.rows(
@@ -146,7 +146,7 @@ extension PostgresCheckpointStore {
 /// For `sluice list`.
 extension PostgresCheckpointStore {
     /// When a worker last beat or an item last finished.
-    public func lastChange() async throws -> Date? {
+    package func lastChange() async throws -> Date? {
         let (workers, items) = (table("workers"), table("items"))
         let seconds = try await database { client in
             try await client.rows(
@@ -161,7 +161,7 @@ extension PostgresCheckpointStore {
 
     /// The jobs a database holds: the schemas sluice made (`sluice_…`), as checkpoint URLs naming each job as
     /// its user did (the name kept in the job's table; a job made before names were kept shows its schema's).
-    public static func jobs(
+    package static func jobs(
         in server: PostgresLocation, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws
         -> [String]

@@ -22,11 +22,11 @@ import PostgresNIO
 /// let page = try await store.lease(limit: 512)      // leased to this worker until its heartbeat stops
 /// try await store.record([.finished(outcome)])      // applied only if this worker still holds the lease
 /// ```
-public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
-    public static let schemaVersion = PostgresSchema.version
-    public nonisolated let location: String
-    public nonisolated let workerID: String
-    public nonisolated let leaseSeconds: Double
+package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
+    package static let schemaVersion = PostgresSchema.version
+    package nonisolated let location: String
+    package nonisolated let workerID: String
+    package nonisolated let leaseSeconds: Double
     let settings: PostgresLocation
     let role: CheckpointRole
     let client: PostgresClient
@@ -66,7 +66,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     /// Connects, and for a runner creates or migrates the job's schema and registers the worker.
     /// Readers and control connections need the job to exist.
     /// `environment`: where the password comes from (`PGPASSWORD`, `PGPASSFILE`, `HOME`).
-    public static func open(
+    package static func open(
         _ settings: PostgresLocation, role: CheckpointRole, logger: Logger = Logger(label: "sluice"),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws
@@ -166,17 +166,17 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
 
     // MARK: - Job
 
-    public func jobSettings() async throws -> String? { try await value(forKey: "settings") }
-    public func saveJobSettings(_ json: String) async throws { try await setValue(json, forKey: "settings") }
+    package func jobSettings() async throws -> String? { try await value(forKey: "settings") }
+    package func saveJobSettings(_ json: String) async throws { try await setValue(json, forKey: "settings") }
 
-    public func value(forKey key: String) async throws -> String? {
+    package func value(forKey key: String) async throws -> String? {
         let job = table("job")
         return try await database { client in
             try await client.rows("SELECT value FROM \(unescaped: job) WHERE key = \(key)").first?.decode(String.self)
         }
     }
 
-    public func setValue(_ value: String, forKey key: String) async throws {
+    package func setValue(_ value: String, forKey key: String) async throws {
         let job = table("job")
         try await database { client in
             try await client.rows(
@@ -186,7 +186,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
 
     // MARK: - Inputs
 
-    public func inputs() async throws -> [InputRecord] {
+    package func inputs() async throws -> [InputRecord] {
         let inputs = table("inputs")
         return try await database { client in
             try await client.rows(
@@ -202,7 +202,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
 
     /// Every worker saves the inputs it was given; a file whose fingerprint is unchanged keeps the planning
     /// progress another worker may be making, so a worker starting mid-planning never rewinds it.
-    public func saveInputs(_ records: [InputRecord]) async throws {
+    package func saveInputs(_ records: [InputRecord]) async throws {
         let inputs = table("inputs")
         let logger = logger
         try await database { client in
@@ -229,7 +229,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     // MARK: - Lifecycle
 
     /// Drops the job's schema: every table, every worker's row.
-    public func destroy() async throws {
+    package func destroy() async throws {
         let schema = settings.schema
         try await database { client in try await client.rows("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE") }
         held.removeAll()
@@ -237,7 +237,7 @@ public actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
 
     /// A runner gives back what it still holds (a stopping run released its items already; this catches
     /// the rest) and says it stopped, so `sluice workers` and the shared budget stop counting it.
-    public func close() async {
+    package func close() async {
         if role == .runner {
             let items = table("items")
             let workers = table("workers")

@@ -14,16 +14,16 @@ import Foundation
 /// in Unicode canonical form (an `é` typed either way is one name). The name itself is kept in the job's
 /// `job` table under `job_name`: `sluice list` shows it, and a job whose schema holds another name (a hash
 /// collision, or a name chosen to equal another's schema) is refused instead of shared.
-public enum PostgresJobName {
+package enum PostgresJobName {
     /// The longest name that keeps its plain schema name: 7 + 48 bytes, room to spare under 63.
     static let plainLimit = 48
     static let readableLimit = 47
 
     /// The form two names are compared in: canonical composition, lowercase.
-    public static func canonical(_ name: String) -> String { name.precomposedStringWithCanonicalMapping.lowercased() }
+    package static func canonical(_ name: String) -> String { name.precomposedStringWithCanonicalMapping.lowercased() }
 
     /// The schema a job named `name` lives in (see the type's comment).
-    public static func schema(for name: String) -> String {
+    package static func schema(for name: String) -> String {
         if isPlain(name) { return "sluice_" + name.lowercased() }
         let key = canonical(name)
         var readable = ""

@@ -8,7 +8,7 @@ extension PostgresLocation {
     /// ignored with a warning, as libpq ignores it: the same file then works (or not) for sluice and for
     /// psql alike, and a password others can read is refused rather than used, so the leak gets fixed.
     /// The warning says why, since a refused login is what the user sees next.
-    public func password(
+    package func password(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         warn: (String) -> Void = { FileHandle.standardError.write(Data("sluice: warning: \($0)\n".utf8)) }
     ) -> String? {

@@ -20,26 +20,26 @@ import Foundation
 /// location.schema      // "sluice_nightly"
 /// location.display     // the URL as given, without a password
 /// ```
-public struct PostgresLocation: Sendable, Equatable {
-    public enum TLSMode: String, Sendable {
+package struct PostgresLocation: Sendable, Equatable {
+    package enum TLSMode: String, Sendable {
         case disable, prefer, require
         case verifyFull = "verify-full"
     }
 
-    public var host: String
-    public var port: Int
-    public var user: String
-    public var database: String
-    public var job: String
-    public var tls: TLSMode
-    public var rootCertificates: String?
-    public var leaseSeconds: Double
+    package var host: String
+    package var port: Int
+    package var user: String
+    package var database: String
+    package var job: String
+    package var tls: TLSMode
+    package var rootCertificates: String?
+    package var leaseSeconds: Double
 
     /// The schema the job's tables live in.
-    public var schema: String { PostgresJobName.schema(for: job) }
+    package var schema: String { PostgresJobName.schema(for: job) }
     /// The location as shown to users and stored in reports: no password ever. The job's name is
     /// percent-encoded where a URL needs it, so the text parses back to the same job.
-    public var display: String {
+    package var display: String {
         let name = job.addingPercentEncoding(withAllowedCharacters: Self.plainInURL) ?? job
         return "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)?job=\(name)"
     }
@@ -49,12 +49,12 @@ public struct PostgresLocation: Sendable, Equatable {
     /// and escapes already written (`%20`) stay as they are.
     private static let typable = CharacterSet(charactersIn: Unicode.Scalar(0x21)...Unicode.Scalar(0x7e)).subtracting(CharacterSet(charactersIn: "\"<>\\^`{|}"))
 
-    public static func isPostgres(_ location: String) -> Bool {
+    package static func isPostgres(_ location: String) -> Bool {
         location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
     }
 
     /// `requireJob: false` for a URL that names only the database (`sluice list postgres://…`).
-    public init(parsing text: String, requireJob: Bool = true) throws {
+    package init(parsing text: String, requireJob: Bool = true) throws {
         func refuse(_ reason: String) -> SluiceError {
             SluiceError(.configuration, "--checkpoint \(Self.withoutPassword(text)): \(reason)")
         }

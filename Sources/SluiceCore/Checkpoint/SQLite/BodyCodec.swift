@@ -34,15 +34,15 @@ import CZlib
 /// commit(); codec.confirmDictionary()                // or, if the commit failed: codec.discardProposal()
 /// let body = try codec.decode(stored)
 /// ```
-public final class BodyCodec {
+package final class BodyCodec {
     static let dictionaryTag: UInt8 = 0x01
     /// Answers sampled before the dictionary is built.
-    public static let samplesWanted = 16
+    package static let samplesWanted = 16
     static let dictionaryLimit = 4 << 10
 
     private(set) var dictionary: [UInt8]?
     /// Trained and waiting to be saved; not used until confirmed.
-    public private(set) var proposedDictionary: [UInt8]?
+    package private(set) var proposedDictionary: [UInt8]?
     private var samples: [[UInt8]] = []
     /// Holds `dictionary`, loaded once; never deflates itself, only copied.
     private var primed = z_stream()
@@ -58,7 +58,7 @@ public final class BodyCodec {
     static let windowBits: Int32 = -13
     static let memoryLevel: Int32 = 5
 
-    public init(dictionary: [UInt8]?) {
+    package init(dictionary: [UInt8]?) {
         self.dictionary = dictionary
         scratch.initialize(to: z_stream())
     }
@@ -71,7 +71,7 @@ public final class BodyCodec {
     }
 
     /// The proposed dictionary was saved: use it from now on.
-    public func confirmDictionary() {
+    package func confirmDictionary() {
         guard let proposedDictionary else { return }
         dictionary = proposedDictionary
         self.proposedDictionary = nil
@@ -82,11 +82,11 @@ public final class BodyCodec {
     }
 
     /// Saving the proposed dictionary failed: learn again from the next bodies.
-    public func discardProposal() {
+    package func discardProposal() {
         proposedDictionary = nil
     }
 
-    public func encode(_ body: [UInt8]) -> [UInt8] {
+    package func encode(_ body: [UInt8]) -> [UInt8] {
         guard let dictionary else {
             learn(from: body)
             return body
@@ -94,7 +94,7 @@ public final class BodyCodec {
         return deflate(body, dictionary: dictionary) ?? body
     }
 
-    public func decode(_ stored: [UInt8]) throws -> [UInt8] {
+    package func decode(_ stored: [UInt8]) throws -> [UInt8] {
         guard stored.first == Self.dictionaryTag else { return stored }
         guard let dictionary else {
             throw SluiceError(.checkpoint, "a stored body is compressed but the checkpoint has no dictionary for it")

@@ -8,7 +8,7 @@ import Foundation
 /// symlink and by its own name share one lock, as SQLite's side files do), and is opened without
 /// following a symlink: a link planted at its name must not turn the pid written below into a write
 /// through to someone else's file.
-public final class JobLock {
+package final class JobLock {
     static let suffix = ".lock"
     let path: String
     private let fd: Int32
@@ -43,7 +43,7 @@ public final class JobLock {
     /// The pid of the sluice process running the job, nil when none is. Taken
     /// with a shared lock held for an instant, so a runner starting at that
     /// very moment could see the job as locked: `status` and `list` only report.
-    public static func holder(checkpointPath: String) -> Int32? {
+    package static func holder(checkpointPath: String) -> Int32? {
         let fd = open(lockPath(checkpointPath), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

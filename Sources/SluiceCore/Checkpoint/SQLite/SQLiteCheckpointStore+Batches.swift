@@ -2,7 +2,7 @@ import Foundation
 
 /// Provider batch bookkeeping: which items an uploaded file holds, the batch made from it, and its end.
 extension SQLiteCheckpointStore {
-    public func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) throws -> Int64 {
+    package func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) throws -> Int64 {
         try committing {
             try statement("INSERT INTO batches (file_id, endpoint, state, items, created_at) VALUES (?, ?, 'uploaded', ?, ?)")
                 .bind(.text(fileID), .text(endpoint), .int(items.count), .real(Date().timeIntervalSince1970)).run()
@@ -13,13 +13,13 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    public func setBatchID(_ batchID: String, forBatch row: Int64) throws {
+    package func setBatchID(_ batchID: String, forBatch row: Int64) throws {
         try committing {
             try statement("UPDATE batches SET batch_id = ?, state = 'submitted' WHERE id = ?").bind(.text(batchID), .integer(row)).run()
         }
     }
 
-    public func finishBatch(_ row: Int64, note: String?) throws {
+    package func finishBatch(_ row: Int64, note: String?) throws {
         try committing {
             try statement("UPDATE batches SET state = 'done', finished_at = ?, note = ? WHERE id = ?")
                 .bind(.real(Date().timeIntervalSince1970), .optional(note), .integer(row)).run()
@@ -28,7 +28,7 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    public func batches(openOnly: Bool) throws -> [BatchRecord] {
+    package func batches(openOnly: Bool) throws -> [BatchRecord] {
         let query = try statement(
             """
             SELECT id, file_id, batch_id, endpoint, state, items, created_at, note FROM batches
@@ -46,7 +46,7 @@ extension SQLiteCheckpointStore {
         return records
     }
 
-    public func batchItems(_ row: Int64) throws -> [DispatchItem] {
+    package func batchItems(_ row: Int64) throws -> [DispatchItem] {
         let query = try statement(
             "SELECT id, custom_id, endpoint, model, body, overrides, attempts FROM items WHERE batch_ref = ? AND state = 1 ORDER BY file_index, line"
         ).bind(.integer(row))

@@ -5,7 +5,7 @@ extension SQLiteCheckpointStore {
     // MARK: - Planning
 
     @discardableResult
-    public func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int {
+    package func insertPlanned(_ items: [PlannedItem], fileIndex: Int, throughLine: Int, complete: Bool, replanning: Bool, error: String?) throws -> Int {
         try committing {
             var problems = 0
             let path =
@@ -67,14 +67,14 @@ extension SQLiteCheckpointStore {
         ).run()
     }
 
-    public func removeItems(fileIndex: Int, afterLine: Int) throws {
+    package func removeItems(fileIndex: Int, afterLine: Int) throws {
         try statement("DELETE FROM items WHERE file_index = ? AND line > ?").bind(.int(fileIndex), .int(afterLine)).run()
     }
 
     // MARK: - Dispatch
 
     /// One owner (the process holding the job lock): every leased item was leased by a run that is over.
-    public func prepareForRun(retryFailed: Bool) throws -> RunPreparation {
+    package func prepareForRun(retryFailed: Bool) throws -> RunPreparation {
         try db().transaction {
             // Items in a provider batch stay with it (a resume re-attaches to the batch); every other lease is recovered.
             try statement(
@@ -91,7 +91,7 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    public func lease(limit: Int, route: LeaseRoute) throws -> [DispatchItem] {
+    package func lease(limit: Int, route: LeaseRoute) throws -> [DispatchItem] {
         try db().transaction {
             let filter =
                 switch route {
@@ -124,7 +124,7 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    public func record(_ events: [CheckpointEvent]) throws {
+    package func record(_ events: [CheckpointEvent]) throws {
         guard !events.isEmpty else { return }
         try committing {
             let released = try statement("UPDATE items SET state = 0, attempts = ?, batch_ref = NULL WHERE id = ? AND state = 1")
@@ -174,7 +174,7 @@ extension SQLiteCheckpointStore {
 
     // MARK: - Operating
 
-    public func requeueFailed(classes: Set<ErrorClass>) throws -> Int {
+    package func requeueFailed(classes: Set<ErrorClass>) throws -> Int {
         try committing {
             let failed = try statement("SELECT id, bad_line, http_status, error_code FROM items WHERE state = 3").bind()
             var ids: [Int64] = []
@@ -189,7 +189,7 @@ extension SQLiteCheckpointStore {
         }
     }
 
-    public func addHistory(_ entry: HistoryEntry) throws {
+    package func addHistory(_ entry: HistoryEntry) throws {
         try committing {
             let existing = try statement("SELECT figures FROM history WHERE minute = ?").bind(.integer(entry.minute))
                 .firstRow { $0.blob(0) }.flatMap { $0 }

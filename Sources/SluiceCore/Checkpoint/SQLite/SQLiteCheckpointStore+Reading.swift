@@ -2,7 +2,7 @@ import Foundation
 
 /// Reading back: totals, results in input order, summaries, history, bad lines.
 extension SQLiteCheckpointStore {
-    public func counts() throws -> ItemCounts {
+    package func counts() throws -> ItemCounts {
         var counts = ItemCounts()
         let byState = try statement(
             "SELECT state, count(*), sum(attempts), sum(prompt_tokens), sum(completion_tokens), sum(max(attempts - 1, 0)) FROM items GROUP BY state"
@@ -27,7 +27,7 @@ extension SQLiteCheckpointStore {
         return counts
     }
 
-    public func usage() throws -> [ModelUsage] {
+    package func usage() throws -> [ModelUsage] {
         let query = try statement(
             """
             SELECT answered_model, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens),
@@ -46,7 +46,7 @@ extension SQLiteCheckpointStore {
         return usage
     }
 
-    public func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow] {
+    package func results(after cursor: ResultCursor, limit: Int) throws -> [ResultRow] {
         // Read a page and reset: a statement left open on a row would pin a read transaction (see firstRow).
         let query = try statement(
             """
@@ -77,7 +77,7 @@ extension SQLiteCheckpointStore {
         return rows
     }
 
-    public func summaries(after id: Int64, limit: Int) throws -> [ItemSummary] {
+    package func summaries(after id: Int64, limit: Int) throws -> [ItemSummary] {
         let query = try statement(
             """
             SELECT id, custom_id, state, bad_line, model, answered_model, http_status, error_code, error_message,
@@ -105,7 +105,7 @@ extension SQLiteCheckpointStore {
         return rows
     }
 
-    public func answer(forRequest digest: UInt64, endpoint: String, body: [UInt8]) throws -> SharedAnswer? {
+    package func answer(forRequest digest: UInt64, endpoint: String, body: [UInt8]) throws -> SharedAnswer? {
         let query = try statement(
             """
             SELECT custom_id, endpoint, body, response, http_status, answered_model, provider, request_id,
@@ -132,7 +132,7 @@ extension SQLiteCheckpointStore {
         return nil
     }
 
-    public func history() throws -> [HistoryEntry] {
+    package func history() throws -> [HistoryEntry] {
         let query = try statement("SELECT figures FROM history ORDER BY minute").bind()
         defer { query.reset() }
         var entries: [HistoryEntry] = []
@@ -143,7 +143,7 @@ extension SQLiteCheckpointStore {
         return entries
     }
 
-    public func inputProblems(limit: Int) throws -> [InputProblemRecord] {
+    package func inputProblems(limit: Int) throws -> [InputProblemRecord] {
         let query = try statement(
             """
             SELECT inputs.path, items.line, items.error_code, items.error_message FROM items JOIN inputs USING (file_index)

@@ -15,13 +15,13 @@ import Foundation
 /// let store = try await SQLiteCheckpointStore.open(path: "out.results.jsonl.sluice.db", role: .runner)
 /// let page = try await store.lease(limit: 512)
 /// ```
-public actor SQLiteCheckpointStore: CheckpointStore {
+package actor SQLiteCheckpointStore: CheckpointStore {
     /// 2: answers compressed against a trained dictionary, sent headers interned, no separate key column.
     /// 3: the request digest (dedup, --reuse), where a shared answer came from, the time to the first streamed token.
     /// 4: each item's route (live or provider batch) and the batches (file id, batch id, state, which items).
-    public static let schemaVersion = 4
-    public nonisolated let location: String
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
+    package static let schemaVersion = 4
+    package nonisolated let location: String
+    package nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
 
     private let thread = DedicatedThread()
     private let role: CheckpointRole
@@ -42,7 +42,7 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     /// Opens (and for a runner, creates) the checkpoint. A runner takes the job
     /// lock first; a reader opens read-only and takes no lock, so it works while
     /// a job runs.
-    public static func open(path: String, role: CheckpointRole) async throws -> SQLiteCheckpointStore {
+    package static func open(path: String, role: CheckpointRole) async throws -> SQLiteCheckpointStore {
         let store = SQLiteCheckpointStore(path: path, role: role)
         do {
             try await store.setUp()
@@ -114,21 +114,21 @@ public actor SQLiteCheckpointStore: CheckpointStore {
 
     // MARK: - Job
 
-    public func jobSettings() throws -> String? { try value(forKey: "settings") }
-    public func saveJobSettings(_ json: String) throws { try setValue(json, forKey: "settings") }
+    package func jobSettings() throws -> String? { try value(forKey: "settings") }
+    package func saveJobSettings(_ json: String) throws { try setValue(json, forKey: "settings") }
 
-    public func value(forKey key: String) throws -> String? {
+    package func value(forKey key: String) throws -> String? {
         try statement("SELECT value FROM job WHERE key = ?").bind(.text(key)).firstRow { $0.text(0) } ?? nil
     }
 
-    public func setValue(_ value: String, forKey key: String) throws {
+    package func setValue(_ value: String, forKey key: String) throws {
         try statement("INSERT INTO job (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             .bind(.text(key), .text(value)).run()
     }
 
     // MARK: - Inputs
 
-    public func inputs() throws -> [InputRecord] {
+    package func inputs() throws -> [InputRecord] {
         let query = try statement("SELECT file_index, path, size, checksum, planned_lines, planning_complete, planning_error FROM inputs ORDER BY file_index")
             .bind()
         defer { query.reset() }
@@ -143,7 +143,7 @@ public actor SQLiteCheckpointStore: CheckpointStore {
         return records
     }
 
-    public func saveInputs(_ inputs: [InputRecord]) throws {
+    package func saveInputs(_ inputs: [InputRecord]) throws {
         try db().transaction {
             try db().execute("DELETE FROM inputs")
             let insert = try statement(
@@ -160,7 +160,7 @@ public actor SQLiteCheckpointStore: CheckpointStore {
 
     // MARK: - Lifecycle
 
-    public func destroy() throws {
+    package func destroy() throws {
         let path = location
         closeNow()
         let besideTheRealFile = JobLock.resolved(path)
@@ -169,7 +169,7 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     }
 
     /// Not isolated: it must not wait for its own thread to end while running on it.
-    public nonisolated func close() async {
+    package nonisolated func close() async {
         await closeNow()
         await thread.shutdown()
     }
@@ -182,7 +182,7 @@ public actor SQLiteCheckpointStore: CheckpointStore {
     }
 
     /// `PRAGMA integrity_check`, for tests and diagnostics.
-    public func integrityCheck() throws -> String {
+    package func integrityCheck() throws -> String {
         try db().prepare("PRAGMA integrity_check").firstRow { $0.text(0) ?? "" } ?? ""
     }
 }

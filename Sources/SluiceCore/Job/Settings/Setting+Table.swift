@@ -1,11 +1,11 @@
 /// The docs' table of job-file keys, written from the rows themselves so that it cannot fall behind
 /// them (`docs/jobs-and-inputs.md`, between its `settings` markers; `make settings-table` rewrites it).
 extension Setting {
-    public static let tableStart = "<!-- settings table: written by `make settings-table` from JobConfiguration.settings -->"
-    public static let tableEnd = "<!-- end of settings table -->"
+    package static let tableStart = "<!-- settings table: written by `make settings-table` from JobConfiguration.settings -->"
+    package static let tableEnd = "<!-- end of settings table -->"
 
     /// One table per group, in the order of `SettingGroup`.
-    public static func markdownTable(_ settings: [Setting] = JobConfiguration.settings) -> String {
+    package static func markdownTable(_ settings: [Setting] = JobConfiguration.settings) -> String {
         var lines = [tableStart]
         for group in SettingGroup.allCases {
             let rows = settings.filter { $0.group == group }

@@ -7,18 +7,18 @@ import Foundation
 ///
 /// Made with `value`, `optional`, `entries` or `loaded`, which capture the property's type; what the
 /// list holds is type-erased, like a `KeyPath`.
-public struct Setting: Sendable {
+package struct Setting: Sendable {
     /// The job file's key (`max_retry_after`).
-    public let key: String
+    package let key: String
     /// The command-line flag that sets it (`--max-retry-after`); nil for a job-file key alone (`name`).
-    public let flag: String?
-    public let group: SettingGroup
+    package let flag: String?
+    package let group: SettingGroup
     /// What it does, for `--help` and the docs' table.
-    public let help: String
+    package let help: String
     /// The default as the docs show it.
-    public let defaultText: String
+    package let defaultText: String
     /// The property it fills.
-    public let keyPath: PartialKeyPath<JobConfiguration> & Sendable
+    package let keyPath: PartialKeyPath<JobConfiguration> & Sendable
     /// The checkpoint's key, nested for the gateway's settings (`["gateway", "cache"]`).
     let stored: [String]
 
@@ -45,7 +45,7 @@ public struct Setting: Sendable {
 }
 
 /// How the docs and the help group settings: the way a user thinks of a job, not the way the code runs it.
-public enum SettingGroup: String, CaseIterable, Sendable {
+package enum SettingGroup: String, CaseIterable, Sendable {
     case files = "Inputs and outputs"
     case gateway = "Gateway"
     case requests = "Requests"
@@ -58,7 +58,7 @@ public enum SettingGroup: String, CaseIterable, Sendable {
 }
 
 /// What a setting's value is when neither a flag nor the job file gives it.
-public enum SettingDefault<Value: Sendable>: Sendable {
+package enum SettingDefault<Value: Sendable>: Sendable {
     /// `JobConfiguration()`'s value, shown as it encodes.
     case initial
     /// Follows from settings earlier in the list (the output from the first input).

@@ -1,10 +1,10 @@
 /// Floopy's headers as its quick-start pages write them (the default profile).
-public struct FloopyProfile: GatewayProfile {
-    public init() {}
+package struct FloopyProfile: GatewayProfile {
+    package init() {}
 
-    public var name: GatewayProfileName { .floopy }
+    package var name: GatewayProfileName { .floopy }
 
-    public func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
+    package func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if settings.cache != .off { headers.append(("Floopy-Cache", settings.cache.rawValue)) }
         for (name, value) in ProfileSupport.propertiesWithTags(settings) {
@@ -18,11 +18,11 @@ public struct FloopyProfile: GatewayProfile {
         return headers
     }
 
-    public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
+    package func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
         FloopyProfile.floopyAnswer(header)
     }
 
-    public func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
+    package func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
         try ProfileSupport.checkTagsProperty(settings, profile: name)
         return []
     }
@@ -37,4 +37,4 @@ public struct FloopyProfile: GatewayProfile {
 }
 
 /// The type's name before there were other profiles.
-public typealias FloopyHeaderProfile = FloopyProfile
+package typealias FloopyHeaderProfile = FloopyProfile

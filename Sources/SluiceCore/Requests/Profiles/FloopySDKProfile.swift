@@ -1,15 +1,15 @@
 /// Floopy as its headers-reference page and official SDKs spell it: boolean
 /// cache switches, the fallback chain in the body's `model`, and a session
 /// that has a name and a path beside its id.
-public struct FloopySDKProfile: GatewayProfile {
+package struct FloopySDKProfile: GatewayProfile {
     /// The job's name: a session needs one, and a batch job is one session.
-    public var sessionName: String
+    package var sessionName: String
 
-    public init(sessionName: String) { self.sessionName = sessionName }
+    package init(sessionName: String) { self.sessionName = sessionName }
 
-    public var name: GatewayProfileName { .floopySDK }
+    package var name: GatewayProfileName { .floopySDK }
 
-    public func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
+    package func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         switch settings.cache {
         case .exact: headers.append(("Floopy-Cache-Enabled", "true"))
@@ -30,15 +30,15 @@ public struct FloopySDKProfile: GatewayProfile {
     }
 
     /// No `floopy-fallback` header here: the SDKs send the chain as the model, which Floopy tries left to right.
-    public func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
+    package func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
         BodyEdit(model: ProfileSupport.modelChain(model, remainingFallbacks))
     }
 
-    public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
+    package func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
         FloopyProfile.floopyAnswer(header)
     }
 
-    public func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
+    package func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
         try ProfileSupport.checkTagsProperty(settings, profile: name)
         return []
     }

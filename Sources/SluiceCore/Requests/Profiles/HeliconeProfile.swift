@@ -6,15 +6,15 @@
 /// asking for `semantic` on its own gets the exact cache (lines are read after
 /// the job has started; docs/gateways-and-headers.md says so). Fallbacks go in the body as a
 /// comma-separated `model` chain, which the AI Gateway tries left to right.
-public struct HeliconeProfile: GatewayProfile {
+package struct HeliconeProfile: GatewayProfile {
     /// Helicone requires a session name and path beside the id; the job is the session.
-    public var sessionName: String
+    package var sessionName: String
 
-    public init(sessionName: String) { self.sessionName = sessionName }
+    package init(sessionName: String) { self.sessionName = sessionName }
 
-    public var name: GatewayProfileName { .helicone }
+    package var name: GatewayProfileName { .helicone }
 
-    public func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
+    package func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if settings.cache != .off { headers.append(("Helicone-Cache-Enabled", "true")) }
         for (name, value) in ProfileSupport.propertiesWithTags(settings) {
@@ -27,16 +27,16 @@ public struct HeliconeProfile: GatewayProfile {
         return headers
     }
 
-    public func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
+    package func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
         BodyEdit(model: ProfileSupport.modelChain(model, remainingFallbacks))
     }
 
-    public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
+    package func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
         let cache = header("helicone-cache")
         return AnswerDetails(requestID: header("helicone-id"), cacheStatus: cache, cacheHit: ProfileSupport.cacheVerdict(cache))
     }
 
-    public func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
+    package func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
         if settings.cache == .semantic {
             throw ProfileRefusal(
                 "Helicone has no semantic cache (Helicone-Cache-Enabled caches exact requests only): use cache \"exact\" with the helicone profile, or cache \"off\""

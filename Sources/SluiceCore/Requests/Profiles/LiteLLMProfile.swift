@@ -9,12 +9,12 @@
 /// provider's headers on with an `llm_provider-` prefix, so an upstream
 /// `Retry-After` arrives as `llm_provider-retry-after`: read here as the wait.
 /// It reports a cache hit only by sending the entry's `x-litellm-cache-key`.
-public struct LiteLLMProfile: GatewayProfile {
-    public init() {}
+package struct LiteLLMProfile: GatewayProfile {
+    package init() {}
 
-    public var name: GatewayProfileName { .litellm }
+    package var name: GatewayProfileName { .litellm }
 
-    public func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
+    package func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if !settings.tags.isEmpty { headers.append(("x-litellm-tags", settings.tags.joined(separator: ","))) }
         if !settings.properties.isEmpty {
@@ -24,7 +24,7 @@ public struct LiteLLMProfile: GatewayProfile {
         return headers
     }
 
-    public func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
+    package func body(for settings: GatewaySettings, model: String, remainingFallbacks: [String]) -> BodyEdit {
         var edit = BodyEdit(model: model)
         if !remainingFallbacks.isEmpty { edit.members.append(.init(key: "fallbacks", json: ProfileSupport.jsonArray(remainingFallbacks))) }
         if settings.cache != .off { edit.members.append(.init(key: "cache", json: Array(#"{"use-cache":true}"#.utf8))) }
@@ -32,15 +32,15 @@ public struct LiteLLMProfile: GatewayProfile {
         return edit
     }
 
-    public var bodyKeys: [String] { ["fallbacks", "cache", "litellm_session_id"] }
+    package var bodyKeys: [String] { ["fallbacks", "cache", "litellm_session_id"] }
 
-    public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
+    package func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
         let key = header("x-litellm-cache-key")
         let status: String? = key == nil ? nil : (header("x-litellm-semantic-similarity") == nil ? "HIT" : "SEMANTIC HIT")
         return AnswerDetails(requestID: header("x-litellm-call-id"), cacheStatus: status, cacheHit: key == nil ? nil : true)
     }
 
-    public func rateLimits(_ header: (String) -> String?) -> RateLimitHeaders {
+    package func rateLimits(_ header: (String) -> String?) -> RateLimitHeaders {
         RateLimitHeaders { name in
             switch name {
             case "retry-after", "retry-after-ms": return header(name) ?? header("llm_provider-" + name)

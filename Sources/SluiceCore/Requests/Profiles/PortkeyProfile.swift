@@ -11,12 +11,12 @@
 /// Portkey fills in the provider from the request's headers. A job that brings
 /// its own `x-portkey-config` header (a saved config id with targets, say) keeps
 /// it as given, and then the cache is that config's business.
-public struct PortkeyProfile: GatewayProfile {
-    public init() {}
+package struct PortkeyProfile: GatewayProfile {
+    package init() {}
 
-    public var name: GatewayProfileName { .portkey }
+    package var name: GatewayProfileName { .portkey }
 
-    public func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
+    package func headers(for settings: GatewaySettings, remainingFallbacks: [String]) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         var metadata: [(key: String, value: String)] = ProfileSupport.propertiesWithTags(settings).filter { $0.name != "_user" }.map { ($0.name, $0.value) }
         if let user = settings.userID { metadata.append(("_user", user)) }
@@ -31,14 +31,14 @@ public struct PortkeyProfile: GatewayProfile {
 
     /// Portkey echoes the trace id on every answer, and its logs are searched by it. With a job-wide
     /// session every item shares it (that is the session); otherwise Portkey makes one per request.
-    public func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
+    package func answerDetails(_ header: (String) -> String?) -> AnswerDetails {
         let cache = header("x-portkey-cache-status")
         return AnswerDetails(
             requestID: header("x-portkey-trace-id") ?? header("x-request-id"), cacheStatus: cache,
             cacheHit: ProfileSupport.cacheVerdict(cache))
     }
 
-    public func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
+    package func check(_ settings: GatewaySettings) throws(ProfileRefusal) -> [String] {
         try ProfileSupport.checkTagsProperty(settings, profile: name)
         if settings.cache != .off, Self.hasOwnConfig(settings) {
             return ["cache \"\(settings.cache.rawValue)\" is not sent: the job's own x-portkey-config header is sent as given, so its config decides the cache"]
