@@ -26,7 +26,7 @@ INSTALLED := $(ROOT)/bin/sluice $(ROOT)/bin/sluice-mock $(BASH_COMPLETION) $(ZSH
 GENERATED_MANUAL := $(SCRATCH)/plugins/GenerateManual/outputs/sluice/sluice.1
 STAGE := $(SCRATCH)/install
 
-.PHONY: build release demo test lint format torture bench bench-baseline settings-table install uninstall clean prerequisites test-prerequisites
+.PHONY: build release demo test lint format torture bench bench-baseline settings-table docs install uninstall clean prerequisites test-prerequisites
 
 # The system packages of scripts/system-packages.txt (installed when missing, as root), one list for every target.
 prerequisites:
@@ -46,12 +46,19 @@ release:
 demo: build
 	@bash scripts/demo.sh $(BIN)
 
-# Every test: the style check, unit tests, and integration tests against a real sluice-mock process.
+# Every test: the style check, the DocC catalogue's links, unit tests, and integration tests against a real sluice-mock process.
 # One suite at a time: the integration suites measure what a gateway saw over time, and on two
 # loaded cores they would otherwise share them with the 20,000-item torture test (about 2 minutes).
-test: test-prerequisites lint
+test: test-prerequisites lint docs
 	$(SWIFT) build --scratch-path $(SCRATCH) --build-tests
 	$(SWIFT) test --scratch-path $(SCRATCH) --skip-build --no-parallel
+
+# The Sluice library's documentation (DocC: the API and the articles on how sluice works), checked for
+# broken links and written to $(SCRATCH)/docs/Sluice.doccarchive.
+docs:
+	mkdir -p $(SCRATCH)/docs
+	$(SWIFT) package --scratch-path $(SCRATCH) --allow-writing-to-directory $(SCRATCH)/docs \
+		generate-documentation --target Sluice --warnings-as-errors --output-path $(SCRATCH)/docs/Sluice.doccarchive
 
 # Rewrites docs/jobs-and-inputs.md's table of job-file keys from the rows of JobConfiguration.settings
 # (after adding or changing a setting; SettingsTests fails while the table is stale).

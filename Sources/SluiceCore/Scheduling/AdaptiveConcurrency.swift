@@ -1,29 +1,8 @@
 import Synchronization
 
-/// Learns how many requests in flight the gateway tolerates, with
-/// `--concurrency` as the ceiling, and keeps the job there.
-///
-/// It follows TCP BBR's probe and drain, because a gateway with a concurrency
-/// cap behaves like BBR's bottleneck: beyond the cap nothing goes faster, each
-/// extra request is refused at once, and the cap is only found by probing
-/// above it now and then. So, per window of answers (`CapacitySearch`): the
-/// capacity is *measured* (the most requests in flight at once that were
-/// answered successfully), a cut drains to that measurement, never to a fixed
-/// fraction, and probes go one slot above it, less and less often where they
-/// failed, and no more at a level that failed twice. AIMD's halving is not
-/// used: it settles at sqrt(2/p) for a share p of sporadic 429s.
-///
-/// Two slot holds make the windows say something (`slotHold(after:)`): once a
-/// cap was met, a refused request keeps its slot about one answer time, as an
-/// accepted one would have (retrying at once would only be refused again, a
-/// job hammering a full gateway measures nothing, and the share refused then
-/// says how many slots were over); and once refusals came at a level the
-/// gateway had taken before (a proxy that frees its place a little after
-/// answering), an accepted request keeps its slot a share of an answer time
-/// more, a sixteenth at first, doubled while that level keeps overshooting.
-///
-/// Only 429 is a refusal; 5xx, dropped connections and timeouts are faults of
-/// another kind and are retried without touching the limit.
+/// Learns how many requests in flight the gateway tolerates, with `--concurrency` as the ceiling, and keeps
+/// the job there: TCP BBR's probe and drain over windows of answers. Why, and how the slot holds make the
+/// windows say something: the DocC article "Adaptive concurrency".
 ///
 /// ```swift
 /// let adaptive = AdaptiveConcurrency(limiter: limiter, ceiling: 256, start: learned ?? 256)

@@ -1,29 +1,8 @@
 import Synchronization
 
-/// Sees every HTTP answer and decides what a 429 means.
-///
-/// Real gateways send two kinds of 429 and each wants the opposite reaction:
-/// - a *binding* limit: the job's own budget is used up (a per-key window that
-///   is exceeded refuses nearly everything until it slides). Every request sent
-///   before it slides is wasted, so the whole job pauses;
-/// - a *sporadic* refusal: an upstream provider's token bucket or a moment
-///   of capacity, independent of the job's rate. Pausing the job for it would
-///   stop hundreds of requests that would have succeeded, so only the refused
-///   item waits its Retry-After (without holding a request slot).
-///
-/// A capacity cap (refusals that rise with the requests in flight and vanish
-/// below them) is adaptive concurrency's to handle, never a reason to pause:
-/// its Retry-After (LiteLLM answers "the next minute") promises nothing about
-/// concurrency. Otherwise the job pauses only on evidence that the limit is the job's: the answer's
-/// `x-ratelimit-remaining-*` at (or within 2 % of) zero (on a success, exactly
-/// zero: a short pause, until the reset or a second), or 429s that say when
-/// to come back (Retry-After) from many distinct items: more than
-/// `pauseShare` of the answers of the last few seconds, counted over at least
-/// `minimumAnswers`. A 429 with no Retry-After and no budget figures is what a
-/// gateway at its capacity sends; waiting a fixed time cures nothing there,
-/// fewer requests in flight do, which is adaptive concurrency's job.
-/// Answers from before a pause are forgotten when it starts, so one burst of
-/// refusals causes one pause, not a new one each time the gate reopens.
+/// Sees every HTTP answer and decides what a 429 means: the job's own budget used up (the whole job pauses),
+/// a sporadic refusal (only that item waits), or a capacity cap (adaptive concurrency's to handle). The
+/// evidence each needs: the DocC article "What a 429 means".
 ///
 /// ```swift
 /// let monitor = RefusalMonitor()

@@ -1,31 +1,9 @@
 import CZlib
 
-/// Compresses the answers a checkpoint stores, which are most of its bytes.
-///
-/// Answers are small (a few hundred bytes) and alike (the same keys, ids and
-/// model names in every one), so deflating each on its own saves little; a
-/// preset dictionary saves most of it. The dictionary is *trained* on the job
-/// itself: the first answers are stored plainly and kept as samples, and once
-/// there are enough their concatenation (the last 32 KB, deflate's window)
-/// becomes the job's dictionary, stored in the checkpoint, and every later
-/// answer is deflated against it (zlib level 1: most of the gain, a fraction of
-/// the CPU of the default level).
-///
-/// A stored body starts with a tag byte: `0x01` deflated with the job's
-/// dictionary. Anything else is the plain JSON itself (which starts with `{`,
-/// `[` or whitespace), so checkpoints written before compression read as they are.
-///
-/// Each body is deflated on a copy of one stream that already holds the dictionary (`deflateCopy`):
-/// loading the dictionary hashes all of it, and doing that again for every body was most of the
-/// codec's CPU (4 % of a run's). The copy is a memcpy of the stream's state, so that state is kept
-/// small: an 8 KB window (the 4 KB dictionary plus the body's own recent text) and a 4,096-entry hash.
-/// What comes out is the same raw deflate as before, read by the same inflate (32 KB window), so
-/// checkpoints written before and after read alike.
-///
-/// A newly trained dictionary is only *proposed*: the store saves it in the
-/// same transaction as the bodies, and the codec starts using it only once that
-/// transaction has committed (`confirmDictionary()`), so no body is ever
-/// stored compressed against a dictionary the checkpoint does not hold.
+/// Compresses the answers a checkpoint stores, with a preset dictionary trained on the job's first answers
+/// (tag byte `0x01`; anything else is plain JSON, so older checkpoints read as they are). Why a trained
+/// dictionary, why `deflateCopy`, and why a dictionary is only used once committed: the DocC article
+/// "Checkpoint compression".
 ///
 /// ```swift
 /// let codec = BodyCodec(dictionary: storedDictionary)
