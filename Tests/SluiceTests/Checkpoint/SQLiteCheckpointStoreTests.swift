@@ -130,7 +130,7 @@ struct SQLiteCheckpointStoreTests {
         #expect(rows.map(\.customID) == ["a", "b"])
         #expect(rows.first.map { String(decoding: $0.response ?? [], as: UTF8.self) } == #"{"answer":1}"#)
         #expect(try await store.lease(limit: 10).map(\.customID) == ["b"])
-        #expect(try await store.value(forKey: "schema_version") == "4")
+        #expect(try await store.value(forKey: "schema_version") == "5")
         #expect(try await store.integrityCheck() == "ok")
         await store.close()
         #expect(try queryCheckpoint(path, "SELECT json FROM header_sets").first?.first == #"{"x":"y"}"#)
@@ -154,10 +154,60 @@ struct SQLiteCheckpointStoreTests {
             UPDATE job SET value = '3' WHERE key = 'schema_version';
             """)
         let store = try await SQLiteCheckpointStore.open(path: path, role: .runner)
-        #expect(try await store.value(forKey: "schema_version") == "4")
+        #expect(try await store.value(forKey: "schema_version") == "5")
         #expect(try await store.lease(limit: 10, route: .batch).map(\.customID) == ["a", "b"])
         #expect(try await store.batches(openOnly: false).isEmpty)
         #expect(try await store.integrityCheck() == "ok")
         await store.close()
+        #expect(try Self.stateIndexes(path) == ["items_failed", "items_leased", "items_pending"])
+    }
+
+    static func stateIndexes(_ path: String) throws -> [String] {
+        try queryCheckpoint(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'items\\_%' ESCAPE '\\' ORDER BY name")
+            .compactMap { $0.first ?? nil }.filter { !["items_by_key", "items_by_request"].contains($0) && !$0.hasPrefix("sqlite_") }
+    }
+
+    /// Schema 5: a finished item is in no state index, and the endpoint most items share is stored as "" but read back
+    /// as itself; a version 4 checkpoint (every item indexed by state) is migrated in place and reads the same.
+    @Test func finishedItemsLeaveTheStateIndexesAndTheCommonEndpointIsStoredEmpty() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("v5.db")
+        let store = try await SQLiteCheckpointStore.open(path: path, role: .runner)
+        var embedding = planned(3, key: "c")
+        embedding.endpoint = "/v1/embeddings"
+        try await store.insertPlanned(
+            [planned(1, key: "a"), planned(2, key: "b"), embedding], fileIndex: 0, throughLine: 3, complete: true, replanning: false, error: nil)
+        let leased = try await store.lease(limit: 10)
+        #expect(leased.map(\.endpoint) == ["/v1/chat/completions", "/v1/chat/completions", "/v1/embeddings"])
+        try await store.record([finished(leased[0].id), finished(leased[1].id)])
+        await store.close()
+        #expect(try queryCheckpoint(path, "SELECT endpoint FROM items ORDER BY line").map { $0.first ?? nil } == ["", "", "/v1/embeddings"])
+        let partial = try queryCheckpoint(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%ON items (file_index, line) WHERE state = %'")
+        #expect(partial.first?.first == "3", "the state indexes hold only the states they name")
+        // Only the leased item is in a state index.
+        #expect(try queryCheckpoint(path, "SELECT count(*) FROM items INDEXED BY items_leased WHERE state = 1").first?.first == "1")
+        #expect(try queryCheckpoint(path, "SELECT count(*) FROM items INDEXED BY items_pending WHERE state = 0").first?.first == "0")
+
+        // Back to what version 4 wrote: one index over every item's state, endpoints spelled out.
+        try executeSQL(
+            path,
+            """
+            DROP INDEX items_pending; DROP INDEX items_leased; DROP INDEX items_failed;
+            CREATE INDEX items_by_state ON items (state, file_index, line);
+            UPDATE items SET endpoint = '/v1/chat/completions' WHERE endpoint = '';
+            UPDATE job SET value = '4' WHERE key = 'schema_version';
+            """)
+        let reader = try await SQLiteCheckpointStore.open(path: path, role: .reader)
+        #expect(try await reader.counts().succeeded == 2, "a reader reads version 4 without migrating it")
+        await reader.close()
+        let runner = try await SQLiteCheckpointStore.open(path: path, role: .runner)
+        #expect(try await runner.value(forKey: "schema_version") == "5")
+        #expect(try await runner.integrityCheck() == "ok")
+        await runner.close()
+        #expect(try Self.stateIndexes(path) == ["items_failed", "items_leased", "items_pending"])
+        let again = try await SQLiteCheckpointStore.open(path: path, role: .runner)
+        #expect(try await again.prepareForRun(retryFailed: false).recoveredInFlight == 1)
+        #expect(try await again.lease(limit: 10).map(\.endpoint) == ["/v1/embeddings"])
+        await again.close()
     }
 }

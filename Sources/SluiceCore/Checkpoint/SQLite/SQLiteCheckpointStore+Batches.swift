@@ -56,7 +56,7 @@ extension SQLiteCheckpointStore {
         while try query.step() {
             items.append(
                 DispatchItem(
-                    id: query.int64(0), customID: query.text(1) ?? "", endpoint: query.text(2) ?? "", model: query.text(3),
+                    id: query.int64(0), customID: query.text(1) ?? "", endpoint: Self.endpoint(stored: query.text(2)), model: query.text(3),
                     body: try requests.decode(query.blob(4) ?? []),
                     overrides: query.blob(5).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) }, previousAttempts: query.int(6)))
         }

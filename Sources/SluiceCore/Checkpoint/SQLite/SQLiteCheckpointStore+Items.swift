@@ -60,7 +60,7 @@ extension SQLiteCheckpointStore {
             """
         ).bind(
             .int(item.fileIndex), .int(item.line), .text(item.customID),
-            .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .int(item.problem == nil ? 0 : 1), .text(item.endpoint),
+            .integer(Int64(bitPattern: item.lineHash)), .int(state.rawValue), .int(item.problem == nil ? 0 : 1), .text(Self.storedEndpoint(item.endpoint)),
             .optional(item.model),
             .optional(item.problem == nil ? requests.encode(item.body) : nil), .optional(item.overrides), .optional(item.metadata),
             .optional(item.problem?.code.rawValue), .optional(item.problem?.message), .int(item.live ? 1 : 0)
@@ -113,7 +113,7 @@ extension SQLiteCheckpointStore {
                 let overrides = query.blob(5).flatMap { try? decoder.decode(LineOverrides.self, from: Data($0)) }
                 items.append(
                     DispatchItem(
-                        id: query.int64(0), customID: query.text(1) ?? "", endpoint: query.text(2) ?? "",
+                        id: query.int64(0), customID: query.text(1) ?? "", endpoint: Self.endpoint(stored: query.text(2)),
                         model: query.text(3), body: try requests.decode(query.blob(4) ?? []), overrides: overrides,
                         previousAttempts: query.int(6)))
             }
