@@ -27,6 +27,14 @@ public struct Job: Sendable {
             try JobConfiguration.resolve(file: file, fileDirectory: (path as NSString).deletingLastPathComponent, flags: JobFile())
         }
         self.logger = logger
+        try refuseStandardInput()
+    }
+
+    /// `-` (standard input) is the command line's: a program passes a file it wrote.
+    private func refuseStandardInput() throws {
+        if configuration.inputs.contains("-") {
+            throw JobError(code: "configuration", message: "input \"-\" (standard input) is for the command line; give the path of a file")
+        }
     }
 
     /// Settings by job-file key (`"inputs"`, `"model"`, `"base_url"`, `"concurrency"`...), with paths as given.
@@ -39,6 +47,7 @@ public struct Job: Sendable {
         let flags = try Self.wrapping { try JobFile.load(data: data, named: "the settings") }
         configuration = try Self.wrapping { try JobConfiguration.resolve(file: nil, fileDirectory: nil, flags: flags) }
         self.logger = logger
+        try refuseStandardInput()
     }
 
     /// The job's name, as the summary and `sluice list` show it.

@@ -7,7 +7,7 @@ public struct JobResult: Sendable {
     public let customID: String
     /// The gateway's HTTP status, when an answer came back.
     public let statusCode: Int?
-    /// The answer's body (JSON), when there is one.
+    /// The answer's body, when there is one: the same JSON value, re-encoded (not the bytes as written).
     public let body: Data?
     /// The whole line, as written.
     public let line: Data
@@ -60,9 +60,11 @@ public struct JobResults: AsyncSequence, Sendable {
                     if !line.bytes.isEmpty { return try JobResult(line: Data(line.bytes)) }
                 }
                 return nil
-            } catch let error as SluiceError {
+            } catch {
                 failed = true
-                throw JobError(error)
+                if let error = error as? SluiceError { throw JobError(error) }
+                if error is JobError { throw error }
+                throw JobError(code: "output", message: "\(path): \(error)", exitCode: 1)
             }
         }
     }

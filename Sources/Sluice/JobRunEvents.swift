@@ -5,8 +5,12 @@ import SluiceCore
 
 extension Job {
     /// Runs the job (or resumes it) when iterated: progress events every `progressInterval` seconds, then the
-    /// summary. Cancelling the iterating task stops the job as SIGINT does: nothing new is sent, requests in
-    /// flight get `grace` seconds, everything is checkpointed, and the sequence still ends with the summary.
+    /// summary. Cancelling the iterating task, or leaving the loop early, stops the job as SIGINT does: nothing
+    /// new is sent, requests in flight get `grace` seconds, and everything is checkpointed (a cancelled task's
+    /// loop still receives the summary). A job that cannot run throws a ``JobError`` instead of a summary.
+    ///
+    /// Like `sluice run`, it raises the process's soft limit of open files to the hard limit (a concurrency in
+    /// the thousands needs as many sockets), and leaves the process's signals alone.
     public func run(progressInterval: Double = 1, grace: Double = 30) -> JobRunEvents {
         JobRunEvents(job: self, progressInterval: progressInterval, grace: grace)
     }
@@ -20,19 +24,62 @@ public struct JobRunEvents: AsyncSequence, Sendable {
     let progressInterval: Double
     let grace: Double
 
-    public func makeAsyncIterator() -> Iterator {
-        let buffer = EventBuffer()
-        let control = RunControl()
+    public func makeAsyncIterator() -> Iterator { Iterator(run: RunHandle(job: job, progressInterval: progressInterval, grace: grace)) }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let run: RunHandle
+
+        public mutating func next() async throws -> JobEvent? {
+            run.startOnce()
+            // The run, not the iterating task, decides when the sequence ends: a cancelled task asks it to stop
+            // and then still receives what it finished with.
+            return try await withTaskCancellationHandler {
+                try await run.buffer.next()
+            } onCancel: { [run] in
+                run.stop()
+            }
+        }
+    }
+}
+
+/// One run, started by the first `next()` and stopped when its iterator goes away before the end (a `break`).
+final class RunHandle: Sendable {
+    let buffer = EventBuffer()
+    private let control = RunControl()
+    private let started = NIOLockedValueBox(false)
+    private let job: Job
+    private let progressInterval: Double
+    private let grace: Double
+
+    init(job: Job, progressInterval: Double, grace: Double) {
+        self.job = job
+        self.progressInterval = progressInterval
+        self.grace = grace
+    }
+
+    deinit { control.stop(.signal(SIGINT)) }
+
+    func stop() { control.stop(.signal(SIGINT)) }
+
+    func startOnce() {
+        guard
+            started.withLockedValue({ started in
+                defer { started = true }; return !started
+            })
+        else { return }
         var options = RunOptions()
         options.showProgress = false
         options.handlesSignals = false
         options.progressInterval = progressInterval
         options.graceSeconds = grace
-        options.onProgress = { moment in buffer.push(.progress(JobProgress(moment))) }
-        let configuration = job.configuration
-        let logger = job.logger
-        Task {
+        options.onProgress = { [buffer] moment in buffer.push(.progress(JobProgress(moment))) }
+        let (configuration, logger, control, buffer) = (job.configuration, job.logger, control, buffer)
+        // Detached: a host's service group (Vapor, Hummingbird) must not reach into the run's own group; the
+        // run stops through its control, with its grace period, whoever asks.
+        Task.detached {
             do {
+                try options.validate()
+                FileDescriptorLimit.raiseToHardLimit()
                 let apiKey = try APIKeySource.resolve(
                     environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile, baseURL: configuration.baseURL)
                 let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger, control: control).run()
@@ -42,22 +89,6 @@ public struct JobRunEvents: AsyncSequence, Sendable {
                 buffer.finish(throwing: JobError(error))
             } catch {
                 buffer.finish(throwing: error)
-            }
-        }
-        return Iterator(buffer: buffer, control: control)
-    }
-
-    public struct Iterator: AsyncIteratorProtocol {
-        let buffer: EventBuffer
-        let control: RunControl
-
-        public mutating func next() async throws -> JobEvent? {
-            // The run, not the iterating task, decides when the sequence ends: a cancelled task asks it to stop
-            // and then still receives what it finished with.
-            try await withTaskCancellationHandler {
-                try await buffer.next()
-            } onCancel: { [control] in
-                control.stop(.signal(SIGINT))
             }
         }
     }
@@ -89,8 +120,10 @@ final class EventBuffer: Sendable {
 
     func finish(throwing error: (any Error)?) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<JobEvent?, any Error>? in
+            guard !state.ended else { return nil }
             state.ended = true
-            state.error = error
+            // An error goes to whoever takes it first: a waiting `next()`, or the next one.
+            state.error = state.waiter == nil ? error : nil
             defer { state.waiter = nil }
             return state.waiter
         }

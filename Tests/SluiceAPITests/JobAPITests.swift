@@ -84,11 +84,36 @@ struct JobAPITests {
         try await server.shutdown()
     }
 
+    @Test func leavingTheLoopEarlyStopsTheJob() async throws {
+        let server = try await Self.mock(latencyMilliseconds: 100)
+        let folder = try Self.folder(lines: 60)
+        let job = try Job(settings: [
+            "inputs": [folder + "/in.jsonl"], "model": "m", "base_url": "http://127.0.0.1:\(server.port)/v1", "concurrency": 2,
+            "adaptive_concurrency": false,
+        ])
+        for try await event in job.run(progressInterval: 0.05, grace: 5) {
+            if case .progress(let progress) = event, progress.succeeded >= 2 { break }
+        }
+        // The run stops in the background (its grace is 5 s); then the checkpoint says it stopped short.
+        var status = try await job.status()
+        for _ in 0..<100 where status.state == "running" {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await job.status()
+        }
+        #expect(status.state == "stopped" && status.pending > 0 && status.succeeded >= 2, "\(status)")
+        try await server.shutdown()
+    }
+
     @Test func badSettingsNameTheKey() throws {
         #expect {
             _ = try Job(settings: ["inputs": ["x.jsonl"], "concurency": 4])
         } throws: { error in
             (error as? JobError)?.code == "configuration" && (error as? JobError)?.message.contains(#"unknown key "concurency""#) == true
+        }
+        #expect {
+            _ = try Job(settings: ["inputs": ["-"]])
+        } throws: { error in
+            (error as? JobError)?.message.contains("standard input") == true
         }
         #expect {
             _ = try Job(settings: ["inputs": ["x.jsonl"], "concurrency": "many"])

@@ -1,19 +1,26 @@
 import Foundation
 
-/// Merging a job file with the flags, by walking `settings`: a flag given wins over the file, the
-/// file over the default; `properties`, `headers`, `header_env`, `body_defaults` and `prices` are
-/// merged key by key, and lists (`inputs`, `fallback`, `tags`) replace the file's.
+/// Merging a job file with the flags, by walking `settings` in layers: the defaults, then the job file, then
+/// the flags, so a flag always wins over the file. Maps (`properties`, `headers`, `header_env`, `body_defaults`,
+/// `prices`) take the file's entries and then the flags' over them; any other setting given as a flag is not
+/// read from the file at all (a template file the flag replaces is never opened). Within a layer, rows apply
+/// in order, so a body parameter's own key (`seed`) wins over the same name in that layer's `body_defaults`.
 extension JobConfiguration {
     /// Merges `file` (paths relative to `fileDirectory`) with `flags` (paths as given).
     package static func resolve(file: JobFile?, fileDirectory: String?, flags: JobFile) throws -> JobConfiguration {
         let file = file ?? JobFile()
         var job = JobConfiguration()
+        for setting in settings where setting.mergesEntries || flags.values[setting.key] == nil {
+            if let given = file.values[setting.key] { try setting.apply(&job, setting.fromFile(given, fileDirectory)) }
+        }
         for setting in settings {
-            let fromFile = file.values[setting.key].map { setting.fromFile($0, fileDirectory) }
-            try setting.merge(&job, flags.values[setting.key], fromFile)
-            if setting.key == "inputs", job.inputs.isEmpty {
-                throw SluiceError(.configuration, "no input: give a job file with \"inputs\" or --input PATH")
-            }
+            if let given = flags.values[setting.key] { try setting.apply(&job, given) }
+        }
+        guard !job.inputs.isEmpty else {
+            throw SluiceError(.configuration, "no input: give a job file with \"inputs\" or --input PATH")
+        }
+        for setting in settings where file.values[setting.key] == nil && flags.values[setting.key] == nil {
+            setting.derive?(&job)
         }
         try job.validate()
         return job

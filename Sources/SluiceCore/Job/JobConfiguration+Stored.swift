@@ -21,7 +21,7 @@ extension JobConfiguration: Codable {
         let container = try decoder.container(keyedBy: Setting.StoredKey.self)
         for (prefix, rows) in Self.storedGroups {
             if let prefix {
-                guard container.contains(Setting.StoredKey(prefix)) else { continue }
+                guard container.contains(Setting.StoredKey(prefix)), !(try container.decodeNil(forKey: Setting.StoredKey(prefix))) else { continue }
                 let nested = try container.nestedContainer(keyedBy: Setting.StoredKey.self, forKey: Setting.StoredKey(prefix))
                 for setting in rows { try setting.decode(&self, nested) }
             } else {

@@ -107,20 +107,21 @@ extension JobConfiguration {
     static let files: [Setting] = [
         .value(
             \.inputs, "inputs", flag: "--input", .files, defaultText: "(required here or as `--input`)", fromFile: Setting.relativePaths,
-            help: "JSONL input, plain or gzip (repeatable), e.g. --input data.jsonl.gz. Replaces the job file's inputs."),
+            required: true, help: "JSONL input, plain or gzip (repeatable), e.g. --input data.jsonl.gz. Replaces the job file's inputs."),
         .value(
             \.name, "name", flag: "", .files,
             default: .derived("first input's name", { job in ((job.stem as NSString).lastPathComponent as NSString).deletingPathExtension }),
-            help: "The job's name, shown in the summary."),
+            required: true, help: "The job's name, shown in the summary."),
         .value(
             \.output, "output", .files, default: .derived("`<first input>.results.jsonl`", { job in defaultOutput(for: job.stem) }),
-            fromFile: Setting.relativePath, help: "Results file, beside the first input by default; .gz compresses it."),
+            fromFile: Setting.relativePath, required: true, help: "Results file, beside the first input by default; .gz compresses it."),
         .value(
             \.errors, "errors", .files, default: .derived("`<output stem>.errors.jsonl`", { job in defaultErrors(for: job.output) }),
-            fromFile: Setting.relativePath, help: "Errors file with the failed items."),
+            fromFile: Setting.relativePath, required: true, help: "Errors file with the failed items."),
         .value(
             \.checkpoint, "checkpoint", .files, default: .derived("`<output>.sluice.db`", { job in job.output + ".sluice.db" }),
             fromFile: Setting.relativePath,
+            required: true,
             help:
                 "Checkpoint: an SQLite file, or postgres://USER@HOST:PORT/DB?job=NAME to share the job with other workers (password from PGPASSWORD or ~/.pgpass)."
         ),
@@ -138,8 +139,8 @@ extension JobConfiguration {
     ]
 
     static let gatewaySettings: [Setting] = [
-        .value(\.baseURL, "base_url", stored: "baseURL", .gateway, help: "Gateway base URL, e.g. http://127.0.0.1:4000/v1."),
-        .value(\.apiKeyEnv, "api_key_env", .gateway, help: "Environment variable holding the API key."),
+        .value(\.baseURL, "base_url", stored: "baseURL", .gateway, required: true, help: "Gateway base URL, e.g. http://127.0.0.1:4000/v1."),
+        .value(\.apiKeyEnv, "api_key_env", .gateway, required: true, help: "Environment variable holding the API key."),
         .optional(
             \.apiKeyFile, "api_key_file", .gateway, fromFile: Setting.relativePath,
             help: "File holding the API key (wins over the variable), e.g. ~/.config/floopy/key."),

@@ -95,7 +95,8 @@ package struct JobFile: Sendable {
         }
         var file = JobFile()
         for (key, json) in members.sorted(by: { $0.key < $1.key }) {
-            guard let setting = settings[key] else { continue }
+            // `null` is "not given", as it always was.
+            guard let setting = settings[key], json != .null else { continue }
             do {
                 file.values[key] = try setting.read(json)
             } catch let error as SettingReadError {

@@ -42,6 +42,49 @@ struct SettingsTests {
         #expect(read.concurrency == 16 && read.httpVersion == .auto && read.maxRetryAfter == 30 && read.mode == .live)
     }
 
+    /// The settings merge in layers: defaults, the job file, the flags. A flag wins over the file even against a
+    /// more specific file key (`"seed"` in the file loses to `--body seed=9`); within one layer the specific key wins.
+    @Test func aFlagWinsOverTheFileEvenAgainstAMoreSpecificKey() throws {
+        func seed(file: [String: JSONValue] = [:], fileSeed: Int? = nil, flagBody: [String: JSONValue] = [:], flagSeed: Int? = nil) throws -> JSONValue? {
+            var job = JobFile()
+            job.inputs = ["in.jsonl"]
+            job.bodyDefaults = file
+            job[body: "seed"] = fileSeed
+            var flags = JobFile()
+            flags.bodyDefaults = flagBody
+            flags[body: "seed"] = flagSeed
+            return try JobConfiguration.resolve(file: job, fileDirectory: nil, flags: flags).bodyDefaults["seed"]
+        }
+        #expect(try seed(file: ["seed": .integer(1)], fileSeed: 7) == .integer(7), "in one layer the specific key wins")
+        #expect(try seed(fileSeed: 7, flagBody: ["seed": .integer(9)]) == .integer(9), "a flag wins over the file")
+        #expect(try seed(fileSeed: 7, flagBody: ["seed": .integer(9)], flagSeed: 5) == .integer(5))
+        #expect(try seed(file: ["seed": .integer(1), "temperature": .integer(0)]) == .integer(1))
+
+        // A file's template that a flag replaces is never opened.
+        let dir = TemporaryDirectory()
+        writeFile(dir.file("t.json"), Data(#"{"user": "{{text}}"}"#.utf8))
+        var file = JobFile()
+        file.inputs = ["in.jsonl"]
+        file.template = .file("missing.json")
+        var flags = JobFile()
+        flags.template = .file(dir.file("t.json"))
+        #expect(try JobConfiguration.resolve(file: file, fileDirectory: dir.path, flags: flags).template?.user == "{{text}}")
+    }
+
+    /// `null` in a job file is "not given"; a stored form that lacks what every checkpoint has is refused, not defaulted.
+    @Test func nullIsNotGivenAndAStoredFormWithoutItsCoreIsRefused() throws {
+        let dir = TemporaryDirectory()
+        writeFile(dir.file("job.json"), Data(#"{"inputs": ["in.jsonl"], "model": null, "properties": null, "template": null, "concurrency": null}"#.utf8))
+        let job = try JobConfiguration.resolve(file: try JobFile.load(path: dir.file("job.json")), fileDirectory: dir.path, flags: JobFile())
+        #expect(job.model == nil && job.gateway.properties.isEmpty && job.template == nil && job.concurrency == 16)
+
+        let withoutBaseURL = #"{"name":"n","inputs":["a.jsonl"],"output":"o","errors":"e","checkpoint":"c","apiKeyEnv":"K"}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(JobConfiguration.self, from: Data(withoutBaseURL.utf8)) }
+        let nullGateway =
+            #"{"name":"n","inputs":["a.jsonl"],"output":"o","errors":"e","checkpoint":"c","baseURL":"https://x.ai/v1","apiKeyEnv":"K","gateway":null}"#
+        #expect(try JSONDecoder().decode(JobConfiguration.self, from: Data(nullGateway.utf8)).gateway == GatewaySettings())
+    }
+
     /// Every stored property has its row: a property added without one would be neither read, merged, checked nor stored.
     @Test func everyPropertyHasARowAndEveryRowItsOwnKeys() {
         let rows = JobConfiguration.settings

@@ -26,8 +26,12 @@ package struct Setting: Sendable {
     let read: @Sendable (_ json: JSONValue) throws -> any Sendable
     /// A job file's value as sluice uses it: a path made relative to the job file's `folder`.
     let fromFile: @Sendable (_ value: any Sendable, _ folder: String?) -> any Sendable
-    /// Sets the property from the flag's value, else the file's, else its default.
-    let merge: @Sendable (_ job: inout JobConfiguration, _ flag: (any Sendable)?, _ file: (any Sendable)?) throws -> Void
+    /// Sets the property from a given value (a map merges it over what it holds).
+    let apply: @Sendable (_ job: inout JobConfiguration, _ given: any Sendable) throws -> Void
+    /// A map takes the job file's entries, then the flags' over them; any other setting takes one or the other.
+    var mergesEntries = false
+    /// Sets a default that follows from settings earlier in the list, when neither the file nor a flag gives it.
+    var derive: (@Sendable (_ job: inout JobConfiguration) -> Void)?
     /// Why the resolved value cannot be used, or nil.
     let check: @Sendable (JobConfiguration) -> String?
     let encode: @Sendable (JobConfiguration, inout KeyedEncodingContainer<StoredKey>) throws -> Void
@@ -71,25 +75,27 @@ extension Setting {
         _ keyPath: WritableKeyPath<JobConfiguration, Value> & Sendable, _ key: String, flag: String? = nil, stored: String? = nil,
         _ group: SettingGroup, default defaulting: SettingDefault<Value> = .initial, defaultText: String? = nil,
         fromFile: @escaping @Sendable (Value, String?) -> Value = { value, _ in value }, check: @escaping @Sendable (Value) -> String? = { _ in nil },
-        help: String
+        required: Bool = false, help: String
     ) -> Setting {
-        Setting(
+        var setting = Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help,
             defaultText: defaultText ?? Self.defaultText(defaulting, JobConfiguration()[keyPath: keyPath]), keyPath: keyPath,
             stored: Self.storedPath(stored, keyPath: keyPath, key: key),
-            read: { json in try Self.decode(Value.self, json, key: key) }, fromFile: { value, folder in fromFile(value as! Value, folder) },
-            merge: { job, flag, file in
-                if let given = (flag ?? file).map({ $0 as! Value }) {
-                    job[keyPath: keyPath] = given
-                } else if case .derived(_, let derive) = defaulting {
-                    job[keyPath: keyPath] = derive(job)
-                }
-            },
+            read: { json in try Self.decode(Value.self, json, key: key) },
+            fromFile: { value, folder in (value as? Value).map { fromFile($0, folder) } ?? value },
+            apply: { job, given in job[keyPath: keyPath] = try Self.given(given, key) },
             check: { check($0[keyPath: keyPath]) },
             encode: { job, container in try container.encode(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(stored, keyPath, key))) },
             decode: { job, container in
-                if let value = try container.decodeIfPresent(Value.self, forKey: StoredKey(Self.leaf(stored, keyPath, key))) { job[keyPath: keyPath] = value }
+                let key = StoredKey(Self.leaf(stored, keyPath, key))
+                if required {
+                    job[keyPath: keyPath] = try container.decode(Value.self, forKey: key)
+                } else if let value = try container.decodeIfPresent(Value.self, forKey: key) {
+                    job[keyPath: keyPath] = value
+                }
             })
+        if case .derived(_, let derive) = defaulting { setting.derive = { job in job[keyPath: keyPath] = derive(job) } }
+        return setting
     }
 
     /// A setting that may be absent (no model, no cost cap).
@@ -101,10 +107,9 @@ extension Setting {
         Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help, defaultText: defaultText, keyPath: keyPath,
             stored: Self.storedPath(stored, keyPath: keyPath, key: key),
-            read: { json in try Self.decode(Value.self, json, key: key) }, fromFile: { value, folder in fromFile(value as! Value, folder) },
-            merge: { job, flag, file in
-                if let given = (flag ?? file).map({ $0 as! Value }) { job[keyPath: keyPath] = try load(given) }
-            },
+            read: { json in try Self.decode(Value.self, json, key: key) },
+            fromFile: { value, folder in (value as? Value).map { fromFile($0, folder) } ?? value },
+            apply: { job, given in job[keyPath: keyPath] = try load(Self.given(given, key)) },
             check: { job in job[keyPath: keyPath].flatMap(check) },
             encode: { job, container in try container.encodeIfPresent(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(stored, keyPath, key))) },
             decode: { job, container in
@@ -121,10 +126,8 @@ extension Setting {
             key: key, flag: Self.flag(flag, key), group: group, help: help, defaultText: defaultText, keyPath: keyPath,
             stored: Self.storedPath(stored, keyPath: keyPath, key: key),
             read: { json in try Self.decode([String: Element].self, json, key: key) }, fromFile: { value, _ in value },
-            merge: { job, flag, file in
-                let fromFile = (file as? [String: Element]) ?? [:]
-                job[keyPath: keyPath] = fromFile.merging((flag as? [String: Element]) ?? [:]) { _, flag in flag }
-            },
+            apply: { job, given in job[keyPath: keyPath].merge(try Self.given(given, key) as [String: Element]) { _, later in later } },
+            mergesEntries: true,
             check: { _ in nil },
             encode: { job, container in try container.encode(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(stored, keyPath, key))) },
             decode: { job, container in
@@ -142,10 +145,9 @@ extension Setting {
         Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help, defaultText: "none", keyPath: keyPath,
             stored: Self.storedPath(nil, keyPath: keyPath, key: key),
-            read: { json in try Self.decode(Given.self, json, key: key) }, fromFile: { value, folder in fromFile(value as! Given, folder) },
-            merge: { job, flag, file in
-                if let given = (flag ?? file).map({ $0 as! Given }) { job[keyPath: keyPath] = try load(given) }
-            },
+            read: { json in try Self.decode(Given.self, json, key: key) },
+            fromFile: { value, folder in (value as? Given).map { fromFile($0, folder) } ?? value },
+            apply: { job, given in job[keyPath: keyPath] = try load(Self.given(given, key) as Given) },
             check: { _ in nil },
             encode: { job, container in try container.encodeIfPresent(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(nil, keyPath, key))) },
             decode: { job, container in
@@ -166,9 +168,8 @@ extension Setting {
         return Setting(
             key: name, flag: Self.flag(flag, name), group: group, help: help, defaultText: "none (the model's)", keyPath: keyPath, stored: [],
             read: { json in try Self.decode(Value.self, json, key: name) }, fromFile: { value, _ in value },
-            merge: { job, flag, file in
-                guard let given = (flag ?? file).map({ $0 as! Value }) else { return }
-                job[keyPath: keyPath] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(given))
+            apply: { job, given in
+                job[keyPath: keyPath] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(Self.given(given, name) as Value))
             },
             check: { job in
                 // A `--body` value of another type is the gateway's to judge, as every other body parameter is.
@@ -180,6 +181,15 @@ extension Setting {
 }
 
 extension Setting {
+    /// A given value as the row's type; another type is a caller's mistake (`JobFile`'s subscripts are typed by
+    /// the property, which for a few rows is not the form given), refused like a bad value.
+    static func given<Value>(_ value: any Sendable, _ key: String) throws -> Value {
+        guard let value = value as? Value else {
+            throw SluiceError(.configuration, "\(key) is given as \(type(of: value)), not \(Value.self)")
+        }
+        return value
+    }
+
     /// `max_retry_after` → `--max-retry-after`, unless the row names its flag ("" for none).
     static func flag(_ given: String?, _ key: String) -> String? {
         guard let given else { return "--" + key.replacingOccurrences(of: "_", with: "-") }
