@@ -182,7 +182,8 @@ struct SQLiteCheckpointStoreTests {
         try await store.record([finished(leased[0].id), finished(leased[1].id)])
         await store.close()
         #expect(try queryCheckpoint(path, "SELECT endpoint FROM items ORDER BY line").map { $0.first ?? nil } == ["", "", "/v1/embeddings"])
-        let partial = try queryCheckpoint(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%ON items (file_index, line) WHERE state = %'")
+        let partial = try queryCheckpoint(
+            path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%ON items (file_index, line) WHERE state = %'")
         #expect(partial.first?.first == "3", "the state indexes hold only the states they name")
         // Only the leased item is in a state index.
         #expect(try queryCheckpoint(path, "SELECT count(*) FROM items INDEXED BY items_leased WHERE state = 1").first?.first == "1")

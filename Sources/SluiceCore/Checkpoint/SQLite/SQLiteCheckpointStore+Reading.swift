@@ -116,7 +116,9 @@ extension SQLiteCheckpointStore {
         defer { query.reset() }
         while try query.step() {
             // The digest finds candidates; the bytes decide.
-            guard Self.endpoint(stored: query.text(1)) == endpoint, try requests.decode(query.blob(2) ?? []) == body, let response = query.blob(3) else { continue }
+            guard Self.endpoint(stored: query.text(1)) == endpoint, try requests.decode(query.blob(2) ?? []) == body, let response = query.blob(3) else {
+                continue
+            }
             var answer = SharedAnswer(customID: query.text(0) ?? "", response: try answers.decode(response))
             answer.httpStatus = query.optionalInt(4)
             answer.answeredModel = query.text(5)
