@@ -72,25 +72,17 @@ package final class BatchDispatcher: Service, Sendable {
         package var builder: RequestBuilder
         package var recorder: CheckpointRecorder
         package var feed: ItemFeed
-        package var control: RunControl
-        package var counters: RunCounters
-        package var logger: Logger
-        /// The run's secrets, scrubbed from result lines, error files and every message made of the gateway's words.
-        package var redactor: Redactor
+        /// The run's control, counters, logger and secrets (scrubbed from result lines, error files and every
+        /// message made of the gateway's words).
+        package var run: RunContext
 
-        package init(
-            store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed,
-            control: RunControl, counters: RunCounters, logger: Logger, redactor: Redactor = Redactor(secret: nil)
-        ) {
+        package init(store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext) {
             self.store = store
             self.api = api
             self.builder = builder
             self.recorder = recorder
             self.feed = feed
-            self.control = control
-            self.counters = counters
-            self.logger = logger.redacting(redactor)
-            self.redactor = redactor
+            self.run = run
         }
     }
 
@@ -124,9 +116,9 @@ package final class BatchDispatcher: Service, Sendable {
         do {
             try await dispatch()
         } catch let error as SluiceError {
-            parts.control.stop(.error(SluiceError(error.code, parts.redactor.scrub(error.message))))
+            parts.run.control.stop(.error(SluiceError(error.code, parts.run.redactor.scrub(error.message))))
         } catch {
-            parts.control.stop(.error(SluiceError(.gateway, parts.redactor.scrub("provider batches: \(error)"))))
+            parts.run.control.stop(.error(SluiceError(.gateway, parts.run.redactor.scrub("provider batches: \(error)"))))
         }
         await parts.feed.producerFinished()
     }
@@ -138,12 +130,12 @@ package final class BatchDispatcher: Service, Sendable {
             watched.append(Watched(record: record, interval: settings.pollSeconds))
         }
         if !watched.isEmpty {
-            parts.logger.info("re-attached to \(watched.count) provider batch\(watched.count == 1 ? "" : "es") of an earlier run")
+            parts.run.logger.info("re-attached to \(watched.count) provider batch\(watched.count == 1 ? "" : "es") of an earlier run")
             publish(watched)
         }
         var submittedAll = !settings.submits
         while true {
-            if let reason = parts.control.stopReason {
+            if let reason = parts.run.control.stopReason {
                 if case .error(let error) = reason, error.code == .cancelled { await cancelAll(watched) }
                 return
             }
@@ -153,7 +145,7 @@ package final class BatchDispatcher: Service, Sendable {
                 watched += records.map { Watched(record: $0, interval: settings.pollSeconds) }
             }
             let now = ContinuousClock.now
-            for index in watched.indices where watched[index].nextPoll <= now && !parts.control.isStopping {
+            for index in watched.indices where watched[index].nextPoll <= now && !parts.run.control.isStopping {
                 switch try await poll(&watched[index]) {
                 case .running:
                     break
@@ -168,7 +160,7 @@ package final class BatchDispatcher: Service, Sendable {
             if submittedAll && watched.isEmpty { return }
             let next = watched.map(\.nextPoll).min() ?? now.advanced(by: .seconds(settings.pollSeconds))
             let wait = min(max((next - ContinuousClock.now).inSeconds, 0.05), submittedAll ? 60 : 0.5)
-            _ = await parts.control.sleep(seconds: wait)
+            _ = await parts.run.control.sleep(seconds: wait)
         }
     }
 
@@ -181,7 +173,7 @@ package final class BatchDispatcher: Service, Sendable {
         for _ in 0..<200 {
             let page = try await parts.api.list(after: after)
             if let found = page.batches.first(where: { $0.inputFileID == record.fileID }) {
-                parts.logger.notice("found batch \(found.id) for file \(record.fileID), created before sluice could record it; watching it")
+                parts.run.logger.notice("found batch \(found.id) for file \(record.fileID), created before sluice could record it; watching it")
                 try await parts.store.setBatchID(found.id, forBatch: record.row)
                 return found.id
             }
@@ -199,9 +191,9 @@ package final class BatchDispatcher: Service, Sendable {
             )
         }
         let batch = try await parts.api.create(inputFileID: record.fileID, endpoint: record.endpoint, metadata: settings.metadata)
-        parts.logger.notice("created batch \(batch.id) for file \(record.fileID), which had none")
+        parts.run.logger.notice("created batch \(batch.id) for file \(record.fileID), which had none")
         try await parts.store.setBatchID(batch.id, forBatch: record.row)
-        parts.counters.update { $0.batchesCreated += 1 }
+        parts.run.counters.update { $0.batchesCreated += 1 }
         return batch.id
     }
 
@@ -210,7 +202,7 @@ package final class BatchDispatcher: Service, Sendable {
     private func submitPending() async throws -> [BatchRecord] {
         var records: [BatchRecord] = []
         let lines = parts.builder.streaming(false)  // a batch line is answered whole
-        while !parts.control.isStopping {
+        while !parts.run.control.isStopping {
             let items = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if items.isEmpty { break }
             let packed = BatchFile.pack(items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes)
@@ -231,7 +223,7 @@ package final class BatchDispatcher: Service, Sendable {
             // Nothing at the gateway holds these items: they are free to go again.
             try await giveBack(file.items, counting: false)
             guard settings.auto else { throw SluiceError(.gateway, "uploading a batch file: \(error)") }
-            parts.logger.warning("uploading a batch file failed (\(error)); its \(file.items.count) items go live")
+            parts.run.logger.warning("uploading a batch file failed (\(error)); its \(file.items.count) items go live")
             return nil
         }
         CrashPoint.reach("batch-uploaded")
@@ -245,7 +237,7 @@ package final class BatchDispatcher: Service, Sendable {
             CrashPoint.reach("batch-created")
             try await parts.store.setBatchID(batch.id, forBatch: row)
             record.batchID = batch.id
-            parts.counters.update { $0.batchesCreated += 1 }
+            parts.run.counters.update { $0.batchesCreated += 1 }
         } catch let failure as BatchAPIClient.Failure where failure.isPermanent {
             // The gateway will not make this batch (an endpoint or model it does not batch, bad metadata).
             try await abandon(record, reason: failure.message, items: file.items)
@@ -255,7 +247,7 @@ package final class BatchDispatcher: Service, Sendable {
             // No clear answer: the batch may exist. Look before creating again.
             record.batchID = try await attach(record)
         }
-        parts.logger.info("batch \(record.batchID ?? "?"): \(file.items.count) items, \(file.bytes.count) bytes (file \(fileID))")
+        parts.run.logger.info("batch \(record.batchID ?? "?"): \(file.items.count) items, \(file.bytes.count) bytes (file \(fileID))")
         return record
     }
 
@@ -272,7 +264,7 @@ package final class BatchDispatcher: Service, Sendable {
             let items = try await parts.store.batchItems(watched.record.row)
             return .collected(released: try await abandon(watched.record, reason: "the gateway no longer knows batch \(id)", items: items))
         } catch {
-            parts.logger.warning("asking about batch \(id) failed (\(error)); asking again later")
+            parts.run.logger.warning("asking about batch \(id) failed (\(error)); asking again later")
             backOff(&watched)
             return .running
         }
@@ -281,13 +273,13 @@ package final class BatchDispatcher: Service, Sendable {
             do {
                 return .collected(released: try await collect(watched.record, batch))
             } catch let failure as BatchAPIClient.Failure where !failure.isPermanent {
-                parts.logger.warning("downloading batch \(id)'s results failed (\(failure.message)); trying again later")
+                parts.run.logger.warning("downloading batch \(id)'s results failed (\(failure.message)); trying again later")
                 backOff(&watched)
                 return .running
             }
         }
         if settings.auto, let deadline = settings.deadline, Date() >= deadline.due(createdAt: watched.record.createdAt), !watched.cancelAsked {
-            parts.logger.notice("batch \(id) is still \(batch.status) at the deadline: cancelling it; its unfinished lines go live")
+            parts.run.logger.notice("batch \(id) is still \(batch.status) at the deadline: cancelling it; its unfinished lines go live")
             _ = try? await parts.api.cancel(id)
             watched.cancelAsked = true
         }
@@ -317,20 +309,20 @@ package final class BatchDispatcher: Service, Sendable {
         CrashPoint.reach("batch-downloaded")
         var collected = BatchCollection(
             batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts, answers: settings.answers,
-            batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil, redactor: parts.redactor)
+            batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil, redactor: parts.run.redactor)
         collected.defaultModel = parts.builder.defaultModel
         collected.read(files)
         let events = collected.events(batchStatus: batch.status)
         guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
         CrashPoint.reach("batch-committed")
         notes += collected.notes
-        let note = parts.redactor.scrub("\(batch.status): " + ([collected.summary] + notes).joined(separator: "; "))
+        let note = parts.run.redactor.scrub("\(batch.status): " + ([collected.summary] + notes).joined(separator: "; "))
         try await parts.store.finishBatch(record.row, note: note)
-        parts.counters.update {
+        parts.run.counters.update {
             $0.batchesFinished += 1
             $0.batchLinesAnswered += collected.answered
         }
-        parts.logger.info("batch \(batch.id) \(note)")
+        parts.run.logger.info("batch \(batch.id) \(note)")
         if collected.rerouted > 0 { await parts.feed.itemsPlanned() }
         return collected.released
     }
@@ -340,8 +332,8 @@ package final class BatchDispatcher: Service, Sendable {
     @discardableResult
     private func abandon(_ record: BatchRecord, reason: String, items: [DispatchItem]) async throws -> Int {
         try await giveBack(items, counting: true)
-        try await parts.store.finishBatch(record.row, note: parts.redactor.scrub("abandoned: \(reason)"))
-        parts.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
+        try await parts.store.finishBatch(record.row, note: parts.run.redactor.scrub("abandoned: \(reason)"))
+        parts.run.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
         return settings.auto ? 0 : items.count
     }
 
@@ -349,7 +341,7 @@ package final class BatchDispatcher: Service, Sendable {
     private func refuse(_ items: [(DispatchItem, Int)]) async throws {
         guard !items.isEmpty else { return }
         if settings.auto {
-            parts.logger.notice("\(items.count) line\(items.count == 1 ? "" : "s") over --batch-max-bytes \(settings.maxBytes) go live")
+            parts.run.logger.notice("\(items.count) line\(items.count == 1 ? "" : "s") over --batch-max-bytes \(settings.maxBytes) go live")
             try await giveBack(items.map(\.0), counting: false)
             return
         }
@@ -376,14 +368,14 @@ package final class BatchDispatcher: Service, Sendable {
     private func cancelAll(_ watched: [Watched]) async {
         for batch in watched {
             guard let id = batch.record.batchID else { continue }
-            if (try? await parts.api.cancel(id)) != nil { parts.logger.notice("cancelled batch \(id) at the gateway") }
+            if (try? await parts.api.cancel(id)) != nil { parts.run.logger.notice("cancelled batch \(id) at the gateway") }
         }
     }
 
     private func publish(_ watched: [Watched]) {
         let byStatus = Dictionary(grouping: watched, by: { $0.status.isEmpty ? "submitted" : $0.status }).mapValues(\.count)
         let items = watched.reduce(0) { $0 + $1.record.items }
-        parts.counters.update {
+        parts.run.counters.update {
             $0.batchesOpen = watched.count
             $0.itemsInBatches = items
             $0.batchStatuses = byStatus.keys.sorted().map { "\($0) \(byStatus[$0]!)" }.joined(separator: ", ")

@@ -31,9 +31,12 @@ struct JobRun {
     func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation, publisher: ResultsPublisher) async throws -> Outcome {
         let store = job.store
         let redactor = try runRedactor()
-        let logger = logger.redacting(redactor)
-        for warning in configuration.gatewayProfileWarnings { logger.warning("\(warning)") }
         let counters = RunCounters()
+        let prices = configuration.priceTable
+        let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
+        let run = RunContext(control: control, counters: counters, redactor: redactor, logger: logger, prices: prices, metrics: metrics)
+        let logger = run.logger
+        for warning in configuration.gatewayProfileWarnings { logger.warning("\(warning)") }
         counters.update { $0.concurrencyLimit = configuration.concurrency }
         // With provider batches the live feed takes only live-route items, and waits for the batch dispatcher too.
         // An earlier run's open batches are collected even when this run is live.
@@ -53,12 +56,10 @@ struct JobRun {
             othersWorking: othersWorking, pollSeconds: 0.25, stopping: { control.isStopping })
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
         let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
-        let prices = configuration.priceTable
         let spentBefore = try await store.usage().cost(in: prices).dollars
         let gate = RateGate(control: control)
         let budget = RateBudget(
             requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute, control: control, burstSeconds: 0)
-        let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
         let metricsServer = try await startMetricsServer(metrics, counters: counters, gate: gate)
         let sharing = try await openAnswerSharing(store: store, hadAnswers: job.baseline.succeeded > 0)
         let recorder = CheckpointRecorder(
@@ -74,14 +75,11 @@ struct JobRun {
                 maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency), embedBatch: configuration.embedBatch,
                 maxRetryAfter: configuration.maxRetryAfter),
             parts: .init(
-                transport: transport,
-                builder: builder,
-                recorder: recorder, limiter: limiter, adaptive: adaptive,
-                budget: budget,
-                gate: gate, monitor: RefusalMonitor(), breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
-                spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }, prices: prices, metrics: metrics,
-                answers: try configuration.answerChecker(), sharing: sharing, control: control, counters: counters, redactor: redactor,
-                logger: logger))
+                transport: transport, builder: builder, recorder: recorder,
+                pacing: Pacing(limiter: limiter, adaptive: adaptive, gate: gate, budget: budget),
+                breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
+                spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) },
+                answers: try configuration.answerChecker(), sharing: sharing, run: run))
 
         let history = HistoryRecorder(store: store, counters: counters)
         let planningErrors = Mutex<[String]>([])
@@ -104,6 +102,10 @@ struct JobRun {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] =
             options.handlesSignals
             ? [.run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals")] : []
+        if let shared {
+            // Early in the list, so stopped late: it beats until the checkpoint's last flush (see `JobRunner.beating`).
+            services.append(.run(WorkerHeartbeat(store: shared, counters: counters, budget: budget, control: control, logger: logger), "heartbeat"))
+        }
         services += [
             .run(recorder, "checkpoint"),
             .run(history, "history", .reporting),
@@ -111,14 +113,10 @@ struct JobRun {
             .run(publisher, "results"),
         ]
         if batched {
-            let batches = try makeBatchDispatcher(
-                store: store, builder: builder, recorder: recorder, feed: feed, counters: counters, redactor: redactor, logger: logger)
+            let batches = try makeBatchDispatcher(store: store, builder: builder, recorder: recorder, feed: feed, run: run)
             services.append(.run(batches, "batches"))
         }
         if let metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
-        if let shared {
-            services.append(.run(WorkerHeartbeat(store: shared, counters: counters, budget: budget, control: control, logger: logger), "heartbeat"))
-        }
         if let shared, job.needsPlanning {
             let planning = SharedPlanning(
                 store: shared,
@@ -230,8 +228,7 @@ struct JobRun {
 
     /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.
     private func makeBatchDispatcher(
-        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, counters: RunCounters,
-        redactor: Redactor, logger: Logger
+        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext
     ) throws -> BatchDispatcher {
         var metadata = ["sluice_job": configuration.name]
         for name in configuration.gateway.properties.keys.sorted().prefix(15) {
@@ -239,14 +236,12 @@ struct JobRun {
         }
         let api = BatchAPIClient(
             transport: transport, builder: builder, headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [],
-            timeout: max(configuration.timeoutSeconds, 300), redactor: redactor)
+            timeout: max(configuration.timeoutSeconds, 300), redactor: run.redactor)
         return BatchDispatcher(
             settings: .init(
                 auto: configuration.mode == .auto, submits: configuration.mode != .live, maxLines: configuration.batchMaxLines,
                 maxBytes: configuration.batchMaxBytes, pollSeconds: configuration.pollInterval, deadline: configuration.batchDeadline,
                 maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
-            parts: .init(
-                store: store, api: api, builder: builder, recorder: recorder, feed: feed, control: control, counters: counters, logger: logger,
-                redactor: redactor))
+            parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run))
     }
 }

@@ -67,8 +67,17 @@ package struct JobRunner: Sendable {
         }
     }
 
-    /// The report, and when every item is finished, the results files renamed into place.
+    /// The report, and when every item is finished, the results files renamed into place. A shared job's worker
+    /// keeps beating throughout: from the run's end through the claim and the writing (see `beating`).
     private func publish(_ job: JobPreparation.PreparedJob, outcome: JobRun.Outcome, publisher: ResultsPublisher) async throws -> RunReport {
+        let stats = outcome.stats
+        let figures = WorkerFigures(sent: stats.requestsSent, finished: stats.succeeded + stats.failed, requestsPerSecond: 0)
+        return try await Self.beating(job.store as? any SharedCheckpointStore, figures) {
+            try await report(job, outcome: outcome, publisher: publisher)
+        }
+    }
+
+    private func report(_ job: JobPreparation.PreparedJob, outcome: JobRun.Outcome, publisher: ResultsPublisher) async throws -> RunReport {
         let store = job.store
         let counts = try await store.counts()
         var report = RunReport(
@@ -88,9 +97,7 @@ package struct JobRunner: Sendable {
             report.publishedBy = other
             for path in [configuration.output, configuration.errors] { unlink(path + ResultsPublisher.partialSuffix(shared: true)) }
         } else if complete {
-            let stats = outcome.stats
-            let figures = WorkerFigures(sent: stats.requestsSent, finished: stats.succeeded + stats.failed, requestsPerSecond: 0)
-            report.written = try await Self.beating(shared, figures) { try await publisher.finish() }
+            report.written = try await publisher.finish()
             try await shared?.publicationWritten()
             logger.debug("results written after \(String(format: "%.3f", outcome.elapsedSeconds)) s of running")
         } else {
@@ -99,9 +106,11 @@ package struct JobRunner: Sendable {
         return report
     }
 
-    /// The writer of a shared job's results keeps beating while it writes: its heartbeat service has ended
-    /// with the run, and a writer silent for a lease looks dead to `claimPublication`, so another worker
-    /// would write the results too (seen on a loaded machine, with a 3 s lease).
+    /// A shared job's worker keeps beating after its run: its heartbeat service has ended with the run, and a
+    /// worker silent for a lease looks dead to `claimPublication`, so another worker would write the results
+    /// too (seen on a loaded machine, with a 3 s lease). The run's heartbeat service stops last of its services,
+    /// after the checkpoint's final flush, and this starts at once after it, so no stretch of the way from the
+    /// last commit to the results written goes unbeaten.
     static func beating<T: Sendable>(
         _ shared: (any SharedCheckpointStore)?, _ figures: WorkerFigures, _ body: () async throws -> T
     ) async throws -> T {

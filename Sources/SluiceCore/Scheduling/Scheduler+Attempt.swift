@@ -31,8 +31,8 @@ extension Scheduler {
     func attempt(
         _ request: GatewayRequest, item: DispatchItem, attempts: inout ItemAttempts, machine: inout DispatchStateMachine
     ) async -> Attempted? {
-        let estimate = parts.budget.isLimited ? parts.budget.estimate(bodyBytes: request.body.count) : 0
-        guard await parts.budget.acquire(tokens: estimate) else { return nil }
+        let estimate = parts.pacing.budget.isLimited ? parts.pacing.budget.estimate(bodyBytes: request.body.count) : 0
+        guard await parts.pacing.budget.acquire(tokens: estimate) else { return nil }
         var hold: SpendGuard.Reservation?
         if let spend = parts.spend {
             guard let reservation = reserve(spend, for: request, item: item) else { return nil }
@@ -40,14 +40,14 @@ extension Scheduler {
         }
         let modelIndex = attempts.begin()
         machine.sent()
-        parts.metrics?.requestSent(model: request.model, overrides: item.overrides)
-        parts.counters.update {
+        parts.run.metrics?.requestSent(model: request.model, overrides: item.overrides)
+        parts.run.counters.update {
             $0.requestsSent += 1
             $0.inFlight += 1
         }
         let sentAt = ContinuousClock.now
         let result = await parts.transport.send(request, timeout: settings.timeoutSeconds)
-        parts.counters.update {
+        parts.run.counters.update {
             $0.inFlight -= 1
             if case .response = result { $0.answered += 1 } else { $0.unanswered += 1 }
         }
@@ -58,7 +58,7 @@ extension Scheduler {
             settings.policy.verdict(for: judged.effective, limits: judged.limits), invalidAnswer: judged.invalidAnswer,
             allowedReasks: parts.answers?.outputRetries ?? 0)
         if let reasked {
-            parts.counters.update {
+            parts.run.counters.update {
                 $0.invalidAnswers += 1
                 if reasked { $0.invalidAnswersRetried += 1 }
             }
@@ -91,7 +91,7 @@ extension Scheduler {
         guard (200..<300).contains(response.status) else { return judged }
         let summary = ResponseSummary(body: response.body)
         judged.summary = summary
-        parts.budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
+        parts.pacing.budget.correct(estimated: estimate, actual: summary?.totalTokens, completion: summary?.completionTokens)
         if summary == nil {
             judged.effective = .failure(
                 GatewayFailure(
@@ -105,8 +105,8 @@ extension Scheduler {
 
     /// `--max-cost`: room for this request's worst case, or the job stops (nil).
     private func reserve(_ spend: SpendGuard, for request: GatewayRequest, item: DispatchItem) -> SpendGuard.Reservation? {
-        guard parts.prices.price(for: request.model) != nil else {
-            parts.control.stop(
+        guard parts.run.prices.price(for: request.model) != nil else {
+            parts.run.control.stop(
                 .error(
                     SluiceError(
                         .configuration,
@@ -116,7 +116,7 @@ extension Scheduler {
         }
         let maxTokens = RequestBuilder.maxCompletionTokens(in: request.body)
         guard let reservation = spend.reserve(model: request.model, promptTokens: request.body.count / 4, maxCompletionTokens: maxTokens) else {
-            parts.control.stop(.error(costCapError(spend, model: request.model)))
+            parts.run.control.stop(.error(costCapError(spend, model: request.model)))
             return nil
         }
         return reservation

@@ -20,7 +20,7 @@ extension Scheduler {
     func holdSlot(until end: ContinuousClock.Instant) async -> Bool {
         let left = end - .now
         guard left > .zero else { return true }
-        return await parts.control.sleep(seconds: left.inSeconds)
+        return await parts.run.control.sleep(seconds: left.inSeconds)
     }
 
     /// What a final outcome puts in the checkpoint, through the circuit breaker when it is a permanent
@@ -36,11 +36,11 @@ extension Scheduler {
         case .commit(let earlier):
             return earlier.map { .finished($0) }
         case .tripped(let heldBack, let signature, let sample):
-            parts.control.stop(
+            parts.run.control.stop(
                 .error(
                     SluiceError(
                         .repeatedFailure,
-                        "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.redactor.scrub(sample))). "
+                        "the last \(breaker.threshold) items all failed the same way (\(signature): \(parts.run.redactor.scrub(sample))). "
                             + "The job stopped instead of failing every item; those items are pending again. Fix the cause and run the same command to resume "
                             + "(--no-circuit-breaker turns this check off).")))
             return heldBack.map { .released($0.id, attempts: $0.attempts) }
@@ -52,7 +52,7 @@ extension Scheduler {
     /// of a run of identical failures, so they go back to pending rather than fail.
     package func settleHeldFailures() {
         let held = parts.breaker?.drain() ?? []
-        if parts.control.isStopping {
+        if parts.run.control.isStopping {
             held.forEach { parts.recorder.record(.released($0.id, attempts: $0.attempts)) }
         } else {
             held.forEach { parts.recorder.record(.finished($0)) }
@@ -94,7 +94,7 @@ extension Scheduler {
         let model = summary?.model ?? request.model
         var cost: Double?
         if let summary {
-            cost = parts.prices.cost(
+            cost = parts.run.prices.cost(
                 model: model, prompt: summary.promptTokens ?? 0, completion: summary.completionTokens ?? 0, cached: summary.cachedTokens ?? 0)
         }
         if let hold { parts.spend?.settle(hold, actualCost: cost) }
@@ -102,14 +102,14 @@ extension Scheduler {
         let failure: GatewayFailure? = if case .failure(let failure) = result { failure } else { nil }
         let errorClass: ErrorClass? =
             verdict == .success ? nil : ErrorClass.of(badLine: false, httpStatus: response?.status, errorCode: failure?.kind.rawValue)
-        parts.counters.update { stats in
+        parts.run.counters.update { stats in
             if let response {
                 stats.latencySumMilliseconds += response.latencySeconds * 1000
                 stats.latencyCount += 1
             }
             if let errorClass { stats.errors[errorClass, default: 0] += 1 }
         }
-        parts.metrics?.attemptFinished(
+        parts.run.metrics?.attemptFinished(
             model: model, outcome: errorClass?.rawValue ?? "success", latency: response.map { .seconds($0.latencySeconds) },
             promptTokens: summary?.promptTokens ?? 0, completionTokens: summary?.completionTokens ?? 0, cachedTokens: summary?.cachedTokens ?? 0,
             cost: cost, overrides: item.overrides)
@@ -137,7 +137,7 @@ extension Scheduler {
         sentAt: ContinuousClock.Instant, next: ItemAttempts.Next
     ) -> Reaction {
         let refused = response.status == 429
-        if refused { parts.counters.update { $0.refusals += 1 } }
+        if refused { parts.run.counters.update { $0.refusals += 1 } }
         // Only a refusal's wait is read: a success must not pay for a random backoff draw.
         let wait: Double
         if !refused {
@@ -149,21 +149,21 @@ extension Scheduler {
         }
         // With a local budget sluice paces itself: a budget near zero is then expected, not a reason to stop.
         // With adaptive concurrency, refusals that fewer requests in flight cure are its to handle, whatever their Retry-After.
-        let reaction = parts.monitor.observe(
+        let reaction = parts.pacing.monitor.observe(
             status: response.status, limits: limits, item: item.id, wait: wait,
-            pacedLocally: parts.budget.isLimited, concurrencyExplains: refused && parts.adaptive?.refusalsFollowLoad == true)
+            pacedLocally: parts.pacing.budget.isLimited, concurrencyExplains: refused && parts.pacing.adaptive?.refusalsFollowLoad == true)
         var jobLimit = false
         var outcome = Reaction()
         if case .pauseJob(let seconds, let reason) = reaction {
             outcome.pausedJob = true
-            if parts.gate.pause(for: seconds, reason: reason) {
-                parts.counters.update { $0.jobPauses += 1 }
-                parts.logger.info("pausing every request for \(String(format: "%.1f", seconds)) s: \(reason)")
+            if parts.pacing.gate.pause(for: seconds, reason: reason) {
+                parts.run.counters.update { $0.jobPauses += 1 }
+                parts.run.logger.info("pausing every request for \(String(format: "%.1f", seconds)) s: \(reason)")
             }
             jobLimit = limits.isExhausted
         }
         // A 5xx is a fault, not a rate signal: it neither refuses nor counts as accepted.
-        guard let adaptive = parts.adaptive, response.status < 500 else { return outcome }
+        guard let adaptive = parts.pacing.adaptive, response.status < 500 else { return outcome }
         // A budget at zero is a rate limit, which the pause handles: fewer requests
         // in flight would not send fewer per minute, only recover more slowly after.
         let answer: AdaptiveConcurrency.Answer
@@ -171,12 +171,12 @@ extension Scheduler {
             answer = jobLimit ? .budgetLow : .refused
         } else {
             // With a local budget sluice paces itself; "remaining is low" is then expected, not a warning.
-            answer = !parts.budget.isLimited && limits.isLow ? .budgetLow : .accepted
+            answer = !parts.pacing.budget.isLimited && limits.isLow ? .budgetLow : .accepted
         }
         // Answered when the body was in, not after sluice's own work on it: on a loaded machine that work would
         // make requests answered one after another look in flight together.
         outcome.slotHold = adaptive.record(answer, sentAt: sentAt, now: sentAt + .seconds(response.latencySeconds))
-        parts.counters.update { $0.concurrencyLimit = adaptive.currentLimit }
+        parts.run.counters.update { $0.concurrencyLimit = adaptive.currentLimit }
         return outcome
     }
 }

@@ -47,53 +47,30 @@ package final class Scheduler: Sendable {
         package var transport: GatewayTransport
         package var builder: RequestBuilder
         package var recorder: CheckpointRecorder
-        package var limiter: ConcurrencyLimiter
-        package var adaptive: AdaptiveConcurrency?
-        package var budget: RateBudget
-        package var gate: RateGate
-        package var monitor: RefusalMonitor
+        package var pacing: Pacing
         /// Nil with `--no-circuit-breaker`.
         package var breaker: CircuitBreaker?
         /// Nil without `--max-cost`.
         package var spend: SpendGuard?
-        /// For each answer's cost (the spend guard, and the history).
-        package var prices: PriceTable
-        /// `--metrics`, nil without.
-        package var metrics: RunMetrics?
         /// Checks answers asked to be JSON; nil when nothing is asked.
         package var answers: AnswerChecker?
         /// Dedup and `--reuse`; nil when both are off.
         package var sharing: AnswerSharing?
-        package var control: RunControl
-        package var counters: RunCounters
-        package var redactor: Redactor
-        package var logger: Logger
+        package var run: RunContext
 
         package init(
-            transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, limiter: ConcurrencyLimiter,
-            adaptive: AdaptiveConcurrency?, budget: RateBudget, gate: RateGate, monitor: RefusalMonitor, breaker: CircuitBreaker?,
-            spend: SpendGuard? = nil, prices: PriceTable = PriceTable(), metrics: RunMetrics? = nil, answers: AnswerChecker? = nil,
-            sharing: AnswerSharing? = nil,
-            control: RunControl, counters: RunCounters, redactor: Redactor, logger: Logger
+            transport: GatewayTransport, builder: RequestBuilder, recorder: CheckpointRecorder, pacing: Pacing, breaker: CircuitBreaker?,
+            spend: SpendGuard? = nil, answers: AnswerChecker? = nil, sharing: AnswerSharing? = nil, run: RunContext
         ) {
-            self.answers = answers
-            self.sharing = sharing
             self.transport = transport
             self.builder = builder
             self.recorder = recorder
-            self.limiter = limiter
-            self.adaptive = adaptive
-            self.budget = budget
-            self.gate = gate
-            self.monitor = monitor
+            self.pacing = pacing
             self.breaker = breaker
             self.spend = spend
-            self.prices = prices
-            self.metrics = metrics
-            self.control = control
-            self.counters = counters
-            self.redactor = redactor
-            self.logger = logger
+            self.answers = answers
+            self.sharing = sharing
+            self.run = run
         }
     }
 
@@ -109,18 +86,18 @@ package final class Scheduler: Sendable {
         self.settings = settings
         self.parts = parts
         held = ConcurrencyLimiter(limit: settings.maxItemsHeld)
-        outcomes = OutcomeBuilder(redactor: parts.redactor, profile: parts.builder.profile)
+        outcomes = OutcomeBuilder(redactor: parts.run.redactor, profile: parts.builder.profile)
     }
 
     /// Returns when the feed is exhausted and every item has finished, or when
     /// the run is stopping and the in-flight items have finished (or were cancelled).
     package func run(feed: ItemFeed) async throws {
-        let control = parts.control
+        let control = parts.run.control
         func stopping() -> Bool { control.isStopping || Task.isShuttingDownGracefully }
         try await withThrowingDiscardingTaskGroup { group in
             while !stopping() {
                 guard await held.acquire() else { break }
-                guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else {
+                guard await parts.pacing.gate.waitUntilOpen(), await parts.pacing.limiter.acquire() else {
                     held.release()
                     break
                 }
@@ -128,7 +105,7 @@ package final class Scheduler: Sendable {
                 guard let item = next, !stopping() else {
                     // Stopped while the feed was waiting for the planner: give the item back.
                     if let item = next { parts.recorder.record(.released(item.id, attempts: item.previousAttempts)) }
-                    parts.limiter.release()
+                    parts.pacing.limiter.release()
                     held.release()
                     break
                 }
@@ -161,21 +138,21 @@ package final class Scheduler: Sendable {
         }
         while true {
             if machine.needsSlot {
-                guard await parts.gate.waitUntilOpen(), await parts.limiter.acquire() else { return }
+                guard await parts.pacing.gate.waitUntilOpen(), await parts.pacing.limiter.acquire() else { return }
                 machine.slotAcquired()
             }
-            guard await parts.gate.waitUntilOpen(), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+            guard await parts.pacing.gate.waitUntilOpen(), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
             machine.askBudget()
             let request = parts.builder.request(for: item, plan: plan, modelIndex: attempts.modelIndex)
             guard let answer = await attempt(request, item: item, attempts: &attempts, machine: &machine) else { return }
             switch answer.after {
             case .stopUnreachable:
                 // Not the item's fault: leave it pending and stop, so nothing is marked failed.
-                parts.control.stop(
+                parts.run.control.stop(
                     .error(
                         SluiceError(
                             .unreachable,
-                            "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.redactor.scrub(answer.result.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume."
+                            "cannot reach the gateway at \(parts.builder.baseURL) (\(parts.run.redactor.scrub(answer.result.failureMessage))) after \(attempts.attempts) attempts. Nothing was lost; check --base-url and run again to resume."
                         )))
                 return
             case .settle:
@@ -188,11 +165,11 @@ package final class Scheduler: Sendable {
                 _ = await holdSlot(until: answer.holdEnds)
                 return
             case .stopJob(let cause):
-                parts.control.stop(.error(cause.error(result: answer.result, baseURL: parts.builder.baseURL, redactor: parts.redactor)))
+                parts.run.control.stop(.error(cause.error(result: answer.result, baseURL: parts.builder.baseURL, redactor: parts.run.redactor)))
                 return
             case .retry(let after, let rateLimited):
                 guard await holdSlot(until: answer.holdEnds) else { return }
-                parts.limiter.release()
+                parts.pacing.limiter.release()
                 machine.slotGivenBack()
                 guard await waitToRetry(item, after: after, rateLimited: rateLimited, fellBack: answer.fellBack, model: attempts.model) else { return }
             }
@@ -204,13 +181,13 @@ package final class Scheduler: Sendable {
     private func share(_ item: DispatchItem, digest: UInt64, sharing: AnswerSharing, machine: inout DispatchStateMachine) async -> Bool {
         var resolution = sharing.quickResolve(digest: digest, endpoint: item.endpoint, body: item.body)
         if resolution == nil {
-            parts.limiter.release()
+            parts.pacing.limiter.release()
             machine.waitForSharedAnswer()
             resolution = await sharing.resolve(digest: digest, endpoint: item.endpoint, body: item.body)
         }
         switch resolution ?? .lead {
         case .answer(let answer, let source):
-            parts.counters.update { if source.hasPrefix("reuse:") { $0.reused += 1 } else { $0.deduplicated += 1 } }
+            parts.run.counters.update { if source.hasPrefix("reuse:") { $0.reused += 1 } else { $0.deduplicated += 1 } }
             machine.sharedAnswer()
             parts.recorder.record(.finished(OutcomeBuilder.shared(answer, source: source, item: item, digest: digest)))
             return false
@@ -222,24 +199,24 @@ package final class Scheduler: Sendable {
 
     /// Counts the retry and waits it out without a slot; false when the run stopped meanwhile.
     private func waitToRetry(_ item: DispatchItem, after: Double, rateLimited: Bool, fellBack: Bool, model: String) async -> Bool {
-        parts.counters.update {
+        parts.run.counters.update {
             $0.retries += 1
             if rateLimited { $0.rateLimited += 1 }
             if fellBack { $0.fallbacksUsed += 1 }
         }
-        parts.logger.debug("retrying item", metadata: ["custom_id": "\(item.customID)", "after_s": "\(after)", "model": "\(model)"])
+        parts.run.logger.debug("retrying item", metadata: ["custom_id": "\(item.customID)", "after_s": "\(after)", "model": "\(model)"])
         // A job-wide pause (if the monitor called one) also holds back this item.
         guard after > 0 else { return true }
-        parts.counters.update { $0.retrying += 1 }
-        let completed = await parts.control.sleep(seconds: after)
-        parts.counters.update { $0.retrying -= 1 }
+        parts.run.counters.update { $0.retrying += 1 }
+        let completed = await parts.run.control.sleep(seconds: after)
+        parts.run.counters.update { $0.retrying -= 1 }
         return completed
     }
 
     /// What the item's task undoes as it ends, however it ends (see `DispatchStateMachine.Cleanup`).
     private func cleanUp(_ item: DispatchItem, _ cleanup: DispatchStateMachine.Cleanup, attempts: Int, digest: UInt64) {
         if cleanup.abandonSharing { parts.sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: nil) }
-        if cleanup.releaseSlot { parts.limiter.release() }
+        if cleanup.releaseSlot { parts.pacing.limiter.release() }
         if cleanup.releaseItems {
             for member in item.members ?? [item] {
                 parts.recorder.record(.released(member.id, attempts: member.previousAttempts + attempts))
