@@ -1,18 +1,16 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
-import Synchronization
 
-/// The run itself: the job's services in one `ServiceGroup`.
+/// The run itself: the job's services in one `ServiceGroup`, wired once (`wire`: one `RunContext`, one
+/// `Pacing`, the recorder and the scheduler), listed in start order (`services`), and torn down after.
 ///
-/// In start order (the group stops them in reverse, each after the one before
-/// has ended): the signal watcher, the checkpoint recorder, the results
-/// publisher, the planner, the dispatcher, the progress line. The dispatcher's
-/// end shuts the group down gracefully: every item done, or the run stopping
-/// (a signal, a refused key...), in which case the dispatcher first gives the
-/// requests in flight `--grace` seconds, then cancels them and releases their
-/// items. No other service ends on its own before it is told to: a service
-/// that ends while the group stops another makes the group cancel everything.
+/// The group stops them in reverse, each after the one before has ended. The dispatcher's end shuts the
+/// group down gracefully: every item done, or the run stopping (a signal, `sluice cancel`, a refused key...:
+/// `RunControl`, the one way a run is asked to stop), in which case the dispatcher first gives the requests in
+/// flight `--grace` seconds, then cancels them and releases their items. A service whose work is done waits
+/// for its turn (`RunServiceRole`).
 struct JobRun {
     let configuration: JobConfiguration
     let options: RunOptions
@@ -29,42 +27,60 @@ struct JobRun {
     }
 
     func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation, publisher: ResultsPublisher) async throws -> Outcome {
+        let wiring = try await wire(job)
+        let planning = PlanningHooks(run: wiring.run, feed: wiring.feed)
+        let services = try services(wiring, job: job, preparation: preparation, planning: planning, publisher: publisher)
+        // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: wiring.run.logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
+        }
+        return await tearDown(wiring, store: job.store, inputErrors: planning.errors.withLockedValue { $0 })
+    }
+
+    /// The parts of one run, made once: its context, the item feed, the pacing, the recorder and the scheduler.
+    struct Wiring {
+        let run: RunContext
+        let feed: ItemFeed
+        let pacing: Pacing
+        let recorder: CheckpointRecorder
+        let builder: RequestBuilder
+        let scheduler: Scheduler
+        let history: HistoryRecorder
+        let sharing: AnswerSharing?
+        let metricsServer: MetricsServer?
+        let spentBefore: Double
+        /// Provider batches: this run's mode, or an earlier run's batches still open.
+        let batched: Bool
+    }
+
+    private func wire(_ job: JobPreparation.PreparedJob) async throws -> Wiring {
         let store = job.store
-        let redactor = try runRedactor()
-        let counters = RunCounters()
         let prices = configuration.priceTable
         let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
-        let run = RunContext(control: control, counters: counters, redactor: redactor, logger: logger, prices: prices, metrics: metrics)
-        let logger = run.logger
-        for warning in configuration.gatewayProfileWarnings { logger.warning("\(warning)") }
-        counters.update { $0.concurrencyLimit = configuration.concurrency }
+        let run = RunContext(control: control, counters: RunCounters(), redactor: try runRedactor(), logger: logger, prices: prices, metrics: metrics)
+        for warning in configuration.gatewayProfileWarnings { run.logger.warning("\(warning)") }
+        run.counters.update { $0.concurrencyLimit = configuration.concurrency }
         // With provider batches the live feed takes only live-route items, and waits for the batch dispatcher too.
         // An earlier run's open batches are collected even when this run is live.
         let earlierBatches = try await store.batches(openOnly: true)
         let batched = configuration.mode != .live || !earlierBatches.isEmpty
-        // A shared job's feed ends when the whole job is done, not when this worker runs dry (see ItemFeed).
-        let shared = store as? any SharedCheckpointStore
-        var othersWorking: (@Sendable () async throws -> Bool)? = nil
-        if let shared { othersWorking = { try await shared.workRemains() } }
-        // A worker of a shared job leases a little ahead of its concurrency, not 512 items: what it holds, the
-        // others cannot take, and a killed worker's holdings wait for their leases to expire. With nothing to
-        // lease it looks again four times a second (two cheap queries): a worker waiting for the planner's first
-        // items, or for the job's last, should not idle a whole second (make bench's 3-worker row felt it).
-        let feed = ItemFeed(
-            store: store, pageSize: shared == nil ? 512 : min(512, max(16, 2 * configuration.concurrency)), planningDone: shared != nil || !job.needsPlanning,
-            route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
-            othersWorking: othersWorking, pollSeconds: 0.25, stopping: { control.isStopping })
+        let feed = makeFeed(job, batched: batched)
         let limiter = ConcurrencyLimiter(limit: configuration.concurrency)
-        let adaptive = try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: counters)
+        let pacing = Pacing(
+            limiter: limiter, adaptive: try await makeAdaptiveConcurrency(limiter: limiter, store: store, counters: run.counters),
+            gate: RateGate(control: control),
+            budget: RateBudget(
+                requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute, control: control, burstSeconds: 0))
         let spentBefore = try await store.usage().cost(in: prices).dollars
-        let gate = RateGate(control: control)
-        let budget = RateBudget(
-            requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute, control: control, burstSeconds: 0)
-        let metricsServer = try await startMetricsServer(metrics, counters: counters, gate: gate)
+        let metricsServer = try await startMetricsServer(metrics, counters: run.counters, gate: pacing.gate)
         let sharing = try await openAnswerSharing(store: store, hadAnswers: job.baseline.succeeded > 0)
         let recorder = CheckpointRecorder(
-            store: store, counters: counters, control: control, prices: prices, metrics: metrics,
-            learned: adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
+            store: store, counters: run.counters, control: control, prices: prices, metrics: metrics,
+            learned: pacing.adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
         let builder = RequestBuilder(
             baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
             profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey
@@ -75,50 +91,81 @@ struct JobRun {
                 maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: configuration.concurrency), embedBatch: configuration.embedBatch,
                 maxRetryAfter: configuration.maxRetryAfter),
             parts: .init(
-                transport: transport, builder: builder, recorder: recorder,
-                pacing: Pacing(limiter: limiter, adaptive: adaptive, gate: gate, budget: budget),
+                transport: transport, builder: builder, recorder: recorder, pacing: pacing,
                 breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) },
                 answers: try configuration.answerChecker(), sharing: sharing, run: run))
+        return Wiring(
+            run: run, feed: feed, pacing: pacing, recorder: recorder, builder: builder, scheduler: scheduler,
+            history: HistoryRecorder(store: store, counters: run.counters), sharing: sharing, metricsServer: metricsServer,
+            spentBefore: spentBefore, batched: batched)
+    }
 
-        let history = HistoryRecorder(store: store, counters: counters)
-        let planningErrors = Mutex<[String]>([])
-        let onBatch: @Sendable (Int, Int, Double) async -> Void = { planned, problems, fraction in
-            counters.update {
-                $0.planned += planned
-                $0.plannedInvalid += problems
-                $0.planningFraction = fraction
+    /// A shared job's feed ends when the whole job is done, not when this worker runs dry (see ItemFeed). A worker
+    /// of a shared job leases a little ahead of its concurrency, not 512 items: what it holds, the others cannot
+    /// take, and a killed worker's holdings wait for their leases to expire. With nothing to lease it looks again
+    /// four times a second (two cheap queries): a worker waiting for the planner's first items, or for the job's
+    /// last, should not idle a whole second (make bench's 3-worker row felt it).
+    private func makeFeed(_ job: JobPreparation.PreparedJob, batched: Bool) -> ItemFeed {
+        let shared = job.store as? any SharedCheckpointStore
+        var othersWorking: (@Sendable () async throws -> Bool)? = nil
+        if let shared { othersWorking = { try await shared.workRemains() } }
+        return ItemFeed(
+            store: job.store, pageSize: shared == nil ? 512 : min(512, max(16, 2 * configuration.concurrency)),
+            planningDone: shared != nil || !job.needsPlanning, route: batched ? .live : .all, otherProducers: batched ? 1 : 0,
+            othersWorking: othersWorking, pollSeconds: 0.25, stopping: { [control] in control.isStopping })
+    }
+
+    /// What planning tells the run: items planned (the feed wakes up), planning's end, the inputs it could not read.
+    struct PlanningHooks {
+        let errors = NIOLockedValueBox<[String]>([])
+        let onBatch: @Sendable (Int, Int, Double) async -> Void
+        let onEnd: @Sendable (Planner.Report) async -> Void
+
+        init(run: RunContext, feed: ItemFeed) {
+            let counters = run.counters
+            let logger = run.logger
+            onBatch = { planned, problems, fraction in
+                counters.update {
+                    $0.planned += planned
+                    $0.plannedInvalid += problems
+                    $0.planningFraction = fraction
+                }
+                await feed.itemsPlanned()
             }
-            await feed.itemsPlanned()
+            let errors = self.errors
+            onEnd = { report in
+                errors.withLockedValue { $0 = report.inputErrors }
+                counters.update { $0.planningFraction = nil }
+                logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
+                await feed.planningFinished()
+            }
         }
-        let onEnd: @Sendable (Planner.Report) async -> Void = { report in
-            planningErrors.withLock { $0 = report.inputErrors }
-            counters.update { $0.planningFraction = nil }
-            logger.debug("planning finished after \(String(format: "%.3f", counters.elapsedSeconds)) s: \(report.planned) items")
-            await feed.planningFinished()
-        }
-        let planner = try preparation.planner(for: job, onBatch: onBatch, onEnd: onEnd)
+    }
 
+    /// The run's services, in start order; the group stops them in reverse.
+    private func services(
+        _ wiring: Wiring, job: JobPreparation.PreparedJob, preparation: JobPreparation, planning: PlanningHooks, publisher: ResultsPublisher
+    ) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        let (run, store, shared) = (wiring.run, job.store, job.store as? any SharedCheckpointStore)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            options.handlesSignals
-            ? [.run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals")] : []
+            options.handlesSignals ? [.run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals")] : []
         if let shared {
             // Early in the list, so stopped late: it beats until the checkpoint's last flush (see `JobRunner.beating`).
-            services.append(.run(WorkerHeartbeat(store: shared, counters: counters, budget: budget, control: control, logger: logger), "heartbeat"))
+            services.append(
+                .run(WorkerHeartbeat(store: shared, counters: run.counters, budget: wiring.pacing.budget, control: control, logger: run.logger), "heartbeat"))
         }
         services += [
-            .run(recorder, "checkpoint"),
-            .run(history, "history", .reporting),
-            .run(CancelWatcher(store: store, control: control), "cancel"),
-            .run(publisher, "results"),
+            .run(wiring.recorder, "checkpoint"), .run(wiring.history, "history", .reporting),
+            .run(CancelWatcher(store: store, control: control), "cancel"), .run(publisher, "results"),
         ]
-        if batched {
-            let batches = try makeBatchDispatcher(store: store, builder: builder, recorder: recorder, feed: feed, run: run)
+        if wiring.batched {
+            let batches = try makeBatchDispatcher(store: store, builder: wiring.builder, recorder: wiring.recorder, feed: wiring.feed, run: run)
             services.append(.run(batches, "batches"))
         }
-        if let metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
+        if let metricsServer = wiring.metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
         if let shared, job.needsPlanning {
-            let planning = SharedPlanning(
+            let planner = SharedPlanning(
                 store: shared,
                 makePlanner: { stored in
                     // Where planning stands comes from the store; the file read is this worker's own copy.
@@ -127,50 +174,47 @@ struct JobRun {
                         if record.fileIndex < job.inputs.count { record.path = job.inputs[record.fileIndex].path }
                         return record
                     }
-                    return try preparation.planner(for: job, inputs: inputs, onBatch: onBatch)
-                }, onEnd: onEnd,
-                control: control, logger: logger)
-            services.append(.run(planning, "planner"))
-        } else if job.needsPlanning {
+                    return try preparation.planner(for: job, inputs: inputs, onBatch: planning.onBatch)
+                }, onEnd: planning.onEnd, control: control, logger: run.logger)
             services.append(.run(planner, "planner"))
+        } else if job.needsPlanning {
+            services.append(.run(try preparation.planner(for: job, onBatch: planning.onBatch, onEnd: planning.onEnd), "planner"))
         }
-        let dispatcher = DispatchService(scheduler: scheduler, feed: feed, recorder: recorder, control: control, graceSeconds: options.graceSeconds)
+        let dispatcher = DispatchService(
+            scheduler: wiring.scheduler, feed: wiring.feed, recorder: wiring.recorder, control: control, graceSeconds: options.graceSeconds)
         services.append(.run(dispatcher, "dispatcher", .ending))
         if options.showProgress {
-            let progress = ProgressReporter(counters: counters, baseline: job.baseline, spentBefore: spentBefore, plainInterval: options.progressInterval) {
-                gate.currentPause
-            }
+            let gate = wiring.pacing.gate
+            let progress = ProgressReporter(
+                counters: run.counters, baseline: job.baseline, spentBefore: wiring.spentBefore, plainInterval: options.progressInterval
+            ) { gate.currentPause }
             services.append(.run(progress, "progress", .reporting))
         }
         if let onProgress = options.onProgress {
-            let feed = ProgressFeed(counters: counters, baseline: job.baseline, interval: options.progressInterval, receive: onProgress)
+            let feed = ProgressFeed(counters: run.counters, baseline: job.baseline, interval: options.progressInterval, receive: onProgress)
             services.append(.run(feed, "progress feed", .reporting))
         }
-        // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
-        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
-        do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
-        } catch {
-            control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
-        }
-        // Items released after the recorder stopped (the grace period ran out) are committed here.
-        await recorder.commitRemaining()
-        await history.flush()
-        await sharing?.close()
-        await transport.shutdown()
-        logger.debug(
-            "checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(recorder.largestBatch) events"
-        )
+        return services
+    }
 
-        if let adaptive {
+    /// After the group: what was released late is committed, connections close, the learned limit is kept.
+    private func tearDown(_ wiring: Wiring, store: any CheckpointStore, inputErrors: [String]) async -> Outcome {
+        let counters = wiring.run.counters
+        // Items released after the recorder stopped (the grace period ran out) are committed here.
+        await wiring.recorder.commitRemaining()
+        await wiring.history.flush()
+        await wiring.sharing?.close()
+        await transport.shutdown()
+        wiring.run.logger.debug(
+            "checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(wiring.recorder.largestBatch) events"
+        )
+        if let adaptive = wiring.pacing.adaptive {
             // Workers update the shown limit as answers arrive, possibly out of order; settle it here.
             counters.update { $0.concurrencyLimit = adaptive.currentLimit }
             try? await store.setValue(String(adaptive.currentLimit), forKey: Self.learnedLimitKey)
         }
         return Outcome(
-            stats: counters.snapshot, elapsedSeconds: counters.elapsedSeconds,
-            inputErrors: planningErrors.withLock { $0 }, learnedLimit: adaptive?.currentLimit)
+            stats: counters.snapshot, elapsedSeconds: counters.elapsedSeconds, inputErrors: inputErrors, learnedLimit: wiring.pacing.adaptive?.currentLimit)
     }
 
     static let learnedLimitKey = "learned_concurrency"
