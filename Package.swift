@@ -134,6 +134,11 @@ let package = Package(
 
         ),
         // The library's API as its users see it: `import Sluice`, never `@testable`.
-        .testTarget(name: "SluiceAPITests", dependencies: ["Sluice", "SluiceMockServer"]),
+        .testTarget(
+            name: "SluiceAPITests",
+            dependencies: [
+                "Sluice", "SluiceMockServer", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
     ]
 )

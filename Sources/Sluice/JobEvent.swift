@@ -53,7 +53,7 @@ public struct JobSummary: Sendable {
     /// `sluice run`'s exit code for the same end: 0, 1 (some items failed), 3 (cost cap), 130 (cancelled)...
     public let exitCode: Int32
 
-    init(_ report: RunReport) {
+    init(_ report: RunReport, redactor: Redactor) {
         total = report.counts.total
         succeeded = report.counts.succeeded
         failed = report.counts.failed
@@ -62,7 +62,7 @@ public struct JobSummary: Sendable {
         stopReason = report.stopReason.map { reason in
             switch reason {
             case .signal: "cancelled"
-            case .error(let error): error.message
+            case .error(let error): redactor.scrub(error.message)
             }
         }
         costUSD = report.totalCost

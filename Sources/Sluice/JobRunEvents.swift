@@ -77,18 +77,25 @@ final class RunHandle: Sendable {
         // Detached: a host's service group (Vapor, Hummingbird) must not reach into the run's own group; the
         // run stops through its control, with its grace period, whoever asks.
         Task.detached {
+            // As `sluice run` does: every secret of the run (the key, `header_env` values, the proxy's password) is
+            // scrubbed from its log and from what the summary and errors quote of the gateway's words.
+            var redactor = Redactor(secret: nil)
             do {
                 try options.validate()
                 FileDescriptorLimit.raiseToHardLimit()
                 let apiKey = try APIKeySource.resolve(
                     environmentVariable: configuration.apiKeyEnv, keyFile: configuration.apiKeyFile, baseURL: configuration.baseURL)
-                let report = try await JobRunner(configuration: configuration, options: options, apiKey: apiKey, logger: logger, control: control).run()
-                buffer.push(.finished(JobSummary(report)))
+                let proxy = try? ProxySetting.resolve(flag: nil, baseURL: configuration.baseURL, environment: ProcessInfo.processInfo.environment)
+                redactor = try configuration.redactor(apiKey: apiKey, proxyPassword: proxy?.password)
+                let report = try await JobRunner(
+                    configuration: configuration, options: options, apiKey: apiKey, logger: logger.redacting(redactor), control: control
+                ).run()
+                buffer.push(.finished(JobSummary(report, redactor: redactor)))
                 buffer.finish(throwing: nil)
             } catch let error as SluiceError {
-                buffer.finish(throwing: JobError(error))
+                buffer.finish(throwing: JobError(SluiceError(error.code, redactor.scrub(error.message))))
             } catch {
-                buffer.finish(throwing: error)
+                buffer.finish(throwing: JobError(code: "other", message: redactor.scrub("\(error)"), exitCode: 2))
             }
         }
     }

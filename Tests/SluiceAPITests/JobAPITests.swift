@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import NIOConcurrencyHelpers
 import Sluice
 import SluiceMockServer
 import Testing
@@ -104,6 +106,56 @@ struct JobAPITests {
         try await server.shutdown()
     }
 
+    /// The gateway echoes the refused key in its 401 (as some do): neither the summary, an error nor the
+    /// program's own logger, at trace level, ever holds it.
+    @Test func aRefusedKeyNeverReachesTheSummaryOrTheLog() async throws {
+        var configuration = MockConfiguration()
+        configuration.apiKey = "fp_right_key_123"
+        configuration.echoKeyInErrors = true
+        let server = try await MockServer.start(configuration)
+        setenv("SLUICE_API_TEST_KEY", "fp_wrong_key_456", 1)
+        defer { unsetenv("SLUICE_API_TEST_KEY") }
+        let folder = try Self.folder(lines: 20)
+        let lines = NIOLockedValueBox<[String]>([])
+        var logger = Logger(label: "host") { _ in CapturingLogHandler(lines: lines) }
+        logger.logLevel = .trace
+        let job = try Job(
+            settings: ["inputs": [folder + "/in.jsonl"], "model": "m", "base_url": "http://127.0.0.1:\(server.port)/v1", "api_key_env": "SLUICE_API_TEST_KEY"],
+            logger: logger)
+        var summary: JobSummary?
+        for try await event in job.run() {
+            if case .finished(let end) = event { summary = end }
+        }
+        #expect(summary?.exitCode == 2)
+        #expect(summary?.stopReason?.contains("Bearer [REDACTED]") == true, "\(summary?.stopReason ?? "no summary")")
+        let logged = lines.withLockedValue { $0.joined(separator: "\n") }
+        #expect(logged.contains("trace") || logged.contains("debug"), "the host's logger heard the run")
+        let written = (summary?.stopReason ?? "") + logged
+        #expect(!written.contains("fp_wrong_key_456"))
+        try await server.shutdown()
+
+        // The accepted key, echoed back in the 400s a third of the items get: not in the failures read back, nor the log.
+        configuration.echoKeyInErrors = false
+        configuration.echoCredentials = true
+        configuration.faults.p400 = 0.3
+        let echoing = try await MockServer.start(configuration)
+        setenv("SLUICE_API_TEST_KEY", "fp_right_key_123", 1)
+        lines.withLockedValue { $0 = [] }
+        let accepted = try Job(
+            settings: [
+                "inputs": [folder + "/in.jsonl"], "model": "m", "base_url": "http://127.0.0.1:\(echoing.port)/v1", "api_key_env": "SLUICE_API_TEST_KEY",
+                "checkpoint": folder + "/accepted.db", "output": folder + "/accepted.jsonl",
+            ],
+            logger: logger)
+        for try await _ in accepted.run() {}
+        var failures: [String] = []
+        for try await failure in try accepted.failures() { failures.append(String(decoding: failure.line, as: UTF8.self)) }
+        let heard = lines.withLockedValue { $0.joined(separator: "\n") }
+        #expect(failures.contains { $0.contains("[REDACTED]") }, "the gateway echoed the key, and it was scrubbed: \(failures.prefix(2))")
+        #expect(!(failures.joined() + heard).contains("fp_right_key_123"))
+        try await echoing.shutdown()
+    }
+
     @Test func badSettingsNameTheKey() throws {
         #expect {
             _ = try Job(settings: ["inputs": ["x.jsonl"], "concurency": 4])
@@ -120,5 +172,22 @@ struct JobAPITests {
         } throws: { error in
             (error as? JobError)?.message.contains(#""concurrency" must be an integer"#) == true
         }
+    }
+}
+
+/// A host program's log handler, keeping every line it is given.
+struct CapturingLogHandler: LogHandler {
+    let lines: NIOLockedValueBox<[String]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let extra = (metadata ?? [:]).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        lines.withLockedValue { $0.append("\(level) \(message) \(extra)") }
     }
 }

@@ -185,6 +185,15 @@ struct SQLiteCheckpointStoreTests {
         let partial = try queryCheckpoint(
             path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%ON items (file_index, line) WHERE state = %'")
         #expect(partial.first?.first == "3", "the state indexes hold only the states they name")
+        // Leasing, recovery and retry-failed still find their items through an index, not a scan of every item.
+        for (query, index) in [
+            ("SELECT id FROM items WHERE state = 0 AND route = 1 ORDER BY file_index, line LIMIT 10", "items_pending"),
+            ("SELECT id FROM items WHERE state = 1 AND batch_ref IS NULL", "items_leased"),
+            ("SELECT id FROM items WHERE state = 3 AND bad_line = 0", "items_failed"),
+        ] {
+            let plan = try queryCheckpoint(path, "EXPLAIN QUERY PLAN " + query).compactMap { $0.last ?? nil }.joined(separator: " ")
+            #expect(plan.contains(index), "\(query): \(plan)")
+        }
         // Only the leased item is in a state index.
         #expect(try queryCheckpoint(path, "SELECT count(*) FROM items INDEXED BY items_leased WHERE state = 1").first?.first == "1")
         #expect(try queryCheckpoint(path, "SELECT count(*) FROM items INDEXED BY items_pending WHERE state = 0").first?.first == "0")

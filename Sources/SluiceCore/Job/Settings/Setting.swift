@@ -5,7 +5,7 @@ import Foundation
 /// they fill; reading a job file, merging the flags, validating, the stored form and the docs' table
 /// of job-file keys all walk that list, so a new setting is a property, a row, and its flag.
 ///
-/// Made with `value`, `optional`, `entries` or `loaded`, which capture the property's type; what the
+/// Made with `value`, `optional`, `entries`, `loaded` or `bodyParameter`, which capture the property's type; what the
 /// list holds is type-erased, like a `KeyPath`.
 package struct Setting: Sendable {
     /// The job file's key (`max_retry_after`).
@@ -77,20 +77,20 @@ extension Setting {
         fromFile: @escaping @Sendable (Value, String?) -> Value = { value, _ in value }, check: @escaping @Sendable (Value) -> String? = { _ in nil },
         required: Bool = false, help: String
     ) -> Setting {
+        let storedKey = Self.storedKey(stored, key)
         var setting = Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help,
             defaultText: defaultText ?? Self.defaultText(defaulting, JobConfiguration()[keyPath: keyPath]), keyPath: keyPath,
-            stored: Self.storedPath(stored, keyPath: keyPath, key: key),
+            stored: Self.storedPath(stored, key),
             read: { json in try Self.decode(Value.self, json, key: key) },
             fromFile: { value, folder in (value as? Value).map { fromFile($0, folder) } ?? value },
             apply: { job, given in job[keyPath: keyPath] = try Self.given(given, key) },
             check: { check($0[keyPath: keyPath]) },
-            encode: { job, container in try container.encode(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(stored, keyPath, key))) },
+            encode: { job, container in try container.encode(job[keyPath: keyPath], forKey: storedKey) },
             decode: { job, container in
-                let key = StoredKey(Self.leaf(stored, keyPath, key))
                 if required {
-                    job[keyPath: keyPath] = try container.decode(Value.self, forKey: key)
-                } else if let value = try container.decodeIfPresent(Value.self, forKey: key) {
+                    job[keyPath: keyPath] = try container.decode(Value.self, forKey: storedKey)
+                } else if let value = try container.decodeIfPresent(Value.self, forKey: storedKey) {
                     job[keyPath: keyPath] = value
                 }
             })
@@ -104,16 +104,17 @@ extension Setting {
         _ group: SettingGroup, defaultText: String = "none", fromFile: @escaping @Sendable (Value, String?) -> Value = { value, _ in value },
         load: @escaping @Sendable (Value) throws -> Value = { $0 }, check: @escaping @Sendable (Value) -> String? = { _ in nil }, help: String
     ) -> Setting {
-        Setting(
+        let storedKey = Self.storedKey(stored, key)
+        return Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help, defaultText: defaultText, keyPath: keyPath,
-            stored: Self.storedPath(stored, keyPath: keyPath, key: key),
+            stored: Self.storedPath(stored, key),
             read: { json in try Self.decode(Value.self, json, key: key) },
             fromFile: { value, folder in (value as? Value).map { fromFile($0, folder) } ?? value },
             apply: { job, given in job[keyPath: keyPath] = try load(Self.given(given, key)) },
             check: { job in job[keyPath: keyPath].flatMap(check) },
-            encode: { job, container in try container.encodeIfPresent(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(stored, keyPath, key))) },
+            encode: { job, container in try container.encodeIfPresent(job[keyPath: keyPath], forKey: storedKey) },
             decode: { job, container in
-                job[keyPath: keyPath] = try container.decodeIfPresent(Value.self, forKey: StoredKey(Self.leaf(stored, keyPath, key)))
+                job[keyPath: keyPath] = try container.decodeIfPresent(Value.self, forKey: storedKey)
             })
     }
 
@@ -122,16 +123,17 @@ extension Setting {
         _ keyPath: WritableKeyPath<JobConfiguration, [String: Element]> & Sendable, _ key: String, flag: String? = nil, stored: String? = nil,
         _ group: SettingGroup, defaultText: String = "`{}`", help: String
     ) -> Setting {
-        Setting(
+        let storedKey = Self.storedKey(stored, key)
+        return Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help, defaultText: defaultText, keyPath: keyPath,
-            stored: Self.storedPath(stored, keyPath: keyPath, key: key),
+            stored: Self.storedPath(stored, key),
             read: { json in try Self.decode([String: Element].self, json, key: key) }, fromFile: { value, _ in value },
             apply: { job, given in job[keyPath: keyPath].merge(try Self.given(given, key) as [String: Element]) { _, later in later } },
             mergesEntries: true,
             check: { _ in nil },
-            encode: { job, container in try container.encode(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(stored, keyPath, key))) },
+            encode: { job, container in try container.encode(job[keyPath: keyPath], forKey: storedKey) },
             decode: { job, container in
-                if let value = try container.decodeIfPresent([String: Element].self, forKey: StoredKey(Self.leaf(stored, keyPath, key))) {
+                if let value = try container.decodeIfPresent([String: Element].self, forKey: storedKey) {
                     job[keyPath: keyPath] = value
                 }
             })
@@ -142,16 +144,17 @@ extension Setting {
         _ keyPath: WritableKeyPath<JobConfiguration, Value?> & Sendable, _ key: String, given: Given.Type, flag: String? = nil,
         _ group: SettingGroup, fromFile: @escaping @Sendable (Given, String?) -> Given, load: @escaping @Sendable (Given) throws -> Value, help: String
     ) -> Setting {
-        Setting(
+        let storedKey = Self.storedKey(nil, key)
+        return Setting(
             key: key, flag: Self.flag(flag, key), group: group, help: help, defaultText: "none", keyPath: keyPath,
-            stored: Self.storedPath(nil, keyPath: keyPath, key: key),
+            stored: Self.storedPath(nil, key),
             read: { json in try Self.decode(Given.self, json, key: key) },
             fromFile: { value, folder in (value as? Given).map { fromFile($0, folder) } ?? value },
             apply: { job, given in job[keyPath: keyPath] = try load(Self.given(given, key) as Given) },
             check: { _ in nil },
-            encode: { job, container in try container.encodeIfPresent(job[keyPath: keyPath], forKey: StoredKey(Self.leaf(nil, keyPath, key))) },
+            encode: { job, container in try container.encodeIfPresent(job[keyPath: keyPath], forKey: storedKey) },
             decode: { job, container in
-                job[keyPath: keyPath] = try container.decodeIfPresent(Value.self, forKey: StoredKey(Self.leaf(nil, keyPath, key)))
+                job[keyPath: keyPath] = try container.decodeIfPresent(Value.self, forKey: storedKey)
             })
     }
 }
@@ -197,12 +200,13 @@ extension Setting {
     }
 
     /// The checkpoint's key: given, or the property's name (`maxRetryAfter`), which checkpoints have always used.
-    static func storedPath(_ stored: String?, keyPath: AnyKeyPath, key: String) -> [String] {
+    static func storedPath(_ stored: String?, _ key: String) -> [String] {
         (stored ?? camelCase(key)).split(separator: ".").map(String.init)
     }
 
-    static func leaf(_ stored: String?, _ keyPath: AnyKeyPath, _ key: String) -> String {
-        storedPath(stored, keyPath: keyPath, key: key).last ?? key
+    /// The key the row's value is stored under inside its object (`cache` inside `gateway`).
+    static func storedKey(_ stored: String?, _ key: String) -> StoredKey {
+        StoredKey(storedPath(stored, key).last ?? key)
     }
 
     static func camelCase(_ key: String) -> String {
