@@ -35,6 +35,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // glibc's mallopt, for sluice's arena cap (Sources/sluice/Support/MallocArenas.swift).
         .systemLibrary(name: "CMalloc"),
         // The commit the binary was built from, for `sluice --version`.
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "SluiceCore",
             dependencies: [
-                "CSQLite", "CZlib",
+                "CSQLite", "CZlib", "CZstd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

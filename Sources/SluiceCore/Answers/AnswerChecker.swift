@@ -74,6 +74,8 @@ package final class AnswerChecker: Sendable {
     /// Chat completions ask with `response_format` (`{"type": "json_schema", "json_schema": {"schema": ...}}`),
     /// the Responses API with `text.format` (`{"type": "json_schema", "schema": ...}`).
     func demand(of request: [UInt8]) -> Demand {
+        // Most jobs ask nothing of the answer: one byte search spares scanning every body's members.
+        guard Self.mayAskForFormat(request) else { return .none }
         guard let members = (try? JSONScanner.members(of: request)) ?? nil,
             let format = members.first(where: { $0.key == "response_format" || $0.key == "text" }),
             let parsed = try? JSONSerialization.jsonObject(with: Data(request[format.value])) as? [String: Any]
@@ -91,6 +93,20 @@ package final class AnswerChecker: Sendable {
             return .schema(compiled)
         default:
             return .none
+        }
+    }
+
+    private static let formatKey: [UInt8] = Array(#"format""#.utf8)
+
+    /// False when the body has no `format"` anywhere, so neither `response_format` nor `text.format`.
+    static func mayAskForFormat(_ request: [UInt8]) -> Bool {
+        let needle = formatKey
+        return request.withUnsafeBufferPointer { body in
+            guard body.count >= needle.count else { return false }
+            for end in (needle.count - 1)..<body.count where body[end] == 0x22 {
+                if needle.indices.allSatisfy({ body[end - needle.count + 1 + $0] == needle[$0] }) { return true }
+            }
+            return false
         }
     }
 }

@@ -1,3 +1,4 @@
+import CZlib
 import Foundation
 import Testing
 
@@ -55,5 +56,55 @@ struct BodyCodecTests {
     @Test func aDamagedBodyIsAnErrorNotGarbage() {
         let codec = BodyCodec(dictionary: Array(repeating: UInt8(ascii: "x"), count: 100))
         #expect(throws: SluiceError.self) { _ = try codec.decode([BodyCodec.dictionaryTag, 0xFF, 0x00, 0x12]) }
+    }
+
+    static func answers(_ range: Range<Int>) -> [[UInt8]] {
+        range.map { index in
+            Array(
+                #"{"id":"chatcmpl-\#(index * 7919 % 100_003)","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Ticket \#(index) is about feature \#(index % 97): \#(["billing", "login", "export"][index % 3])"},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(20 + index % 50),"completion_tokens":\#(5 + index % 30)}}"#
+                    .utf8)
+        }
+    }
+
+    /// Without the tables each small body carries its own Huffman table: the stored bodies grow by a fifth or more.
+    @Test func theTrainedDictionaryCarriesZstdEntropyTables() throws {
+        let codec = BodyCodec(dictionary: nil)
+        for body in Self.answers(0..<BodyCodec.samplesWanted) { _ = codec.encode(body) }
+        let trained = try #require(codec.proposedDictionary)
+        #expect(Array(trained.prefix(4)) == [0x37, 0xA4, 0x30, 0xEC], "zstd's dictionary magic number: content plus tables")
+        codec.confirmDictionary()
+        let contentOnly = BodyCodec(dictionary: Array(trained.suffix(BodyCodec.dictionaryLimit)))
+        let later = Self.answers(1_000..<1_200)
+        let withTables = later.reduce(0) { $0 + codec.encode($1).count }
+        let withoutTables = later.reduce(0) { $0 + contentOnly.encode($1).count }
+        #expect(withTables * 6 < withoutTables * 5, "\(withTables) bytes with the tables, \(withoutTables) without")
+        for body in later { #expect(try codec.decode(codec.encode(body)) == body) }
+    }
+
+    /// Checkpoints written before zstd hold raw deflate rows (tag 0x01) against a plain dictionary: they still read,
+    /// and new rows against that same dictionary are zstd.
+    @Test func aBodyAnEarlierBuildDeflatedStillReads() throws {
+        let dictionary = Array(Self.answers(0..<BodyCodec.samplesWanted).joined().suffix(BodyCodec.dictionaryLimit))
+        let body = Self.answers(500..<501)[0]
+        var stream = z_stream()
+        #expect(deflateInit2_(&stream, 1, Z_DEFLATED, -13, 5, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        _ = dictionary.withUnsafeBufferPointer { deflateSetDictionary(&stream, $0.baseAddress, uInt($0.count)) }
+        var output = [UInt8](repeating: 0, count: 4096)
+        let produced = body.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                stream.avail_in = uInt(input.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                #expect(CZlib.deflate(&stream, Z_FINISH) == Z_STREAM_END)
+                return out.count - Int(stream.avail_out)
+            }
+        }
+        deflateEnd(&stream)
+        let codec = BodyCodec(dictionary: dictionary)
+        #expect(try codec.decode([BodyCodec.zlibTag] + output.prefix(produced)) == body)
+        let rewritten = codec.encode(body)
+        #expect(rewritten.first == BodyCodec.dictionaryTag)
+        #expect(try codec.decode(rewritten) == body)
     }
 }
