@@ -17,7 +17,8 @@ struct BatchFilePackingTests {
         ("tokens exactly at the limit", lines(4), 100, 10_000, 2_000, BatchPacking(files: [[0, 1], [2, 3]])),
         ("whichever comes first", lines(6), 4, 350, 2_500, BatchPacking(files: [[0, 1], [2, 3], [4, 5]])),
         (
-            "a line over the token limit alone is set apart", lines(2) + [Line(endpoint: "/v1/chat/completions", model: "m", bytes: 100, tokens: 9_000)] + lines(1),
+            "a line over the token limit alone is set apart",
+            lines(2) + [Line(endpoint: "/v1/chat/completions", model: "m", bytes: 100, tokens: 9_000)] + lines(1),
             100, 10_000, 5_000, BatchPacking(files: [[0, 1, 3]], overTokenLimit: [2])
         ),
         (
@@ -25,7 +26,8 @@ struct BatchFilePackingTests {
             500, nil, BatchPacking(files: [[0]], tooLarge: [1])
         ),
         (
-            "one model and endpoint a file", lines(1, model: "a") + lines(1, model: "b") + lines(1, model: "a") + lines(1, model: "a", endpoint: "/v1/embeddings"),
+            "one model and endpoint a file",
+            lines(1, model: "a") + lines(1, model: "b") + lines(1, model: "a") + lines(1, model: "a", endpoint: "/v1/embeddings"),
             100, 10_000, nil, BatchPacking(files: [[0, 2], [1], [3]])
         ),
     ]

@@ -28,7 +28,10 @@ struct EnqueuedTokenBudgetTests {
         ("a file refused alone halves", nil, [.opened(4_000), .refused(tokens: 4_000, open: 0, learns: 2_000), .closed(4_000), .fits(2_000, true)]),
         (
             "a learned limit only goes down", nil,
-            [.refused(tokens: 100, open: 2_000, learns: 2_000), .refused(tokens: 100, open: 3_000, learns: 2_000), .refused(tokens: 100, open: 1_500, learns: 1_500)]
+            [
+                .refused(tokens: 100, open: 2_000, learns: 2_000), .refused(tokens: 100, open: 3_000, learns: 2_000),
+                .refused(tokens: 100, open: 1_500, learns: 1_500),
+            ]
         ),
         ("a refusal lowers a given limit", 5_000, [.refused(tokens: 1_000, open: 3_000, learns: 3_000), .opened(3_000), .fits(1, false)]),
     ]
