@@ -190,6 +190,10 @@ package final class BatchDispatcher: Service, Sendable {
         if let saved = try await parts.store.value(forKey: BatchQueue.key), let queue = try? JSONDecoder().decode(BatchQueue.self, from: Data(saved.utf8)) {
             budget.withLock { $0 = EnqueuedTokenBudget(given: settings.maxEnqueuedTokens, learned: queue.learnedLimits) }
             earlierRefusals.withLock { $0 = queue.refusedBatches }
+            if !queue.learnedLimits.isEmpty {
+                let limits = queue.learnedLimits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                parts.run.logger.info("starting from the enqueued-token limits an earlier run learned: \(limits)")
+            }
         }
         var watched: [Watched] = []
         let lines = parts.builder.streaming(false)

@@ -54,6 +54,29 @@ struct EnqueuedTokenLimitTests {
                 + "learned limit \(queue["limit"] ?? "?"), \(elapsed)")
     }
 
+    /// Killed once the refusals were learned and a batch's answers committed: the resume starts from the
+    /// learned limit, re-attaches to the open batches (their tokens counted again) and charges nobody.
+    @Test func aResumeStartsFromTheLearnedLimit() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.5", "--batch-enqueued-token-limit", "\(Self.mockLimit)"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 1_000)
+        let crashed = try await runSluice(
+            [
+                "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--batch-max-lines", "100",
+                "--poll-interval", "0.1", "--body", "max_tokens=100",
+            ], environment: ["SLUICE_CRASH_AT": "batch-committed"])
+        #expect(crashed.status == 9, "\(crashed.stderr.suffix(2000))")
+        let resumed = try await run(input, mock)
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(2000))")
+        #expect(resumed.stderr.contains("starting from the enqueued-token limits an earlier run learned: m "), "\(resumed.stderr.suffix(3000))")
+        #expect(resumed.stderr.contains("re-attached to"), "\(resumed.stderr.suffix(3000))")
+        let checkpoint = dir.file("in.results.jsonl.sluice.db")
+        #expect(try checkpointCount(checkpoint, "state = 2 AND attempts = 1") == 1_000)
+        let stats = try await batchStats(mock)
+        #expect(stats["lines_answered"] as? Int == 1_000 && stats["custom_ids_answered_twice"] as? Int == 0, "\(stats)")
+        #expect((stats["enqueued_tokens_peak"] as? Int ?? .max) <= Self.mockLimit, "\(stats)")
+    }
+
     @Test func aGivenLimitBelowTheGatewaysMeansNoRefusal() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3", "--batch-enqueued-token-limit", "\(Self.mockLimit)"])
         let dir = TemporaryDirectory()
