@@ -77,6 +77,20 @@ struct EnqueuedTokenLimitTests {
         #expect((stats["enqueued_tokens_peak"] as? Int ?? .max) <= Self.mockLimit, "\(stats)")
     }
 
+    /// In `auto` a refused batch's lines wait for a later batch too: a refusal is not a failure to send live.
+    @Test func autoSendsNothingLiveForARefusal() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.3", "--batch-enqueued-token-limit", "\(Self.mockLimit)"])
+        let dir = TemporaryDirectory()
+        let input = dir.writePrompts("in.jsonl", count: 1_000)
+        let finished = try await run(input, mock, mode: "auto")
+        #expect(finished.status == 0, "\(finished.stderr.suffix(2000))")
+        let stats = try await batchStats(mock)
+        #expect((stats["batches_refused"] as? Int ?? 0) > 0, "\(stats)")
+        #expect(try await mock.stats().totalRequests == 0, "nothing went live")
+        #expect(stats["lines_answered"] as? Int == 1_000)
+        #expect(try checkpointCount(dir.file("in.results.jsonl.sluice.db"), "state = 2 AND attempts = 1") == 1_000)
+    }
+
     @Test func aGivenLimitBelowTheGatewaysMeansNoRefusal() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3", "--batch-enqueued-token-limit", "\(Self.mockLimit)"])
         let dir = TemporaryDirectory()
