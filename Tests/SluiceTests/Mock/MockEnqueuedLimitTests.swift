@@ -59,6 +59,12 @@ import Testing
         }
     }
 
+    @Test func aLimitBelowOneIsRefusedByName() async throws {
+        let finished = await (try Child(Binaries.mock, ["--batch-enqueued-token-limit", "0"])).wait(timeout: 30)
+        #expect(finished.status != 0)
+        #expect(finished.stderr.contains("--batch-enqueued-token-limit must be at least 1"), "\(finished.stderr)")
+    }
+
     @Test func withoutALimitNothingIsRefused() async throws {
         try await Client.withMock { client in
             for prefix in ["a", "b", "c"] { _ = try await client.submit(Self.lines(30, prefix: prefix)) }
