@@ -122,6 +122,22 @@ struct EnqueuedTokenLimitTests {
         #expect(try await mock.stats().totalRequests == 1, "the line over the limit went live")
     }
 
+    /// No limit given: the file holding the line is refused with nothing else open, the learned limit halves
+    /// it, and the line, now over the limit on its own, fails without burning the others' attempts.
+    @Test func aLineOverALearnedLimitFailsToo() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2", "--batch-enqueued-token-limit", "1000"])
+        let dir = TemporaryDirectory()
+        let big = String(repeating: "long text ", count: 500)
+        let lines = [#"{"id":"small","prompt":"short"}"#, #"{"id":"big","prompt":"\#(big)"}"#]
+        writeFile(dir.file("in.jsonl"), Data((lines.joined(separator: "\n") + "\n").utf8))
+        let finished = try await run(dir.file("in.jsonl"), mock)
+        #expect(finished.status == 1, "\(finished.stderr)")
+        let items = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT custom_id, state, attempts, error_code FROM items ORDER BY id")
+        #expect(items == [["small", "2", "1", nil], ["big", "3", "0", "batch_line_over_token_limit"]], "\(items)")
+        let stats = try await batchStats(mock)
+        #expect(stats["batches_refused"] as? Int == 1 && stats["lines_answered"] as? Int == 1, "\(stats)")
+    }
+
     @Test func aLimitOfZeroIsRefusedByName() async throws {
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 1)
