@@ -134,6 +134,11 @@ struct SluiceMockCommand: AsyncParsableCommand {
     var batchDuplicateLine = false
     @Flag(help: "Add to each batch output one line whose custom_id was not in the input.")
     var batchUnknownLine = false
+    @Option(
+        help:
+            "Tokens a model may have enqueued in open batches (validating, in_progress, finalizing), counted as the prompt's text at 4 bytes a token plus max_tokens (or 1000): a create past it ends failed with token_limit_exceeded, as OpenAI's do (default: no limit)."
+    )
+    var batchEnqueuedTokenLimit: Int?
 
     func validate() throws {
         for (name, value) in [
@@ -167,6 +172,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         if !(batchSeconds >= 0) { throw ValidationError("--batch-seconds must be 0 or more") }
         if !(400...599).contains(batchLineFailStatus) { throw ValidationError("--batch-line-fail-status must be a 4xx or 5xx status") }
         if let fileExpirySeconds, !(fileExpirySeconds >= 0) { throw ValidationError("--file-expiry-seconds must be 0 or more") }
+        if let batchEnqueuedTokenLimit, batchEnqueuedTokenLimit < 1 { throw ValidationError("--batch-enqueued-token-limit must be at least 1") }
     }
 
     private func parseLatency(_ text: String) throws -> LatencyModel {
@@ -227,6 +233,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.batch.fileExpirySeconds = fileExpirySeconds
         config.batch.duplicateLine = batchDuplicateLine
         config.batch.unknownLine = batchUnknownLine
+        config.batch.enqueuedTokenLimit = batchEnqueuedTokenLimit
 
         // One socket per client connection: benchmarks open thousands.
         var limit = rlimit()

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `--mode batch|auto`: pending items travel through the gateway's Files and Batches API at the
 /// provider's batch price, beside the live dispatcher, in the same checkpoint.
@@ -11,6 +12,10 @@ import ServiceLifecycle
 /// two live batches. A finished batch's lines are committed, then the batch is marked done; a crash in
 /// between re-reads the same output and changes nothing (only items still leased to the batch take an
 /// outcome).
+///
+/// Batches are opened within an `EnqueuedTokenBudget` (the gateway's cap on tokens queued in open batches
+/// per model): a batch that does not fit waits for others to finish, and one the gateway refuses with
+/// `token_limit_exceeded` costs its lines no attempt (they wait for a later batch; see `+Queue`).
 ///
 /// ```swift
 /// let batches = BatchDispatcher(settings: settings, parts: parts)
@@ -24,6 +29,8 @@ package final class BatchDispatcher: Service, Sendable {
         package var submits: Bool
         package var maxLines: Int
         package var maxBytes: Int
+        /// `--batch-max-enqueued-tokens`: nil until a refusal teaches the limit.
+        package var maxEnqueuedTokens: Int?
         package var pollSeconds: Double
         /// `auto`: when an unfinished batch is cancelled and its lines sent live.
         package var deadline: Deadline?
@@ -36,13 +43,14 @@ package final class BatchDispatcher: Service, Sendable {
         package var answers: AnswerChecker?
 
         package init(
-            auto: Bool, submits: Bool = true, maxLines: Int, maxBytes: Int, pollSeconds: Double, deadline: Deadline?, maxAttempts: Int,
-            metadata: [String: String], jobName: String, answers: AnswerChecker? = nil
+            auto: Bool, submits: Bool = true, maxLines: Int, maxBytes: Int, maxEnqueuedTokens: Int? = nil, pollSeconds: Double, deadline: Deadline?,
+            maxAttempts: Int, metadata: [String: String], jobName: String, answers: AnswerChecker? = nil
         ) {
             self.auto = auto
             self.submits = submits
             self.maxLines = maxLines
             self.maxBytes = maxBytes
+            self.maxEnqueuedTokens = maxEnqueuedTokens
             self.pollSeconds = pollSeconds
             self.deadline = deadline
             self.maxAttempts = maxAttempts
@@ -88,10 +96,19 @@ package final class BatchDispatcher: Service, Sendable {
 
     let settings: Settings
     let parts: Parts
+    /// The open batches' enqueued tokens and the limit; changed only by `dispatch`'s task.
+    let budget: Mutex<EnqueuedTokenBudget>
+    /// Batches refused with `token_limit_exceeded` in this run.
+    let refusals = Mutex(0)
+    /// Those of the job's earlier runs, from the checkpoint's `batch_queue`.
+    let earlierRefusals = Mutex(0)
+    /// The `batch_queue` record last written, so an unchanged queue is not written again.
+    let lastQueue = Mutex<BatchQueue?>(nil)
 
     package init(settings: Settings, parts: Parts) {
         self.settings = settings
         self.parts = parts
+        budget = Mutex(EnqueuedTokenBudget(given: settings.maxEnqueuedTokens))
     }
 
     /// A batch being watched.
@@ -103,6 +120,11 @@ package final class BatchDispatcher: Service, Sendable {
         var interval: Double
         var cancelAsked = false
         var done = false
+        /// The model its file holds and its enqueued tokens, counted in the budget while it is watched.
+        var model = ""
+        var tokens = 0
+        /// The model's tokens in other open batches when it was created: what its refusal would teach.
+        var openAtCreate = 0
     }
 
     /// What a poll found.
@@ -124,25 +146,20 @@ package final class BatchDispatcher: Service, Sendable {
     }
 
     private func dispatch() async throws {
-        var watched: [Watched] = []
-        for var record in try await parts.store.batches(openOnly: true) {
-            if record.batchID == nil { record.batchID = try await attach(record) }
-            watched.append(Watched(record: record, interval: settings.pollSeconds))
-        }
-        if !watched.isEmpty {
-            parts.run.logger.info("re-attached to \(watched.count) provider batch\(watched.count == 1 ? "" : "es") of an earlier run")
-            publish(watched)
-        }
+        var watched = try await reattach()
         var submittedAll = !settings.submits
+        // A batch did not fit the enqueued-token budget: nothing is submitted until one is collected.
+        var waitingForBudget = false
         while true {
             if let reason = parts.run.control.stopReason {
                 if case .error(let error) = reason, error.code == .cancelled { await cancelAll(watched) }
                 return
             }
-            if !submittedAll, await parts.feed.plannerHasFinished {
-                let records = try await submitPending()
-                submittedAll = records.isEmpty
-                watched += records.map { Watched(record: $0, interval: settings.pollSeconds) }
+            if !submittedAll, !waitingForBudget, await parts.feed.plannerHasFinished {
+                let submitted = try await submitPending()
+                submittedAll = submitted.batches.isEmpty && !submitted.waiting
+                waitingForBudget = submitted.waiting
+                watched += submitted.batches
             }
             let now = ContinuousClock.now
             for index in watched.indices where watched[index].nextPoll <= now && !parts.run.control.isStopping {
@@ -151,23 +168,58 @@ package final class BatchDispatcher: Service, Sendable {
                     break
                 case .collected(let released):
                     watched[index].done = true
+                    budget.withLock { $0.closed(tokens: watched[index].tokens, model: watched[index].model) }
+                    waitingForBudget = false
                     // Lines given back for a later batch make more to submit.
                     if released > 0, settings.submits { submittedAll = false }
                 }
             }
             watched.removeAll(where: \.done)
             publish(watched)
+            try await saveQueue(watched)
             if submittedAll && watched.isEmpty { return }
             let next = watched.map(\.nextPoll).min() ?? now.advanced(by: .seconds(settings.pollSeconds))
-            let wait = min(max((next - ContinuousClock.now).inSeconds, 0.05), submittedAll ? 60 : 0.5)
+            let wait = min(max((next - ContinuousClock.now).inSeconds, 0.05), submittedAll || waitingForBudget ? 60 : 0.5)
             _ = await parts.run.control.sleep(seconds: wait)
         }
+    }
+
+    /// The batches an earlier run left open, watched again and counted in the budget (their tokens estimated
+    /// again from their items); the limit that run learned is taken back from the checkpoint.
+    private func reattach() async throws -> [Watched] {
+        if let saved = try await parts.store.value(forKey: BatchQueue.key), let queue = try? JSONDecoder().decode(BatchQueue.self, from: Data(saved.utf8)) {
+            budget.withLock { $0 = EnqueuedTokenBudget(given: settings.maxEnqueuedTokens, learned: queue.learnedLimits) }
+            earlierRefusals.withLock { $0 = queue.refusedBatches }
+            if !queue.learnedLimits.isEmpty {
+                let limits = queue.learnedLimits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                parts.run.logger.info("starting from the enqueued-token limits an earlier run learned: \(limits)")
+            }
+        }
+        var watched: [Watched] = []
+        let lines = parts.builder.streaming(false)
+        for var record in try await parts.store.batches(openOnly: true) {
+            if record.batchID == nil { record.batchID = try await attach(record) }
+            var batch = Watched(record: record, interval: settings.pollSeconds)
+            for item in try await parts.store.batchItems(record.row) {
+                let line = BatchFile.line(for: item, builder: lines)
+                batch.model = line.model
+                batch.tokens += line.tokens
+            }
+            batch.openAtCreate = budget.withLock { $0.openTokens(for: batch.model) }
+            budget.withLock { $0.opened(tokens: batch.tokens, model: batch.model) }
+            watched.append(batch)
+        }
+        if !watched.isEmpty {
+            parts.run.logger.info("re-attached to \(watched.count) provider batch\(watched.count == 1 ? "" : "es") of an earlier run")
+            publish(watched)
+        }
+        return watched
     }
 
     /// A file recorded by a run that stopped before it knew its batch (or whose create got no clear answer):
     /// the batch is looked up by its input file, newest first, back to the time the file was recorded, and
     /// created only when the whole list was read without finding it. Says which.
-    private func attach(_ record: BatchRecord) async throws -> String {
+    func attach(_ record: BatchRecord) async throws -> String {
         var after: String?
         var searched = false
         for _ in 0..<200 {
@@ -197,188 +249,4 @@ package final class BatchDispatcher: Service, Sendable {
         return batch.id
     }
 
-    /// Packs every pending batch-route item into files (one endpoint per file, within the line and byte
-    /// limits), uploads each, records it, then creates its batch.
-    private func submitPending() async throws -> [BatchRecord] {
-        var records: [BatchRecord] = []
-        let lines = parts.builder.streaming(false)  // a batch line is answered whole
-        while !parts.run.control.isStopping {
-            let items = try await parts.store.lease(limit: settings.maxLines, route: .batch)
-            if items.isEmpty { break }
-            let packed = BatchFile.pack(items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes)
-            try await refuse(packed.tooLarge)
-            for file in packed.files {
-                if let record = try await submit(file) { records.append(record) }
-            }
-        }
-        return records
-    }
-
-    /// Nil when the file's items were handed to the live route instead (`auto`).
-    private func submit(_ file: BatchFile) async throws -> BatchRecord? {
-        let fileID: String
-        do {
-            fileID = try await parts.api.upload(file.bytes, filename: "\(settings.jobName)-\(file.items[0].id).jsonl")
-        } catch {
-            // Nothing at the gateway holds these items: they are free to go again.
-            try await giveBack(file.items, counting: false)
-            guard settings.auto else { throw SluiceError(.gateway, "uploading a batch file: \(error)") }
-            parts.run.logger.warning("uploading a batch file failed (\(error)); its \(file.items.count) items go live")
-            return nil
-        }
-        CrashPoint.reach("batch-uploaded")
-        let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.items.map(\.id))
-        CrashPoint.reach("batch-recorded")
-        var record = BatchRecord(
-            row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: file.items.count,
-            createdAt: Date().timeIntervalSince1970)
-        do {
-            let batch = try await parts.api.create(inputFileID: fileID, endpoint: file.endpoint, metadata: settings.metadata)
-            CrashPoint.reach("batch-created")
-            try await parts.store.setBatchID(batch.id, forBatch: row)
-            record.batchID = batch.id
-            parts.run.counters.update { $0.batchesCreated += 1 }
-        } catch let failure as BatchAPIClient.Failure where failure.isPermanent {
-            // The gateway will not make this batch (an endpoint or model it does not batch, bad metadata).
-            try await abandon(record, reason: failure.message, items: file.items)
-            guard settings.auto else { throw SluiceError(.gateway, "creating a batch: \(failure.message)") }
-            return nil
-        } catch {
-            // No clear answer: the batch may exist. Look before creating again.
-            record.batchID = try await attach(record)
-        }
-        parts.run.logger.info("batch \(record.batchID ?? "?"): \(file.items.count) items, \(file.bytes.count) bytes (file \(fileID))")
-        return record
-    }
-
-    /// Asks the gateway how the batch is doing, and collects it once it has finished. A failed call is
-    /// asked again later (a gateway hiccup must not stop a day-long job); a batch the gateway no longer
-    /// knows is given up and its lines sent again.
-    private func poll(_ watched: inout Watched) async throws -> PollResult {
-        guard let id = watched.record.batchID else { return .running }
-        let batch: BatchAPIClient.Batch
-        do {
-            batch = try await parts.api.batch(id)
-            CrashPoint.reach("batch-polled")
-        } catch let failure as BatchAPIClient.Failure where failure.status == 404 {
-            let items = try await parts.store.batchItems(watched.record.row)
-            return .collected(released: try await abandon(watched.record, reason: "the gateway no longer knows batch \(id)", items: items))
-        } catch {
-            parts.run.logger.warning("asking about batch \(id) failed (\(error)); asking again later")
-            backOff(&watched)
-            return .running
-        }
-        watched.status = batch.status
-        if batch.isFinished {
-            do {
-                return .collected(released: try await collect(watched.record, batch))
-            } catch let failure as BatchAPIClient.Failure where !failure.isPermanent {
-                parts.run.logger.warning("downloading batch \(id)'s results failed (\(failure.message)); trying again later")
-                backOff(&watched)
-                return .running
-            }
-        }
-        if settings.auto, let deadline = settings.deadline, Date() >= deadline.due(createdAt: watched.record.createdAt), !watched.cancelAsked {
-            parts.run.logger.notice("batch \(id) is still \(batch.status) at the deadline: cancelling it; its unfinished lines go live")
-            _ = try? await parts.api.cancel(id)
-            watched.cancelAsked = true
-        }
-        backOff(&watched)
-        return .running
-    }
-
-    /// Long batches are asked less often: a 24-hour window needs no poll every few seconds.
-    private func backOff(_ watched: inout Watched) {
-        watched.interval = min(watched.interval * 1.5, max(settings.pollSeconds, 300))
-        watched.nextPoll = ContinuousClock.now.advanced(by: .seconds(watched.interval))
-    }
-
-    /// Records every line of a finished batch against the item its `custom_id` names, then marks it done;
-    /// returns how many lines wait for a later batch.
-    private func collect(_ record: BatchRecord, _ batch: BatchAPIClient.Batch) async throws -> Int {
-        let items = try await parts.store.batchItems(record.row)
-        var files: [[UInt8]] = []
-        var notes: [String] = []
-        for fileID in [batch.outputFileID, batch.errorFileID].compactMap({ $0 }) {
-            if let bytes = try await parts.api.content(ofFile: fileID) {
-                files.append(bytes)
-            } else {
-                notes.append("file \(fileID) was gone before it could be downloaded")
-            }
-        }
-        CrashPoint.reach("batch-downloaded")
-        var collected = BatchCollection(
-            batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts, answers: settings.answers,
-            batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil, redactor: parts.run.redactor)
-        collected.defaultModel = parts.builder.defaultModel
-        collected.read(files)
-        let events = collected.events(batchStatus: batch.status)
-        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
-        CrashPoint.reach("batch-committed")
-        notes += collected.notes
-        let note = parts.run.redactor.scrub("\(batch.status): " + ([collected.summary] + notes).joined(separator: "; "))
-        try await parts.store.finishBatch(record.row, note: note)
-        parts.run.counters.update {
-            $0.batchesFinished += 1
-            $0.batchLinesAnswered += collected.answered
-        }
-        parts.run.logger.info("batch \(batch.id) \(note)")
-        if collected.rerouted > 0 { await parts.feed.itemsPlanned() }
-        return collected.released
-    }
-
-    /// A batch that will not run: its items go live (`auto`) or back to pending, and the record is closed
-    /// with the reason. Returns how many went back to pending.
-    @discardableResult
-    private func abandon(_ record: BatchRecord, reason: String, items: [DispatchItem]) async throws -> Int {
-        try await giveBack(items, counting: true)
-        try await parts.store.finishBatch(record.row, note: parts.run.redactor.scrub("abandoned: \(reason)"))
-        parts.run.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
-        return settings.auto ? 0 : items.count
-    }
-
-    /// Lines too large for any batch file: live in `auto`, failed in `batch` (no batch could take them).
-    private func refuse(_ items: [(DispatchItem, Int)]) async throws {
-        guard !items.isEmpty else { return }
-        if settings.auto {
-            parts.run.logger.notice("\(items.count) line\(items.count == 1 ? "" : "s") over --batch-max-bytes \(settings.maxBytes) go live")
-            try await giveBack(items.map(\.0), counting: false)
-            return
-        }
-        let events = items.map { item, bytes -> CheckpointEvent in
-            var outcome = OutcomeBuilder.unsent(item, succeeded: false, attempts: item.previousAttempts)
-            outcome.errorCode = "batch_line_too_large"
-            outcome.errorMessage =
-                "the request is \(bytes) bytes as a batch line, over --batch-max-bytes \(settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"
-            return .finished(outcome)
-        }
-        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording lines too large for a batch failed") }
-    }
-
-    /// Items back to the live route (`auto`) or to pending; `counting` charges the attempt.
-    private func giveBack(_ items: [DispatchItem], counting: Bool) async throws {
-        let events = items.map { item -> CheckpointEvent in
-            let attempts = item.previousAttempts + (counting ? 1 : 0)
-            return settings.auto ? .rerouted(item.id, attempts: attempts) : .released(item.id, attempts: attempts)
-        }
-        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "giving batch items back failed") }
-        if settings.auto { await parts.feed.itemsPlanned() }
-    }
-
-    private func cancelAll(_ watched: [Watched]) async {
-        for batch in watched {
-            guard let id = batch.record.batchID else { continue }
-            if (try? await parts.api.cancel(id)) != nil { parts.run.logger.notice("cancelled batch \(id) at the gateway") }
-        }
-    }
-
-    private func publish(_ watched: [Watched]) {
-        let byStatus = Dictionary(grouping: watched, by: { $0.status.isEmpty ? "submitted" : $0.status }).mapValues(\.count)
-        let items = watched.reduce(0) { $0 + $1.record.items }
-        parts.run.counters.update {
-            $0.batchesOpen = watched.count
-            $0.itemsInBatches = items
-            $0.batchStatuses = byStatus.keys.sorted().map { "\($0) \(byStatus[$0]!)" }.joined(separator: ", ")
-        }
-    }
 }

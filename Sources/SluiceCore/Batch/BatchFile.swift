@@ -1,35 +1,43 @@
 /// One batch input file: OpenAI batch lines (`custom_id`, `method`, `url`, `body` with the model), one
-/// endpoint per file, within the gateway's line and byte limits (OpenAI: 50,000 lines, 200 MB).
+/// endpoint and model per file, within the gateway's line and byte limits (OpenAI: 50,000 lines, 200 MB)
+/// and its enqueued-token limit.
 struct BatchFile {
     var endpoint: String
+    var model: String
     var items: [DispatchItem]
     var bytes: [UInt8]
+    /// Enqueued tokens as `TokenEstimate` counts them (prompt plus the answer's cap), summed over the lines.
+    var tokens: Int
 
-    /// Items in input order into as few files as the limits allow; a line that alone is over `maxBytes`
-    /// fits no file and is returned apart (the gateway would refuse the whole file for it).
-    static func pack(_ items: [DispatchItem], builder: RequestBuilder, maxLines: Int, maxBytes: Int) -> (files: [BatchFile], tooLarge: [(DispatchItem, Int)]) {
-        var open: [String: BatchFile] = [:]
-        var done: [BatchFile] = []
+    /// What `pack` set apart: lines no file can take, with their size in bytes or tokens.
+    struct Apart {
         var tooLarge: [(DispatchItem, Int)] = []
-        for item in items {
-            let line = Self.line(for: item, builder: builder)
-            if line.count > maxBytes {
-                tooLarge.append((item, line.count))
-                continue
-            }
-            if var file = open[item.endpoint], file.items.count >= maxLines || file.bytes.count + line.count > maxBytes {
-                done.append(file)
-                file = BatchFile(endpoint: item.endpoint, items: [], bytes: [])
-                open[item.endpoint] = file
-            }
-            open[item.endpoint, default: BatchFile(endpoint: item.endpoint, items: [], bytes: [])].items.append(item)
-            open[item.endpoint]!.bytes += line
-        }
-        return (done + open.values.sorted { $0.items[0].id < $1.items[0].id }, tooLarge)
+        var overTokenLimit: [(DispatchItem, Int)] = []
     }
 
-    /// The request the live path would send first (the item's model, the profile's body members), as a line.
-    static func line(for item: DispatchItem, builder: RequestBuilder) -> [UInt8] {
+    /// Items in input order into as few files as the limits allow (`BatchPacking`); a line that alone is over
+    /// `maxBytes` or its model's token limit fits no file and is returned apart (the gateway would refuse
+    /// the whole file for it).
+    static func pack(
+        _ items: [DispatchItem], builder: RequestBuilder, maxLines: Int, maxBytes: Int, tokenLimit: (String) -> Int? = { _ in nil }
+    ) -> (files: [BatchFile], apart: Apart) {
+        let lines = items.map { Self.line(for: $0, builder: builder) }
+        let sizes = zip(items, lines).map { BatchPacking.Line(endpoint: $0.endpoint, model: $1.model, bytes: $1.bytes.count, tokens: $1.tokens) }
+        let plan = BatchPacking(sizes, maxLines: maxLines, maxBytes: maxBytes, tokenLimit: tokenLimit)
+        let files = plan.files.map { indices in
+            BatchFile(
+                endpoint: items[indices[0]].endpoint, model: lines[indices[0]].model, items: indices.map { items[$0] },
+                bytes: indices.flatMap { lines[$0].bytes }, tokens: indices.reduce(0) { $0 + lines[$1].tokens })
+        }
+        var apart = Apart()
+        apart.tooLarge = plan.tooLarge.map { (items[$0], lines[$0].bytes.count) }
+        apart.overTokenLimit = plan.overTokenLimit.map { (items[$0], lines[$0].tokens) }
+        return (files, apart)
+    }
+
+    /// The request the live path would send first (the item's model, the profile's body members), as a line,
+    /// with its model and enqueued tokens.
+    static func line(for item: DispatchItem, builder: RequestBuilder) -> (bytes: [UInt8], model: String, tokens: Int) {
         let request = builder.request(for: item, plan: builder.plan(for: item), modelIndex: 0)
         var line: [UInt8] = Array(#"{"custom_id":"#.utf8)
         JSONText.appendQuoted(item.customID, to: &line)
@@ -38,6 +46,6 @@ struct BatchFile {
         line += Array(#","body":"#.utf8)
         line += request.body
         line += Array("}\n".utf8)
-        return line
+        return (line, request.model, TokenEstimate(body: request.body).total)
     }
 }

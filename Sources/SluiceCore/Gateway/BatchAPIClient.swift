@@ -48,6 +48,16 @@ package struct BatchAPIClient: Sendable {
             errors?.data?.compactMap { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.first
         }
 
+        /// The gateway's reason when it refused the batch for its cap on enqueued tokens (OpenAI's
+        /// `token_limit_exceeded`; gateways that rename the code keep the words of its message). No line ran.
+        package var tokenLimitRefusal: String? {
+            guard status == "failed" else { return nil }
+            let entry = errors?.data?.first {
+                $0.code == "token_limit_exceeded" || ($0.message ?? "").lowercased().contains("enqueued token limit")
+            }
+            return entry.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }
+        }
+
         /// The batch will not change any more.
         package var isFinished: Bool { ["completed", "failed", "expired", "cancelled"].contains(status) }
     }

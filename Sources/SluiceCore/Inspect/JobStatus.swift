@@ -38,6 +38,8 @@ package struct JobStatus: Codable, Sendable, Equatable {
     package var lastFinishedAt: String?
     /// Streamed answers (`--stream`): time to first token and generation speed.
     package var streaming = Streaming()
+    /// Provider batches' enqueued tokens against the limit (`--mode batch|auto`); absent for a job that never opened one.
+    package var batchQueue: BatchQueue?
 
     package struct Items: Codable, Sendable, Equatable {
         package var total = 0
@@ -225,6 +227,7 @@ package struct JobStatus: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schema, job, checkpoint, state, pid, items, progress, tokens, cost, requests, cache, errors, properties
         case streaming
+        case batchQueue = "batch_queue"
         case latencyMS = "latency_ms"
         case answeredBy = "answered_by"
         case firstFinishedAt = "first_finished_at"

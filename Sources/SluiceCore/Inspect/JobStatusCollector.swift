@@ -90,6 +90,9 @@ package struct JobStatusCollector: Sendable {
             if state == "running", rate > 0 { status.progress.etaSeconds = Double(remaining) / rate }
         }
         status.streaming = pass.streaming()
+        if let queue = try await store.value(forKey: BatchQueue.key) {
+            status.batchQueue = try? JSONDecoder().decode(BatchQueue.self, from: Data(queue.utf8))
+        }
         status.roundMoney()
         return Collected(status: status, slowest: pass.slowest, failed: pass.failed, latencies: pass.latencies.sorted())
     }

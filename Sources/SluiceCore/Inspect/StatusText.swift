@@ -60,6 +60,11 @@ extension JobStatus {
             cacheLine += " · \(cache.deduplicated) answers shared within the job, \(cache.reused) reused from earlier jobs"
         }
         lines.append(cacheLine)
+        if let queue = batchQueue {
+            var line = "batches    \(queue.enqueuedTokens) tokens enqueued in \(queue.openBatches) open batch\(queue.openBatches == 1 ? "" : "es")"
+            line += queue.limit.map { " · limit \($0) (\(queue.limitSource ?? "given"))" } ?? " · limit not known yet"
+            lines.append(line + " · \(queue.refusedBatches) refused for the enqueued-token limit")
+        }
         if errors.isEmpty {
             lines.append("errors     none")
         } else {

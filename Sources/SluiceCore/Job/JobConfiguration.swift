@@ -95,6 +95,8 @@ package struct JobConfiguration: Sendable, Equatable {
     package var mode = JobMode.live
     package var batchMaxLines = 50_000
     package var batchMaxBytes = 200 << 20
+    /// Tokens sluice keeps enqueued in open batches per model; nil: unknown until a refusal teaches it.
+    package var batchMaxEnqueuedTokens: Int?
     package var pollInterval = 30.0
     package var deadline: String?
     package var batchProvider: String?
@@ -310,6 +312,12 @@ extension JobConfiguration {
         ),
         .value(\.batchMaxLines, "batch_max_lines", .batches, help: "Most lines in one batch input file (OpenAI's limit; Anthropic's is 100,000)."),
         .value(\.batchMaxBytes, "batch_max_bytes", .batches, help: "Most bytes in one batch input file (200 MB)."),
+        .optional(
+            \.batchMaxEnqueuedTokens, "batch_max_enqueued_tokens", .batches,
+            check: { $0 >= 1 ? nil : "--batch-max-enqueued-tokens (batch_max_enqueued_tokens) must be at least 1, got \($0)" },
+            help:
+                "Most tokens (prompt plus max_tokens, or 4,096) sluice keeps enqueued in open batches per model, e.g. your tier's batch queue limit; files are cut to fit and batches wait for others to finish. Default: none known, then learned from the gateway's token_limit_exceeded refusals."
+        ),
         .value(
             \.pollInterval, "poll_interval", .batches,
             help: "Seconds between the first polls of a batch; the interval grows for long batches, up to 5 minutes."),

@@ -284,7 +284,8 @@ struct JobRun {
         return BatchDispatcher(
             settings: .init(
                 auto: configuration.mode == .auto, submits: configuration.mode != .live, maxLines: configuration.batchMaxLines,
-                maxBytes: configuration.batchMaxBytes, pollSeconds: configuration.pollInterval, deadline: configuration.batchDeadline,
+                maxBytes: configuration.batchMaxBytes, maxEnqueuedTokens: configuration.batchMaxEnqueuedTokens, pollSeconds: configuration.pollInterval,
+                deadline: configuration.batchDeadline,
                 maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
             parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run))
     }

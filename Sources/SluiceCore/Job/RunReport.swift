@@ -62,6 +62,10 @@ package struct RunReport: Sendable {
         if stats.batchesCreated + stats.batchesFinished > 0 {
             var line =
                 "  batches    \(stats.batchesCreated) created, \(stats.batchesFinished) finished in this run · \(stats.batchLinesAnswered) items answered in batches"
+            if stats.batchesRefused > 0 || stats.enqueuedTokenLimit != nil {
+                line += " · \(stats.batchesRefused) refused at the enqueued-token limit (lines not charged)"
+                if let limit = stats.enqueuedTokenLimit { line += ", limit \(limit) tokens" }
+            }
             if stats.batchesOpen > 0 { line += " · \(stats.batchesOpen) still open at the gateway (\(stats.itemsInBatches) items; run again to collect them)" }
             if batchSavings > 0 { line += " · saved \(ProgressReporter.dollars(batchSavings)) against live prices" }
             lines.append(line)

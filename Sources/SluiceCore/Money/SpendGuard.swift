@@ -13,7 +13,7 @@ import Synchronization
 /// ```
 package final class SpendGuard: Sendable {
     /// The completion assumed for a request that sets no `max_tokens` (a worst case, not a guess).
-    package static let assumedCompletionTokens = 4096
+    package static let assumedCompletionTokens = TokenEstimate.defaultOutputCap
 
     package struct Reservation: Sendable {
         fileprivate let amount: Double

@@ -79,7 +79,10 @@ package final class ProgressReporter: Service {
         parts.append("retrying \(stats.retrying)")
         parts.append("in flight \(stats.inFlight)")
         if stats.batchesOpen > 0 {
-            parts.append("batches \(stats.batchesOpen) (\(stats.batchStatuses); \(Self.compact(Double(stats.itemsInBatches))) items)")
+            let limit = stats.enqueuedTokenLimit.map { "/" + Self.compact(Double($0)) } ?? ""
+            parts.append(
+                "batches \(stats.batchesOpen) (\(stats.batchStatuses); \(Self.compact(Double(stats.itemsInBatches))) items; "
+                    + "\(Self.compact(Double(stats.enqueuedTokens)))\(limit) tokens enqueued)")
         }
         parts.append(String(format: "%.1f req/s", requestRate))
         parts.append("\(Self.compact(tokenRate)) tok/s")

@@ -27,6 +27,11 @@ package struct RunStats: Sendable {
     package var itemsInBatches = 0
     package var batchLinesAnswered = 0
     package var batchStatuses = ""
+    /// The enqueued-token budget: tokens in the open batches, the tightest limit known (nil: none yet), and
+    /// creates the gateway refused for it (their lines were not charged).
+    package var enqueuedTokens = 0
+    package var enqueuedTokenLimit: Int?
+    package var batchesRefused = 0
     package var reused = 0
     package var invalidAnswersRetried = 0
     /// Retries that followed a 429.

@@ -61,11 +61,16 @@ package final class RateBudget: Sendable {
 
     private var now: Double { (ContinuousClock.now - epoch).inSeconds }
 
-    /// Tokens a request will probably cost: its body at ~4 bytes per token, plus
-    /// the completion tokens answers have averaged so far (or `max_tokens`).
+    /// Tokens a request will probably cost: its prompt as `TokenEstimate` counts it, plus the completion
+    /// tokens answers have averaged so far (before any answer, the request's own cap, else nothing: a
+    /// pace is corrected by the first answers, unlike the batch budget's worst case).
+    package func estimate(_ request: TokenEstimate) -> Int {
+        let completion = state.withLock { $0.answered > 0 ? $0.averageCompletion : Double(request.outputCap ?? 0) }
+        return request.prompt + Int(completion.rounded(.up))
+    }
+
     package func estimate(bodyBytes: Int, maxTokens: Int? = nil) -> Int {
-        let completion = state.withLock { $0.answered > 0 ? $0.averageCompletion : Double(maxTokens ?? 0) }
-        return bodyBytes / 4 + Int(completion.rounded(.up))
+        estimate(TokenEstimate(prompt: TokenEstimate.promptTokens(bodyBytes: bodyBytes), outputCap: maxTokens))
     }
 
     /// Waits for budget; false when the run is stopping.

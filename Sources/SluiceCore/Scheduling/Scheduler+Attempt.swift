@@ -31,7 +31,7 @@ extension Scheduler {
     func attempt(
         _ request: GatewayRequest, item: DispatchItem, attempts: inout ItemAttempts, machine: inout DispatchStateMachine
     ) async -> Attempted? {
-        let estimate = parts.pacing.budget.isLimited ? parts.pacing.budget.estimate(bodyBytes: request.body.count) : 0
+        let estimate = parts.pacing.budget.isLimited ? parts.pacing.budget.estimate(TokenEstimate(body: request.body)) : 0
         guard await parts.pacing.budget.acquire(tokens: estimate) else { return nil }
         var hold: SpendGuard.Reservation?
         if let spend = parts.spend {
@@ -114,8 +114,8 @@ extension Scheduler {
                             + "give one with --price \(request.model)=IN,OUT or the job file's \"prices\", then run again to resume.")))
             return nil
         }
-        let maxTokens = RequestBuilder.maxCompletionTokens(in: request.body)
-        guard let reservation = spend.reserve(model: request.model, promptTokens: request.body.count / 4, maxCompletionTokens: maxTokens) else {
+        let tokens = TokenEstimate(body: request.body)
+        guard let reservation = spend.reserve(model: request.model, promptTokens: tokens.prompt, maxCompletionTokens: tokens.outputCap) else {
             parts.run.control.stop(.error(costCapError(spend, model: request.model)))
             return nil
         }

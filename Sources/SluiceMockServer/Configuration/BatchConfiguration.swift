@@ -26,6 +26,10 @@ public struct BatchConfiguration: Sendable {
     public var duplicateLine = false
     /// Add to each output one line whose `custom_id` was not in the input.
     public var unknownLine = false
+    /// Tokens a model may have enqueued in open batches (OpenAI's per-organisation cap); a create that would
+    /// pass it ends `failed` with `token_limit_exceeded`. Counted by the mock's own rule (`EnqueuedTokens`),
+    /// not sluice's, as a real provider's count is its own. Nil: no cap.
+    public var enqueuedTokenLimit: Int?
 
     public init() {}
 }

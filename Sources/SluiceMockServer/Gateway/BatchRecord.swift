@@ -37,8 +37,12 @@ struct BatchRecord: Sendable {
     var echo: CredentialEcho?
     var cancelRequestedAt: Double?
     var ending: Ending?
+    /// Tokens it holds enqueued, by model, while it is open (`--batch-enqueued-token-limit`); empty when refused.
+    var enqueued: [String: Int] = [:]
 
     var id: String { "batch_\(number)" }
+    /// Validating, in progress or finalizing: what counts against the enqueued-token limit.
+    func isOpen(at now: Double) -> Bool { ["validating", "in_progress", "finalizing"].contains(status(at: now)) }
     var validatedAt: Double { createdAt + 0.1 * seconds }
     var finalizingAt: Double { createdAt + 0.9 * seconds }
 

@@ -177,6 +177,8 @@ final class MockBatches: Sendable {
         // Validation and the digest run outside the lock: a file may hold 50,000 lines.
         let (lines, invalid, submitted) = BatchInput.validate(file.bytes, endpoint: endpoint)
         let digest = Digest(of: file.bytes)
+        let limit = configuration.batch.enqueuedTokenLimit
+        let enqueued = limit == nil || !invalid.isEmpty ? [:] : EnqueuedTokens.count(lines, endpoint: endpoint)
         let batch = state.withLockedValue { state -> BatchRecord in
             let attempt = state.attempts[digest, default: 0] + 1
             state.attempts[digest] = attempt
@@ -184,18 +186,23 @@ final class MockBatches: Sendable {
             let failDraw = rng.nextUnit(), expireDraw = rng.nextUnit()
             let fate: BatchRecord.Fate =
                 failDraw < configuration.batch.fail ? .fail : (expireDraw < configuration.batch.expire ? .expire : .complete)
+            let refusal = limit.flatMap { EnqueuedTokens.refusal(enqueued, limit: $0, open: state.batches, now: now) }
             var batch = BatchRecord(
                 number: state.batches.count + 1, endpoint: endpoint, inputFileID: inputFileID, completionWindow: window, metadata: metadata,
-                createdAt: now, seconds: configuration.batch.seconds, lines: lines, invalid: invalid, fate: fate, seed: rng.next(),
-                headers: request.headers.filter { $0.name.hasPrefix("floopy-property-") || $0.name == "floopy-fallback" })
+                createdAt: now, seconds: configuration.batch.seconds, lines: lines, invalid: refusal.map { [$0] } ?? invalid, fate: fate,
+                seed: rng.next(), headers: request.headers.filter { $0.name.hasPrefix("floopy-property-") || $0.name == "floopy-fallback" })
+            if refusal == nil { batch.enqueued = enqueued }
             if configuration.echoCredentials { batch.echo = CredentialEcho(request.headers) }
             state.batches.append(batch)
             // With --batch-seconds 0 the batch has already ended: its files exist before it is first shown.
             advance(&state, state.batches.count - 1, now: now, record: record)
+            let opened = batch.enqueued.keys.map { ($0, EnqueuedTokens.open($0, in: state.batches, now: now)) }
             record { stats in
                 stats.batch.batchesCreated += 1
                 stats.batch.linesSubmitted += submitted
                 stats.batch.providers[request.header("floopy-provider") ?? "none", default: 0] += 1
+                if refusal != nil { stats.batch.batchesRefused += 1 }
+                for (model, open) in opened { stats.batch.enqueuedTokensPeak[model] = max(stats.batch.enqueuedTokensPeak[model] ?? 0, open) }
             }
             return state.batches[state.batches.count - 1]
         }

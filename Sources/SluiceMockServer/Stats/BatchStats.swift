@@ -16,6 +16,10 @@ struct BatchStats {
     var answeredCustomIDs: Set<String> = []
     /// Answers to a `custom_id` that an earlier batch had already answered.
     var customIDsAnsweredTwice = 0
+    /// Creates refused with `token_limit_exceeded` (`--batch-enqueued-token-limit`).
+    var batchesRefused = 0
+    /// The most tokens each model had enqueued in open batches at once, by the mock's count.
+    var enqueuedTokensPeak: [String: Int] = [:]
 
     mutating func answered(customID: String) {
         if !answeredCustomIDs.insert(customID).inserted { customIDsAnsweredTwice += 1 }
@@ -26,7 +30,8 @@ struct BatchStats {
         [
             "files_uploaded": filesUploaded, "bytes_uploaded": bytesUploaded, "batches_created": batchesCreated,
             "batches_by_status": byStatus, "lines_submitted": linesSubmitted, "lines_answered": linesAnswered,
-            "providers": providers, "custom_ids_answered_twice": customIDsAnsweredTwice,
+            "providers": providers, "custom_ids_answered_twice": customIDsAnsweredTwice, "batches_refused": batchesRefused,
+            "enqueued_tokens_peak": enqueuedTokensPeak.values.max() ?? 0, "enqueued_tokens_peak_by_model": enqueuedTokensPeak,
         ]
     }
 }

@@ -12,6 +12,9 @@ struct BatchOptions: ParsableArguments {
     @Option(help: .setting(\.batchMaxBytes, valueName: "BYTES"))
     var batchMaxBytes: Int?
 
+    @Option(help: .setting(\.batchMaxEnqueuedTokens, valueName: "N"))
+    var batchMaxEnqueuedTokens: Int?
+
     @Option(help: .setting(\.pollInterval, valueName: "SECONDS"))
     var pollInterval: Double?
 
@@ -25,6 +28,7 @@ struct BatchOptions: ParsableArguments {
         flags.mode = mode
         flags.batchMaxLines = batchMaxLines
         flags.batchMaxBytes = batchMaxBytes
+        flags.batchMaxEnqueuedTokens = batchMaxEnqueuedTokens
         flags.pollInterval = pollInterval
         flags.deadline = deadline
         flags.batchProvider = batchProvider

@@ -79,6 +79,21 @@ struct MoneyAndProgressTests {
         #expect(reporter.line().hasPrefix("sluice: 100/500 done (20.0%)"), "planning done: the exact total")
     }
 
+    @Test func theProgressLineShowsEnqueuedTokensAgainstTheLimit() {
+        let counters = RunCounters()
+        counters.update {
+            $0.planned = 500
+            $0.batchesOpen = 3
+            $0.batchStatuses = "in_progress 2, validating 1"
+            $0.itemsInBatches = 300
+            $0.enqueuedTokens = 36_600
+        }
+        let reporter = ProgressReporter(counters: counters, baseline: ItemCounts(), spentBefore: 0, plainInterval: 10, interactive: false)
+        #expect(reporter.line().contains("batches 3 (in_progress 2, validating 1; 300 items; 36.6k tokens enqueued)"), "no limit known yet: \(reporter.line())")
+        counters.update { $0.enqueuedTokenLimit = 40_000 }
+        #expect(reporter.line().contains("300 items; 36.6k/40.0k tokens enqueued)"), "\(reporter.line())")
+    }
+
     @Test func durationsAndCountsAreShortAndReadable() {
         #expect(ProgressReporter.duration(42) == "42s")
         #expect(ProgressReporter.duration(185) == "3m05s")
