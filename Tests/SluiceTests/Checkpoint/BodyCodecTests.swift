@@ -58,15 +58,19 @@ struct BodyCodecTests {
         #expect(throws: SluiceError.self) { _ = try codec.decode([BodyCodec.dictionaryTag, 0xFF, 0x00, 0x12]) }
     }
 
+    /// Answers like a model's: the same keys around a text of 5 to 40 words that differs from answer to answer.
     static func answers(_ range: Range<Int>) -> [[UInt8]] {
-        range.map { index in
-            Array(
-                #"{"id":"chatcmpl-\#(index * 7919 % 100_003)","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Ticket \#(index) is about feature \#(index % 97): \#(["billing", "login", "export"][index % 3])"},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(20 + index % 50),"completion_tokens":\#(5 + index % 30)}}"#
+        let words = ["the", "ticket", "label", "positive", "negative", "neutral", "review", "item"]
+        return range.map { index in
+            let text = (0..<(5 + index * 7 % 36)).map { words[(index &* 2_654_435_761 &+ $0 &* 40_503) % 8] }.joined(separator: " ")
+            return Array(
+                #"{"id":"chatcmpl-\#(index * 7919 % 100_003)","object":"chat.completion","created":\#(1_764_000_000 + index),"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Answer \#(index): \#(text)"},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(20 + index % 50),"completion_tokens":\#(5 + index % 30),"total_tokens":\#(25 + index % 80)}}"#
                     .utf8)
         }
     }
 
-    /// Without the tables each small body carries its own Huffman table: the stored bodies grow by a fifth or more.
+    /// Without the tables each small body carries its own Huffman table: here the stored bodies grow by 12 % (on the
+    /// bench's mock answers by 30 %).
     @Test func theTrainedDictionaryCarriesZstdEntropyTables() throws {
         let codec = BodyCodec(dictionary: nil)
         for body in Self.answers(0..<BodyCodec.samplesWanted) { _ = codec.encode(body) }
@@ -77,7 +81,7 @@ struct BodyCodecTests {
         let later = Self.answers(1_000..<1_200)
         let withTables = later.reduce(0) { $0 + codec.encode($1).count }
         let withoutTables = later.reduce(0) { $0 + contentOnly.encode($1).count }
-        #expect(withTables * 6 < withoutTables * 5, "\(withTables) bytes with the tables, \(withoutTables) without")
+        #expect(withTables * 20 < withoutTables * 19, "\(withTables) bytes with the tables, \(withoutTables) without")
         for body in later { #expect(try codec.decode(codec.encode(body)) == body) }
     }
 

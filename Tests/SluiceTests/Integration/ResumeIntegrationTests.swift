@@ -271,7 +271,7 @@ struct ResumeIntegrationTests {
             }
         }
         // Stored answers are compressed, so the checkpoint is also read as a reader sees it, decompressed.
-        #expect(try checkpointCount(db, "state = 3 AND substr(response, 1, 1) = x'01'") > 0, "some echoing answers are stored compressed")
+        #expect(try checkpointCount(db, "state = 3 AND substr(response, 1, 1) = x'02'") > 0, "some echoing answers are stored compressed")
         let stored = try await storedAnswersAndMessages(db)
         #expect(stored.contains("Bearer [REDACTED]"), "the echoed key was stored, scrubbed")
         #expect(!stored.contains("fp_right_key_123"))

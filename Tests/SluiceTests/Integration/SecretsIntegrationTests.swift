@@ -113,7 +113,7 @@ struct SecretsIntegrationTests {
         #expect(stored.contains(#""headerEnv":{"x-api-key":"AZURE_HDR"}"#))
         #expect(stored.contains("x-api-key: [REDACTED]"))
         // Stored bodies are compressed: a byte search of the database alone could not see into them.
-        #expect(try checkpointCount(db, "state = 3 AND substr(response, 1, 1) = x'01'") > 0)
+        #expect(try checkpointCount(db, "state = 3 AND substr(response, 1, 1) = x'02'") > 0)
         seen.append(("checkpoint read decompressed", Data(stored.utf8)))
         seen += try await inspect(db, in: dir)
         seen += try files(in: dir)
