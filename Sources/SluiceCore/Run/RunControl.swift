@@ -23,17 +23,21 @@ package final class RunControl: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Set once, with the reason: every item asks `isStopping`, and copying the reason out under the lock
+    /// for that was a retain and release per question.
+    private let stopping = Atomic<Bool>(false)
 
     package init() {}
 
     package var stopReason: StopReason? { state.withLock { $0.reason } }
-    package var isStopping: Bool { stopReason != nil }
+    package var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     /// The first reason wins; later calls are ignored.
     package func stop(_ why: StopReason) {
         let toResume: [CheckedContinuation<Void, Never>] = state.withLock { state in
             guard state.reason == nil else { return [] }
             state.reason = why
+            stopping.store(true, ordering: .releasing)
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
