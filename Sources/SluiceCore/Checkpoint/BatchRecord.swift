@@ -12,9 +12,14 @@ package struct BatchRecord: Sendable, Equatable {
     package var state: String
     package var items: Int
     package var createdAt: Double
+    /// When its outcomes were all recorded (state `done`).
+    package var finishedAt: Double?
     package var note: String?
 
-    package init(row: Int64, fileID: String, batchID: String?, endpoint: String, state: String, items: Int, createdAt: Double, note: String? = nil) {
+    package init(
+        row: Int64, fileID: String, batchID: String?, endpoint: String, state: String, items: Int, createdAt: Double, finishedAt: Double? = nil,
+        note: String? = nil
+    ) {
         self.row = row
         self.fileID = fileID
         self.batchID = batchID
@@ -22,6 +27,7 @@ package struct BatchRecord: Sendable, Equatable {
         self.state = state
         self.items = items
         self.createdAt = createdAt
+        self.finishedAt = finishedAt
         self.note = note
     }
 }

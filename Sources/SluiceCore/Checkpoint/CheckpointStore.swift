@@ -103,6 +103,9 @@ package protocol CheckpointStore: Sendable {
     func batches(openOnly: Bool) async throws -> [BatchRecord]
     /// The items still leased to a batch (its unfinished lines), in input order.
     func batchItems(_ row: Int64) async throws -> [DispatchItem]
+    /// How many of each batch's lines are in each state (`status`'s per-batch view): one pass over the items.
+    /// Lines a batch gave back (refused, or re-routed live) count under no batch.
+    func batchLineStates() async throws -> [Int64: [ItemState: Int]]
 
     /// Removes everything this job stored (a fresh job refused by `--strict`).
     func destroy() async throws

@@ -40,6 +40,8 @@ package struct JobStatus: Codable, Sendable, Equatable {
     package var streaming = Streaming()
     /// Provider batches' enqueued tokens against the limit (`--mode batch|auto`); absent for a job that never opened one.
     package var batchQueue: BatchQueue?
+    /// Every provider batch of the job, oldest first; absent for a job that never opened one.
+    package var batches: [BatchStatus]?
 
     package struct Items: Codable, Sendable, Equatable {
         package var total = 0
@@ -226,7 +228,7 @@ package struct JobStatus: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schema, job, checkpoint, state, pid, items, progress, tokens, cost, requests, cache, errors, properties
-        case streaming
+        case streaming, batches
         case batchQueue = "batch_queue"
         case latencyMS = "latency_ms"
         case answeredBy = "answered_by"

@@ -93,6 +93,11 @@ package struct JobStatusCollector: Sendable {
         if let queue = try await store.value(forKey: BatchQueue.key) {
             status.batchQueue = try? JSONDecoder().decode(BatchQueue.self, from: Data(queue.utf8))
         }
+        let batches = try await store.batches(openOnly: false)
+        if !batches.isEmpty {
+            let lineStates = try await store.batchLineStates()
+            status.batches = batches.map { BatchStatus($0, lineStates: lineStates[$0.row] ?? [:]) }
+        }
         status.roundMoney()
         return Collected(status: status, slowest: pass.slowest, failed: pass.failed, latencies: pass.latencies.sorted())
     }

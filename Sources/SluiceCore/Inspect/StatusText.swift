@@ -65,6 +65,16 @@ extension JobStatus {
             line += queue.limit.map { " · limit \($0) (\(queue.limitSource ?? "given"))" } ?? " · limit not known yet"
             lines.append(line + " · \(queue.refusedBatches) refused for the enqueued-token limit")
         }
+        if let batches, !batches.isEmpty {
+            // The open ones and the latest ones: a long job's hundreds of batches are in --json and the report.
+            let latestFinished = Set(batches.indices.filter { batches[$0].state == "done" }.suffix(Self.finishedBatchesShown))
+            let shown = batches.indices.filter { batches[$0].state != "done" || latestFinished.contains($0) }.map { batches[$0] }
+            let hidden = batches.count - shown.count
+            for (index, batch) in shown.enumerated() {
+                lines.append((index == 0 ? "batch      " : "           ") + batch.line)
+            }
+            if hidden > 0 { lines.append("           and \(hidden) earlier finished batches (status --json or sluice report lists every one)") }
+        }
         if errors.isEmpty {
             lines.append("errors     none")
         } else {
@@ -81,6 +91,9 @@ extension JobStatus {
         }
         return lines.joined(separator: "\n")
     }
+
+    /// Finished batches listed by the text status (the open ones always are).
+    static let finishedBatchesShown = 10
 
     /// `840 ms`, `1.25 s`.
     static func milliseconds(_ value: Double) -> String {

@@ -63,6 +63,7 @@ package struct HTMLReport: Sendable {
         page += latency(timeline)
         page += errors(timeline)
         page += models()
+        page += batches()
         page += properties()
         page += slowest()
         page += failed()

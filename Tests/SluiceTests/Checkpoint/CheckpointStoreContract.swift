@@ -331,11 +331,15 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         #expect(try await store.batchItems(row).map(\.customID) == ["k1", "k2", "k3"])
         #expect(try await store.batches(openOnly: true).first?.batchID == "batch_1")
 
+        #expect(try await store.batchLineStates() == [row: [.inFlight: 3]])
         // One answered, one back to the live route, one left without a line: finishing the batch frees it.
         try await store.record([finished(forBatch[0].id), .rerouted(forBatch[1].id, attempts: 1)])
         try await store.finishBatch(row, note: "completed")
         #expect(try await store.batches(openOnly: true).isEmpty)
         #expect(try await store.batches(openOnly: false).first?.note == "completed")
+        #expect(try await store.batches(openOnly: false).first?.finishedAt != nil)
+        // status's per-batch view: the answered line stays counted under its batch, the others came back.
+        #expect(try await store.batchLineStates() == [row: [.succeeded: 1]])
         let live = try await store.lease(limit: 10, route: .live)
         #expect(Set(live.map(\.customID)) == ["k2", "k4"])
         #expect(try await store.lease(limit: 10, route: .batch).map(\.customID) == ["k3"])

@@ -50,13 +50,33 @@ extension PostgresCheckpointStore {
         let filter = openOnly ? "WHERE state <> 'done'" : ""
         return try await database { client in
             try await client.rows(
-                "SELECT id, file_id, batch_id, endpoint, state, items, created_at, note FROM \(unescaped: batches) \(unescaped: filter) ORDER BY id"
+                """
+                SELECT id, file_id, batch_id, endpoint, state, items, created_at, note, finished_at FROM \(unescaped: batches) \(unescaped: filter)
+                ORDER BY id
+                """
             ).map { row in
-                let (id, file, batch, endpoint, state, items, created, note) = try row.decode(
-                    (Int64, String, String?, String, String, Int, Double, String?).self)
-                return BatchRecord(row: id, fileID: file, batchID: batch, endpoint: endpoint, state: state, items: items, createdAt: created, note: note)
+                let (id, file, batch, endpoint, state, items, created, note, finished) = try row.decode(
+                    (Int64, String, String?, String, String, Int, Double, String?, Double?).self)
+                return BatchRecord(
+                    row: id, fileID: file, batchID: batch, endpoint: endpoint, state: state, items: items, createdAt: created, finishedAt: finished,
+                    note: note)
             }
         }
+    }
+
+    package func batchLineStates() async throws -> [Int64: [ItemState: Int]] {
+        let items = table("items")
+        let rows = try await database { client in
+            try await client.rows(
+                "SELECT batch_ref, state, count(*) FROM \(unescaped: items) WHERE batch_ref IS NOT NULL GROUP BY batch_ref, state"
+            ).map { try $0.decode((Int64, Int, Int).self) }
+        }
+        var counts: [Int64: [ItemState: Int]] = [:]
+        for (batch, state, count) in rows {
+            guard let state = ItemState(rawValue: state) else { continue }
+            counts[batch, default: [:]][state] = count
+        }
+        return counts
     }
 
     package func batchItems(_ row: Int64) async throws -> [DispatchItem] {

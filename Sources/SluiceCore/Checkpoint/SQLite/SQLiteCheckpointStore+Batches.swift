@@ -31,7 +31,7 @@ extension SQLiteCheckpointStore {
     package func batches(openOnly: Bool) throws -> [BatchRecord] {
         let query = try statement(
             """
-            SELECT id, file_id, batch_id, endpoint, state, items, created_at, note FROM batches
+            SELECT id, file_id, batch_id, endpoint, state, items, created_at, note, finished_at FROM batches
             \(openOnly ? "WHERE state != 'done'" : "") ORDER BY id
             """
         ).bind()
@@ -41,9 +41,21 @@ extension SQLiteCheckpointStore {
             records.append(
                 BatchRecord(
                     row: query.int64(0), fileID: query.text(1) ?? "", batchID: query.text(2), endpoint: query.text(3) ?? "",
-                    state: query.text(4) ?? "", items: query.int(5), createdAt: query.double(6), note: query.text(7)))
+                    state: query.text(4) ?? "", items: query.int(5), createdAt: query.double(6), finishedAt: query.optionalDouble(8),
+                    note: query.text(7)))
         }
         return records
+    }
+
+    package func batchLineStates() throws -> [Int64: [ItemState: Int]] {
+        let query = try statement("SELECT batch_ref, state, count(*) FROM items WHERE batch_ref IS NOT NULL GROUP BY batch_ref, state").bind()
+        defer { query.reset() }
+        var counts: [Int64: [ItemState: Int]] = [:]
+        while try query.step() {
+            guard let state = ItemState(rawValue: query.int(1)) else { continue }
+            counts[query.int64(0), default: [:]][state] = query.int(2)
+        }
+        return counts
     }
 
     package func batchItems(_ row: Int64) throws -> [DispatchItem] {
