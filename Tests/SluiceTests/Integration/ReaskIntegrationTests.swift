@@ -96,6 +96,31 @@ struct ReaskIntegrationTests {
         #expect(errors.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "invalid_output" }, "\(errors)")
     }
 
+    /// Identical lines still share one answer: the leader's re-ask is its own, and the accepted answer goes to the
+    /// others (never a re-ask looked up by its own body). A later job with --reuse takes it for the same line.
+    @Test func identicalRequestsShareTheAcceptedAnswer() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let line = #"{"messages":[{"role":"user","content":"Is it even?"}]}"#
+        writeFile(dir.file("in.jsonl"), Data(((0..<3).map { _ in line } + [line]).joined(separator: "\n").appending("\n").utf8))
+        let run = try await runSluice([
+            "run", "--input", dir.file("in.jsonl"), "--model", "mock-stubborn-json", "--base-url", mock.baseURL, "--no-progress",
+            "--expect-json", "--concurrency", "1",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try await mock.stats().totalRequests == 2, "one item asked twice, three shared its answer")
+        let told = try await toldMessages(dir)
+        #expect(told.count == 4 && told.allSatisfy { $0.hasPrefix("Your answer is not JSON (") }, "\(told)")
+
+        writeFile(dir.file("again.jsonl"), Data((line + "\n").utf8))
+        let reused = try await runSluice([
+            "run", "--input", dir.file("again.jsonl"), "--model", "mock-stubborn-json", "--base-url", mock.baseURL, "--no-progress",
+            "--expect-json", "--reuse", dir.file("in.results.jsonl.sluice.db"),
+        ])
+        #expect(reused.status == 0, "\(reused.stderr)")
+        #expect(try await mock.stats().totalRequests == 2, "the line's own request found the accepted answer")
+    }
+
     /// `--reask-message` is the user message sent, with the checker's reason in place of `{reason}`.
     @Test func theTemplateIsTheMessageSent() async throws {
         let mock = try await MockGatewayProcess()
