@@ -97,28 +97,30 @@ struct ReaskIntegrationTests {
     }
 
     /// Identical lines still share one answer: the leader's re-ask is its own, and the accepted answer goes to the
-    /// others (never a re-ask looked up by its own body). A later job with --reuse takes it for the same line.
+    /// others (never a re-ask looked up by its own body). A later job with --reuse finds an answer accepted after a
+    /// re-ask by the line's own request (the lone line, which no identical line answered too).
     @Test func identicalRequestsShareTheAcceptedAnswer() async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
-        let line = #"{"messages":[{"role":"user","content":"Is it even?"}]}"#
-        writeFile(dir.file("in.jsonl"), Data(((0..<3).map { _ in line } + [line]).joined(separator: "\n").appending("\n").utf8))
+        let shared = #"{"messages":[{"role":"user","content":"Is it even?"}]}"#
+        let lone = #"{"messages":[{"role":"user","content":"Is it odd?"}]}"#
+        writeFile(dir.file("in.jsonl"), Data(([shared, shared, shared, lone].joined(separator: "\n") + "\n").utf8))
         let run = try await runSluice([
             "run", "--input", dir.file("in.jsonl"), "--model", "mock-stubborn-json", "--base-url", mock.baseURL, "--no-progress",
             "--expect-json", "--concurrency", "1",
         ])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(try await mock.stats().totalRequests == 2, "one item asked twice, three shared its answer")
+        #expect(try await mock.stats().totalRequests == 4, "two items asked twice, two shared the first one's answer")
         let told = try await toldMessages(dir)
         #expect(told.count == 4 && told.allSatisfy { $0.hasPrefix("Your answer is not JSON (") }, "\(told)")
 
-        writeFile(dir.file("again.jsonl"), Data((line + "\n").utf8))
+        writeFile(dir.file("again.jsonl"), Data((lone + "\n").utf8))
         let reused = try await runSluice([
             "run", "--input", dir.file("again.jsonl"), "--model", "mock-stubborn-json", "--base-url", mock.baseURL, "--no-progress",
             "--expect-json", "--reuse", dir.file("in.results.jsonl.sluice.db"),
         ])
         #expect(reused.status == 0, "\(reused.stderr)")
-        #expect(try await mock.stats().totalRequests == 2, "the line's own request found the accepted answer")
+        #expect(try await mock.stats().totalRequests == 4, "the line's own request found the accepted answer")
     }
 
     /// `--reask-message` is the user message sent, with the checker's reason in place of `{reason}`.
