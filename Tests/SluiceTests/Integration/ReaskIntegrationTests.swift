@@ -136,4 +136,31 @@ struct ReaskIntegrationTests {
         let refused = try await runSluice(["run", "--input", dir.file("in.jsonl"), "--base-url", mock.baseURL, "--reask-message", "Again."])
         #expect(refused.status == 2 && refused.stderr.contains("--reask-message"), "\(refused.stderr)")
     }
+
+    /// `--mode batch`: a batch's invalid answers go into a follow-up batch whose lines carry the answer and the reason.
+    @Test func aBatchsInvalidAnswersGoToAFollowUpBatchWithTheReason() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
+        let dir = TemporaryDirectory()
+        let run = try await run(dir, mock, ["--mode", "batch", "--poll-interval", "0.1"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("answers    \(Self.items) not the JSON asked for (\(Self.items) sent again"), "\(run.stdout)")
+        let stats = try await mock.stats()
+        let batch = stats.raw["batch"] as? [String: Any] ?? [:]
+        #expect(batch["batches_created"] as? Int == 2 && batch["lines_answered"] as? Int == 2 * Self.items, "\(batch)")
+        #expect(stats.totalRequests == 0, "nothing went live")
+        let told = try await toldMessages(dir)
+        #expect(told.count == Self.items && told.allSatisfy { $0.hasPrefix("Your answer is not JSON (") }, "\(told)")
+    }
+
+    /// `--mode batch --reask same`: the line goes to a later batch as it was, as before, and fails there again.
+    @Test func aBatchWithTheSameRequestAgainFails() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
+        let dir = TemporaryDirectory()
+        let run = try await run(dir, mock, ["--mode", "batch", "--poll-interval", "0.1", "--reask", "same", "--max-attempts", "2"])
+        #expect(run.status == 1, "\(run.stderr)")
+        let batch = try await mock.stats().raw["batch"] as? [String: Any] ?? [:]
+        #expect(batch["batches_created"] as? Int == 2 && batch["lines_answered"] as? Int == 2 * Self.items, "\(batch)")
+        let failed = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT error_code FROM items WHERE state = 3")
+        #expect(failed.count == Self.items && failed.allSatisfy { $0 == ["invalid_output"] }, "\(failed)")
+    }
 }
