@@ -145,7 +145,7 @@ struct BatchCollection {
     private mutating func invalidAnswer(_ item: DispatchItem, attempts: Int, problem: String, line: BatchLine, answer: [UInt8]) -> CheckpointEvent {
         let previous = followUps[item.id]
         followUps[item.id] = nil
-        guard !auto, let answers, answers.reask.mode == .reason, let text = AnswerChecker.answerText(of: answer),
+        guard !auto, let answers, let text = AnswerChecker.answerText(of: answer),
             let body = answers.reask.body(for: previous?.body ?? item.body, endpoint: item.endpoint, answer: text, reason: problem)
         else { return again(item, attempts: attempts, reason: problem, line: line, code: "invalid_output") }
         invalid += 1
