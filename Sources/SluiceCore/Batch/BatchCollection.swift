@@ -24,6 +24,8 @@ struct BatchCollection {
     private(set) var reasked = 0
     /// In: the follow-ups these items travelled as. Out: those of the items that go to a follow-up batch.
     var followUps: [Int64: FollowUp] = [:]
+    /// Invalid answers may go to a follow-up batch: always in `batch`; in `auto` until `--deadline` (then live).
+    var followUpAllowed = true
 
     /// A re-ask in a later batch (`batch` mode, `--reask reason`): the conversation so far and how many re-asks it holds.
     struct FollowUp: Sendable, Equatable {
@@ -117,6 +119,7 @@ struct BatchCollection {
 
     var summary: String {
         "\(answered) answered, \(failed) failed, " + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
+            + (auto && reasked > 0 ? ", \(reasked) to a follow-up batch" : "")
     }
 
     /// A line worth another try: live in `auto` mode, a later batch in `batch` mode while attempts remain.
@@ -139,13 +142,14 @@ struct BatchCollection {
         return .finished(outcome)
     }
 
-    /// An answer that is not the JSON asked for. In `batch` mode with `--reask reason` it goes to a follow-up batch
-    /// as the conversation grown by the answer and the reason, up to `--output-retries`, then fails as
-    /// `invalid_output`; otherwise it goes where any failed line goes (live in `auto`, a later batch in `batch`).
+    /// An answer that is not the JSON asked for. With `--reask reason` it goes to a follow-up batch as the
+    /// conversation grown by the answer and the reason (in `auto` until `--deadline`), up to `--output-retries`,
+    /// then fails as `invalid_output`; otherwise it goes where any failed line goes (live in `auto`, a later batch
+    /// in `batch`).
     private mutating func invalidAnswer(_ item: DispatchItem, attempts: Int, problem: String, line: BatchLine, answer: [UInt8]) -> CheckpointEvent {
         let previous = followUps[item.id]
         followUps[item.id] = nil
-        guard !auto, let answers, let text = AnswerChecker.answerText(of: answer),
+        guard followUpAllowed, let answers, let text = AnswerChecker.answerText(of: answer),
             let body = answers.reask.body(for: previous?.body ?? item.body, endpoint: item.endpoint, answer: text, reason: problem)
         else { return again(item, attempts: attempts, reason: problem, line: line, code: "invalid_output") }
         invalid += 1
@@ -160,6 +164,7 @@ struct BatchCollection {
         reasked += 1
         released += 1
         followUps[item.id] = FollowUp(body: body, reasks: reasks)
+        // In `auto` too the follow-up is a later batch: `released` keeps the item on the batch route.
         return .released(item.id, attempts: attempts)
     }
 

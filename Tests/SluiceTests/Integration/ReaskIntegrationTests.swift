@@ -137,11 +137,13 @@ struct ReaskIntegrationTests {
         #expect(refused.status == 2 && refused.stderr.contains("--reask-message"), "\(refused.stderr)")
     }
 
-    /// `--mode batch`: a batch's invalid answers go into a follow-up batch whose lines carry the answer and the reason.
-    @Test func aBatchsInvalidAnswersGoToAFollowUpBatchWithTheReason() async throws {
+    /// `--mode batch` and `auto`: a batch's invalid answers go into a follow-up batch whose lines carry the answer
+    /// and the reason (in `auto` too, before any `--deadline`: nothing goes live).
+    @Test(arguments: ["batch", "auto"])
+    func aBatchsInvalidAnswersGoToAFollowUpBatchWithTheReason(mode: String) async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
         let dir = TemporaryDirectory()
-        let run = try await run(dir, mock, ["--mode", "batch", "--poll-interval", "0.1"])
+        let run = try await run(dir, mock, ["--mode", mode, "--poll-interval", "0.1"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("answers    \(Self.items) not the JSON asked for (\(Self.items) sent again"), "\(run.stdout)")
         let stats = try await mock.stats()
