@@ -100,6 +100,7 @@ struct BatchCollection {
                 events.append(.finished(answer))
             case .fail:
                 failed += 1
+                followUps[item.id] = nil
                 events.append(.finished(OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: false)))
             case .retry(let reason):
                 events.append(again(item, attempts: attempts, reason: reason, line: line))
