@@ -6,8 +6,9 @@ import Synchronization
 ///
 /// An item is checked when its request asks for JSON (`response_format` of type `json_object`, or
 /// `json_schema` whose `schema` the answer must then also satisfy) or when the job does (`--expect-json`,
-/// `--schema FILE`, whose schema applies to every item). A failed check is retried with the same request
-/// up to `outputRetries` times; then the item fails with class `invalid_output` and the validator's message.
+/// `--schema FILE`, whose schema applies to every item). A failed check is asked again up to `outputRetries`
+/// times, as `reask` says (by default telling the model what was wrong, see `Reask`); then the item fails with
+/// class `invalid_output` and the validator's message.
 ///
 /// ```swift
 /// let checker = AnswerChecker(expectJSON: true, schema: try JSONSchema(data: schemaFile), outputRetries: 2)
@@ -17,13 +18,21 @@ package final class AnswerChecker: Sendable {
     package let expectJSON: Bool
     package let schema: JSONSchema?
     package let outputRetries: Int
+    package let reask: Reask
     /// Schemas named in request bodies, compiled once each (a job usually has one).
     private let requestSchemas = Mutex<[UInt64: JSONSchema]>([:])
 
-    package init(expectJSON: Bool, schema: JSONSchema?, outputRetries: Int) {
+    package init(expectJSON: Bool, schema: JSONSchema?, outputRetries: Int, reask: Reask = Reask()) {
         self.expectJSON = expectJSON || schema != nil
         self.schema = schema
         self.outputRetries = outputRetries
+        self.reask = reask
+    }
+
+    /// The text of an answer, which a re-ask hands back to the model; nil when it has none.
+    package static func answerText(of response: [UInt8]) -> String? {
+        guard let body = try? JSONSerialization.jsonObject(with: Data(response)) as? [String: Any] else { return nil }
+        return AnswerContent.content(of: body) as? String
     }
 
     /// What the request body asks of the answer.

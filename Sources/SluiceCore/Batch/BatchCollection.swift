@@ -19,6 +19,19 @@ struct BatchCollection {
     private(set) var failed = 0
     private(set) var rerouted = 0
     private(set) var released = 0
+    /// Answers not the JSON asked for that a re-ask with the reason could take, and how many of them go to a follow-up batch.
+    private(set) var invalid = 0
+    private(set) var reasked = 0
+    /// In: the follow-ups these items travelled as. Out: those of the items that go to a follow-up batch.
+    var followUps: [Int64: FollowUp] = [:]
+    /// Invalid answers may go to a follow-up batch: always in `batch`; in `auto` until `--deadline` (then live).
+    var followUpAllowed = true
+
+    /// A re-ask in a later batch (`batch` mode, `--reask reason`): the conversation so far and how many re-asks it holds.
+    struct FollowUp: Sendable, Equatable {
+        var body: [UInt8]
+        var reasks: Int
+    }
     private var duplicates = 0
     private var unknown = 0
     private var unreadable = 0
@@ -76,9 +89,10 @@ struct BatchCollection {
             switch line.verdict {
             case .answered:
                 if let body = line.body, let problem = answers?.check(request: item.body, response: body) {
-                    events.append(again(item, attempts: attempts, reason: problem, line: line, code: "invalid_output"))
+                    events.append(invalidAnswer(item, attempts: attempts, problem: problem, line: line, answer: body))
                     continue
                 }
+                followUps[item.id] = nil
                 answered += 1
                 var answer = OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: true)
                 // Found again by dedup and --reuse, as a live answer is.
@@ -86,6 +100,7 @@ struct BatchCollection {
                 events.append(.finished(answer))
             case .fail:
                 failed += 1
+                followUps[item.id] = nil
                 events.append(.finished(OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: false)))
             case .retry(let reason):
                 events.append(again(item, attempts: attempts, reason: reason, line: line))
@@ -105,6 +120,7 @@ struct BatchCollection {
 
     var summary: String {
         "\(answered) answered, \(failed) failed, " + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
+            + (auto && reasked > 0 ? ", \(reasked) to a follow-up batch" : "")
     }
 
     /// A line worth another try: live in `auto` mode, a later batch in `batch` mode while attempts remain.
@@ -125,6 +141,32 @@ struct BatchCollection {
         if let code { outcome.errorCode = code }
         outcome.errorMessage = "no answer after \(attempts) batches: \(reason)"
         return .finished(outcome)
+    }
+
+    /// An answer that is not the JSON asked for. With `--reask reason` it goes to a follow-up batch as the
+    /// conversation grown by the answer and the reason (in `auto` until `--deadline`), up to `--output-retries`,
+    /// then fails as `invalid_output`; otherwise it goes where any failed line goes (live in `auto`, a later batch
+    /// in `batch`).
+    private mutating func invalidAnswer(_ item: DispatchItem, attempts: Int, problem: String, line: BatchLine, answer: [UInt8]) -> CheckpointEvent {
+        let previous = followUps[item.id]
+        followUps[item.id] = nil
+        guard followUpAllowed, let answers, let text = AnswerChecker.answerText(of: answer),
+            let body = answers.reask.body(for: previous?.body ?? item.body, endpoint: item.endpoint, answer: text, reason: problem)
+        else { return again(item, attempts: attempts, reason: problem, line: line, code: "invalid_output") }
+        invalid += 1
+        let reasks = (previous?.reasks ?? 0) + 1
+        guard reasks <= answers.outputRetries, attempts < maxAttempts else {
+            failed += 1
+            var outcome = OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: false)
+            outcome.errorCode = "invalid_output"
+            outcome.errorMessage = problem
+            return .finished(outcome)
+        }
+        reasked += 1
+        released += 1
+        followUps[item.id] = FollowUp(body: body, reasks: reasks)
+        // In `auto` too the follow-up is a later batch: `released` keeps the item on the batch route.
+        return .released(item.id, attempts: attempts)
     }
 
     private func failure(_ item: DispatchItem, attempts: Int) -> ItemOutcome {

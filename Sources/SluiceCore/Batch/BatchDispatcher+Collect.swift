@@ -65,20 +65,34 @@ extension BatchDispatcher {
             batchID: batch.id, items: items, auto: settings.auto, maxAttempts: settings.maxAttempts, answers: settings.answers,
             batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil, redactor: parts.run.redactor)
         collected.defaultModel = parts.builder.defaultModel
+        collected.followUpAllowed = followUpAllowed
+        collected.followUps = followUps.withLock { asked in items.reduce(into: [:]) { $0[$1.id] = asked[$1.id] } }
         collected.read(files)
         let events = collected.events(batchStatus: batch.status)
         guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
         CrashPoint.reach("batch-committed")
+        followUps.withLock { asked in
+            for item in items { asked[item.id] = collected.followUps[item.id] }
+        }
         notes += collected.notes
         let note = parts.run.redactor.scrub("\(batch.status): " + ([collected.summary] + notes).joined(separator: "; "))
         try await parts.store.finishBatch(record.row, note: note)
         parts.run.counters.update {
             $0.batchesFinished += 1
             $0.batchLinesAnswered += collected.answered
+            $0.invalidAnswers += collected.invalid
+            $0.invalidAnswersRetried += collected.reasked
         }
         parts.run.logger.info("batch \(batch.id) \(note)")
         if collected.rerouted > 0 { await parts.feed.itemsPlanned() }
         return collected.released
+    }
+
+    /// Whether a batch's invalid answers may go to a follow-up batch: in `auto`, not once `--deadline` (a time) has
+    /// passed; a deadline counted from each batch's creation gives the follow-up batch its own.
+    var followUpAllowed: Bool {
+        guard settings.auto, case .at(let date) = settings.deadline else { return true }
+        return Date() < date
     }
 
     /// A batch that will not run: its items go live (`auto`) or back to pending, and the record is closed

@@ -10,8 +10,9 @@ extension BatchDispatcher {
         var batches: [Watched] = []
         let lines = parts.builder.streaming(false)  // a batch line is answered whole
         while !parts.run.control.isStopping {
-            let items = try await parts.store.lease(limit: settings.maxLines, route: .batch)
-            if items.isEmpty { break }
+            let leased = try await parts.store.lease(limit: settings.maxLines, route: .batch)
+            if leased.isEmpty { break }
+            let items = withFollowUps(leased)
             let limits = budget.withLock { $0 }
             let (files, apart) = BatchFile.pack(
                 items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes, tokenLimit: { limits.limit(for: $0) })
@@ -32,6 +33,17 @@ extension BatchDispatcher {
             }
         }
         return (batches, false)
+    }
+
+    /// A re-ask goes in its follow-up batch as the conversation so far; the checkpoint keeps the line's own request.
+    func withFollowUps(_ leased: [DispatchItem]) -> [DispatchItem] {
+        let asked = followUps.withLock { $0 }
+        guard !asked.isEmpty else { return leased }
+        return leased.map { item in
+            var sent = item
+            if let followUp = asked[item.id] { sent.body = followUp.body }
+            return sent
+        }
     }
 
     /// Nil when the file's items were handed to the live route instead (`auto`).

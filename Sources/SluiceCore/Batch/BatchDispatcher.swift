@@ -104,6 +104,9 @@ package final class BatchDispatcher: Service, Sendable {
     let earlierRefusals = Mutex(0)
     /// The `batch_queue` record last written, so an unchanged queue is not written again.
     let lastQueue = Mutex<BatchQueue?>(nil)
+    /// Items whose last batch answer was not the JSON asked for, with the conversation their follow-up batch
+    /// line sends (`Reask`). Kept in memory: a resume sends such an item's own request again.
+    let followUps = Mutex<[Int64: BatchCollection.FollowUp]>([:])
 
     package init(settings: Settings, parts: Parts) {
         self.settings = settings

@@ -16,7 +16,9 @@ extension JobConfiguration {
                 throw SluiceError(.configuration, "the schema cannot be used: \(error)")
             }
         }
-        return AnswerChecker(expectJSON: expectJSON, schema: compiled, outputRetries: outputRetries)
+        return AnswerChecker(
+            expectJSON: expectJSON, schema: compiled, outputRetries: outputRetries,
+            reask: Reask(mode: reask ?? .reason, template: reaskMessage ?? Reask.defaultTemplate))
     }
 
     /// The parser for this job's input lines and records.

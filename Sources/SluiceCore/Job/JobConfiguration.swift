@@ -81,6 +81,11 @@ package struct JobConfiguration: Sendable, Equatable {
     package var schema: JSONValue?
     /// How many times an answer that is not the JSON asked for is asked again.
     package var outputRetries = 2
+    /// How an invalid answer is asked again; nil: with the reason (`ReaskMode.reason`). Optional so that the
+    /// stored form of a job that does not set it stays as earlier builds wrote it.
+    package var reask: ReaskMode?
+    /// The re-ask's user message, with `{reason}`; nil: `Reask.defaultTemplate`.
+    package var reaskMessage: String?
 
     // MARK: Dedup and reuse
     /// Identical requests of the job are sent once.
@@ -287,6 +292,20 @@ extension JobConfiguration {
         .value(
             \.outputRetries, "output_retries", .answers, check: Setting.within(0...20, "output retries"),
             help: "How many times an answer that is not the JSON asked for is asked again before the item fails."),
+        .optional(
+            \.reask, "reask", .answers, defaultText: "`reason`",
+            help:
+                "How an answer that is not the JSON asked for is asked again: reason appends the answer and a user message saying what was wrong (--reask-message; chat and Responses requests), same sends the same request again."
+        ),
+        .optional(
+            \.reaskMessage, "reask_message", .answers, defaultText: "`\(Reask.defaultTemplate)`",
+            check: { template in
+                template.contains(Reask.placeholder)
+                    ? nil : "--reask-message (reask_message) must contain {reason}, where the checker's message goes, got \"\(template)\""
+            },
+            help:
+                "The user message of a re-ask with --reask reason; {reason} is what the check found, e.g. \"is not JSON (...)\" or \"does not match the schema: at /label: ...\"."
+        ),
     ]
 
     static let sharing: [Setting] = [

@@ -16,6 +16,14 @@ extension Scheduler {
         /// This item was answering for identical requests when its answer came.
         var leading: Bool
         var fellBack: Bool
+        /// The answer that is being asked again and why it failed the check; nil unless this is a re-ask.
+        var reask: InvalidAnswer? = nil
+    }
+
+    /// An answer that is not the JSON asked for: its text, which a re-ask hands back, and the checker's message.
+    struct InvalidAnswer {
+        var text: String?
+        var reason: String
     }
 
     /// The result as judged, before the retry policy reads it.
@@ -24,6 +32,7 @@ extension Scheduler {
         var limits: RateLimitHeaders?
         var summary: ResponseSummary?
         var invalidAnswer = false
+        var invalidText: String?
     }
 
     /// Sends one attempt and judges its answer; nil when the item must stop here (the budget or the spend
@@ -76,9 +85,11 @@ extension Scheduler {
         let after = machine.answered(
             next, unreachable: isUnreachable(judged.effective), pausedJob: reaction.pausedJob, reasked: reasked == true, fellBack: fellBack,
             slotHold: reaction.slotHold.inSeconds, maxRetryAfter: settings.maxRetryAfter)
-        return Attempted(
+        var attempted = Attempted(
             after: after, result: judged.effective, summary: judged.summary, permanent: verdict.isPermanentFailure, holdEnds: holdEnds,
             leading: leading, fellBack: fellBack)
+        if reasked == true { attempted.reask = InvalidAnswer(text: judged.invalidText, reason: judged.effective.failureMessage) }
+        return attempted
     }
 
     /// Reads an answer: its rate-limit headers (through the profile: a gateway may rename the wait, as LiteLLM's
@@ -98,6 +109,7 @@ extension Scheduler {
                     kind: .invalidResponse, message: "HTTP \(response.status) with a body that is not a JSON object", latencySeconds: response.latencySeconds))
         } else if let problem = parts.answers?.check(request: request.body, response: response.body) {
             judged.invalidAnswer = true
+            judged.invalidText = AnswerChecker.answerText(of: response.body)
             judged.effective = .failure(GatewayFailure(kind: .invalidOutput, message: problem, latencySeconds: response.latencySeconds))
         }
         return judged

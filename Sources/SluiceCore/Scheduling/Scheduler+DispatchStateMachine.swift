@@ -40,7 +40,7 @@ extension Scheduler {
         enum Retry: Equatable {
             case backoff
             case rateLimited
-            /// The answer was not the JSON asked for: the same request again.
+            /// The answer was not the JSON asked for: asked again (by default with the reason, see `Reask`).
             case reask
             /// The next model of the fallback chain.
             case fallback

@@ -136,6 +136,9 @@ package final class Scheduler: Sendable {
         if let sharing = parts.sharing, item.members == nil {
             guard await share(item, digest: digest, sharing: sharing, machine: &machine) else { return }
         }
+        // What is sent: the item, or after a re-ask with the reason its conversation so far. Sharing, the digest and
+        // the outcome stay the item's own request, so identical requests still share the accepted answer.
+        var asked = item
         while true {
             if machine.needsSlot {
                 guard await parts.pacing.gate.waitUntilOpen(), await parts.pacing.limiter.acquire() else { return }
@@ -143,7 +146,7 @@ package final class Scheduler: Sendable {
             }
             guard await parts.pacing.gate.waitUntilOpen(), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
             machine.askBudget()
-            let request = parts.builder.request(for: item, plan: plan, modelIndex: attempts.modelIndex)
+            let request = parts.builder.request(for: asked, plan: plan, modelIndex: attempts.modelIndex)
             guard let answer = await attempt(request, item: item, attempts: &attempts, machine: &machine) else { return }
             switch answer.after {
             case .stopUnreachable:
@@ -168,6 +171,11 @@ package final class Scheduler: Sendable {
                 parts.run.control.stop(.error(cause.error(result: answer.result, baseURL: parts.builder.baseURL, redactor: parts.run.redactor)))
                 return
             case .retry(let after, let rateLimited):
+                if let invalid = answer.reask, let text = invalid.text, let reask = parts.answers?.reask,
+                    let next = reask.body(for: asked.body, endpoint: item.endpoint, answer: text, reason: invalid.reason)
+                {
+                    asked.body = next
+                }
                 guard await holdSlot(until: answer.holdEnds) else { return }
                 parts.pacing.limiter.release()
                 machine.slotGivenBack()

@@ -49,7 +49,9 @@ enum CompletionFactory {
         var content = "Mock answer " + digest.description + " to: "
         content += question.utf8.count <= 120 ? question : String(question.prefix(120))
         let format = (body["response_format"] as? [String: Any])?["type"] as? String
-        if format == "json_object" || format == "json_schema" {
+        if isStubborn(body) {
+            content = stubbornAnswer(question: question)
+        } else if format == "json_object" || format == "json_schema" {
             // Drawn breaks alternate prose and schema-breaking JSON where a schema was given; plain JSON mode gets prose.
             let schemaBreak = question.contains("[[schema-break]]") || (breakingJSON && format == "json_schema" && digest.value % 2 == 1)
             if question.contains("[[not-json]]") || (breakingJSON && !schemaBreak) {
@@ -74,6 +76,25 @@ enum CompletionFactory {
             content: content, finishReason: finish,
             promptTokens: tokens(forCharacters: promptCharacters(body)),
             completionTokens: tokens(forCharacters: content.utf8.count))
+    }
+
+    static let stubbornModel = "mock-stubborn-json"
+
+    /// `mock-stubborn-json` (first of the model chain): prose until the last user message says what was wrong.
+    static func isStubborn(_ body: [String: Any]) -> Bool {
+        guard let model = body["model"] as? String else { return false }
+        return model.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) == stubbornModel } ?? false
+    }
+
+    /// Prose, unless the last user message carries a checker's reason ("not JSON", "does not match"): then
+    /// `{"label": "yes", "question": <that message>}`, so a test can read what the model was told.
+    static func stubbornAnswer(question: String) -> String {
+        guard question.contains("not JSON") || question.contains("does not match") else {
+            return "Sure! The label is yes."
+        }
+        let object: [String: Any] = ["label": "yes", "question": String(question.prefix(400))]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func usageJSON(prompt: Int, completion: Int, cached: Int = 0) -> String {

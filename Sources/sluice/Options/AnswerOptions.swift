@@ -12,9 +12,17 @@ struct AnswerOptions: ParsableArguments {
     @Option(help: .setting(\.outputRetries, valueName: "N"))
     var outputRetries: Int?
 
+    @Option(help: .setting(\.reask, valueName: "HOW"))
+    var reask: ReaskMode?
+
+    @Option(help: .setting(\.reaskMessage, valueName: "TEMPLATE"))
+    var reaskMessage: String?
+
     func apply(to flags: inout JobFile) {
         if expectJson { flags.expectJSON = true }
         flags.schema = schema.map { .string($0) }
         flags.outputRetries = outputRetries
+        flags.reask = reask
+        flags.reaskMessage = reaskMessage
     }
 }

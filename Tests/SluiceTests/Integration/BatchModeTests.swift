@@ -229,10 +229,11 @@ struct BatchModeTests {
         writeFile(dir.file("in.jsonl"), Data((lines.joined(separator: "\n") + "\n").utf8))
         let run = try await runSluice([
             "run", "--input", dir.file("in.jsonl"), "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "auto",
-            "--poll-interval", "0.1", "--output-retries", "1",
+            "--poll-interval", "0.1", "--output-retries", "1", "--reask", "same",
         ])
         #expect(run.status == 1, "\(run.stderr)")
         // The prose answer from the batch is not taken: the line goes live, where it is asked once more, then fails.
+        // (`--reask same` keeps `[[not-json]]` the last user message; with the reason the live re-ask gets JSON.)
         #expect(try await mock.stats().totalRequests == 2)
         let failed = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT custom_id, error_code FROM items WHERE state = 3")
         #expect(failed == [["q1", "invalid_output"]], "\(failed)")

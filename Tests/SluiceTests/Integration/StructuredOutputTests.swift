@@ -23,7 +23,8 @@ struct StructuredOutputTests {
         let mock = try await MockGatewayProcess(["--pinvalid-json", "1", "--fail-first", "1"])
         let dir = TemporaryDirectory()
         let input = lines(dir, (0..<10).map { "question \($0)" })
-        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress"])
+        // The mock's fault is drawn per body: with --reask same the retry is that body again (ReaskIntegrationTests has the default).
+        let run = try await runSluice(["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--reask", "same"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("answers    10 not the JSON asked for (10 sent again"), "\(run.stdout)")
         let stats = try await mock.stats()
@@ -39,8 +40,9 @@ struct StructuredOutputTests {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()
         let input = lines(dir, ["fine", "[[not-json]] please"])
+        // `[[not-json]]` must stay the last user message: with the default re-ask the reason would follow it.
         let run = try await runSluice([
-            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--output-retries", "1",
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--output-retries", "1", "--reask", "same",
         ])
         #expect(run.status == 1, "\(run.stderr)")
         #expect(try await mock.stats().totalRequests == 3)
