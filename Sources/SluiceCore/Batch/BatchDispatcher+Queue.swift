@@ -5,8 +5,9 @@ import Foundation
 extension BatchDispatcher {
     /// Packs pending batch-route items into files (one endpoint and model per file, within the line, byte
     /// and token limits), uploads each, records it, then creates its batch, for as long as the budget lets
-    /// batches open. `waiting`: a file did not fit, its items went back to pending uncharged.
-    func submitPending() async throws -> (batches: [Watched], waiting: Bool) {
+    /// batches open, and `--max-cost` lets their worst case be spent. `waiting`: a file did not fit, its items
+    /// went back to pending uncharged. `open`: batches already open (a cost cap with none open ends the run).
+    func submitPending(open: Int) async throws -> (batches: [Watched], waiting: Bool) {
         var batches: [Watched] = []
         let lines = parts.builder.streaming(false)  // a batch line is answered whole
         while !parts.run.control.isStopping {
@@ -29,7 +30,24 @@ extension BatchDispatcher {
                     parts.run.logger.debug("\(file.model): \(file.tokens) tokens do not fit the enqueued-token budget; waiting for batches to finish")
                     return (batches, true)
                 }
-                if let batch = try await submit(file) { batches.append(batch) }
+                let hold: SpendGuard.Reservation?
+                do {
+                    hold = try reserveSpend(for: file, open: open + batches.count)
+                } catch {
+                    try await release(files[index...].flatMap(\.items))
+                    throw error
+                }
+                if hold == nil, parts.spend != nil {
+                    // Back to pending, uncharged: open batches' answers will show what they really cost.
+                    try await release(files[index...].flatMap(\.items))
+                    return (batches, true)
+                }
+                if var batch = try await submit(file) {
+                    batch.hold = hold
+                    batches.append(batch)
+                } else if let hold {
+                    parts.spend?.settle(hold, actualCost: nil)
+                }
             }
         }
         return (batches, false)

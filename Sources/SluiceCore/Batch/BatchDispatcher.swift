@@ -83,8 +83,14 @@ package final class BatchDispatcher: Service, Sendable {
         /// The run's control, counters, logger and secrets (scrubbed from result lines, error files and every
         /// message made of the gateway's words).
         package var run: RunContext
+        /// `--max-cost`, shared with the live dispatcher: a batch opens only if its worst case fits.
+        package var spend: SpendGuard?
 
-        package init(store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext) {
+        package init(
+            store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext,
+            spend: SpendGuard? = nil
+        ) {
+            self.spend = spend
             self.store = store
             self.api = api
             self.builder = builder
@@ -128,6 +134,8 @@ package final class BatchDispatcher: Service, Sendable {
         var tokens = 0
         /// The model's tokens in other open batches when it was created: what its refusal would teach.
         var openAtCreate = 0
+        /// Its worst case under `--max-cost`, released when it is collected (its answers' cost is then counted).
+        var hold: SpendGuard.Reservation?
     }
 
     /// What a poll found.
@@ -159,7 +167,7 @@ package final class BatchDispatcher: Service, Sendable {
                 return
             }
             if !submittedAll, !waitingForBudget, await parts.feed.plannerHasFinished {
-                let submitted = try await submitPending()
+                let submitted = try await submitPending(open: watched.count)
                 submittedAll = submitted.batches.isEmpty && !submitted.waiting
                 waitingForBudget = submitted.waiting
                 watched += submitted.batches
@@ -171,6 +179,7 @@ package final class BatchDispatcher: Service, Sendable {
                     break
                 case .collected(let released):
                     watched[index].done = true
+                    if let hold = watched[index].hold { parts.spend?.settle(hold, actualCost: nil) }
                     budget.withLock { $0.closed(tokens: watched[index].tokens, model: watched[index].model) }
                     waitingForBudget = false
                     // Lines given back for a later batch make more to submit.
@@ -206,10 +215,13 @@ package final class BatchDispatcher: Service, Sendable {
             for item in try await parts.store.batchItems(record.row) {
                 let line = BatchFile.line(for: item, builder: lines)
                 batch.model = line.model
-                batch.tokens += line.tokens
+                batch.tokens += line.estimate.total
             }
             batch.openAtCreate = budget.withLock { $0.openTokens(for: batch.model) }
             budget.withLock { $0.opened(tokens: batch.tokens, model: batch.model) }
+            if let spend = parts.spend, let worst = try await worstCase(of: parts.store.batchItems(record.row), builder: lines) {
+                batch.hold = spend.hold(worstCase: worst)
+            }
             watched.append(batch)
         }
         if !watched.isEmpty {

@@ -8,6 +8,8 @@ struct BatchFile {
     var bytes: [UInt8]
     /// Enqueued tokens as `TokenEstimate` counts them (prompt plus the answer's cap), summed over the lines.
     var tokens: Int
+    /// The prompt part of `tokens` (the rest is the answers' caps): what `--max-cost`'s worst case prices.
+    var promptTokens = 0
 
     /// What `pack` set apart: lines no file can take, with their size in bytes or tokens.
     struct Apart {
@@ -22,22 +24,23 @@ struct BatchFile {
         _ items: [DispatchItem], builder: RequestBuilder, maxLines: Int, maxBytes: Int, tokenLimit: (String) -> Int? = { _ in nil }
     ) -> (files: [BatchFile], apart: Apart) {
         let lines = items.map { Self.line(for: $0, builder: builder) }
-        let sizes = zip(items, lines).map { BatchPacking.Line(endpoint: $0.endpoint, model: $1.model, bytes: $1.bytes.count, tokens: $1.tokens) }
+        let sizes = zip(items, lines).map { BatchPacking.Line(endpoint: $0.endpoint, model: $1.model, bytes: $1.bytes.count, tokens: $1.estimate.total) }
         let plan = BatchPacking(sizes, maxLines: maxLines, maxBytes: maxBytes, tokenLimit: tokenLimit)
         let files = plan.files.map { indices in
             BatchFile(
                 endpoint: items[indices[0]].endpoint, model: lines[indices[0]].model, items: indices.map { items[$0] },
-                bytes: indices.flatMap { lines[$0].bytes }, tokens: indices.reduce(0) { $0 + lines[$1].tokens })
+                bytes: indices.flatMap { lines[$0].bytes }, tokens: indices.reduce(0) { $0 + lines[$1].estimate.total },
+                promptTokens: indices.reduce(0) { $0 + lines[$1].estimate.prompt })
         }
         var apart = Apart()
         apart.tooLarge = plan.tooLarge.map { (items[$0], lines[$0].bytes.count) }
-        apart.overTokenLimit = plan.overTokenLimit.map { (items[$0], lines[$0].tokens) }
+        apart.overTokenLimit = plan.overTokenLimit.map { (items[$0], lines[$0].estimate.total) }
         return (files, apart)
     }
 
     /// The request the live path would send first (the item's model, the profile's body members), as a line,
-    /// with its model and enqueued tokens.
-    static func line(for item: DispatchItem, builder: RequestBuilder) -> (bytes: [UInt8], model: String, tokens: Int) {
+    /// with its model and token estimate.
+    static func line(for item: DispatchItem, builder: RequestBuilder) -> (bytes: [UInt8], model: String, estimate: TokenEstimate) {
         let request = builder.request(for: item, plan: builder.plan(for: item), modelIndex: 0)
         var line: [UInt8] = Array(#"{"custom_id":"#.utf8)
         JSONText.appendQuoted(item.customID, to: &line)
@@ -46,6 +49,6 @@ struct BatchFile {
         line += Array(#","body":"#.utf8)
         line += request.body
         line += Array("}\n".utf8)
-        return (line, request.model, TokenEstimate(body: request.body).total)
+        return (line, request.model, TokenEstimate(body: request.body))
     }
 }

@@ -43,14 +43,17 @@ package final class CheckpointRecorder: Service {
     private let prices: PriceTable
     /// `--metrics`: item outcomes, once committed.
     private let metrics: RunMetrics?
+    /// `--max-cost`: what provider batches' answers cost, once committed (live answers settle their own).
+    private let spend: SpendGuard?
 
     package init(
         store: any CheckpointStore, counters: RunCounters, control: RunControl, prices: PriceTable = PriceTable(),
-        metrics: RunMetrics? = nil, learned: (key: String, value: @Sendable () -> String)? = nil
+        metrics: RunMetrics? = nil, learned: (key: String, value: @Sendable () -> String)? = nil, spend: SpendGuard? = nil
     ) {
         self.store = store
         self.prices = prices
         self.metrics = metrics
+        self.spend = spend
         self.counters = counters
         self.control = control
         self.learned = learned
@@ -156,7 +159,13 @@ package final class CheckpointRecorder: Service {
                         prices.cost(
                             model: model, prompt: outcome.promptTokens ?? 0, completion: outcome.completionTokens ?? 0,
                             cached: outcome.cachedTokens ?? 0) ?? 0
-                    stats.cost += outcome.answerSource?.hasPrefix("batch:") == true ? live * prices.batchShare(for: model) : live
+                    if outcome.answerSource?.hasPrefix("batch:") == true {
+                        let batched = live * prices.batchShare(for: model)
+                        stats.cost += batched
+                        spend?.add(batched)
+                    } else {
+                        stats.cost += live
+                    }
                 }
             }
         }

@@ -46,10 +46,6 @@ extension JobConfiguration {
     /// Provider batches' settings, checked only when the job uses them.
     private func validateBatches() throws {
         func fail(_ message: String) -> SluiceError { SluiceError(.configuration, message) }
-        if maxCost != nil {
-            throw fail(
-                "--max-cost reserves the worst case of each live request; it does not cover provider batches yet (--mode \(mode.rawValue)): drop one of them")
-        }
         guard batchMaxLines >= 1, batchMaxBytes >= 1024 else { throw fail("a batch file needs at least 1 line and 1024 bytes") }
         guard pollInterval > 0 else { throw fail("the poll interval must be more than 0 seconds") }
         if let deadline, Self.deadlineDate(deadline, from: Date()) == nil {

@@ -53,6 +53,8 @@ struct JobRun {
         let sharing: AnswerSharing?
         let metricsServer: MetricsServer?
         let spentBefore: Double
+        /// `--max-cost`: one guard for live requests and provider batches alike.
+        let spend: SpendGuard?
         /// Provider batches: this run's mode, or an earlier run's batches still open.
         let batched: Bool
     }
@@ -78,9 +80,10 @@ struct JobRun {
         let spentBefore = try await store.usage().cost(in: prices).dollars
         let metricsServer = try await startMetricsServer(metrics, counters: run.counters, gate: pacing.gate)
         let sharing = try await openAnswerSharing(store: store, hadAnswers: job.baseline.succeeded > 0)
+        let spend = configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }
         let recorder = CheckpointRecorder(
             store: store, counters: run.counters, control: control, prices: prices, metrics: metrics,
-            learned: pacing.adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) })
+            learned: pacing.adaptive.map { adaptive in (Self.learnedLimitKey, { String(adaptive.currentLimit) }) }, spend: spend)
         let builder = RequestBuilder(
             baseURL: configuration.baseURL, defaultModel: configuration.model, settings: configuration.gateway,
             profile: configuration.gatewayProfile, idempotencyKeys: configuration.idempotencyKey
@@ -93,12 +96,12 @@ struct JobRun {
             parts: .init(
                 transport: transport, builder: builder, recorder: recorder, pacing: pacing,
                 breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
-                spend: configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) },
+                spend: spend,
                 answers: try configuration.answerChecker(), sharing: sharing, run: run))
         return Wiring(
             run: run, feed: feed, pacing: pacing, recorder: recorder, builder: builder, scheduler: scheduler,
             history: HistoryRecorder(store: store, counters: run.counters), sharing: sharing, metricsServer: metricsServer,
-            spentBefore: spentBefore, batched: batched)
+            spentBefore: spentBefore, spend: spend, batched: batched)
     }
 
     /// A shared job's feed ends when the whole job is done, not when this worker runs dry (see ItemFeed). A worker
@@ -160,7 +163,8 @@ struct JobRun {
             .run(CancelWatcher(store: store, control: control), "cancel"), .run(publisher, "results"),
         ]
         if wiring.batched {
-            let batches = try makeBatchDispatcher(store: store, builder: wiring.builder, recorder: wiring.recorder, feed: wiring.feed, run: run)
+            let batches = try makeBatchDispatcher(
+                store: store, builder: wiring.builder, recorder: wiring.recorder, feed: wiring.feed, run: run, spend: wiring.spend)
             services.append(.run(batches, "batches"))
         }
         if let metricsServer = wiring.metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
@@ -272,7 +276,7 @@ struct JobRun {
 
     /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.
     private func makeBatchDispatcher(
-        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext
+        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext, spend: SpendGuard?
     ) throws -> BatchDispatcher {
         var metadata = ["sluice_job": configuration.name]
         for name in configuration.gateway.properties.keys.sorted().prefix(15) {
@@ -287,6 +291,6 @@ struct JobRun {
                 maxBytes: configuration.batchMaxBytes, maxEnqueuedTokens: configuration.batchMaxEnqueuedTokens, pollSeconds: configuration.pollInterval,
                 deadline: configuration.batchDeadline,
                 maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
-            parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run))
+            parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run, spend: spend))
     }
 }

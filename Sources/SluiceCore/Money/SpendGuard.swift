@@ -41,11 +41,29 @@ package final class SpendGuard: Sendable {
         guard let worst = prices.cost(model: model, prompt: promptTokens, completion: maxCompletionTokens ?? Self.assumedCompletionTokens) else {
             return nil
         }
-        return state.withLock { state in
+        return reserve(worstCase: worst)
+    }
+
+    /// A provider batch's worst case (every line's prompt and answer cap, at the batch price), or nil when it
+    /// would take the job past the cap.
+    package func reserve(worstCase worst: Double) -> Reservation? {
+        state.withLock { state in
             guard state.spent + state.reserved + worst <= cap else { return nil }
             state.reserved += worst
             return Reservation(amount: worst)
         }
+    }
+
+    /// Counted whatever the cap says: a batch an earlier run opened is already running.
+    package func hold(worstCase worst: Double) -> Reservation {
+        state.withLock { $0.reserved += worst }
+        return Reservation(amount: worst)
+    }
+
+    /// A provider batch's answers, as the checkpoint commits them (their batch's reservation is then settled
+    /// with no cost of its own, so nothing counts twice).
+    package func add(_ cost: Double) {
+        state.withLock { $0.spent += cost }
     }
 
     /// The answer came (or none will): its real cost replaces the worst case.

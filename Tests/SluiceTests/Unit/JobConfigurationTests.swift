@@ -88,15 +88,13 @@ struct JobConfigurationTests {
         } throws: {
             ($0 as? SluiceError)?.message.contains("--deadline soon") == true
         }
-        #expect {
-            _ = try JobConfiguration.resolve(
-                file: nil, fileDirectory: nil,
-                flags: flags {
-                    $0.mode = .batch; $0.maxCost = 5; $0.prices = ["m": Price(input: 1, output: 1)]
-                })
-        } throws: {
-            ($0 as? SluiceError)?.message.contains("does not cover provider batches") == true
-        }
+        // --max-cost covers provider batches (BatchSpendCapTests): a priced batch job with a cap resolves.
+        let capped = try JobConfiguration.resolve(
+            file: nil, fileDirectory: nil,
+            flags: flags {
+                $0.mode = .batch; $0.maxCost = 5; $0.prices = ["m": Price(input: 1, output: 1)]
+            })
+        #expect(capped.maxCost == 5 && capped.mode == .batch)
     }
 
     @Test func plainHTTPToARemoteHostIsRefused() throws {

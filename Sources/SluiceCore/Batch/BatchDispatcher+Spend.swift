@@ -1,0 +1,38 @@
+/// `--max-cost` in batch modes: a batch is created only if the job's spend so far, plus the worst case of
+/// every open batch and live request, plus its own stays under the cap. A batch's worst case is every
+/// line's prompt and answer cap (`TokenEstimate`) at the model's batch price; it is released when the batch
+/// is collected, as the checkpoint counts what its answers really cost.
+extension BatchDispatcher {
+    /// Nil without `--max-cost`, or when the file does not fit while other batches are open (it waits for
+    /// them); throws the cost-cap stop when nothing is open and it still does not fit.
+    func reserveSpend(for file: BatchFile, open: Int) throws -> SpendGuard.Reservation? {
+        guard let spend = parts.spend else { return nil }
+        let prices = parts.run.prices
+        guard let live = prices.cost(model: file.model, prompt: file.promptTokens, completion: file.tokens - file.promptTokens) else {
+            throw SluiceError(.costCap, "--max-cost needs a price for \(file.model), the model of a batch file: give one with --price \(file.model)=IN,OUT")
+        }
+        let worst = live * prices.batchShare(for: file.model)
+        if let reservation = spend.reserve(worstCase: worst) { return reservation }
+        guard open == 0 else {
+            parts.run.logger.debug("a batch of \(file.items.count) lines could cost $\(worst) at worst: waiting for the open batches under --max-cost")
+            return nil
+        }
+        let spent = String(format: "%.4f", spend.spent)
+        throw SluiceError(
+            .costCap,
+            "the cost cap of $\(String(format: "%.2f", spend.cap)) is reached: $\(spent) spent at the job's prices, and the next batch "
+                + "(\(file.items.count) lines of \(file.model), at most $\(String(format: "%.4f", worst)) at the batch price) could cost more than is left. "
+                + "The job stopped with its items pending; run again with a higher --max-cost to continue.")
+    }
+
+    /// The worst case of a batch an earlier run opened (its lines as they were sent), at the batch price.
+    func worstCase(of items: [DispatchItem], builder: RequestBuilder) -> Double? {
+        var total = 0.0
+        for item in items {
+            let line = BatchFile.line(for: item, builder: builder)
+            guard let live = parts.run.prices.cost(model: line.model, prompt: line.estimate.prompt, completion: line.estimate.output) else { return nil }
+            total += live * parts.run.prices.batchShare(for: line.model)
+        }
+        return total
+    }
+}
