@@ -13,6 +13,7 @@ extension BatchDispatcher {
         while !parts.run.control.isStopping {
             let leased = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if leased.isEmpty { break }
+            if try await sentLiveForDeadline(leased) { continue }
             let items = withFollowUps(leased)
             let limits = budget.withLock { $0 }
             let (files, apart) = BatchFile.pack(

@@ -113,6 +113,8 @@ package final class BatchDispatcher: Service, Sendable {
     /// Items whose last batch answer was not the JSON asked for, with the conversation their follow-up batch
     /// line sends (`Reask`). Kept in memory: a resume sends such an item's own request again.
     let followUps = Mutex<[Int64: BatchCollection.FollowUp]>([:])
+    /// How long recent batches took from creation to collection, newest last (`+Deadline`).
+    let turnarounds = Mutex<[Double]>([])
 
     package init(settings: Settings, parts: Parts) {
         self.settings = settings
@@ -179,6 +181,7 @@ package final class BatchDispatcher: Service, Sendable {
                     break
                 case .collected(let released):
                     watched[index].done = true
+                    observeTurnaround(of: watched[index])
                     if let hold = watched[index].hold { parts.spend?.settle(hold, actualCost: nil) }
                     budget.withLock { $0.closed(tokens: watched[index].tokens, model: watched[index].model) }
                     waitingForBudget = false

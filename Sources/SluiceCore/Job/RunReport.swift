@@ -66,6 +66,10 @@ package struct RunReport: Sendable {
                 line += " · \(stats.batchesRefused) refused at the enqueued-token limit (lines not charged)"
                 if let limit = stats.enqueuedTokenLimit { line += ", limit \(limit) tokens" }
             }
+            if stats.sentLiveForDeadline > 0 {
+                let took = stats.batchTurnaround.map { String(format: "%.0f s", $0) } ?? "unknown"
+                line += " · \(stats.sentLiveForDeadline) items sent live instead: batches took up to \(took), more than was left before --deadline"
+            }
             if stats.batchesOpen > 0 { line += " · \(stats.batchesOpen) still open at the gateway (\(stats.itemsInBatches) items; run again to collect them)" }
             if batchSavings > 0 { line += " · saved \(ProgressReporter.dollars(batchSavings)) against live prices" }
             lines.append(line)

@@ -32,6 +32,10 @@ package struct RunStats: Sendable {
     package var enqueuedTokens = 0
     package var enqueuedTokenLimit: Int?
     package var batchesRefused = 0
+    /// `auto` with `--deadline` as a time: items sent live rather than batched, because batches have taken
+    /// longer than what was left (`batchTurnaround`, the slowest recent one, in seconds).
+    package var sentLiveForDeadline = 0
+    package var batchTurnaround: Double?
     package var reused = 0
     package var invalidAnswersRetried = 0
     /// Retries that followed a 429.
