@@ -28,7 +28,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Run only these measurements (efficiency, cpu, baseline, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared)."
+            "Run only these measurements (efficiency, cpu, baseline, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared, batch-collect)."
     )
     var only: [String] = []
 
@@ -77,6 +77,10 @@ struct BenchCommand: AsyncParsableCommand {
         if wanted("capacity") { note("capacity caps"); rows += try await bench.capacity(items: bench.scaled(4_000)) }
         if wanted("http2") { note("HTTP/2 against HTTP/1.1"); rows += try await bench.http2(scale: quick ? 0.25 : 1) }
         if wanted("mock") { note("mock alone"); rows += try await bench.mockAlone() }
+        if wanted("batch-collect") {
+            note("batch output collection")
+            rows += try await bench.batchCollect(lines: bench.scaled(50_000), answerBytes: 4_000)
+        }
         if wanted("shared") { note("shared PostgreSQL job"); rows += try await bench.sharedWorkers(items: quick ? 1920 : 7680) }
 
         print(BenchTable.render(rows, header: "sluice-bench on \(BenchTable.machine())\(quick ? " (--quick: scaled-down workloads)" : "")"))

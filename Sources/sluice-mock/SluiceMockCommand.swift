@@ -139,6 +139,8 @@ struct SluiceMockCommand: AsyncParsableCommand {
             "Tokens a model may have enqueued in open batches (validating, in_progress, finalizing), counted as the prompt's text at 4 bytes a token plus max_tokens (or 1000): a create past it ends failed with token_limit_exceeded, as OpenAI's do (default: no limit)."
     )
     var batchEnqueuedTokenLimit: Int?
+    @Option(help: "Pad the answer text of every batch output line to this many bytes (large output files for tests and benches).")
+    var batchAnswerBytes: Int?
 
     func validate() throws {
         for (name, value) in [
@@ -234,6 +236,7 @@ struct SluiceMockCommand: AsyncParsableCommand {
         config.batch.duplicateLine = batchDuplicateLine
         config.batch.unknownLine = batchUnknownLine
         config.batch.enqueuedTokenLimit = batchEnqueuedTokenLimit
+        config.batch.answerBytes = batchAnswerBytes
 
         // One socket per client connection: benchmarks open thousands.
         var limit = rlimit()

@@ -13,7 +13,11 @@ struct BatchCollection {
     let redactor: Redactor
     /// The job's model, for items whose line names none (the request digest uses the model asked first).
     var defaultModel: String?
-    private var lines: [String: BatchLine] = [:]
+    private let byCustomID: [String: DispatchItem]
+    /// The custom_ids a line has been taken for.
+    private var seen: Set<String> = []
+    /// Events of `read` not yet handed out by `events`.
+    private var pending: [CheckpointEvent] = []
     private(set) var notes: [String] = []
     private(set) var answered = 0
     private(set) var failed = 0
@@ -42,6 +46,7 @@ struct BatchCollection {
     ) {
         self.batchID = batchID
         self.items = items
+        byCustomID = Dictionary(items.map { ($0.customID, $0) }, uniquingKeysWith: { first, _ in first })
         self.auto = auto
         self.maxAttempts = maxAttempts
         self.answers = answers
@@ -49,65 +54,77 @@ struct BatchCollection {
         self.redactor = redactor
     }
 
+    /// Whole files at once (tests); `BatchDispatcher` streams lines through `take` and `finish` instead.
     /// The output file first: a line answered there wins over the same id in the error file.
     mutating func read(_ files: [[UInt8]]) {
-        let known = Set(items.map(\.customID))
         for file in files {
             for parsed in BatchLine.lines(of: file) {
-                guard let line = parsed else {
-                    unreadable += 1
-                    continue
-                }
-                guard known.contains(line.customID) else {
-                    unknown += 1
-                    continue
-                }
-                if lines[line.customID] != nil {
-                    duplicates += 1
-                    continue
-                }
-                lines[line.customID] = line
+                if let event = take(parsed) { pending.append(event) }
             }
         }
+    }
+
+    /// One event per item still leased to the batch (after `read`).
+    mutating func events(batchStatus: String) -> [CheckpointEvent] {
+        defer { pending = [] }
+        return pending + finish(batchStatus: batchStatus)
+    }
+
+    /// A line of the output or error file, as it is read: the event for the item it names, or nil for a line
+    /// that names none (unreadable, unknown or already answered: the first one counts, the output file's
+    /// being read first). Nothing of the line is kept, so a large file needs no more memory than a line.
+    mutating func take(_ parsed: BatchLine?) -> CheckpointEvent? {
+        guard let line = parsed else {
+            unreadable += 1
+            return nil
+        }
+        guard let item = byCustomID[line.customID] else {
+            unknown += 1
+            return nil
+        }
+        guard seen.insert(line.customID).inserted else {
+            duplicates += 1
+            return nil
+        }
+        return scrubbed(event(for: item, line: line))
+    }
+
+    /// The events of the items no line named, and the notes on the files; after the last `take`.
+    mutating func finish(batchStatus: String) -> [CheckpointEvent] {
         if duplicates > 0 { notes.append("\(duplicates) duplicated custom_id line\(duplicates == 1 ? "" : "s") ignored (the first one counts)") }
         if unknown > 0 { notes.append("\(unknown) line\(unknown == 1 ? "" : "s") with a custom_id this batch did not hold, ignored") }
         if unreadable > 0 { notes.append("\(unreadable) unreadable line\(unreadable == 1 ? "" : "s")") }
-    }
-
-    /// One event per item still leased to the batch.
-    mutating func events(batchStatus: String) -> [CheckpointEvent] {
         var events: [CheckpointEvent] = []
         var missing = 0
-        for item in items {
-            let attempts = item.previousAttempts + 1
-            guard let line = lines[item.customID] else {
-                missing += 1
-                let reason = batchFailure.map { "the batch failed: \($0)" } ?? "the batch (\(batchStatus)) returned no line for it"
-                events.append(again(item, attempts: attempts, reason: reason))
-                continue
-            }
-            switch line.verdict {
-            case .answered:
-                if let body = line.body, let problem = answers?.check(request: item.body, response: body) {
-                    events.append(invalidAnswer(item, attempts: attempts, problem: problem, line: line, answer: body))
-                    continue
-                }
-                followUps[item.id] = nil
-                answered += 1
-                var answer = OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: true)
-                // Found again by dedup and --reuse, as a live answer is.
-                answer.requestDigest = AnswerSharing.digest(endpoint: item.endpoint, model: item.model ?? defaultModel ?? "", body: item.body)
-                events.append(.finished(answer))
-            case .fail:
-                failed += 1
-                followUps[item.id] = nil
-                events.append(.finished(OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: false)))
-            case .retry(let reason):
-                events.append(again(item, attempts: attempts, reason: reason, line: line))
-            }
+        for item in items where !seen.contains(item.customID) {
+            missing += 1
+            let reason = batchFailure.map { "the batch failed: \($0)" } ?? "the batch (\(batchStatus)) returned no line for it"
+            events.append(again(item, attempts: item.previousAttempts + 1, reason: reason))
         }
         if missing > 0, batchFailure == nil { notes.append("\(missing) item\(missing == 1 ? "" : "s") without a line in the output") }
         return events.map(scrubbed)
+    }
+
+    private mutating func event(for item: DispatchItem, line: BatchLine) -> CheckpointEvent {
+        let attempts = item.previousAttempts + 1
+        switch line.verdict {
+        case .answered:
+            if let body = line.body, let problem = answers?.check(request: item.body, response: body) {
+                return invalidAnswer(item, attempts: attempts, problem: problem, line: line, answer: body)
+            }
+            followUps[item.id] = nil
+            answered += 1
+            var answer = OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: true)
+            // Found again by dedup and --reuse, as a live answer is.
+            answer.requestDigest = AnswerSharing.digest(endpoint: item.endpoint, model: item.model ?? defaultModel ?? "", body: item.body)
+            return .finished(answer)
+        case .fail:
+            failed += 1
+            followUps[item.id] = nil
+            return .finished(OutcomeBuilder.batchLine(item, line, batchID: batchID, attempts: attempts, succeeded: false))
+        case .retry(let reason):
+            return again(item, attempts: attempts, reason: reason, line: line)
+        }
     }
 
     /// The stored answer and error message without the run's secrets.

@@ -48,14 +48,20 @@ extension BatchDispatcher {
     }
 
     /// Records every line of a finished batch against the item its `custom_id` names, then marks it done;
-    /// returns how many lines wait for a later batch.
+    /// returns how many lines wait for a later batch. The output and error files are streamed to a private
+    /// temporary folder (`sluice-batch-*` under `$TMPDIR`, 0700, files 0600) and read back a line at a time,
+    /// their outcomes committed `collectGroup` at a time, so memory does not grow with the files. The folder
+    /// is removed on every way out; a crash can leave it behind.
     func collect(_ record: BatchRecord, _ batch: BatchAPIClient.Batch) async throws -> Int {
         let items = try await parts.store.batchItems(record.row)
-        var files: [[UInt8]] = []
+        let folder = try PrivateFile.temporaryFolder(prefix: "sluice-batch-")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var paths: [String] = []
         var notes: [String] = []
         for fileID in [batch.outputFileID, batch.errorFileID].compactMap({ $0 }) {
-            if let bytes = try await parts.api.content(ofFile: fileID) {
-                files.append(bytes)
+            let path = folder + "/file-\(paths.count + notes.count).jsonl"
+            if try await parts.api.download(file: fileID, to: path) {
+                paths.append(path)
             } else {
                 notes.append("file \(fileID) was gone before it could be downloaded")
             }
@@ -67,9 +73,7 @@ extension BatchDispatcher {
         collected.defaultModel = parts.builder.defaultModel
         collected.followUpAllowed = followUpAllowed
         collected.followUps = followUps.withLock { asked in items.reduce(into: [:]) { $0[$1.id] = asked[$1.id] } }
-        collected.read(files)
-        let events = collected.events(batchStatus: batch.status)
-        guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
+        try await read(paths, into: &collected, batch: batch)
         CrashPoint.reach("batch-committed")
         followUps.withLock { asked in
             for item in items { asked[item.id] = collected.followUps[item.id] }
@@ -86,6 +90,30 @@ extension BatchDispatcher {
         parts.run.logger.info("batch \(batch.id) \(note)")
         if collected.rerouted > 0 { await parts.feed.itemsPlanned() }
         return collected.released
+    }
+
+    /// Outcomes committed at a time while a batch's files are read: memory holds this many answers, not the file's.
+    static var collectGroup: Int { 500 }
+
+    /// The downloaded files a line at a time (the output file first), committing outcomes in groups and, last,
+    /// those of the items no line named. A crash between groups leaves the committed items finished; collecting
+    /// the batch again takes the rest (the lines of the finished ones then count as unknown custom_ids).
+    private func read(_ paths: [String], into collected: inout BatchCollection, batch: BatchAPIClient.Batch) async throws {
+        var group: [CheckpointEvent] = []
+        func commit() async throws {
+            guard await parts.recorder.commitNow(group) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
+            group.removeAll(keepingCapacity: true)
+        }
+        for path in paths {
+            let lines = LineReader(source: try FileChunkReader(path: path), maxLineBytes: 256 << 20)
+            while let line = try lines.next() {
+                if line.length == 0 { continue }
+                if let event = collected.take(line.oversized ? nil : BatchLine(line.bytes[...])) { group.append(event) }
+                if group.count >= Self.collectGroup { try await commit() }
+            }
+        }
+        group += collected.finish(batchStatus: batch.status)
+        try await commit()
     }
 
     /// Whether a batch's invalid answers may go to a follow-up batch: in `auto`, not once `--deadline` (a time) has

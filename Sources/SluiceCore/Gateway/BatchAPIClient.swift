@@ -132,13 +132,26 @@ package struct BatchAPIClient: Sendable {
         return (page.data, page.hasMore ?? false)
     }
 
-    /// The file's bytes; nil when the gateway no longer has it (output files expire).
-    package func content(ofFile id: String) async throws -> [UInt8]? {
+    /// The most a downloaded output or error file may hold (OpenAI's inputs are at most 200 MB).
+    package static let maxFileBytes = 10 << 30
+
+    /// Streams the file's bytes into `path` (created 0600) rather than memory; false when the gateway no longer
+    /// has it (output files expire). Retried as any call is, from the start, until the answer has begun.
+    package func download(file id: String, to path: String) async throws -> Bool {
+        let body: [UInt8]
         do {
-            return try await call("GET", "/v1/files/\(id)/content", maxBytes: 1 << 30)
+            body = try await call("GET", "/v1/files/\(id)/content", maxBytes: Self.maxFileBytes, downloadPath: path)
         } catch let failure as Failure where failure.status == 404 {
-            return nil
+            return false
         }
+        // A transport that does not stream (tests' fakes) hands the body back instead.
+        if !body.isEmpty || access(path, F_OK) != 0 {
+            let fd = PrivateFile.create(path)
+            guard fd >= 0 else { throw SluiceError(.gateway, "cannot create \(path) (\(String(cString: strerror(errno))))") }
+            defer { close(fd) }
+            try body.withUnsafeBytes { try HTTPGatewayTransport.writeAll(fd, $0, path: path) }
+        }
+        return true
     }
 
     private func decode<T: Decodable>(_ bytes: [UInt8]) throws -> T {
@@ -153,12 +166,14 @@ package struct BatchAPIClient: Sendable {
     /// One call, retried on what the live path retries (connection errors, 408/409/425/429/5xx) a few times
     /// with the gateway's Retry-After or a backoff; anything else is an error naming the status and message.
     private func call(
-        _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json", maxBytes: Int? = nil, retrying: Bool = true
+        _ method: String, _ path: String, body: [UInt8] = [], contentType: String = "application/json", maxBytes: Int? = nil, retrying: Bool = true,
+        downloadPath: String? = nil
     ) async throws -> [UInt8] {
         var request = GatewayRequest(
             url: builder.url(for: path), headers: [("Content-Type", contentType)] + headers, body: body, model: "")
         request.method = method
         request.maxResponseBytes = maxBytes
+        request.downloadPath = downloadPath
         let policy = RetryPolicy()
         let attempts = retrying ? 6 : 1
         for attempt in 1...attempts {

@@ -126,6 +126,9 @@ package final class HTTPGatewayTransport: GatewayTransport, Sendable {
             if request.stream, Self.isEventStream(response) {
                 return await Self.readStream(response, start: start, timeout: timeout, maxBytes: maxResponseBytes)
             }
+            if let path = request.downloadPath, (200..<300).contains(Int(response.status.code)) {
+                return try await Self.download(response, to: path, maxBytes: request.maxResponseBytes ?? maxResponseBytes, latency: elapsed)
+            }
             let body = try await response.body.collect(upTo: request.maxResponseBytes ?? maxResponseBytes)
             let answer = GatewayResponse(
                 status: Int(response.status.code),

@@ -12,4 +12,8 @@ package struct GatewayRequest: Sendable {
     package var method = "POST"
     /// A larger answer than inference allows (a provider batch's output file).
     package var maxResponseBytes: Int? = nil
+    /// Write a 2xx answer's body to this path (created owner-only) as it arrives instead of holding it in
+    /// memory: a batch output file can be gigabytes. The answer then has an empty body; a transport that does
+    /// not stream returns the body as usual and `BatchAPIClient` writes it.
+    package var downloadPath: String? = nil
 }

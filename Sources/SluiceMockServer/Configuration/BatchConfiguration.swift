@@ -30,6 +30,8 @@ public struct BatchConfiguration: Sendable {
     /// pass it ends `failed` with `token_limit_exceeded`. Counted by the mock's own rule (`EnqueuedTokens`),
     /// not sluice's, as a real provider's count is its own. Nil: no cap.
     public var enqueuedTokenLimit: Int?
+    /// Pad each batch line's answer text to this many bytes (for tests and benches of large output files). Nil: the usual short answer.
+    public var answerBytes: Int?
 
     public init() {}
 }

@@ -126,7 +126,10 @@ struct BatchOutput {
             return (502, #"{"error":{"code":"PROVIDER_ERROR","message":\#(jsonQuoted(message)),"type":"provider_error"}}"#, nil)
         }
         let created = 1_700_000_000 + Int(digest.value % 100_000_000)
-        let answer = CompletionFactory.answer(for: body, digest: digest)
+        var answer = CompletionFactory.answer(for: body, digest: digest)
+        if let size = configuration.batch.answerBytes, answer.content.utf8.count < size {
+            answer.content += String(repeating: "x", count: size - answer.content.utf8.count)
+        }
         let usage = (prompt: answer.promptTokens, completion: answer.completionTokens)
         switch BatchInput.route(endpoint) {
         case "/embeddings":
