@@ -28,7 +28,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Run only these measurements (efficiency, cpu, baseline, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared, batch-collect)."
+            "Run only these measurements (efficiency, cpu, baseline, disk, memory, input, validate, resume, rate, goodput, capacity, http2, mock, shared, batch-collect, batch-submit)."
     )
     var only: [String] = []
 
@@ -81,6 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
             note("batch output collection")
             rows += try await bench.batchCollect(lines: bench.scaled(50_000), answerBytes: 4_000)
         }
+        if wanted("batch-submit") { note("batch submission"); rows += try await bench.batchSubmit(items: bench.scaled(1_000_000)) }
         if wanted("shared") { note("shared PostgreSQL job"); rows += try await bench.sharedWorkers(items: quick ? 1920 : 7680) }
 
         print(BenchTable.render(rows, header: "sluice-bench on \(BenchTable.machine())\(quick ? " (--quick: scaled-down workloads)" : "")"))
