@@ -7,11 +7,9 @@ extension BatchDispatcher {
     /// them); throws the cost-cap stop when nothing is open and it still does not fit.
     func reserveSpend(for file: BatchFile, open: Int) throws -> SpendGuard.Reservation? {
         guard let spend = parts.spend else { return nil }
-        let prices = parts.run.prices
-        guard let live = prices.cost(model: file.model, prompt: file.promptTokens, completion: file.tokens - file.promptTokens) else {
+        guard let worst = worstCase(model: file.model, promptTokens: file.promptTokens, totalTokens: file.tokens) else {
             throw SluiceError(.costCap, "--max-cost needs a price for \(file.model), the model of a batch file: give one with --price \(file.model)=IN,OUT")
         }
-        let worst = live * prices.batchShare(for: file.model)
         if let reservation = spend.reserve(worstCase: worst) { return reservation }
         guard open == 0 else {
             parts.run.logger.debug("a batch of \(file.items.count) lines could cost $\(worst) at worst: waiting for the open batches under --max-cost")
@@ -25,14 +23,10 @@ extension BatchDispatcher {
                 + "The job stopped with its items pending; run again with a higher --max-cost to continue.")
     }
 
-    /// The worst case of a batch an earlier run opened (its lines as they were sent), at the batch price.
-    func worstCase(of items: [DispatchItem], builder: RequestBuilder) -> Double? {
-        var total = 0.0
-        for item in items {
-            let line = BatchFile.line(for: item, builder: builder)
-            guard let live = parts.run.prices.cost(model: line.model, prompt: line.estimate.prompt, completion: line.estimate.output) else { return nil }
-            total += live * parts.run.prices.batchShare(for: line.model)
-        }
-        return total
+    /// A file's worst case at the batch price: its prompt tokens at the input price, the rest (the answers'
+    /// caps) at the output price. Nil when the model has no price.
+    func worstCase(model: String, promptTokens: Int, totalTokens: Int) -> Double? {
+        let prices = parts.run.prices
+        return prices.cost(model: model, prompt: promptTokens, completion: totalTokens - promptTokens).map { $0 * prices.batchShare(for: model) }
     }
 }

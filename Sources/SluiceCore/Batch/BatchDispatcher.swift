@@ -215,14 +215,16 @@ package final class BatchDispatcher: Service, Sendable {
         for var record in try await parts.store.batches(openOnly: true) {
             if record.batchID == nil { record.batchID = try await attach(record) }
             var batch = Watched(record: record, interval: settings.pollSeconds)
+            var promptTokens = 0
             for item in try await parts.store.batchItems(record.row) {
                 let line = BatchFile.line(for: item, builder: lines)
                 batch.model = line.model
                 batch.tokens += line.estimate.total
+                promptTokens += line.estimate.prompt
             }
             batch.openAtCreate = budget.withLock { $0.openTokens(for: batch.model) }
             budget.withLock { $0.opened(tokens: batch.tokens, model: batch.model) }
-            if let spend = parts.spend, let worst = try await worstCase(of: parts.store.batchItems(record.row), builder: lines) {
+            if let spend = parts.spend, let worst = worstCase(model: batch.model, promptTokens: promptTokens, totalTokens: batch.tokens) {
                 batch.hold = spend.hold(worstCase: worst)
             }
             watched.append(batch)
