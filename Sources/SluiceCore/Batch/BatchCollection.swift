@@ -19,10 +19,10 @@ struct BatchCollection {
     /// Events of `read` not yet handed out by `events`.
     private var pending: [CheckpointEvent] = []
     private(set) var notes: [String] = []
-    private(set) var answered = 0
-    private(set) var failed = 0
-    private(set) var rerouted = 0
-    private(set) var released = 0
+    var answered = 0
+    var failed = 0
+    var rerouted = 0
+    var released = 0
     /// Answers not the JSON asked for that a re-ask with the reason could take, and how many of them go to a follow-up batch.
     private(set) var invalid = 0
     private(set) var reasked = 0
@@ -36,6 +36,13 @@ struct BatchCollection {
         var body: [UInt8]
         var reasks: Int
     }
+    /// Riders (`BatchSharing`): each one's group of identical requests, what the group's line came to, and
+    /// the groups none of whose items had a line (the first such item is charged, the others ride free).
+    var rideGroup: [Int64: Int] = [:]
+    var fates: [Int: Fate] = [:]
+    var unansweredGroups: Set<Int> = []
+    /// Riders that took their line's answer.
+    var shared = 0
     private var duplicates = 0
     private var unknown = 0
     private var unreadable = 0
@@ -86,7 +93,9 @@ struct BatchCollection {
             duplicates += 1
             return nil
         }
-        return scrubbed(event(for: item, line: line))
+        let taken = scrubbed(event(for: item, line: line))
+        noteFate(of: item, taken)
+        return taken
     }
 
     /// The events of the items no line named, and the notes on the files; after the last `take`.
@@ -97,6 +106,10 @@ struct BatchCollection {
         var events: [CheckpointEvent] = []
         var missing = 0
         for item in items where !seen.contains(item.customID) {
+            if let event = riderEvent(item) {
+                events.append(event)
+                continue
+            }
             missing += 1
             let reason = batchFailure.map { "the batch failed: \($0)" } ?? "the batch (\(batchStatus)) returned no line for it"
             events.append(again(item, attempts: item.previousAttempts + 1, reason: reason))
@@ -136,7 +149,8 @@ struct BatchCollection {
     }
 
     var summary: String {
-        "\(answered) answered, \(failed) failed, " + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
+        "\(answered) answered, " + (shared > 0 ? "\(shared) took an identical line's answer, " : "") + "\(failed) failed, "
+            + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
             + (auto && reasked > 0 ? ", \(reasked) to a follow-up batch" : "")
     }
 

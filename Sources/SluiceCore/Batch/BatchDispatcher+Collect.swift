@@ -72,6 +72,7 @@ extension BatchDispatcher {
             batchFailure: batch.status == "failed" ? (batch.failureReason ?? "no reason given") : nil, redactor: parts.run.redactor)
         collected.defaultModel = parts.builder.defaultModel
         collected.followUpAllowed = followUpAllowed
+        collected.ride(rideGroups(items))
         collected.followUps = followUps.withLock { asked in items.reduce(into: [:]) { $0[$1.id] = asked[$1.id] } }
         try await read(paths, into: &collected, batch: batch)
         CrashPoint.reach("batch-committed")
@@ -84,6 +85,7 @@ extension BatchDispatcher {
         parts.run.counters.update {
             $0.batchesFinished += 1
             $0.batchLinesAnswered += collected.answered
+            $0.deduplicated += collected.shared
             $0.invalidAnswers += collected.invalid
             $0.invalidAnswersRetried += collected.reasked
         }
@@ -102,6 +104,12 @@ extension BatchDispatcher {
         var group: [CheckpointEvent] = []
         func commit() async throws {
             guard await parts.recorder.commitNow(group) else { throw SluiceError(.checkpoint, "recording batch \(batch.id)'s results failed") }
+            // Identical requests leased later find these answers in the checkpoint.
+            if let sharing = parts.sharing {
+                for case .finished(let outcome) in group where outcome.succeeded {
+                    if let digest = outcome.requestDigest { sharing.answeredElsewhere(digest: digest) }
+                }
+            }
             group.removeAll(keepingCapacity: true)
         }
         for path in paths {

@@ -14,10 +14,10 @@ extension BatchDispatcher {
             let leased = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if leased.isEmpty { break }
             if try await sentLiveForDeadline(leased) { continue }
-            let items = withFollowUps(leased)
+            let (sent, riders) = try await share(withFollowUps(leased))
             let limits = budget.withLock { $0 }
             let (files, apart) = BatchFile.pack(
-                items, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes, tokenLimit: { limits.limit(for: $0) })
+                sent, riders: riders, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes, tokenLimit: { limits.limit(for: $0) })
             try await setApart(apart.tooLarge, code: "batch_line_too_large", what: "over --batch-max-bytes \(settings.maxBytes)") {
                 "the request is \($0) bytes as a batch line, over --batch-max-bytes \(self.settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"
             }
@@ -27,7 +27,7 @@ extension BatchDispatcher {
             for (index, file) in files.enumerated() {
                 guard budget.withLock({ $0.canOpen(tokens: file.tokens, model: file.model) }) else {
                     // Back to pending, uncharged: the batches open now must finish first.
-                    try await release(files[index...].flatMap(\.items))
+                    try await release(files[index...].flatMap(\.members))
                     parts.run.logger.debug("\(file.model): \(file.tokens) tokens do not fit the enqueued-token budget; waiting for batches to finish")
                     return (batches, true)
                 }
@@ -35,12 +35,12 @@ extension BatchDispatcher {
                 do {
                     hold = try reserveSpend(for: file, open: open + batches.count)
                 } catch {
-                    try await release(files[index...].flatMap(\.items))
+                    try await release(files[index...].flatMap(\.members))
                     throw error
                 }
                 if hold == nil, parts.spend != nil {
                     // Back to pending, uncharged: open batches' answers will show what they really cost.
-                    try await release(files[index...].flatMap(\.items))
+                    try await release(files[index...].flatMap(\.members))
                     return (batches, true)
                 }
                 if var batch = try await submit(file) {
@@ -72,13 +72,13 @@ extension BatchDispatcher {
             fileID = try await parts.api.upload(file.bytes, filename: "\(settings.jobName)-\(file.items[0].id).jsonl")
         } catch {
             // Nothing at the gateway holds these items: they are free to go again.
-            try await giveBack(file.items, counting: false)
+            try await giveBack(file.members, counting: false)
             guard settings.auto else { throw SluiceError(.gateway, "uploading a batch file: \(error)") }
             parts.run.logger.warning("uploading a batch file failed (\(error)); its \(file.items.count) items go live")
             return nil
         }
         CrashPoint.reach("batch-uploaded")
-        let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.items.map(\.id))
+        let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.members.map(\.id))
         CrashPoint.reach("batch-recorded")
         let record = BatchRecord(
             row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: file.items.count,
@@ -98,15 +98,21 @@ extension BatchDispatcher {
         } catch let failure as BatchAPIClient.Failure where failure.isPermanent {
             // The gateway will not make this batch (an endpoint or model it does not batch, bad metadata).
             budget.withLock { $0.closed(tokens: file.tokens, model: file.model) }
-            try await abandon(record, reason: failure.message, items: file.items)
+            try await abandon(record, reason: failure.message, items: file.members)
             guard settings.auto else { throw SluiceError(.gateway, "creating a batch: \(failure.message)") }
             return nil
         } catch {
             // No clear answer: the batch may exist. Look before creating again.
             batch.record.batchID = try await attach(record)
         }
+        let riding = file.riders.isEmpty ? "" : " (and \(file.riders.count) identical requests riding with them)"
         parts.run.logger.info(
-            "batch \(batch.record.batchID ?? "?"): \(file.items.count) items, \(file.bytes.count) bytes, about \(file.tokens) tokens enqueued (file \(fileID))")
+            "batch \(batch.record.batchID ?? "?"): \(file.items.count) items\(riding), \(file.bytes.count) bytes, about \(file.tokens) tokens enqueued (file \(fileID))"
+        )
+        if parts.sharing?.deduplicate == true {
+            let reasked = Set(followUps.withLock { $0.keys })
+            openRequests.withLock { $0.opened(row: row, digests: file.items.compactMap { sharedDigest($0, reasked: reasked) }) }
+        }
         return batch
     }
 

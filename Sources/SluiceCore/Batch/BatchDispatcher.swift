@@ -85,12 +85,15 @@ package final class BatchDispatcher: Service, Sendable {
         package var run: RunContext
         /// `--max-cost`, shared with the live dispatcher: a batch opens only if its worst case fits.
         package var spend: SpendGuard?
+        /// Dedup and `--reuse`, shared with the live dispatcher: identical batch items travel once (`+Sharing`).
+        package var sharing: AnswerSharing?
 
         package init(
             store: any CheckpointStore, api: BatchAPIClient, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext,
-            spend: SpendGuard? = nil
+            spend: SpendGuard? = nil, sharing: AnswerSharing? = nil
         ) {
             self.spend = spend
+            self.sharing = sharing
             self.store = store
             self.api = api
             self.builder = builder
@@ -113,6 +116,8 @@ package final class BatchDispatcher: Service, Sendable {
     /// Items whose last batch answer was not the JSON asked for, with the conversation their follow-up batch
     /// line sends (`Reask`). Kept in memory: a resume sends such an item's own request again.
     let followUps = Mutex<[Int64: BatchCollection.FollowUp]>([:])
+    /// The requests the open batches carry, for items that join them as riders (`+Sharing`).
+    let openRequests = Mutex(OpenBatchRequests())
     /// How long recent batches took from creation to collection, newest last (`+Deadline`).
     let turnarounds = Mutex<[Double]>([])
 
@@ -181,6 +186,7 @@ package final class BatchDispatcher: Service, Sendable {
                     break
                 case .collected(let released):
                     watched[index].done = true
+                    openRequests.withLock { $0.closed(row: watched[index].record.row) }
                     observeTurnaround(of: watched[index])
                     if let hold = watched[index].hold { parts.spend?.settle(hold, actualCost: nil) }
                     budget.withLock { $0.closed(tokens: watched[index].tokens, model: watched[index].model) }
@@ -216,12 +222,17 @@ package final class BatchDispatcher: Service, Sendable {
             if record.batchID == nil { record.batchID = try await attach(record) }
             var batch = Watched(record: record, interval: settings.pollSeconds)
             var promptTokens = 0
-            for item in try await parts.store.batchItems(record.row) {
-                let line = BatchFile.line(for: item, builder: lines)
+            var digests: [UInt64] = []
+            // One line per distinct request: the others ride (`BatchSharing`) and enqueue nothing.
+            let items = try await parts.store.batchItems(record.row)
+            for group in BatchSharing.groups(items, digest: { self.sharedDigest($0) }) {
+                let line = BatchFile.line(for: group.items[0], builder: lines)
                 batch.model = line.model
                 batch.tokens += line.estimate.total
                 promptTokens += line.estimate.prompt
+                if let digest = group.digest { digests.append(digest) }
             }
+            if parts.sharing?.deduplicate == true { openRequests.withLock { $0.opened(row: record.row, digests: digests) } }
             batch.openAtCreate = budget.withLock { $0.openTokens(for: batch.model) }
             budget.withLock { $0.opened(tokens: batch.tokens, model: batch.model) }
             if let spend = parts.spend, let worst = worstCase(model: batch.model, promptTokens: promptTokens, totalTokens: batch.tokens) {

@@ -5,13 +5,18 @@ struct BatchFile {
     var endpoint: String
     var model: String
     var items: [DispatchItem]
+    /// Items that ride without a line of their own: their requests are identical to lines' (`BatchSharing`).
+    var riders: [DispatchItem] = []
     var bytes: [UInt8]
     /// Enqueued tokens as `TokenEstimate` counts them (prompt plus the answer's cap), summed over the lines.
     var tokens: Int
     /// The prompt part of `tokens` (the rest is the answers' caps): what `--max-cost`'s worst case prices.
     var promptTokens = 0
 
-    /// What `pack` set apart: lines no file can take, with their size in bytes or tokens.
+    /// Every item the file's batch settles: its lines' and its riders'.
+    var members: [DispatchItem] { items + riders }
+
+    /// What `pack` set apart: lines no file can take, with their size in bytes or tokens (and their riders).
     struct Apart {
         var tooLarge: [(DispatchItem, Int)] = []
         var overTokenLimit: [(DispatchItem, Int)] = []
@@ -19,9 +24,10 @@ struct BatchFile {
 
     /// Items in input order into as few files as the limits allow (`BatchPacking`); a line that alone is over
     /// `maxBytes` or its model's token limit fits no file and is returned apart (the gateway would refuse
-    /// the whole file for it).
+    /// the whole file for it). `riders`, by line id, go where their line goes.
     static func pack(
-        _ items: [DispatchItem], builder: RequestBuilder, maxLines: Int, maxBytes: Int, tokenLimit: (String) -> Int? = { _ in nil }
+        _ items: [DispatchItem], riders: [Int64: [DispatchItem]] = [:], builder: RequestBuilder, maxLines: Int, maxBytes: Int,
+        tokenLimit: (String) -> Int? = { _ in nil }
     ) -> (files: [BatchFile], apart: Apart) {
         let lines = items.map { Self.line(for: $0, builder: builder) }
         let sizes = zip(items, lines).map { BatchPacking.Line(endpoint: $0.endpoint, model: $1.model, bytes: $1.bytes.count, tokens: $1.estimate.total) }
@@ -29,12 +35,13 @@ struct BatchFile {
         let files = plan.files.map { indices in
             BatchFile(
                 endpoint: items[indices[0]].endpoint, model: lines[indices[0]].model, items: indices.map { items[$0] },
-                bytes: indices.flatMap { lines[$0].bytes }, tokens: indices.reduce(0) { $0 + lines[$1].estimate.total },
-                promptTokens: indices.reduce(0) { $0 + lines[$1].estimate.prompt })
+                riders: indices.flatMap { riders[items[$0].id] ?? [] }, bytes: indices.flatMap { lines[$0].bytes },
+                tokens: indices.reduce(0) { $0 + lines[$1].estimate.total }, promptTokens: indices.reduce(0) { $0 + lines[$1].estimate.prompt })
         }
         var apart = Apart()
-        apart.tooLarge = plan.tooLarge.map { (items[$0], lines[$0].bytes.count) }
-        apart.overTokenLimit = plan.overTokenLimit.map { (items[$0], lines[$0].estimate.total) }
+        func withRiders(_ index: Int, size: Int) -> [(DispatchItem, Int)] { ([items[index]] + (riders[items[index].id] ?? [])).map { ($0, size) } }
+        apart.tooLarge = plan.tooLarge.flatMap { withRiders($0, size: lines[$0].bytes.count) }
+        apart.overTokenLimit = plan.overTokenLimit.flatMap { withRiders($0, size: lines[$0].estimate.total) }
         return (files, apart)
     }
 

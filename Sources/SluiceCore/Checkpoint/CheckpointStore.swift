@@ -98,6 +98,9 @@ package protocol CheckpointStore: Sendable {
     /// Provider batches (rule 7): the uploaded file and the items it holds, recorded before the batch is
     /// created; the batch's id; its end (items still leased to it become pending).
     func recordBatchFile(fileID: String, endpoint: String, items: [Int64]) async throws -> Int64
+    /// Leased items that ride in an open batch without a line of their own (their request is identical to one
+    /// of its lines: dedup), counted in its items; returns how many joined.
+    func joinBatch(_ row: Int64, items: [Int64]) async throws -> Int
     func setBatchID(_ batchID: String, forBatch row: Int64) async throws
     func finishBatch(_ row: Int64, note: String?) async throws
     func batches(openOnly: Bool) async throws -> [BatchRecord]

@@ -164,7 +164,7 @@ struct JobRun {
         ]
         if wiring.batched {
             let batches = try makeBatchDispatcher(
-                store: store, builder: wiring.builder, recorder: wiring.recorder, feed: wiring.feed, run: run, spend: wiring.spend)
+                store: store, builder: wiring.builder, recorder: wiring.recorder, feed: wiring.feed, run: run, spend: wiring.spend, sharing: wiring.sharing)
             services.append(.run(batches, "batches"))
         }
         if let metricsServer = wiring.metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
@@ -276,7 +276,8 @@ struct JobRun {
 
     /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.
     private func makeBatchDispatcher(
-        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext, spend: SpendGuard?
+        store: any CheckpointStore, builder: RequestBuilder, recorder: CheckpointRecorder, feed: ItemFeed, run: RunContext, spend: SpendGuard?,
+        sharing: AnswerSharing?
     ) throws -> BatchDispatcher {
         var metadata = ["sluice_job": configuration.name]
         for name in configuration.gateway.properties.keys.sorted().prefix(15) {
@@ -291,6 +292,6 @@ struct JobRun {
                 maxBytes: configuration.batchMaxBytes, maxEnqueuedTokens: configuration.batchMaxEnqueuedTokens, pollSeconds: configuration.pollInterval,
                 deadline: configuration.batchDeadline,
                 maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
-            parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run, spend: spend))
+            parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run, spend: spend, sharing: sharing))
     }
 }

@@ -130,6 +130,35 @@ package final class AnswerSharing: Sendable {
         return .lead
     }
 
+    /// An answer this job (or a `--reuse` checkpoint) already holds for the request, without leading or waiting:
+    /// a provider batch's identical requests ride in the same batch instead of waiting here (`BatchDispatcher`).
+    /// Asks the checkpoint only when it may hold one (a resume, or a digest answered in this run).
+    package func earlierAnswer(digest: UInt64, endpoint: String, body: [UInt8]) async -> Resolution? {
+        if deduplicate {
+            let step = state.withLock { state -> (recent: SharedAnswer?, ask: Bool) in
+                if let recent = state.recent[digest], recent.endpoint == endpoint, recent.body == body { return (recent.answer, false) }
+                return (nil, checkpointHadAnswers || state.answered.mayContain(digest))
+            }
+            if let recent = step.recent { return .answer(recent, source: "dedup:\(recent.customID)") }
+            if step.ask, let earlier = try? await store.answer(forRequest: digest, endpoint: endpoint, body: body) {
+                return .answer(earlier, source: "dedup:\(earlier.customID)")
+            }
+        }
+        for (label, other) in reuse {
+            if let earlier = try? await other.answer(forRequest: digest, endpoint: endpoint, body: body) {
+                return .answer(earlier, source: "reuse:\(label)#\(earlier.customID)")
+            }
+        }
+        return nil
+    }
+
+    /// A request answered outside `resolve`/`finish` (a provider batch's line) and committed: later identical
+    /// requests look for it in the checkpoint.
+    package func answeredElsewhere(digest: UInt64) {
+        guard deduplicate else { return }
+        state.withLock { $0.answered.insert(digest) }
+    }
+
     /// The leader's answer (nil when it failed or stopped): waiters take it, or one of them leads. `keep`
     /// holds it in memory until `committed`; an answer read from a checkpoint is already there.
     package func finish(digest: UInt64, endpoint: String, body: [UInt8], answer: SharedAnswer?, keep: Bool = true) {

@@ -345,4 +345,25 @@ func finished(_ id: Int64, succeeded: Bool = true, attempts: Int = 1, response: 
         #expect(try await store.lease(limit: 10, route: .batch).map(\.customID) == ["k3"])
         await store.close()
     }
+
+    /// Riders (dedup in batches): leased items joined to an open batch stay with it across a restart, count in its
+    /// items, and finishing the batch frees the ones it left unsettled. Items not leased do not join.
+    @Test(arguments: StoreKind.allCases)
+    func itemsThatJoinAnOpenBatchStayWithIt(kind: StoreKind) async throws {
+        let dir = TemporaryDirectory()
+        let store = try await kind.makeStore(dir)
+        try await store.insertPlanned((1...5).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: 5, complete: true, replanning: false, error: nil)
+        let first = try await store.lease(limit: 2, route: .batch)
+        let row = try await store.recordBatchFile(fileID: "file-1", endpoint: "/v1/chat/completions", items: first.map(\.id))
+        let later = try await store.lease(limit: 2, route: .batch)
+        let pendingID = try #require(later.last?.id) + 1
+        #expect(try await store.joinBatch(row, items: later.map(\.id) + [pendingID]) == 2, "k5 was never leased: it does not join")
+        #expect(try await store.batches(openOnly: true).first?.items == 4)
+        _ = try await store.prepareForRun(retryFailed: false)
+        #expect(try await store.batchItems(row).map(\.customID) == ["k1", "k2", "k3", "k4"])
+        try await store.record([finished(first[0].id), finished(later[0].id, attempts: 0)])
+        try await store.finishBatch(row, note: "completed")
+        #expect(try await store.lease(limit: 10, route: .batch).map(\.customID) == ["k2", "k4", "k5"])
+        await store.close()
+    }
 }

@@ -23,6 +23,19 @@ extension PostgresCheckpointStore {
         }
     }
 
+    package func joinBatch(_ row: Int64, items: [Int64]) async throws -> Int {
+        let (batches, table, logger) = (table("batches"), self.table("items"), logger)
+        return try await database { client in
+            try await client.withTransaction(logger: logger) { connection in
+                let joined = try await connection.rows(
+                    "UPDATE \(unescaped: table) SET batch_ref = \(row), lease_until = NULL WHERE id = ANY(\(items)) AND state = 1 RETURNING id", logger: logger
+                ).count
+                try await connection.rows("UPDATE \(unescaped: batches) SET items = items + \(joined) WHERE id = \(row)", logger: logger)
+                return joined
+            }
+        }
+    }
+
     package func setBatchID(_ batchID: String, forBatch row: Int64) async throws {
         let batches = table("batches")
         try await database { client in

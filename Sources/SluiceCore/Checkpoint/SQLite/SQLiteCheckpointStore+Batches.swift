@@ -13,6 +13,19 @@ extension SQLiteCheckpointStore {
         }
     }
 
+    package func joinBatch(_ row: Int64, items: [Int64]) throws -> Int {
+        try committing {
+            let assign = try statement("UPDATE items SET batch_ref = ? WHERE id = ? AND state = 1")
+            var joined = 0
+            for id in items {
+                try assign.bind(.integer(row), .integer(id)).run()
+                joined += try db().changes
+            }
+            try statement("UPDATE batches SET items = items + ? WHERE id = ?").bind(.int(joined), .integer(row)).run()
+            return joined
+        }
+    }
+
     package func setBatchID(_ batchID: String, forBatch row: Int64) throws {
         try committing {
             try statement("UPDATE batches SET batch_id = ?, state = 'submitted' WHERE id = ?").bind(.text(batchID), .integer(row)).run()

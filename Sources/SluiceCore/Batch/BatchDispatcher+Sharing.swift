@@ -1,0 +1,65 @@
+import Foundation
+
+/// Dedup and `--reuse` for batch items (`BatchSharing`): one line per distinct request; the rest take an
+/// earlier answer now, or ride in the batch that carries their request.
+extension BatchDispatcher {
+    /// The digest dedup finds a request by (`AnswerSharing.digest`: endpoint, first model, body), or nil for an
+    /// item that is not shared: no dedup or `--reuse`, or a re-ask's follow-up (its conversation is its own).
+    func sharedDigest(_ item: DispatchItem, reasked: Set<Int64> = []) -> UInt64? {
+        guard parts.sharing != nil, !reasked.contains(item.id) else { return nil }
+        return AnswerSharing.digest(endpoint: item.endpoint, model: item.model ?? parts.builder.defaultModel ?? "", body: item.body)
+    }
+
+    /// What a lease sends: one line per distinct request. Items whose request this job (or a `--reuse`
+    /// checkpoint) already answered take that answer now; items identical to a line of an open batch join it;
+    /// identical items of the lease ride with the first of them (`riders`, by that line's id).
+    func share(_ items: [DispatchItem]) async throws -> (lines: [DispatchItem], riders: [Int64: [DispatchItem]]) {
+        guard let sharing = parts.sharing else { return (items, [:]) }
+        let reasked = Set(followUps.withLock { $0.keys })
+        let digest = { self.sharedDigest($0, reasked: reasked) }
+        let groups =
+            sharing.deduplicate
+            ? BatchSharing.groups(items, digest: digest) : items.map { BatchSharing.Group(digest: digest($0), items: [$0]) }
+        let open = openRequests.withLock { $0 }
+        var lines: [DispatchItem] = []
+        var riders: [Int64: [DispatchItem]] = [:]
+        var answered: [CheckpointEvent] = []
+        var joining: [Int64: [Int64]] = [:]
+        var (deduplicated, reused) = (0, 0)
+        for group in groups {
+            let first = group.items[0]
+            guard let key = group.digest else {
+                lines += group.items
+                continue
+            }
+            if case .answer(let answer, let source)? = await sharing.earlierAnswer(digest: key, endpoint: first.endpoint, body: first.body) {
+                answered += group.items.map { .finished(OutcomeBuilder.shared(answer, source: source, item: $0, digest: key)) }
+                if source.hasPrefix("reuse:") { reused += group.items.count } else { deduplicated += group.items.count }
+            } else if sharing.deduplicate, let row = open.batch(carrying: key) {
+                joining[row, default: []] += group.items.map(\.id)
+            } else {
+                lines.append(first)
+                if group.items.count > 1 { riders[first.id] = Array(group.items.dropFirst()) }
+            }
+        }
+        if !answered.isEmpty {
+            guard await parts.recorder.commitNow(answered) else { throw SluiceError(.checkpoint, "recording shared answers of batch items failed") }
+        }
+        for (row, ids) in joining.sorted(by: { $0.key < $1.key }) {
+            let joined = try await parts.store.joinBatch(row, items: ids)
+            if joined < ids.count { parts.run.logger.warning("\(ids.count - joined) of \(ids.count) items could not join open batch \(row)") }
+            parts.run.logger.debug("\(joined) items ride in open batch \(row): their requests are identical to its lines'")
+        }
+        parts.run.counters.update {
+            $0.deduplicated += deduplicated
+            $0.reused += reused
+        }
+        return (lines, riders)
+    }
+
+    /// The batch's items grouped by request, as `share` rode them, for `BatchCollection` (riders take their line's answer).
+    func rideGroups(_ items: [DispatchItem]) -> [[DispatchItem]] {
+        guard parts.sharing?.deduplicate == true else { return [] }
+        return BatchSharing.groups(items, digest: { self.sharedDigest($0) }).map(\.items).filter { $0.count > 1 }
+    }
+}
