@@ -26,6 +26,8 @@ struct BatchCollection {
     /// Answers not the JSON asked for that a re-ask with the reason could take, and how many of them go to a follow-up batch.
     private(set) var invalid = 0
     private(set) var reasked = 0
+    /// `--embed-batch`: the items each packed line carried, by the id of the first (whose `custom_id` the line has).
+    var packs: [Int64: [DispatchItem]] = [:]
     /// In: the follow-ups these items travelled as. Out: those of the items that go to a follow-up batch.
     var followUps: [Int64: FollowUp] = [:]
     /// Invalid answers may go to a follow-up batch: always in `batch`; in `auto` until `--deadline` (then live).
@@ -66,7 +68,7 @@ struct BatchCollection {
     mutating func read(_ files: [[UInt8]]) {
         for file in files {
             for parsed in BatchLine.lines(of: file) {
-                if let event = take(parsed) { pending.append(event) }
+                pending += take(parsed)
             }
         }
     }
@@ -77,25 +79,34 @@ struct BatchCollection {
         return pending + finish(batchStatus: batchStatus)
     }
 
-    /// A line of the output or error file, as it is read: the event for the item it names, or nil for a line
-    /// that names none (unreadable, unknown or already answered: the first one counts, the output file's
-    /// being read first). Nothing of the line is kept, so a large file needs no more memory than a line.
-    mutating func take(_ parsed: BatchLine?) -> CheckpointEvent? {
+    /// A line of the output or error file, as it is read: the events of the items it answers (one, or a packed
+    /// line's members), or none for a line that names no item (unreadable, unknown or already answered: the
+    /// first one counts, the output file's being read first). Nothing of the line is kept, so a large file
+    /// needs no more memory than a line.
+    mutating func take(_ parsed: BatchLine?) -> [CheckpointEvent] {
         guard let line = parsed else {
             unreadable += 1
-            return nil
+            return []
         }
         guard let item = byCustomID[line.customID] else {
             unknown += 1
-            return nil
+            return []
         }
         guard seen.insert(line.customID).inserted else {
             duplicates += 1
-            return nil
+            return []
+        }
+        if let members = packs[item.id] {
+            members.forEach { seen.insert($0.customID) }
+            return zip(members, packedEvents(members, line: line)).map { member, event in
+                let taken = scrubbed(event)
+                noteFate(of: member, taken)
+                return taken
+            }
         }
         let taken = scrubbed(event(for: item, line: line))
         noteFate(of: item, taken)
-        return taken
+        return [taken]
     }
 
     /// The events of the items no line named, and the notes on the files; after the last `take`.
@@ -152,6 +163,22 @@ struct BatchCollection {
         "\(answered) answered, " + (shared > 0 ? "\(shared) took an identical line's answer, " : "") + "\(failed) failed, "
             + (auto ? "\(rerouted) sent live" : "\(released) to a later batch")
             + (auto && reasked > 0 ? ", \(reasked) to a follow-up batch" : "")
+    }
+
+    /// A packed embeddings line, one event per member in order: each its own vector and share of the usage
+    /// (as a live packed request is split), each the line's failure, or each another try.
+    private mutating func packedEvents(_ members: [DispatchItem], line: BatchLine) -> [CheckpointEvent] {
+        let lead = members[0]
+        switch line.verdict {
+        case .answered, .fail:
+            let answered = OutcomeBuilder.batchLine(lead, line, batchID: batchID, attempts: lead.previousAttempts + 1, succeeded: line.verdict.isAnswered)
+            return Scheduler.unpacked(answered, members: members, attempts: 1).map { part in
+                if part.succeeded { self.answered += 1 } else { failed += 1 }
+                return .finished(part)
+            }
+        case .retry(let reason):
+            return members.map { again($0, attempts: $0.previousAttempts + 1, reason: reason, line: line) }
+        }
     }
 
     /// A line worth another try: live in `auto` mode, a later batch in `batch` mode while attempts remain.

@@ -73,6 +73,7 @@ extension BatchDispatcher {
         collected.defaultModel = parts.builder.defaultModel
         collected.followUpAllowed = followUpAllowed
         collected.ride(rideGroups(items))
+        collected.packs = try await packs(of: record, items: items)
         collected.followUps = followUps.withLock { asked in items.reduce(into: [:]) { $0[$1.id] = asked[$1.id] } }
         try await read(paths, into: &collected, batch: batch)
         CrashPoint.reach("batch-committed")
@@ -116,7 +117,7 @@ extension BatchDispatcher {
             let lines = LineReader(source: try FileChunkReader(path: path), maxLineBytes: 256 << 20)
             while let line = try lines.next() {
                 if line.length == 0 { continue }
-                if let event = collected.take(line.oversized ? nil : BatchLine(line.bytes[...])) { group.append(event) }
+                group += collected.take(line.oversized ? nil : BatchLine(line.bytes[...]))
                 if group.count >= Self.collectGroup { try await commit() }
             }
         }

@@ -17,7 +17,8 @@ extension BatchDispatcher {
             let (sent, riders) = try await share(withFollowUps(leased))
             let limits = budget.withLock { $0 }
             let (files, apart) = BatchFile.pack(
-                sent, riders: riders, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes, tokenLimit: { limits.limit(for: $0) })
+                packEmbeddings(sent), riders: riders, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes,
+                tokenLimit: { limits.limit(for: $0) })
             try await setApart(apart.tooLarge, code: "batch_line_too_large", what: "over --batch-max-bytes \(settings.maxBytes)") {
                 "the request is \($0) bytes as a batch line, over --batch-max-bytes \(self.settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"
             }
@@ -78,6 +79,7 @@ extension BatchDispatcher {
             return nil
         }
         CrashPoint.reach("batch-uploaded")
+        try await savePacks(of: file, fileID: fileID)
         let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.members.map(\.id))
         CrashPoint.reach("batch-recorded")
         let record = BatchRecord(
@@ -111,7 +113,7 @@ extension BatchDispatcher {
         )
         if parts.sharing?.deduplicate == true {
             let reasked = Set(followUps.withLock { $0.keys })
-            openRequests.withLock { $0.opened(row: row, digests: file.items.compactMap { sharedDigest($0, reasked: reasked) }) }
+            openRequests.withLock { $0.opened(row: row, digests: file.items.flatMap(\.carried).compactMap { sharedDigest($0, reasked: reasked) }) }
         }
         return batch
     }

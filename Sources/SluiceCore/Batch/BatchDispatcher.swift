@@ -41,6 +41,8 @@ package final class BatchDispatcher: Service, Sendable {
         package var jobName: String
         /// Answers asked to be JSON are checked as live ones are.
         package var answers: AnswerChecker?
+        /// `--embed-batch`: embedding items packed into one line of up to this many inputs (`+Packing`).
+        package var embedBatch = 1
 
         package init(
             auto: Bool, submits: Bool = true, maxLines: Int, maxBytes: Int, maxEnqueuedTokens: Int? = nil, pollSeconds: Double, deadline: Deadline?,

@@ -13,8 +13,8 @@ struct BatchFile {
     /// The prompt part of `tokens` (the rest is the answers' caps): what `--max-cost`'s worst case prices.
     var promptTokens = 0
 
-    /// Every item the file's batch settles: its lines' and its riders'.
-    var members: [DispatchItem] { items + riders }
+    /// Every item the file's batch settles: its lines' (each member of a packed embeddings line) and its riders'.
+    var members: [DispatchItem] { items.flatMap(\.carried) + riders }
 
     /// What `pack` set apart: lines no file can take, with their size in bytes or tokens (and their riders).
     struct Apart {
@@ -35,11 +35,13 @@ struct BatchFile {
         let files = plan.files.map { indices in
             BatchFile(
                 endpoint: items[indices[0]].endpoint, model: lines[indices[0]].model, items: indices.map { items[$0] },
-                riders: indices.flatMap { riders[items[$0].id] ?? [] }, bytes: indices.flatMap { lines[$0].bytes },
+                riders: indices.flatMap { items[$0].carried.flatMap { riders[$0.id] ?? [] } }, bytes: indices.flatMap { lines[$0].bytes },
                 tokens: indices.reduce(0) { $0 + lines[$1].estimate.total }, promptTokens: indices.reduce(0) { $0 + lines[$1].estimate.prompt })
         }
         var apart = Apart()
-        func withRiders(_ index: Int, size: Int) -> [(DispatchItem, Int)] { ([items[index]] + (riders[items[index].id] ?? [])).map { ($0, size) } }
+        func withRiders(_ index: Int, size: Int) -> [(DispatchItem, Int)] {
+            items[index].carried.flatMap { [$0] + (riders[$0.id] ?? []) }.map { ($0, size) }
+        }
         apart.tooLarge = plan.tooLarge.flatMap { withRiders($0, size: lines[$0].bytes.count) }
         apart.overTokenLimit = plan.overTokenLimit.flatMap { withRiders($0, size: lines[$0].estimate.total) }
         return (files, apart)
@@ -58,4 +60,9 @@ struct BatchFile {
         line += Array("}\n".utf8)
         return (line, request.model, TokenEstimate(body: request.body))
     }
+}
+
+extension DispatchItem {
+    /// The items this one stands for: the members of a packed embeddings request, or itself.
+    var carried: [DispatchItem] { members ?? [self] }
 }

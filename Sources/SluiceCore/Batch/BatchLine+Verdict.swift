@@ -8,6 +8,11 @@ extension BatchLine {
         case retry(reason: String)
         /// Sending it again cannot help (a 400): the item fails with the gateway's error.
         case fail
+
+        var isAnswered: Bool {
+            if case .answered = self { return true }
+            return false
+        }
     }
 
     var verdict: Verdict {

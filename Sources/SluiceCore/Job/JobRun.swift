@@ -286,12 +286,14 @@ struct JobRun {
         let api = BatchAPIClient(
             transport: transport, builder: builder, headers: configuration.batchProvider.map { [("floopy-provider", $0)] } ?? [],
             timeout: max(configuration.timeoutSeconds, 300), redactor: run.redactor)
+        var settings = BatchDispatcher.Settings(
+            auto: configuration.mode == .auto, submits: configuration.mode != .live, maxLines: configuration.batchMaxLines,
+            maxBytes: configuration.batchMaxBytes, maxEnqueuedTokens: configuration.batchMaxEnqueuedTokens, pollSeconds: configuration.pollInterval,
+            deadline: configuration.batchDeadline,
+            maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker())
+        settings.embedBatch = configuration.embedBatch
         return BatchDispatcher(
-            settings: .init(
-                auto: configuration.mode == .auto, submits: configuration.mode != .live, maxLines: configuration.batchMaxLines,
-                maxBytes: configuration.batchMaxBytes, maxEnqueuedTokens: configuration.batchMaxEnqueuedTokens, pollSeconds: configuration.pollInterval,
-                deadline: configuration.batchDeadline,
-                maxAttempts: configuration.maxAttempts, metadata: metadata, jobName: configuration.name, answers: try configuration.answerChecker()),
+            settings: settings,
             parts: .init(store: store, api: api, builder: builder, recorder: recorder, feed: feed, run: run, spend: spend, sharing: sharing))
     }
 }
