@@ -11,13 +11,16 @@ extension BatchCollection {
 
     /// The batch's groups of identical requests (`BatchDispatcher.rideGroups`): more than one item each.
     mutating func ride(_ groups: [[DispatchItem]]) {
+        rideMembers = groups
         for (index, group) in groups.enumerated() {
             for item in group { rideGroup[item.id] = index }
         }
     }
 
-    /// A line of a group was read: an answer wins over a failure, a failure over "again".
-    mutating func noteFate(of item: DispatchItem, _ event: CheckpointEvent?) {
+    /// A line of a group was read: an answer wins over a failure, a failure over "again". Only a permanent
+    /// failure (the line's verdict: a 400) is passed on; a line that ran out of attempts or answered invalid
+    /// JSON sends its riders on again, uncharged.
+    mutating func noteFate(of item: DispatchItem, _ event: CheckpointEvent?, permanent: Bool) {
         guard let group = rideGroup[item.id], let event else { return }
         switch (fates[group], event) {
         case (.answered?, _):
@@ -26,8 +29,10 @@ extension BatchCollection {
             if let answer = OutcomeBuilder.sharable(outcome, item: item) { fates[group] = .answered(answer) }
         case (.failed?, _):
             return
-        case (_, .finished(let outcome)):
+        case (_, .finished(let outcome)) where permanent:
             fates[group] = .failed(outcome, customID: item.customID)
+        case (_, .finished):
+            fates[group] = .again(rerouted: auto)
         case (_, .rerouted):
             fates[group] = .again(rerouted: true)
         case (_, .released):
@@ -35,6 +40,18 @@ extension BatchCollection {
         default:
             return
         }
+    }
+
+    /// Once a group's line is answered or has failed for good, the events of its items still waiting (riders),
+    /// handed out with the line's own so that both are committed together.
+    mutating func settledRiders(of item: DispatchItem) -> [CheckpointEvent] {
+        guard let group = rideGroup[item.id], let fate = fates[group] else { return [] }
+        if case .again = fate { return [] }
+        var events: [CheckpointEvent] = []
+        for rider in rideMembers[group] where seen.insert(rider.customID).inserted {
+            if let event = riderEvent(rider) { events.append(scrubbed(event)) }
+        }
+        return events
     }
 
     /// The event of an item no line named, when it rode with one; nil for an item to treat as a missing line.

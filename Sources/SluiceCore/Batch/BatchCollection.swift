@@ -15,7 +15,7 @@ struct BatchCollection {
     var defaultModel: String?
     private let byCustomID: [String: DispatchItem]
     /// The custom_ids a line has been taken for.
-    private var seen: Set<String> = []
+    var seen: Set<String> = []
     /// Events of `read` not yet handed out by `events`.
     private var pending: [CheckpointEvent] = []
     private(set) var notes: [String] = []
@@ -26,8 +26,10 @@ struct BatchCollection {
     /// Answers not the JSON asked for that a re-ask with the reason could take, and how many of them go to a follow-up batch.
     private(set) var invalid = 0
     private(set) var reasked = 0
-    /// `--embed-batch`: the items each packed line carried, by the id of the first (whose `custom_id` the line has).
+    /// `--embed-batch`: the items each packed line carried, by the id of the first (whose `custom_id` the line has),
+    /// and the first items of packs not all of whose items are still with the batch.
     var packs: [Int64: [DispatchItem]] = [:]
+    var brokenPacks: Set<Int64> = []
     /// In: the follow-ups these items travelled as. Out: those of the items that go to a follow-up batch.
     var followUps: [Int64: FollowUp] = [:]
     /// Invalid answers may go to a follow-up batch: always in `batch`; in `auto` until `--deadline` (then live).
@@ -41,6 +43,7 @@ struct BatchCollection {
     /// Riders (`BatchSharing`): each one's group of identical requests, what the group's line came to, and
     /// the groups none of whose items had a line (the first such item is charged, the others ride free).
     var rideGroup: [Int64: Int] = [:]
+    var rideMembers: [[DispatchItem]] = []
     var fates: [Int: Fate] = [:]
     var unansweredGroups: Set<Int> = []
     /// Riders that took their line's answer.
@@ -96,17 +99,25 @@ struct BatchCollection {
             duplicates += 1
             return []
         }
+        if brokenPacks.contains(item.id) {
+            // A packed line some of whose items left the batch: its vectors cannot be told apart; the rest try again.
+            seen.remove(line.customID)
+            unknown += 1
+            return []
+        }
+        let permanent = line.verdict.isPermanentFailure
         if let members = packs[item.id] {
             members.forEach { seen.insert($0.customID) }
-            return zip(members, packedEvents(members, line: line)).map { member, event in
+            return zip(members, packedEvents(members, line: line)).flatMap { member, event in
                 let taken = scrubbed(event)
-                noteFate(of: member, taken)
-                return taken
+                noteFate(of: member, taken, permanent: permanent)
+                return [taken] + settledRiders(of: member)
             }
         }
         let taken = scrubbed(event(for: item, line: line))
-        noteFate(of: item, taken)
-        return [taken]
+        noteFate(of: item, taken, permanent: permanent)
+        // Riders settle with their line, in the same commit: a crash between two commits cannot split them.
+        return [taken] + settledRiders(of: item)
     }
 
     /// The events of the items no line named, and the notes on the files; after the last `take`.
@@ -152,7 +163,7 @@ struct BatchCollection {
     }
 
     /// The stored answer and error message without the run's secrets.
-    private func scrubbed(_ event: CheckpointEvent) -> CheckpointEvent {
+    func scrubbed(_ event: CheckpointEvent) -> CheckpointEvent {
         guard case .finished(var outcome) = event else { return event }
         outcome.response = outcome.response.map(redactor.scrub)
         outcome.errorMessage = outcome.errorMessage.map(redactor.scrub)
@@ -172,8 +183,15 @@ struct BatchCollection {
         switch line.verdict {
         case .answered, .fail:
             let answered = OutcomeBuilder.batchLine(lead, line, batchID: batchID, attempts: lead.previousAttempts + 1, succeeded: line.verdict.isAnswered)
-            return Scheduler.unpacked(answered, members: members, attempts: 1).map { part in
-                if part.succeeded { self.answered += 1 } else { failed += 1 }
+            return zip(members, Scheduler.unpacked(answered, members: members, attempts: 1)).map { member, part in
+                var part = part
+                if part.succeeded {
+                    self.answered += 1
+                    // Each vector answers its item's own request: dedup and --reuse find it.
+                    part.requestDigest = AnswerSharing.digest(endpoint: member.endpoint, model: member.model ?? defaultModel ?? "", body: member.body)
+                } else {
+                    failed += 1
+                }
                 return .finished(part)
             }
         case .retry(let reason):

@@ -73,7 +73,7 @@ extension BatchDispatcher {
         collected.defaultModel = parts.builder.defaultModel
         collected.followUpAllowed = followUpAllowed
         collected.ride(rideGroups(items))
-        collected.packs = try await packs(of: record, items: items)
+        (collected.packs, collected.brokenPacks) = try await packs(of: record, items: items)
         collected.followUps = followUps.withLock { asked in items.reduce(into: [:]) { $0[$1.id] = asked[$1.id] } }
         try await read(paths, into: &collected, batch: batch)
         CrashPoint.reach("batch-committed")
@@ -118,7 +118,10 @@ extension BatchDispatcher {
             while let line = try lines.next() {
                 if line.length == 0 { continue }
                 group += collected.take(line.oversized ? nil : BatchLine(line.bytes[...]))
-                if group.count >= Self.collectGroup { try await commit() }
+                if group.count >= Self.collectGroup {
+                    try await commit()
+                    CrashPoint.reach("batch-group-committed")
+                }
             }
         }
         group += collected.finish(batchStatus: batch.status)

@@ -7,28 +7,46 @@ import Foundation
 extension BatchDispatcher {
     static func packsKey(fileID: String) -> String { "batch_packs:\(fileID)" }
 
-    /// Lines packed up to `embedBatch` inputs (items of one packing key, in the order they came); the packed
-    /// line's `custom_id` is its first item's. Other lines pass as they are.
-    func packEmbeddings(_ lines: [DispatchItem]) -> [DispatchItem] {
+    /// Lines packed up to `embedBatch` inputs (items of one packing key, in the order they came), each packed
+    /// line within half of `--batch-max-bytes` and its model's enqueued-token limit (a line over either would be
+    /// set apart whole); the packed line's `custom_id` is its first item's. Other lines pass as they are.
+    func packEmbeddings(_ lines: [DispatchItem], tokenLimit: (String) -> Int?) -> [DispatchItem] {
         guard settings.embedBatch > 1 else { return lines }
-        var buckets: [[DispatchItem]] = []
+        var buckets: [(items: [DispatchItem], bytes: Int)] = []
         var filling: [[UInt8]: Int] = [:]
         for item in lines {
             guard let key = EmbeddingPacker.packingKey(of: item) else {
-                buckets.append([item])
+                buckets.append(([item], 0))
                 continue
             }
-            if let index = filling[key], buckets[index].count < settings.embedBatch {
-                buckets[index].append(item)
+            let limit = tokenLimit(item.model ?? parts.builder.defaultModel ?? "").map { $0 - TokenEstimate.defaultOutputCap }
+            if let index = filling[key], buckets[index].items.count < settings.embedBatch,
+                buckets[index].bytes + item.body.count <= settings.maxBytes / 2,
+                limit.map({ TokenEstimate.promptTokens(bodyBytes: buckets[index].bytes + item.body.count) <= $0 }) ?? true
+            {
+                buckets[index].items.append(item)
+                buckets[index].bytes += item.body.count
             } else {
                 filling[key] = buckets.count
-                buckets.append([item])
+                buckets.append(([item], item.body.count))
             }
         }
         return buckets.map { bucket in
-            guard bucket.count > 1 else { return bucket[0] }
-            var packed = EmbeddingPacker.pack(bucket)
-            packed.customID = bucket[0].customID
+            guard bucket.items.count > 1 else { return bucket.items[0] }
+            var packed = EmbeddingPacker.pack(bucket.items)
+            packed.customID = bucket.items[0].customID
+            return packed
+        }
+    }
+
+    /// A batch's lines as they were sent, from its items: packed embedding lines put back together (`packs`).
+    func lines(of items: [DispatchItem], packs: [Int64: [DispatchItem]]) -> [DispatchItem] {
+        let packedLater = Set(packs.values.flatMap { $0.dropFirst().map(\.id) })
+        return items.compactMap { item in
+            if packedLater.contains(item.id) { return nil }
+            guard let members = packs[item.id] else { return item }
+            var packed = EmbeddingPacker.pack(members)
+            packed.customID = item.customID
             return packed
         }
     }
@@ -44,19 +62,21 @@ extension BatchDispatcher {
         try await parts.store.setValue(String(decoding: json, as: UTF8.self), forKey: Self.packsKey(fileID: fileID))
     }
 
-    /// The packed lines of a batch being collected: their items, in the order the line carried them. A pack
-    /// whose items are not all still with the batch is left out (its items are then lines without an answer).
-    func packs(of record: BatchRecord, items: [DispatchItem]) async throws -> [Int64: [DispatchItem]] {
+    /// The packed lines of a batch: their items, in the order the line carried them, by the first one's id. A
+    /// pack not all of whose items are still with the batch is `broken`: its line cannot be split, and its
+    /// items still there go again as lines without an answer.
+    func packs(of record: BatchRecord, items: [DispatchItem]) async throws -> (packs: [Int64: [DispatchItem]], broken: Set<Int64>) {
         guard let saved = try await parts.store.value(forKey: Self.packsKey(fileID: record.fileID)),
             let stored = try? JSONDecoder().decode([String: [Int64]].self, from: Data(saved.utf8))
-        else { return [:] }
+        else { return ([:], []) }
         let byID = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var packs: [Int64: [DispatchItem]] = [:]
+        var broken: Set<Int64> = []
         for (lead, ids) in stored {
+            guard let lead = Int64(lead) else { continue }
             let members = ids.compactMap { byID[$0] }
-            guard let lead = Int64(lead), members.count == ids.count, members.first?.id == lead else { continue }
-            packs[lead] = members
+            if members.count == ids.count, members.first?.id == lead { packs[lead] = members } else { broken.insert(lead) }
         }
-        return packs
+        return (packs, broken)
     }
 }

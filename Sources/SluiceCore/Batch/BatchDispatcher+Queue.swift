@@ -17,7 +17,8 @@ extension BatchDispatcher {
             let (sent, riders) = try await share(withFollowUps(leased))
             let limits = budget.withLock { $0 }
             let (files, apart) = BatchFile.pack(
-                packEmbeddings(sent), riders: riders, builder: lines, maxLines: settings.maxLines, maxBytes: settings.maxBytes,
+                packEmbeddings(sent, tokenLimit: { limits.limit(for: $0) }), riders: riders, builder: lines, maxLines: settings.maxLines,
+                maxBytes: settings.maxBytes,
                 tokenLimit: { limits.limit(for: $0) })
             try await setApart(apart.tooLarge, code: "batch_line_too_large", what: "over --batch-max-bytes \(settings.maxBytes)") {
                 "the request is \($0) bytes as a batch line, over --batch-max-bytes \(self.settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"

@@ -57,6 +57,14 @@ extension BatchDispatcher {
         return (lines, riders)
     }
 
+    /// The riders of a group of identical items, given the batch's lines: all but the one a packed line carries,
+    /// or all but the first.
+    static func riders(in group: [DispatchItem], lines: [DispatchItem]) -> [Int64] {
+        let packed = Set(lines.flatMap { $0.members?.map(\.id) ?? [] })
+        let line = group.first { packed.contains($0.id) } ?? group[0]
+        return group.filter { $0.id != line.id }.map(\.id)
+    }
+
     /// The batch's items grouped by request, as `share` rode them, for `BatchCollection` (riders take their line's answer).
     func rideGroups(_ items: [DispatchItem]) -> [[DispatchItem]] {
         guard parts.sharing?.deduplicate == true else { return [] }

@@ -226,15 +226,19 @@ package final class BatchDispatcher: Service, Sendable {
             var promptTokens = 0
             var digests: [UInt64] = []
             // One line per distinct request: the others ride (`BatchSharing`) and enqueue nothing.
+            // The lines as they were sent: packed embeddings put back together, riders (identical requests) left out.
             let items = try await parts.store.batchItems(record.row)
-            for group in BatchSharing.groups(items, digest: { self.sharedDigest($0) }) {
-                let line = BatchFile.line(for: group.items[0], builder: lines)
+            let sent = self.lines(of: items, packs: try await packs(of: record, items: items).packs)
+            let deduplicated = parts.sharing?.deduplicate == true
+            let riders = deduplicated ? Set(rideGroups(items).flatMap { group in Self.riders(in: group, lines: sent) }) : []
+            for item in sent where !riders.contains(item.id) {
+                let line = BatchFile.line(for: item, builder: lines)
                 batch.model = line.model
                 batch.tokens += line.estimate.total
                 promptTokens += line.estimate.prompt
-                if let digest = group.digest { digests.append(digest) }
+                digests += item.carried.compactMap { sharedDigest($0) }
             }
-            if parts.sharing?.deduplicate == true { openRequests.withLock { $0.opened(row: record.row, digests: digests) } }
+            if deduplicated { openRequests.withLock { $0.opened(row: record.row, digests: digests) } }
             batch.openAtCreate = budget.withLock { $0.openTokens(for: batch.model) }
             budget.withLock { $0.opened(tokens: batch.tokens, model: batch.model) }
             if let spend = parts.spend, let worst = worstCase(model: batch.model, promptTokens: promptTokens, totalTokens: batch.tokens) {

@@ -13,6 +13,11 @@ extension BatchLine {
             if case .answered = self { return true }
             return false
         }
+
+        var isPermanentFailure: Bool {
+            if case .fail = self { return true }
+            return false
+        }
     }
 
     var verdict: Verdict {

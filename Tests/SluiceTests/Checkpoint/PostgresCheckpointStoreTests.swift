@@ -159,21 +159,6 @@ import Testing
         try await PostgresCheckpointStore.open(location, role: .runner).close()
         #expect(try server.query("SELECT value FROM \(location.schema).job WHERE key = 'job_name'") == [[location.job]])
     }
-
-    /// A job made before `items_pending_live` existed gains it when a runner opens it (readers change nothing).
-    @Test func aRunnerGivesAnOlderJobTheLiveLeaseIndex() async throws {
-        let server = try await PostgresTestServer.shared()
-        let location = try PostgresLocation(parsing: server.url(job: PostgresTestServer.uniqueJobName()))
-        let index = "SELECT indexdef FROM pg_indexes WHERE schemaname = '\(location.schema)' AND indexname = 'items_pending_live'"
-        try await PostgresCheckpointStore.open(location, role: .runner).close()
-        let definition = try server.query(index).first?.first ?? ""
-        #expect(definition.contains("WHERE ((state = 0) AND (route = 1))"), "\(definition)")
-        _ = try server.query("DROP INDEX \(location.schema).items_pending_live")
-        try await PostgresCheckpointStore.open(location, role: .reader).close()
-        #expect(try server.query(index).isEmpty)
-        try await PostgresCheckpointStore.open(location, role: .runner).close()
-        #expect(try server.query(index).count == 1)
-    }
 }
 
 @Suite struct PostgresLocationTests {

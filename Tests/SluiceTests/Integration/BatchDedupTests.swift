@@ -71,6 +71,29 @@ struct BatchDedupTests {
         try expectAnswers(dir.file("in.results.jsonl"), count: 90, distinct: 30)
     }
 
+    /// Killed between two commits of a batch's collection (groups of 500): riders are committed with their
+    /// line, so none is left without it, charged an attempt, or sent again.
+    @Test func ridersAreCommittedWithTheirLine() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])
+        let dir = TemporaryDirectory()
+        let input = repeated(dir, "in.jsonl", count: 1_200, distinct: 600)
+        let arguments = [
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
+        ]
+        let crashed = try await runSluice(arguments, environment: ["SLUICE_CRASH_AT": "batch-group-committed"])
+        #expect(crashed.status == 9, "\(crashed.stderr)")
+        let checkpoint = dir.file("in.results.jsonl.sluice.db")
+        let settled = try queryCheckpoint(checkpoint, "SELECT count(*) FROM items WHERE state = 2")
+        #expect(settled != [["0"]] && settled != [["1200"]], "killed between two commits: \(settled)")
+        let resumed = try await runSluice(arguments)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let (batch, live, bodies) = try await batchStats(mock)
+        #expect(batch["batches_created"] as? Int == 1 && live == 0, "\(batch)")
+        #expect(bodies.count == 600 && bodies.values.allSatisfy { $0 == 1 })
+        try expectAnswers(dir.file("in.results.jsonl"), count: 1_200, distinct: 600)
+        #expect(try queryCheckpoint(checkpoint, "SELECT count(*), max(attempts) FROM items WHERE answer_source LIKE 'dedup:%'") == [["600", "0"]])
+    }
+
     /// `--reuse` in batch mode: what an earlier job answered is not sent again; only the new requests travel.
     @Test func reuseTakesAnEarlierJobsAnswersInBatchMode() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])

@@ -20,9 +20,9 @@ struct BatchRiderTests {
         #"{"choices":[{"index":0,"message":{"role":"assistant","content":"yes"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#
 
     /// Items 1 and 2 ask the same; 3 asks something else; the file held lines for 1 and 3 only.
-    func collect(_ output: [String], auto: Bool = false, batchFailure: String? = nil) -> [Int64: CheckpointEvent] {
+    func collect(_ output: [String], auto: Bool = false, batchFailure: String? = nil, maxAttempts: Int = 5) -> [Int64: CheckpointEvent] {
         let items = [Self.item(1, "a"), Self.item(3, "b"), Self.item(2, "a", attempts: 1)]
-        var collection = BatchCollection(batchID: "b1", items: items, auto: auto, maxAttempts: 5, batchFailure: batchFailure)
+        var collection = BatchCollection(batchID: "b1", items: items, auto: auto, maxAttempts: maxAttempts, batchFailure: batchFailure)
         collection.defaultModel = "m"
         let groups = BatchSharing.groups(items) { AnswerSharing.digest(endpoint: $0.endpoint, model: "m", body: $0.body) }
         collection.ride(groups.map(\.items).filter { $0.count > 1 })
@@ -83,6 +83,55 @@ struct BatchRiderTests {
         guard case .released(1, attempts: 1)? = events[1], case .released(3, attempts: 1)? = events[3], case .released(2, attempts: 1)? = events[2]
         else {
             Issue.record("\(events)")
+            return
+        }
+    }
+
+    /// A line that failed for want of attempts (not a 400) does not fail its riders: they go again, uncharged.
+    @Test func aLineOutOfAttemptsSendsItsRidersOnAgain() {
+        let overloaded = #"{"error":{"message":"overloaded","type":"server_error"}}"#
+        let events = collect([Self.line("k1", status: 503, body: overloaded)], maxAttempts: 1)
+        guard case .finished(let line)? = events[1], case .released(2, attempts: 1)? = events[2] else {
+            Issue.record("\(events)")
+            return
+        }
+        #expect(!line.succeeded && line.errorMessage?.hasPrefix("no answer after 1 batches") == true)
+    }
+
+    static func embedding(_ id: Int64, _ text: String) -> DispatchItem {
+        DispatchItem(
+            id: id, customID: "e\(id)", endpoint: "/v1/embeddings", model: "emb", body: Array(#"{"input":"\#(text)"}"#.utf8), overrides: nil,
+            previousAttempts: 0)
+    }
+
+    /// A packed embeddings line: each item its own vector and a digest of its own request (dedup finds it); a pack
+    /// some of whose items left the batch is not split, and what is left of it goes again.
+    @Test func aPackedLineAnswersEachItemAndABrokenPackIsNotSplit() {
+        let members = [Self.embedding(1, "one"), Self.embedding(2, "two")]
+        let vectors =
+            #"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1]},{"object":"embedding","index":1,"embedding":[0.2]}],"#
+            + #""model":"emb","usage":{"prompt_tokens":4,"total_tokens":4}}"#
+        var collection = BatchCollection(batchID: "b1", items: members, auto: false, maxAttempts: 5)
+        collection.packs = [1: members]
+        collection.read([Array((Self.line("e1", status: 200, body: vectors) + "\n").utf8)])
+        let events = collection.events(batchStatus: "completed")
+        #expect(events.count == 2)
+        for (event, member) in zip(events, members) {
+            guard case .finished(let outcome) = event else {
+                Issue.record("\(event)")
+                continue
+            }
+            let text = outcome.response.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            #expect(outcome.id == member.id && outcome.succeeded && text.contains(member.id == 1 ? "0.1" : "0.2"), "\(text)")
+            #expect(outcome.requestDigest == AnswerSharing.digest(endpoint: member.endpoint, model: "emb", body: member.body))
+        }
+
+        var broken = BatchCollection(batchID: "b1", items: [members[0]], auto: false, maxAttempts: 5)
+        broken.brokenPacks = [1]
+        broken.read([Array((Self.line("e1", status: 200, body: vectors) + "\n").utf8)])
+        let again = broken.events(batchStatus: "completed")
+        guard again.count == 1, case .released(1, attempts: 1) = again[0] else {
+            Issue.record("\(again)")
             return
         }
     }

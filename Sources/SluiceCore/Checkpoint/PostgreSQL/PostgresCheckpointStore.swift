@@ -117,14 +117,13 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
                 let stored =
                     try await connection.rows("SELECT value FROM \(unescaped: schema).job WHERE key = 'schema_version'", logger: logger)
                     .first.flatMap { Int(try $0.decode(String.self)) } ?? 0
-                guard stored <= PostgresSchema.version else { return }  // newer: refused by checkVersion untouched
-                for version in (stored + 1)..<(PostgresSchema.version + 1) {
+                guard stored < PostgresSchema.version else { return }  // current, or newer: refused by checkVersion untouched
+                for version in (stored + 1)...PostgresSchema.version {
                     for statement in migrations[version, default: ""].split(separator: ";") {
                         let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
                         if !sql.isEmpty { try await connection.rows(PostgresQuery(unsafeSQL: sql), logger: logger) }
                     }
                 }
-                try await connection.rows(PostgresQuery(unsafeSQL: PostgresSchema.indexes(schema)), logger: logger)
                 try await connection.rows(
                     """
                     INSERT INTO \(unescaped: schema).job (key, value) VALUES ('schema_version', \(String(PostgresSchema.version)))

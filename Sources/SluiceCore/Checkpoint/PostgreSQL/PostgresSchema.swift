@@ -16,14 +16,6 @@ enum PostgresSchema {
     ///   line (a planner taking over plans some twice) gives it the same id, so result lines (`batch_req_<id>`)
     ///   do not depend on who planned (for a one-file job they equal the SQLite store's).
     /// - `workers`: one row per worker process, refreshed by its heartbeat (`sluice workers`, the shared rate budget).
-    /// Indexes every runner makes sure of (in the advisory lock, once built a catalogue look-up), so a job made
-    /// by an earlier build gains them without a new schema version that older workers would refuse.
-    /// `items_pending_live`: in batch modes the live dispatcher looks for the few lines routed live among
-    /// a million pending batch lines; through `items_pending` that walks all of them (as in the SQLite store).
-    static func indexes(_ schema: String) -> String {
-        "CREATE INDEX IF NOT EXISTS items_pending_live ON \(schema).items (file_index, line) WHERE state = 0 AND route = 1"
-    }
-
     static func migrations(_ schema: String) -> [Int: String] {
         [
             1: """
