@@ -13,7 +13,8 @@ extension BatchDispatcher {
             CrashPoint.reach("batch-polled")
         } catch let failure as BatchAPIClient.Failure where failure.status == 404 {
             let items = try await parts.store.batchItems(watched.record.row)
-            return .collected(released: try await abandon(watched.record, reason: "the gateway no longer knows batch \(id)", items: items))
+            let riders = try await riders(of: watched.record, items: items)
+            return .collected(released: try await abandon(watched.record, reason: "the gateway no longer knows batch \(id)", items: items, riders: riders))
         } catch {
             parts.run.logger.warning("asking about batch \(id) failed (\(error)); asking again later")
             backOff(&watched)
@@ -137,18 +138,19 @@ extension BatchDispatcher {
 
     /// A batch that will not run: its items go live (`auto`) or back to pending, and the record is closed
     /// with the reason. Returns how many went back to pending.
+    /// Riders (`BatchSharing`) are given back uncharged: they never travelled.
     @discardableResult
-    func abandon(_ record: BatchRecord, reason: String, items: [DispatchItem]) async throws -> Int {
-        try await giveBack(items, counting: true)
+    func abandon(_ record: BatchRecord, reason: String, items: [DispatchItem], riders: Set<Int64> = []) async throws -> Int {
+        try await giveBack(items, counting: true, except: riders)
         try await parts.store.finishBatch(record.row, note: parts.run.redactor.scrub("abandoned: \(reason)"))
         parts.run.logger.warning("batch for file \(record.fileID) abandoned: \(reason); its \(items.count) items \(settings.auto ? "go live" : "wait")")
         return settings.auto ? 0 : items.count
     }
 
-    /// Items back to the live route (`auto`) or to pending; `counting` charges the attempt.
-    func giveBack(_ items: [DispatchItem], counting: Bool) async throws {
+    /// Items back to the live route (`auto`) or to pending; `counting` charges the attempt (not to those `except` names).
+    func giveBack(_ items: [DispatchItem], counting: Bool, except uncharged: Set<Int64> = []) async throws {
         let events = items.map { item -> CheckpointEvent in
-            let attempts = item.previousAttempts + (counting ? 1 : 0)
+            let attempts = item.previousAttempts + (counting && !uncharged.contains(item.id) ? 1 : 0)
             return settings.auto ? .rerouted(item.id, attempts: attempts) : .released(item.id, attempts: attempts)
         }
         guard await parts.recorder.commitNow(events) else { throw SluiceError(.checkpoint, "giving batch items back failed") }

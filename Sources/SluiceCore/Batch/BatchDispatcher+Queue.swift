@@ -33,22 +33,22 @@ extension BatchDispatcher {
                     parts.run.logger.debug("\(file.model): \(file.tokens) tokens do not fit the enqueued-token budget; waiting for batches to finish")
                     return (batches, true)
                 }
-                let hold: SpendGuard.Reservation?
+                let spending: SpendDecision
                 do {
-                    hold = try reserveSpend(for: file, open: open + batches.count)
+                    spending = try reserveSpend(for: file, open: open + batches.count)
                 } catch {
                     try await release(files[index...].flatMap(\.members))
                     throw error
                 }
-                if hold == nil, parts.spend != nil {
+                if case .wait = spending {
                     // Back to pending, uncharged: open batches' answers will show what they really cost.
                     try await release(files[index...].flatMap(\.members))
                     return (batches, true)
                 }
                 if var batch = try await submit(file) {
-                    batch.hold = hold
+                    batch.hold = spending.reservation
                     batches.append(batch)
-                } else if let hold {
+                } else if let hold = spending.reservation {
                     parts.spend?.settle(hold, actualCost: nil)
                 }
             }
@@ -101,7 +101,7 @@ extension BatchDispatcher {
         } catch let failure as BatchAPIClient.Failure where failure.isPermanent {
             // The gateway will not make this batch (an endpoint or model it does not batch, bad metadata).
             budget.withLock { $0.closed(tokens: file.tokens, model: file.model) }
-            try await abandon(record, reason: failure.message, items: file.members)
+            try await abandon(record, reason: failure.message, items: file.members, riders: Set(file.riders.map(\.id)))
             guard settings.auto else { throw SluiceError(.gateway, "creating a batch: \(failure.message)") }
             return nil
         } catch {

@@ -65,6 +65,14 @@ extension BatchDispatcher {
         return group.filter { $0.id != line.id }.map(\.id)
     }
 
+    /// The ids of a batch's riders, from its items as the checkpoint holds them (after a resume too).
+    func riders(of record: BatchRecord, items: [DispatchItem]) async throws -> Set<Int64> {
+        let groups = rideGroups(items)
+        guard !groups.isEmpty else { return [] }
+        let sent = lines(of: items, packs: try await packs(of: record, items: items).packs)
+        return groups.reduce(into: Set<Int64>()) { $0.formUnion(Self.riders(in: $1, lines: sent)) }
+    }
+
     /// The batch's items grouped by request, as `share` rode them, for `BatchCollection` (riders take their line's answer).
     func rideGroups(_ items: [DispatchItem]) -> [[DispatchItem]] {
         guard parts.sharing?.deduplicate == true else { return [] }

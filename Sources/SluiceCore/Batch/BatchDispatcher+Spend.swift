@@ -5,15 +5,31 @@
 extension BatchDispatcher {
     /// Nil without `--max-cost`, or when the file does not fit while other batches are open (it waits for
     /// them); throws the cost-cap stop when nothing is open and it still does not fit.
-    func reserveSpend(for file: BatchFile, open: Int) throws -> SpendGuard.Reservation? {
-        guard let spend = parts.spend else { return nil }
+    /// What `--max-cost` says of a batch file about to be submitted.
+    enum SpendDecision {
+        /// No cost cap.
+        case noCap
+        /// Its worst case does not fit while batches are open: wait for them (their answers show what they cost).
+        case wait
+        /// Its worst case is held until it is collected.
+        case reserved(SpendGuard.Reservation)
+
+        var reservation: SpendGuard.Reservation? {
+            if case .reserved(let reservation) = self { return reservation }
+            return nil
+        }
+    }
+
+    /// Throws when the cap is reached with nothing open (the job stops, its items pending) or the model has no price.
+    func reserveSpend(for file: BatchFile, open: Int) throws -> SpendDecision {
+        guard let spend = parts.spend else { return .noCap }
         guard let worst = worstCase(model: file.model, promptTokens: file.promptTokens, totalTokens: file.tokens) else {
             throw SluiceError(.costCap, "--max-cost needs a price for \(file.model), the model of a batch file: give one with --price \(file.model)=IN,OUT")
         }
-        if let reservation = spend.reserve(worstCase: worst) { return reservation }
+        if let reservation = spend.reserve(worstCase: worst) { return .reserved(reservation) }
         guard open == 0 else {
             parts.run.logger.debug("a batch of \(file.items.count) lines could cost $\(worst) at worst: waiting for the open batches under --max-cost")
-            return nil
+            return .wait
         }
         let spent = String(format: "%.4f", spend.spent)
         throw SluiceError(

@@ -229,8 +229,7 @@ package final class BatchDispatcher: Service, Sendable {
             // The lines as they were sent: packed embeddings put back together, riders (identical requests) left out.
             let items = try await parts.store.batchItems(record.row)
             let sent = self.lines(of: items, packs: try await packs(of: record, items: items).packs)
-            let deduplicated = parts.sharing?.deduplicate == true
-            let riders = deduplicated ? Set(rideGroups(items).flatMap { group in Self.riders(in: group, lines: sent) }) : []
+            let riders = rideGroups(items).reduce(into: Set<Int64>()) { $0.formUnion(Self.riders(in: $1, lines: sent)) }
             for item in sent where !riders.contains(item.id) {
                 let line = BatchFile.line(for: item, builder: lines)
                 batch.model = line.model
@@ -238,7 +237,7 @@ package final class BatchDispatcher: Service, Sendable {
                 promptTokens += line.estimate.prompt
                 digests += item.carried.compactMap { sharedDigest($0) }
             }
-            if deduplicated { openRequests.withLock { $0.opened(row: record.row, digests: digests) } }
+            if parts.sharing?.deduplicate == true { openRequests.withLock { $0.opened(row: record.row, digests: digests) } }
             batch.openAtCreate = budget.withLock { $0.openTokens(for: batch.model) }
             budget.withLock { $0.opened(tokens: batch.tokens, model: batch.model) }
             if let spend = parts.spend, let worst = worstCase(model: batch.model, promptTokens: promptTokens, totalTokens: batch.tokens) {

@@ -69,10 +69,6 @@ package final class RateBudget: Sendable {
         return request.prompt + Int(completion.rounded(.up))
     }
 
-    package func estimate(bodyBytes: Int, maxTokens: Int? = nil) -> Int {
-        estimate(TokenEstimate(prompt: TokenEstimate.promptTokens(bodyBytes: bodyBytes), outputCap: maxTokens))
-    }
-
     /// Waits for budget; false when the run is stopping.
     package func acquire(tokens estimated: Int) async -> Bool {
         guard isLimited else { return !control.isStopping }

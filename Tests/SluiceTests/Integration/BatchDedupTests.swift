@@ -94,6 +94,21 @@ struct BatchDedupTests {
         #expect(try queryCheckpoint(checkpoint, "SELECT count(*), max(attempts) FROM items WHERE answer_source LIKE 'dedup:%'") == [["600", "0"]])
     }
 
+    /// A batch the gateway will not create (it does not batch /v1/moderations): its lines are charged the attempt,
+    /// the items riding with them are not (they never travelled).
+    @Test func ridersOfABatchThatCouldNotBeCreatedAreNotCharged() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])
+        let dir = TemporaryDirectory()
+        let lines = (0..<6).map { #"{"custom_id":"m\#($0)","method":"POST","url":"/v1/moderations","body":{"input":"text \#($0 % 3)"}}"# }
+        writeFile(dir.file("in.jsonl"), Data((lines.joined(separator: "\n") + "\n").utf8))
+        let run = try await runSluice([
+            "run", "--input", dir.file("in.jsonl"), "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
+        ])
+        #expect(run.status != 0 && run.stderr.contains("creating a batch"), "\(run.stderr)")
+        let attempts = try queryCheckpoint(dir.file("in.results.jsonl.sluice.db"), "SELECT custom_id, attempts, state FROM items ORDER BY id")
+        #expect(attempts == [["m0", "1", "0"], ["m1", "1", "0"], ["m2", "1", "0"], ["m3", "0", "0"], ["m4", "0", "0"], ["m5", "0", "0"]], "\(attempts)")
+    }
+
     /// `--reuse` in batch mode: what an earlier job answered is not sent again; only the new requests travel.
     @Test func reuseTakesAnEarlierJobsAnswersInBatchMode() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])

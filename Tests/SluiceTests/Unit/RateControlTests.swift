@@ -308,9 +308,9 @@ struct RateBudgetTests {
 
     @Test func tokenEstimatesAreCorrected() {
         let budget = RateBudget(requestsPerMinute: nil, tokensPerMinute: 6000, control: RunControl())
-        #expect(budget.estimate(bodyBytes: 400, maxTokens: 50) == 150)
+        #expect(budget.estimate(TokenEstimate(prompt: 100, outputCap: 50)) == 150)
         budget.correct(estimated: 150, actual: 130, completion: 30)
-        #expect(budget.estimate(bodyBytes: 400) == 130)
+        #expect(budget.estimate(TokenEstimate(prompt: 100, outputCap: nil)) == 130)
     }
 
     @Test func stoppingWakesAWaitingRequest() async {
