@@ -12,6 +12,12 @@ struct BatchDedupTests {
         return dir.file(name)
     }
 
+    /// A batch-mode job over `count` prompts cycling through `distinct` texts (`in.jsonl` in `dir`): its arguments.
+    func batchJob(_ dir: TemporaryDirectory, mock: MockGatewayProcess, count: Int, distinct: Int, _ extra: [String] = []) -> [String] {
+        let input = repeated(dir, "in.jsonl", count: count, distinct: distinct)
+        return ["run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1"] + extra
+    }
+
     func batchStats(_ mock: MockGatewayProcess) async throws -> (batch: [String: Any], live: Int, bodies: [String: Int]) {
         let stats = try await mock.stats()
         return (stats.raw["batch"] as? [String: Any] ?? [:], stats.totalRequests, stats.bodies)
@@ -32,11 +38,7 @@ struct BatchDedupTests {
     @Test func identicalRequestsTravelInABatchOnceAndEveryItemHasItsAnswer() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "1"])
         let dir = TemporaryDirectory()
-        let input = repeated(dir, "in.jsonl", count: 300, distinct: 100)
-        let run = try await runSluice([
-            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--batch-max-lines", "120",
-            "--poll-interval", "0.1",
-        ])
+        let run = try await runSluice(batchJob(dir, mock: mock, count: 300, distinct: 100, ["--batch-max-lines", "120"]))
         #expect(run.status == 0, "\(run.stderr)")
         let (batch, live, bodies) = try await batchStats(mock)
         #expect(batch["batches_created"] as? Int == 1 && batch["lines_answered"] as? Int == 100 && live == 0, "\(batch)")
@@ -56,11 +58,7 @@ struct BatchDedupTests {
     func ridersSurviveACrashAndAResume(_ point: String) async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.5"])
         let dir = TemporaryDirectory()
-        let input = repeated(dir, "in.jsonl", count: 90, distinct: 30)
-        let arguments = [
-            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--batch-max-lines", "40",
-            "--poll-interval", "0.1",
-        ]
+        let arguments = batchJob(dir, mock: mock, count: 90, distinct: 30, ["--batch-max-lines", "40"])
         let crashed = try await runSluice(arguments, environment: ["SLUICE_CRASH_AT": point])
         #expect(crashed.status == 9, "\(point): \(crashed.stderr)")
         let resumed = try await runSluice(arguments)
@@ -76,10 +74,7 @@ struct BatchDedupTests {
     @Test func ridersAreCommittedWithTheirLine() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])
         let dir = TemporaryDirectory()
-        let input = repeated(dir, "in.jsonl", count: 1_200, distinct: 600)
-        let arguments = [
-            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
-        ]
+        let arguments = batchJob(dir, mock: mock, count: 1_200, distinct: 600)
         let crashed = try await runSluice(arguments, environment: ["SLUICE_CRASH_AT": "batch-group-committed"])
         #expect(crashed.status == 9, "\(crashed.stderr)")
         let checkpoint = dir.file("in.results.jsonl.sluice.db")
@@ -132,11 +127,7 @@ struct BatchDedupTests {
     @Test func noDedupSendsEveryLine() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])
         let dir = TemporaryDirectory()
-        let input = repeated(dir, "in.jsonl", count: 30, distinct: 10)
-        let run = try await runSluice([
-            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "batch", "--poll-interval", "0.1",
-            "--no-dedup",
-        ])
+        let run = try await runSluice(batchJob(dir, mock: mock, count: 30, distinct: 10, ["--no-dedup"]))
         #expect(run.status == 0, "\(run.stderr)")
         let (batch, _, _) = try await batchStats(mock)
         #expect(batch["lines_answered"] as? Int == 30, "\(batch)")
