@@ -14,7 +14,7 @@ extension BatchDispatcher {
             let leased = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if leased.isEmpty { break }
             if try await sentLiveForDeadline(leased) { continue }
-            let (sent, riders) = try await share(withFollowUps(leased))
+            let (sent, riders) = try await share(leased)
             let limits = budget.withLock { $0 }
             let (files, apart) = BatchFile.pack(
                 packEmbeddings(sent, tokenLimit: { limits.limit(for: $0) }), riders: riders, builder: lines, maxLines: settings.maxLines,

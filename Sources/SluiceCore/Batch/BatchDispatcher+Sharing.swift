@@ -12,14 +12,18 @@ extension BatchDispatcher {
 
     /// What a lease sends: one line per distinct request. Items whose request this job (or a `--reuse`
     /// checkpoint) already answered take that answer now; items identical to a line of an open batch join it;
-    /// identical items of the lease ride with the first of them (`riders`, by that line's id).
-    func share(_ items: [DispatchItem]) async throws -> (lines: [DispatchItem], riders: [Int64: [DispatchItem]]) {
-        guard let sharing = parts.sharing else { return (items, [:]) }
+    /// identical items of the lease ride with the first of them (`riders`, by that line's id). A re-ask goes as its
+    /// follow-up line (`withFollowUps`), and the items identical to its own request ride with it: they take the
+    /// answer the re-ask is accepted with, instead of sending the request that answered invalid JSON again.
+    func share(_ leased: [DispatchItem]) async throws -> (lines: [DispatchItem], riders: [Int64: [DispatchItem]]) {
+        let sent = withFollowUps(leased)
+        guard let sharing = parts.sharing else { return (sent, [:]) }
         let reasked = Set(followUps.withLock { $0.keys })
-        let digest = { self.sharedDigest($0, reasked: reasked) }
+        let asSent = Dictionary(sent.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let digest = { self.sharedDigest($0) }
         let groups =
             sharing.deduplicate
-            ? BatchSharing.groups(items, digest: digest) : items.map { BatchSharing.Group(digest: digest($0), items: [$0]) }
+            ? BatchSharing.groups(leased, digest: digest) : leased.map { BatchSharing.Group(digest: digest($0), items: [$0]) }
         let open = openRequests.withLock { $0 }
         var lines: [DispatchItem] = []
         var riders: [Int64: [DispatchItem]] = [:]
@@ -29,7 +33,13 @@ extension BatchDispatcher {
         for group in groups {
             let first = group.items[0]
             guard let key = group.digest else {
-                lines += group.items
+                lines += group.items.map { asSent[$0.id] ?? $0 }
+                continue
+            }
+            if group.items.contains(where: { reasked.contains($0.id) }) {
+                let (asking, fresh) = (group.items.filter { reasked.contains($0.id) }, group.items.filter { !reasked.contains($0.id) })
+                lines += asking.map { asSent[$0.id] ?? $0 }
+                if !fresh.isEmpty { riders[asking[0].id] = fresh }
                 continue
             }
             if case .answer(let answer, let source)? = await sharing.earlierAnswer(digest: key, endpoint: first.endpoint, body: first.body) {

@@ -104,6 +104,27 @@ struct BatchDedupTests {
         #expect(attempts == [["m0", "1", "0"], ["m1", "1", "0"], ["m2", "1", "0"], ["m3", "0", "0"], ["m4", "0", "0"], ["m5", "0", "0"]], "\(attempts)")
     }
 
+    /// A line whose answer is not the JSON asked for goes to a follow-up batch with the reason; the items identical to
+    /// it ride with the follow-up line and take the answer it is accepted with, instead of sending the request that
+    /// answered prose again (`mock-stubborn-json` answers JSON only once told why).
+    @Test func ridersOfAReaskedLineTakeItsAcceptedAnswer() async throws {
+        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
+        let dir = TemporaryDirectory()
+        let text = (0..<6).map { #"{"id":"q\#($0)","messages":[{"role":"user","content":"Is \#($0 % 2) even?"}],"temperature":0}"# }
+        writeFile(dir.file("in.jsonl"), Data((text.joined(separator: "\n") + "\n").utf8))
+        let run = try await runSluice([
+            "run", "--input", dir.file("in.jsonl"), "--model", "mock-stubborn-json", "--base-url", mock.baseURL, "--no-progress", "--expect-json",
+            "--mode", "batch", "--poll-interval", "0.1",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let batch = try await mock.stats().raw["batch"] as? [String: Any] ?? [:]
+        // Two requests, each asked twice (the prose answer, then the re-ask); never the first request again.
+        #expect(batch["batches_created"] as? Int == 2 && batch["lines_answered"] as? Int == 4, "\(batch)")
+        let sources = try queryCheckpoint(
+            dir.file("in.results.jsonl.sluice.db"), "SELECT count(*) FROM items WHERE state = 2 AND answer_source LIKE 'dedup:q%'")
+        #expect(sources == [["4"]])
+    }
+
     /// `--reuse` in batch mode: what an earlier job answered is not sent again; only the new requests travel.
     @Test func reuseTakesAnEarlierJobsAnswersInBatchMode() async throws {
         let mock = try await MockGatewayProcess(["--batch-seconds", "0.3"])
