@@ -84,7 +84,7 @@ extension BatchDispatcher {
         let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.members.map(\.id))
         CrashPoint.reach("batch-recorded")
         let record = BatchRecord(
-            row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: file.items.count,
+            row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: file.members.count,
             createdAt: Date().timeIntervalSince1970)
         var batch = Watched(record: record, interval: settings.pollSeconds, model: file.model, tokens: file.tokens)
         batch.openAtCreate = budget.withLock { budget in
