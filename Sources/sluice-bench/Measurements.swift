@@ -28,16 +28,19 @@ struct Measurements {
         var peakRSS: Double
     }
 
-    /// `sluice`: another binary than this build's (the baseline's) when given.
-    func runSluice(_ dir: String, input: String, mock: MockProcess, _ extra: [String], sluice: String? = nil) throws -> SluiceRun {
+    /// `sluice`: another binary than this build's (the baseline's) when given. `core`: run it on that core only
+    /// (`taskset`, which execs it, so the rusage is still sluice's).
+    func runSluice(_ dir: String, input: String, mock: MockProcess, _ extra: [String], sluice: String? = nil, core: Int? = nil) throws -> SluiceRun {
         let start = ContinuousClock.now
-        let child = try ChildProcess(
-            sluice ?? binDirectory + "/sluice",
+        let binary = sluice ?? binDirectory + "/sluice"
+        let arguments =
             [
                 "run", "--input", input, "--model", "bench-model", "--base-url", mock.baseURL,
                 "--output", dir + "/out.results.jsonl", "--no-progress", "--timeout", "120",
-            ] + extra,
-            log: dir + "/sluice.log")
+            ] + extra
+        let child =
+            try core.map { try ChildProcess(Self.taskset, ["-c", String($0), binary] + arguments, log: dir + "/sluice.log") }
+            ?? ChildProcess(binary, arguments, log: dir + "/sluice.log")
         let status = child.wait()
         let run = SluiceRun(status: status, wall: seconds(since: start), cpu: child.cpuSeconds, peakRSS: child.peakRSSMegabytes)
         guard status == 0 else { throw BenchError("sluice exited \(status); see \(dir)/sluice.log") }

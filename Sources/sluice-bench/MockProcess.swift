@@ -11,12 +11,14 @@ final class MockProcess {
     let tls: Bool
     var baseURL: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)/v1" }
 
-    init(binDirectory: String, workDirectory: String, _ arguments: [String]) async throws {
+    /// `core`: the mock runs on that core only (`taskset`).
+    init(binDirectory: String, workDirectory: String, _ arguments: [String], core: Int? = nil) async throws {
         tls = arguments.contains("--tls-cert")
         let portFile = workDirectory + "/mock.port"
         unlink(portFile)
+        let command = [binDirectory + "/sluice-mock", "--port", "0", "--port-file", portFile] + arguments
         process = try ChildProcess(
-            binDirectory + "/sluice-mock", ["--port", "0", "--port-file", portFile] + arguments,
+            core == nil ? command[0] : Measurements.taskset, core.map { ["-c", String($0)] + command } ?? Array(command.dropFirst()),
             log: workDirectory + "/mock.log")
         var found: Int?
         for _ in 0..<400 where found == nil {
