@@ -26,7 +26,7 @@ extension Measurements {
         let baseline = baselineBin.map { $0 + "/sluice" }.flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
         let what = "\(format(Double(items))) items, zero latency, C = 64"
         guard let baselineBin, let baseline else {
-            let current = try await pairs(dir: dir, input: input, baseline: nil, rounds: rounds, pinned: false)
+            let current = try await pairs(dir: dir, input: input, baseline: nil, rounds: rounds, pinned: nil)
             let cpu = median(current.map { $0.current.cpu / Double(items) * 1e6 })
             let rss = median(current.map(\.current.peakRSS))
             let why =
@@ -39,7 +39,7 @@ extension Measurements {
             ]
         }
         let name = Self.baselineName(baselineBin)
-        let runs = try await pairs(dir: dir, input: input, baseline: baseline, rounds: rounds, pinned: false)
+        let runs = try await pairs(dir: dir, input: input, baseline: baseline, rounds: rounds, pinned: nil)
         var rows = [
             cpuRow(
                 runs, items: items, measurement: "sluice CPU per item (user+sys) against \(name), same run (\(what), \(rounds) interleaved pairs)", held: true),
@@ -49,28 +49,50 @@ extension Measurements {
                     + " (\(format(median(runs.map(\.current.peakRSS)), 1)) MB against \(format(median(runs.compactMap(\.baseline?.peakRSS)), 1)) MB)",
                 target: "≤ 1.15x", met: median(runs.map { $0.current.peakRSS / ($0.baseline?.peakRSS ?? 1) }) <= 1.15),
         ]
-        if ProcessInfo.processInfo.activeProcessorCount >= 2, FileManager.default.isExecutableFile(atPath: Self.taskset) {
-            let pinned = try await pairs(dir: dir, input: input, baseline: baseline, rounds: rounds, pinned: true)
-            rows.append(
-                cpuRow(pinned, items: items, measurement: "the same, the mock pinned to core 0 and sluice to core 1 (taskset; shown, not held)", held: false))
+        let cores = Self.allowedCores()
+        if cores.count >= 2, FileManager.default.isExecutableFile(atPath: Self.taskset) {
+            let measurement = "the same, the mock pinned to core \(cores[0]) and sluice to core \(cores[1]) (taskset; shown, not held)"
+            do {
+                let pinned = try await pairs(dir: dir, input: input, baseline: baseline, rounds: rounds, pinned: (cores[0], cores[1]))
+                rows.append(cpuRow(pinned, items: items, measurement: measurement, held: false))
+            } catch {
+                rows.append(BenchRow(measurement: measurement, figure: "not measured: \(error)", target: "-", met: nil))
+            }
         }
         return rows
     }
 
     private typealias Pair = (current: SluiceRun, baseline: SluiceRun?)
 
-    /// `rounds` runs of this build, each followed by one of the baseline's when there is one, against one mock.
-    private func pairs(dir: String, input: String, baseline: String?, rounds: Int, pinned: Bool) async throws -> [Pair] {
-        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"], core: pinned ? 0 : nil)
+    /// `rounds` pairs of runs against one mock: this build and the baseline's (when there is one), in turns first
+    /// (so neither is always the one that follows the other). `pinned`: the mock's core and sluice's.
+    private func pairs(dir: String, input: String, baseline: String?, rounds: Int, pinned: (mock: Int, sluice: Int)?) async throws -> [Pair] {
+        let mock = try await MockProcess(binDirectory: binDirectory, workDirectory: dir, ["--no-body-counts", "--threads", "1"], core: pinned?.mock)
         defer { mock.stop() }
         // A fresh output and checkpoint for every run (a kept one would resume); removed after, they are large.
         func measure(_ sluice: String?, _ name: String) throws -> SluiceRun {
             let runDirectory = try folder("baseline/" + name)
             defer { try? FileManager.default.removeItem(atPath: runDirectory) }
-            return try runSluice(runDirectory, input: input, mock: mock, ["--concurrency", "64"], sluice: sluice, core: pinned ? 1 : nil)
+            return try runSluice(runDirectory, input: input, mock: mock, ["--concurrency", "64"], sluice: sluice, core: pinned?.sluice)
         }
         return try (0..<rounds).map { round in
-            (try measure(nil, "current-\(round)"), try baseline.map { try measure($0, "baseline-\(round)") })
+            guard let baseline, round % 2 == 1 else {
+                return (try measure(nil, "current-\(round)"), try baseline.map { try measure($0, "baseline-\(round)") })
+            }
+            let old = try measure(baseline, "baseline-\(round)")
+            return (try measure(nil, "current-\(round)"), old)
+        }
+    }
+
+    /// The cores this process may run on (`Cpus_allowed_list` in /proc/self/status), in order.
+    static func allowedCores() -> [Int] {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") })
+        else { return [] }
+        return line.dropFirst("Cpus_allowed_list:".count).split(separator: ",").flatMap { range -> [Int] in
+            let ends = range.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard let low = ends.first, let high = ends.last, high >= low else { return [] }
+            return Array(low...high)
         }
     }
 

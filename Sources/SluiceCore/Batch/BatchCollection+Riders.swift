@@ -60,10 +60,12 @@ extension BatchCollection {
         switch fates[group] {
         case .answered(let answer)?:
             shared += 1
+            followUps[item.id] = nil
             let digest = AnswerSharing.digest(endpoint: item.endpoint, model: item.model ?? defaultModel ?? "", body: item.body)
             return .finished(OutcomeBuilder.shared(answer, source: "dedup:\(answer.customID)", item: item, digest: digest))
         case .failed(let line, let customID)?:
             failed += 1
+            followUps[item.id] = nil
             var outcome = OutcomeBuilder.unsent(item, succeeded: false, attempts: item.previousAttempts)
             outcome.httpStatus = line.httpStatus
             outcome.response = line.response
@@ -74,9 +76,11 @@ extension BatchCollection {
         case .again(let rerouted)?:
             return uncharged(item, rerouted: rerouted)
         case nil:
-            // No item of the group had a line (the batch failed, or lost them): the first is charged as a missing line.
-            if unansweredGroups.insert(group).inserted { return nil }
-            return uncharged(item, rerouted: auto)
+            // No item of the group had a line back (the batch failed, or lost them): its line is charged as a missing
+            // line (the re-asked item when there is one: its follow-up was the line), the others go again uncharged.
+            let members = rideMembers[group]
+            let line = members.first { followUps[$0.id] != nil } ?? members[0]
+            return item.id == line.id ? nil : uncharged(item, rerouted: auto)
         }
     }
 

@@ -40,12 +40,10 @@ struct BatchCollection {
         var body: [UInt8]
         var reasks: Int
     }
-    /// Riders (`BatchSharing`): each one's group of identical requests, what the group's line came to, and
-    /// the groups none of whose items had a line (the first such item is charged, the others ride free).
+    /// Riders (`BatchSharing`): each one's group of identical requests, and what the group's line came to.
     var rideGroup: [Int64: Int] = [:]
     var rideMembers: [[DispatchItem]] = []
     var fates: [Int: Fate] = [:]
-    var unansweredGroups: Set<Int> = []
     /// Riders that took their line's answer.
     var shared = 0
     private var duplicates = 0

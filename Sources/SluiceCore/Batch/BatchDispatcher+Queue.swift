@@ -14,12 +14,18 @@ extension BatchDispatcher {
             let leased = try await parts.store.lease(limit: settings.maxLines, route: .batch)
             if leased.isEmpty { break }
             if try await sentLiveForDeadline(leased) { continue }
+            let reaskedNow = Set(followUps.withLock { $0.keys })
             let (sent, riders) = try await share(leased)
             let limits = budget.withLock { $0 }
-            let (files, apart) = BatchFile.pack(
+            var (files, apart) = BatchFile.pack(
                 packEmbeddings(sent, tokenLimit: { limits.limit(for: $0) }), riders: riders, builder: lines, maxLines: settings.maxLines,
                 maxBytes: settings.maxBytes,
                 tokenLimit: { limits.limit(for: $0) })
+            // Items riding with a re-ask's follow-up line that no file can hold go again uncharged: their own request may fit.
+            let followingReasks = Set(riders.filter { reaskedNow.contains($0.key) }.values.flatMap { $0.map(\.id) })
+            try await release((apart.tooLarge + apart.overTokenLimit).map(\.0).filter { followingReasks.contains($0.id) })
+            apart.tooLarge.removeAll { followingReasks.contains($0.0.id) }
+            apart.overTokenLimit.removeAll { followingReasks.contains($0.0.id) }
             try await setApart(apart.tooLarge, code: "batch_line_too_large", what: "over --batch-max-bytes \(settings.maxBytes)") {
                 "the request is \($0) bytes as a batch line, over --batch-max-bytes \(self.settings.maxBytes); no batch file can hold it (--mode auto sends such lines live)"
             }

@@ -36,10 +36,11 @@ extension BatchDispatcher {
                 lines += group.items.map { asSent[$0.id] ?? $0 }
                 continue
             }
-            if group.items.contains(where: { reasked.contains($0.id) }) {
-                let (asking, fresh) = (group.items.filter { reasked.contains($0.id) }, group.items.filter { !reasked.contains($0.id) })
-                lines += asking.map { asSent[$0.id] ?? $0 }
-                if !fresh.isEmpty { riders[asking[0].id] = fresh }
+            if let asking = group.items.first(where: { reasked.contains($0.id) }) {
+                // One follow-up line for the group (another re-asked item of it takes the same accepted answer).
+                lines.append(asSent[asking.id] ?? asking)
+                let others = group.items.filter { $0.id != asking.id }
+                if !others.isEmpty { riders[asking.id] = others }
                 continue
             }
             if case .answer(let answer, let source)? = await sharing.earlierAnswer(digest: key, endpoint: first.endpoint, body: first.body) {
@@ -67,11 +68,11 @@ extension BatchDispatcher {
         return (lines, riders)
     }
 
-    /// The riders of a group of identical items, given the batch's lines: all but the one a packed line carries,
-    /// or all but the first.
-    static func riders(in group: [DispatchItem], lines: [DispatchItem]) -> [Int64] {
+    /// The riders of a group of identical items, given the batch's lines: all but its line, which is the item a
+    /// packed line carries, else the one re-asked (`share` sends a group's follow-up line), else the first.
+    static func riders(in group: [DispatchItem], lines: [DispatchItem], reasked: Set<Int64>) -> [Int64] {
         let packed = Set(lines.flatMap { $0.members?.map(\.id) ?? [] })
-        let line = group.first { packed.contains($0.id) } ?? group[0]
+        let line = group.first { packed.contains($0.id) } ?? group.first { reasked.contains($0.id) } ?? group[0]
         return group.filter { $0.id != line.id }.map(\.id)
     }
 
@@ -80,7 +81,8 @@ extension BatchDispatcher {
         let groups = rideGroups(items)
         guard !groups.isEmpty else { return [] }
         let sent = lines(of: items, packs: try await packs(of: record, items: items).packs)
-        return groups.reduce(into: Set<Int64>()) { $0.formUnion(Self.riders(in: $1, lines: sent)) }
+        let reasked = Set(followUps.withLock { $0.keys })
+        return groups.reduce(into: Set<Int64>()) { $0.formUnion(Self.riders(in: $1, lines: sent, reasked: reasked)) }
     }
 
     /// The batch's items grouped by request, as `share` rode them, for `BatchCollection` (riders take their line's answer).

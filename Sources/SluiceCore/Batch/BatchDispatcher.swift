@@ -229,7 +229,7 @@ package final class BatchDispatcher: Service, Sendable {
             // The lines as they were sent: packed embeddings put back together, riders (identical requests) left out.
             let items = try await parts.store.batchItems(record.row)
             let sent = self.lines(of: items, packs: try await packs(of: record, items: items).packs)
-            let riders = rideGroups(items).reduce(into: Set<Int64>()) { $0.formUnion(Self.riders(in: $1, lines: sent)) }
+            let riders = rideGroups(items).reduce(into: Set<Int64>()) { $0.formUnion(Self.riders(in: $1, lines: sent, reasked: [])) }
             for item in sent where !riders.contains(item.id) {
                 let line = BatchFile.line(for: item, builder: lines)
                 batch.model = line.model

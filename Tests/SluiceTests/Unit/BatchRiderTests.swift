@@ -135,4 +135,20 @@ struct BatchRiderTests {
             return
         }
     }
+
+    /// When no line came back, the group's line is its re-asked item (its follow-up was the line), wherever it stands
+    /// in input order: that one is charged, the item riding with it is not.
+    @Test func whenNoLineCameBackAReaskedItemIsItsGroupsLine() {
+        let items = [Self.item(1, "a"), Self.item(5, "a")]
+        var collection = BatchCollection(batchID: "b1", items: items, auto: false, maxAttempts: 5, batchFailure: "expired")
+        collection.defaultModel = "m"
+        collection.followUps = [5: BatchCollection.FollowUp(body: Array("{}".utf8), reasks: 1)]
+        collection.ride([items])
+        collection.read([])
+        let events = collection.events(batchStatus: "failed")
+        guard events.count == 2, case .released(1, attempts: 0) = events[0], case .released(5, attempts: 1) = events[1] else {
+            Issue.record("\(events)")
+            return
+        }
+    }
 }
