@@ -16,41 +16,43 @@ extension BatchDispatcher {
     /// follow-up line (`withFollowUps`), and the items identical to its own request ride with it: they take the
     /// answer the re-ask is accepted with, instead of sending the request that answered invalid JSON again.
     func share(_ leased: [DispatchItem]) async throws -> (lines: [DispatchItem], riders: [Int64: [DispatchItem]]) {
-        let sent = withFollowUps(leased)
-        guard let sharing = parts.sharing else { return (sent, [:]) }
-        let reasked = Set(followUps.withLock { $0.keys })
-        let asSent = Dictionary(sent.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let digest = { self.sharedDigest($0) }
-        let groups =
-            sharing.deduplicate
-            ? BatchSharing.groups(leased, digest: digest) : leased.map { BatchSharing.Group(digest: digest($0), items: [$0]) }
+        guard let sharing = parts.sharing else { return (withFollowUps(leased), [:]) }
+        let asked = followUps.withLock { $0 }
+        // Repeats only: a lease of 50,000 distinct requests makes no group (memory stays that of the lease).
+        var riders: [Int64: [DispatchItem]] = [:]
+        var riding: Set<Int64> = []
+        for group in sharing.deduplicate ? BatchSharing.repeatedGroups(leased, digest: { self.sharedDigest($0) }) : [] {
+            // A re-ask's follow-up is the group's line (one per group): the others take the answer it is accepted with.
+            let line = group.first { asked[$0.id] != nil } ?? group[0]
+            riders[line.id] = group.filter { $0.id != line.id }
+            riding.formUnion(riders[line.id]!.map(\.id))
+        }
         let open = openRequests.withLock { $0 }
         var lines: [DispatchItem] = []
-        var riders: [Int64: [DispatchItem]] = [:]
         var answered: [CheckpointEvent] = []
         var joining: [Int64: [Int64]] = [:]
         var (deduplicated, reused) = (0, 0)
-        for group in groups {
-            let first = group.items[0]
-            guard let key = group.digest else {
-                lines += group.items.map { asSent[$0.id] ?? $0 }
+        for item in leased where !riding.contains(item.id) {
+            let group = [item] + (riders[item.id] ?? [])
+            if let followUp = asked[item.id] {
+                var sent = item
+                sent.body = followUp.body
+                lines.append(sent)
                 continue
             }
-            if let asking = group.items.first(where: { reasked.contains($0.id) }) {
-                // One follow-up line for the group (another re-asked item of it takes the same accepted answer).
-                lines.append(asSent[asking.id] ?? asking)
-                let others = group.items.filter { $0.id != asking.id }
-                if !others.isEmpty { riders[asking.id] = others }
+            guard let key = sharedDigest(item) else {
+                lines.append(item)
                 continue
             }
-            if case .answer(let answer, let source)? = await sharing.earlierAnswer(digest: key, endpoint: first.endpoint, body: first.body) {
-                answered += group.items.map { .finished(OutcomeBuilder.shared(answer, source: source, item: $0, digest: key)) }
-                if source.hasPrefix("reuse:") { reused += group.items.count } else { deduplicated += group.items.count }
+            if case .answer(let answer, let source)? = await sharing.earlierAnswer(digest: key, endpoint: item.endpoint, body: item.body) {
+                riders[item.id] = nil
+                answered += group.map { .finished(OutcomeBuilder.shared(answer, source: source, item: $0, digest: key)) }
+                if source.hasPrefix("reuse:") { reused += group.count } else { deduplicated += group.count }
             } else if sharing.deduplicate, let row = open.batch(carrying: key) {
-                joining[row, default: []] += group.items.map(\.id)
+                riders[item.id] = nil
+                joining[row, default: []] += group.map(\.id)
             } else {
-                lines.append(first)
-                if group.items.count > 1 { riders[first.id] = Array(group.items.dropFirst()) }
+                lines.append(item)
             }
         }
         if !answered.isEmpty {
@@ -88,6 +90,6 @@ extension BatchDispatcher {
     /// The batch's items grouped by request, as `share` rode them, for `BatchCollection` (riders take their line's answer).
     func rideGroups(_ items: [DispatchItem]) -> [[DispatchItem]] {
         guard parts.sharing?.deduplicate == true else { return [] }
-        return BatchSharing.groups(items, digest: { self.sharedDigest($0) }).map(\.items).filter { $0.count > 1 }
+        return BatchSharing.repeatedGroups(items, digest: { self.sharedDigest($0) })
     }
 }

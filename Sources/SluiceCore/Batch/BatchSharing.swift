@@ -5,29 +5,32 @@
 /// batch as riders. Riders are recorded to the batch in the checkpoint like its lines, so a crash or a
 /// resume loses nothing: the batch's collection settles them.
 enum BatchSharing {
-    /// Identical items, in the order the first of them came: `items[0]` travels, the rest ride.
-    struct Group {
-        /// Nil for an item that is not shared (a re-ask's follow-up: its conversation is its own).
-        var digest: UInt64?
-        var items: [DispatchItem]
-    }
-
-    /// The items grouped by request. Two items are identical when their digests are equal and their endpoints
-    /// and bodies too (a digest collision makes two groups, not a wrong answer).
-    static func groups(_ items: [DispatchItem], digest: (DispatchItem) -> UInt64?) -> [Group] {
-        var groups: [Group] = []
-        var byDigest: [UInt64: Int] = [:]
-        for item in items {
-            guard let key = digest(item) else {
-                groups.append(Group(digest: nil, items: [item]))
-                continue
+    /// The groups of identical items (more than one each, in input order): equal digests, then equal endpoints and
+    /// bodies (a digest collision makes two groups, not a wrong answer). `digest` nil: never grouped (a re-ask).
+    /// A lease or a batch holds up to 50,000 items, nearly all distinct: the digests are sorted once, and arrays
+    /// are made for repeats only.
+    static func repeatedGroups(_ items: [DispatchItem], digest: (DispatchItem) -> UInt64?) -> [[DispatchItem]] {
+        let keys = items.map(digest)
+        let order = items.indices.filter { keys[$0] != nil }.sorted { (keys[$0]!, $0) < (keys[$1]!, $1) }
+        var groups: [[DispatchItem]] = []
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count, keys[order[end]] == keys[order[start]] { end += 1 }
+            if end - start > 1 {
+                // Equal digests, in input order: equal bodies make a group (a collision makes two).
+                var same: [[DispatchItem]] = []
+                for index in order[start..<end] {
+                    let item = items[index]
+                    if let found = same.firstIndex(where: { $0[0].endpoint == item.endpoint && $0[0].body == item.body }) {
+                        same[found].append(item)
+                    } else {
+                        same.append([item])
+                    }
+                }
+                groups += same.filter { $0.count > 1 }
             }
-            if let index = byDigest[key], groups[index].items[0].endpoint == item.endpoint, groups[index].items[0].body == item.body {
-                groups[index].items.append(item)
-                continue
-            }
-            if byDigest[key] == nil { byDigest[key] = groups.count }
-            groups.append(Group(digest: key, items: [item]))
+            start = end
         }
         return groups
     }

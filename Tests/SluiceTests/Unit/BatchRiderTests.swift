@@ -24,8 +24,7 @@ struct BatchRiderTests {
         let items = [Self.item(1, "a"), Self.item(3, "b"), Self.item(2, "a", attempts: 1)]
         var collection = BatchCollection(batchID: "b1", items: items, auto: auto, maxAttempts: maxAttempts, batchFailure: batchFailure)
         collection.defaultModel = "m"
-        let groups = BatchSharing.groups(items) { AnswerSharing.digest(endpoint: $0.endpoint, model: "m", body: $0.body) }
-        collection.ride(groups.map(\.items).filter { $0.count > 1 })
+        collection.ride(BatchSharing.repeatedGroups(items) { AnswerSharing.digest(endpoint: $0.endpoint, model: "m", body: $0.body) })
         collection.read([Array(output.map { $0 + "\n" }.joined().utf8)])
         var events: [Int64: CheckpointEvent] = [:]
         for event in collection.events(batchStatus: "completed") {
@@ -41,10 +40,13 @@ struct BatchRiderTests {
     @Test func identicalItemsAreGroupedInInputOrderAndACollisionIsNoMatch() {
         let items = [Self.item(1, "a"), Self.item(2, "b"), Self.item(3, "a"), Self.item(4, "c")]
         // Every item given the same digest: only equal bodies group.
-        let groups = BatchSharing.groups(items) { _ in 42 }
-        #expect(groups.map { $0.items.map(\.id) } == [[1, 3], [2], [4]])
+        #expect(BatchSharing.repeatedGroups(items) { _ in 42 }.map { $0.map(\.id) } == [[1, 3]])
         // No digest (a re-ask): never grouped.
-        #expect(BatchSharing.groups(items) { _ in nil }.count == 4)
+        #expect(BatchSharing.repeatedGroups(items) { _ in nil }.isEmpty)
+        let byText = BatchSharing.repeatedGroups(items + [Self.item(5, "c"), Self.item(6, "a")]) {
+            AnswerSharing.digest(endpoint: $0.endpoint, model: "m", body: $0.body)
+        }
+        #expect(Set(byText.map { $0.map(\.id) }) == [[1, 3, 6], [4, 5]])
     }
 
     @Test func aRiderTakesItsLinesAnswerUnbilled() throws {
