@@ -87,10 +87,11 @@ extension BatchDispatcher {
         }
         CrashPoint.reach("batch-uploaded")
         try await savePacks(of: file, fileID: fileID)
-        let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: file.members.map(\.id))
+        let memberIDs = file.memberIDs
+        let row = try await parts.store.recordBatchFile(fileID: fileID, endpoint: file.endpoint, items: memberIDs)
         CrashPoint.reach("batch-recorded")
         let record = BatchRecord(
-            row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: file.members.count,
+            row: row, fileID: fileID, batchID: nil, endpoint: file.endpoint, state: "uploaded", items: memberIDs.count,
             createdAt: Date().timeIntervalSince1970)
         var batch = Watched(record: record, interval: settings.pollSeconds, model: file.model, tokens: file.tokens)
         batch.openAtCreate = budget.withLock { budget in
@@ -120,7 +121,12 @@ extension BatchDispatcher {
         )
         if parts.sharing?.deduplicate == true {
             let reasked = Set(followUps.withLock { $0.keys })
-            openRequests.withLock { $0.opened(row: row, digests: file.items.flatMap(\.carried).compactMap { sharedDigest($0, reasked: reasked) }) }
+            var digests: [UInt64] = []
+            digests.reserveCapacity(file.items.count)
+            for item in file.items {
+                for carried in item.members ?? [item] { if let digest = sharedDigest(carried, reasked: reasked) { digests.append(digest) } }
+            }
+            openRequests.withLock { $0.opened(row: row, digests: digests) }
         }
         return batch
     }

@@ -28,33 +28,34 @@ extension BatchDispatcher {
             riding.formUnion(riders[line.id]!.map(\.id))
         }
         let open = openRequests.withLock { $0 }
-        var lines: [DispatchItem] = []
+        // Which items do not go as lines of their own; the lines are then the lease itself, or a copy without them
+        // (a lease is up to 50,000 items, and copying it or making an array per item left the heap 20 MB larger).
+        var settled = riding
         var answered: [CheckpointEvent] = []
         var joining: [Int64: [Int64]] = [:]
         var (deduplicated, reused) = (0, 0)
-        for item in leased where !riding.contains(item.id) {
-            let group = [item] + (riders[item.id] ?? [])
-            if let followUp = asked[item.id] {
-                var sent = item
-                sent.body = followUp.body
-                lines.append(sent)
-                continue
-            }
-            guard let key = sharedDigest(item) else {
-                lines.append(item)
-                continue
-            }
+        for item in leased where !riding.contains(item.id) && asked[item.id] == nil {
+            guard let key = sharedDigest(item) else { continue }
             if case .answer(let answer, let source)? = await sharing.earlierAnswer(digest: key, endpoint: item.endpoint, body: item.body) {
-                riders[item.id] = nil
+                let group = [item] + (riders.removeValue(forKey: item.id) ?? [])
                 answered += group.map { .finished(OutcomeBuilder.shared(answer, source: source, item: $0, digest: key)) }
                 if source.hasPrefix("reuse:") { reused += group.count } else { deduplicated += group.count }
+                settled.insert(item.id)
             } else if sharing.deduplicate, let row = open.batch(carrying: key) {
-                riders[item.id] = nil
-                joining[row, default: []] += group.map(\.id)
-            } else {
-                lines.append(item)
+                joining[row, default: []] += [item.id] + (riders.removeValue(forKey: item.id) ?? []).map(\.id)
+                settled.insert(item.id)
             }
         }
+        let lines =
+            settled.isEmpty && asked.isEmpty
+            ? leased
+            : leased.compactMap { item -> DispatchItem? in
+                guard !settled.contains(item.id) else { return nil }
+                guard let followUp = asked[item.id] else { return item }
+                var sent = item
+                sent.body = followUp.body
+                return sent
+            }
         if !answered.isEmpty {
             guard await parts.recorder.commitNow(answered) else { throw SluiceError(.checkpoint, "recording shared answers of batch items failed") }
         }

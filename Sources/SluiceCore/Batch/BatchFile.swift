@@ -15,6 +15,15 @@ struct BatchFile {
 
     /// Every item the file's batch settles: its lines' (each member of a packed embeddings line) and its riders'.
     var members: [DispatchItem] { items.flatMap(\.carried) + riders }
+    /// Their ids, without copying the items (a file holds up to 50,000).
+    var memberIDs: [Int64] {
+        var ids: [Int64] = []
+        ids.reserveCapacity(items.count + riders.count)
+        for item in items {
+            if let packed = item.members { ids += packed.map(\.id) } else { ids.append(item.id) }
+        }
+        return ids + riders.map(\.id)
+    }
 
     /// What `pack` set apart: lines no file can take, with their size in bytes or tokens (and their riders).
     struct Apart {
@@ -35,7 +44,8 @@ struct BatchFile {
         let files = plan.files.map { indices in
             BatchFile(
                 endpoint: items[indices[0]].endpoint, model: lines[indices[0]].model, items: indices.map { items[$0] },
-                riders: indices.flatMap { items[$0].carried.flatMap { riders[$0.id] ?? [] } }, bytes: indices.flatMap { lines[$0].bytes },
+                riders: riders.isEmpty ? [] : indices.flatMap { items[$0].carried.flatMap { riders[$0.id] ?? [] } },
+                bytes: indices.flatMap { lines[$0].bytes },
                 tokens: indices.reduce(0) { $0 + lines[$1].estimate.total }, promptTokens: indices.reduce(0) { $0 + lines[$1].estimate.prompt })
         }
         var apart = Apart()
