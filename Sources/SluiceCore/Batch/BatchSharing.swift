@@ -54,8 +54,6 @@ struct OpenBatchRequests: Sendable {
         batches.first { Self.contains($0.digests, digest) }?.row
     }
 
-    var isEmpty: Bool { batches.isEmpty }
-
     private static func contains(_ sorted: [UInt64], _ digest: UInt64) -> Bool {
         var low = 0
         var high = sorted.count

@@ -5,16 +5,22 @@ import Testing
 /// batch go live instead of into batches that would miss the deadline.
 @Suite(.serialized)
 struct DeadlineRoutingTests {
-    @Test func itemsGoLiveWhenBatchesTakeLongerThanWhatIsLeft() async throws {
-        // Batches take 3 s; the enqueued-token limit lets one 10-line file (about 620 tokens) open at a time.
-        let mock = try await MockGatewayProcess(["--batch-seconds", "3"])
+    /// 40 items in `auto`, 10-line files, and an enqueued-token limit that lets one file (about 620 tokens) open at a
+    /// time; batches take `batchSeconds`, and `--deadline` is `deadlineIn` seconds away.
+    func runAuto(batchSeconds: String, deadlineIn: Double) async throws -> (mock: MockGatewayProcess, dir: TemporaryDirectory, run: Finished) {
+        let mock = try await MockGatewayProcess(["--batch-seconds", batchSeconds])
         let dir = TemporaryDirectory()
         let input = dir.writePrompts("in.jsonl", count: 40)
-        let deadline = ISO8601DateFormatter().string(from: Date().addingTimeInterval(6))
+        let deadline = ISO8601DateFormatter().string(from: Date().addingTimeInterval(deadlineIn))
         let run = try await runSluice([
             "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "auto", "--batch-max-lines", "10",
             "--poll-interval", "0.1", "--body", "max_tokens=40", "--batch-max-enqueued-tokens", "700", "--deadline", deadline,
         ])
+        return (mock, dir, run)
+    }
+
+    @Test func itemsGoLiveWhenBatchesTakeLongerThanWhatIsLeft() async throws {
+        let (mock, dir, run) = try await runAuto(batchSeconds: "3", deadlineIn: 6)
         #expect(run.status == 0, "\(run.stderr)")
         let db = dir.file("in.results.jsonl.sluice.db")
         #expect(try checkpointCount(db, "state = 2") == 40)
@@ -29,14 +35,7 @@ struct DeadlineRoutingTests {
 
     /// A deadline far off: every line goes through batches.
     @Test func aFarDeadlineBatchesEverything() async throws {
-        let mock = try await MockGatewayProcess(["--batch-seconds", "0.2"])
-        let dir = TemporaryDirectory()
-        let input = dir.writePrompts("in.jsonl", count: 40)
-        let deadline = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
-        let run = try await runSluice([
-            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--mode", "auto", "--batch-max-lines", "10",
-            "--poll-interval", "0.1", "--body", "max_tokens=40", "--batch-max-enqueued-tokens", "700", "--deadline", deadline,
-        ])
+        let (mock, _, run) = try await runAuto(batchSeconds: "0.2", deadlineIn: 3600)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try await mock.stats().totalRequests == 0, "nothing went live")
         #expect(!run.stdout.contains("sent live instead"), "\(run.stdout)")
