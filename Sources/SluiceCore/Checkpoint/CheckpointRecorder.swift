@@ -6,7 +6,8 @@ import Synchronization
 /// when idle, each event is committed right away. A worker that must not move on
 /// before its events are in the checkpoint (the scheduler, which keeps an answer's
 /// request slot until then, so that a kill loses fewer answers than the
-/// concurrency) waits with `recordAndWait`; the others do not wait.
+/// concurrency) hands its slot over with the outcome (`record(_:then:)`) or waits with `recordAndWait`;
+/// the others do not wait.
 ///
 /// A service of the run: it commits until the graceful shutdown, then commits
 /// what is left and ends. Whatever is handed over after that (items released
@@ -14,6 +15,7 @@ import Synchronization
 ///
 /// ```swift
 /// recorder.record(.finished(outcome))      // returns at once
+/// recorder.record([.finished(outcome)]) { slots.release() }   // returns at once; the slot goes back once committed
 /// await recorder.recordAndWait([.finished(outcome)])   // returns once committed
 /// try await recorder.run()                 // in the run's ServiceGroup
 /// await recorder.commitRemaining()         // after the group ends
@@ -24,6 +26,8 @@ package final class CheckpointRecorder: Service {
         /// Workers waiting for the events they handed over to be committed, by ticket.
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextTicket: UInt64 = 0
+        /// What workers that did not wait asked to run once their events are committed.
+        var afterCommit: [@Sendable () -> Void] = []
         /// The commit loop has ended: events are then committed by `commitRemaining()`, and nobody waits for them.
         var loopEnded = false
         /// The most events ever waiting for one commit, for diagnosing slow disks.
@@ -65,6 +69,21 @@ package final class CheckpointRecorder: Service {
     package func record(_ event: CheckpointEvent) {
         buffer.withLock { $0.events.append(event) }
         bell.yield()
+    }
+
+    /// Hands `events` over and returns at once; `committed` runs once they are committed (or their commit
+    /// failed, which stops the run), or at once when the commit loop has ended. For a worker whose only
+    /// work left is to let go of what it holds (the scheduler's request slot): what `recordAndWait` gives,
+    /// without a task kept waiting for every answer.
+    package func record(_ events: [CheckpointEvent], then committed: @escaping @Sendable () -> Void) {
+        let waits = buffer.withLock { buffer in
+            buffer.events.append(contentsOf: events)
+            guard !buffer.loopEnded else { return false }
+            buffer.afterCommit.append(committed)
+            return true
+        }
+        bell.yield()
+        if !waits { committed() }
     }
 
     /// Hands `events` over and returns once they are committed (or their commit failed, which stops the run).
@@ -117,16 +136,18 @@ package final class CheckpointRecorder: Service {
 
     @discardableResult
     private func commit() async -> Bool {
-        let (batch, waiters) = buffer.withLock { buffer in
+        let (batch, waiters, then) = buffer.withLock { buffer in
             defer {
                 buffer.events.removeAll(keepingCapacity: true)
                 buffer.waiters.removeAll(keepingCapacity: true)
+                buffer.afterCommit.removeAll(keepingCapacity: true)
             }
             buffer.largestBatch = max(buffer.largestBatch, buffer.events.count)
-            return (buffer.events, Array(buffer.waiters.values))
+            return (buffer.events, Array(buffer.waiters.values), buffer.afterCommit)
         }
         let committed = await apply(batch)
         for waiter in waiters { waiter.resume() }
+        for action in then { action() }
         return committed
     }
 

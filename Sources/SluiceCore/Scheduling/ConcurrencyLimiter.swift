@@ -42,6 +42,17 @@ package final class ConcurrencyLimiter: Sendable {
 
     /// Waits for a permit; false if the task was cancelled while waiting (no permit is then held).
     package func acquire() async -> Bool {
+        // A free permit and nobody waiting (the common case below the limit): taken without a continuation.
+        let free = state.withLock { state in
+            guard state.inUse < state.limit, state.order.isEmpty else { return false }
+            state.inUse += 1
+            return true
+        }
+        if free {
+            guard Task.isCancelled else { return true }
+            release()
+            return false
+        }
         let ticket: UInt64 = state.withLock { state in
             state.nextTicket += 1
             return state.nextTicket

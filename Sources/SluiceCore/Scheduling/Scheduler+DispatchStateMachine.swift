@@ -11,6 +11,7 @@ extension Scheduler {
     ///   │ sent                                                   ▲
     ///   ▼                                                        │ retry
     /// inFlight ─answer─▶ settling ─committed─▶ settled           │
+    ///   │                  └─handed over (slot given back on commit)─▶ settled
     ///   │        └───────────────────────────────────────────────┘
     ///   └─ cancelled, stopped, unreachable ─▶ released (the item goes back to pending)
     /// ```
@@ -65,6 +66,8 @@ extension Scheduler {
             var releaseSlot: Bool
             /// The item (or each member of a packed request) goes back to pending.
             var releaseItems: Bool
+            /// The item permit `run` took goes back (unless the recorder gives it back after the commit).
+            var releaseItemPermit = true
         }
 
         private(set) var state = State.leased
@@ -72,6 +75,8 @@ extension Scheduler {
         /// This item answers for identical requests waiting on it.
         private(set) var leading = false
         private(set) var outputRetries = 0
+        /// The recorder gives the slot and the item permit back once the outcome is committed.
+        private(set) var handedToRecorder = false
 
         /// `quickResolve` could not answer at once: give the slot back while waiting.
         mutating func waitForSharedAnswer() {
@@ -165,6 +170,15 @@ extension Scheduler {
             state = .settled
         }
 
+        /// The final outcome is handed to the checkpoint with the slot and the item permit, which the recorder
+        /// gives back once it is committed: the task ends without waiting (the adaptive hold is over).
+        mutating func handedOver() {
+            precondition(state == .settling, "handedOver() in \(state)")
+            state = .settled
+            holdingSlot = false
+            handedToRecorder = true
+        }
+
         /// The run stops, the task is cancelled, or the budget or spend guard refused: the item goes back.
         mutating func stopped() {
             if state != .settled && state != .settling { state = .released }
@@ -172,7 +186,9 @@ extension Scheduler {
 
         /// What the item's task must undo as it ends.
         var cleanup: Cleanup {
-            Cleanup(abandonSharing: leading, releaseSlot: holdingSlot, releaseItems: state != .settled && state != .settling)
+            Cleanup(
+                abandonSharing: leading, releaseSlot: holdingSlot, releaseItems: state != .settled && state != .settling,
+                releaseItemPermit: !handedToRecorder)
         }
     }
 }

@@ -7,13 +7,38 @@ extension Scheduler {
     /// A final outcome: a request waiting for the same answer gets it, and the checkpoint has committed it
     /// (through the circuit breaker) before this returns, while the caller still holds the request slot.
     func conclude(_ outcome: ItemOutcome, item: DispatchItem, attempts: Int, digest: UInt64, leading: Bool, permanent: Bool) async {
+        let committed = hand(outcome, item: item, attempts: attempts, digest: digest, leading: leading)
+        await parts.recorder.recordAndWait(committed.events.flatMap { settlement(of: $0, permanent: permanent) })
+        committed.then()
+    }
+
+    /// The same, without waiting: `letGo` (giving back what the caller holds) runs once the outcome is committed.
+    func conclude(
+        _ outcome: ItemOutcome, item: DispatchItem, attempts: Int, digest: UInt64, leading: Bool, permanent: Bool,
+        letGo: @escaping @Sendable () -> Void
+    ) {
+        let committed = hand(outcome, item: item, attempts: attempts, digest: digest, leading: leading)
+        let then = committed.then
+        parts.recorder.record(committed.events.flatMap { settlement(of: $0, permanent: permanent) }) {
+            then()
+            letGo()
+        }
+    }
+
+    /// Shares the answer with identical requests waiting on it; the outcomes to commit (one per member of a packed
+    /// request) and what to do once they are committed.
+    private func hand(
+        _ outcome: ItemOutcome, item: DispatchItem, attempts: Int, digest: UInt64, leading: Bool
+    )
+        -> (events: [ItemOutcome], then: @Sendable () -> Void)
+    {
         let sharing = leading ? parts.sharing : nil
         let answer = outcome.succeeded ? OutcomeBuilder.sharable(outcome, item: item) : nil
         sharing?.finish(digest: digest, endpoint: item.endpoint, body: item.body, answer: answer)
         let final = item.members.map { Self.unpacked(outcome, members: $0, attempts: attempts) } ?? [outcome]
-        await parts.recorder.recordAndWait(final.flatMap { settlement(of: $0, permanent: permanent) })
-        // From here an identical request finds the answer in the checkpoint; memory need not keep it.
-        if outcome.succeeded { sharing?.committed(digest: digest) }
+        // Once committed, an identical request finds the answer in the checkpoint; memory need not keep it.
+        let succeeded = outcome.succeeded
+        return (final, { if succeeded { sharing?.committed(digest: digest) } })
     }
 
     /// Holds the request slot until `end` (adaptive concurrency's hold); false when the run is stopping.

@@ -163,9 +163,19 @@ package final class Scheduler: Sendable {
                 // can lose (in flight, or received and not yet committed) are never more than the concurrency.
                 var outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: answer.result, summary: answer.summary)
                 if outcome.succeeded { outcome.requestDigest = digest }
-                await conclude(outcome, item: item, attempts: attempts.attempts, digest: digest, leading: answer.leading, permanent: answer.permanent)
-                machine.committed()
-                _ = await holdSlot(until: answer.holdEnds)
+                guard answer.holdEnds <= .now else {
+                    await conclude(outcome, item: item, attempts: attempts.attempts, digest: digest, leading: answer.leading, permanent: answer.permanent)
+                    machine.committed()
+                    _ = await holdSlot(until: answer.holdEnds)
+                    return
+                }
+                // No adaptive hold left (the common case): the recorder gives both back after the commit, and no task waits for it.
+                machine.handedOver()
+                let (limiter, held) = (parts.pacing.limiter, held)
+                conclude(outcome, item: item, attempts: attempts.attempts, digest: digest, leading: answer.leading, permanent: answer.permanent) {
+                    limiter.release()
+                    held.release()
+                }
                 return
             case .stopJob(let cause):
                 parts.run.control.stop(.error(cause.error(result: answer.result, baseURL: parts.builder.baseURL, redactor: parts.run.redactor)))
@@ -230,7 +240,7 @@ package final class Scheduler: Sendable {
                 parts.recorder.record(.released(member.id, attempts: member.previousAttempts + attempts))
             }
         }
-        held.release()
+        if cleanup.releaseItemPermit { held.release() }
     }
 
     func isUnreachable(_ result: GatewayResult) -> Bool {

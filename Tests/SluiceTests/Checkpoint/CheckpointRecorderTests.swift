@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import SluiceCore
@@ -71,6 +72,40 @@ struct CheckpointRecorderTests {
         #expect(await endsFirst { await recorder.recordAndWait([finished(leased[1].id)]) }, "a worker waited for a loop that had ended")
         await recorder.commitRemaining()
         #expect(try await store.counts().succeeded == 2)
+        await store.close()
+    }
+    /// The scheduler's usual path: it hands the outcome over with what it holds and ends; the recorder lets go of
+    /// the slot only once the outcome is committed, so the guarantee is the one `recordAndWait` gives.
+    @Test func whatAWorkerHandedOverIsCommittedBeforeItsSlotIsGivenBack() async throws {
+        let dir = TemporaryDirectory()
+        let (store, leased) = try await leasedItems(2000, in: dir)
+        let recorder = CheckpointRecorder(store: store, counters: RunCounters(), control: RunControl())
+        let loop = Task { await recorder.run() }
+        let seen = Mutex<[Int]>([])
+        let released = AsyncStream<Void>.makeStream()
+        let path = dir.file("job.db")
+        for (index, start) in stride(from: 0, to: leased.count, by: 500).enumerated() {
+            recorder.record(leased[start..<start + 500].map { finished($0.id) }) {
+                // Runs on the commit loop: read through a connection of its own, the file holds this hand-over already.
+                let committed = (try? checkpointCount(path, "state = \(ItemState.succeeded.rawValue)")) ?? -1
+                seen.withLock { $0.append(committed - (index + 1) * 500) }
+                released.continuation.yield()
+            }
+        }
+        var count = 0
+        for await _ in released.stream {
+            count += 1
+            if count == 4 { break }
+        }
+        #expect(seen.withLock { $0 }.count == 4)
+        #expect(seen.withLock { $0 }.allSatisfy { $0 >= 0 }, "a slot was given back before its outcome was committed: \(seen.withLock { $0 })")
+
+        // Once the loop has ended, nothing would commit until commitRemaining(): the slot is given back at once.
+        loop.cancel()
+        await loop.value
+        let late = Mutex(false)
+        recorder.record([]) { late.withLock { $0 = true } }
+        #expect(late.withLock { $0 }, "a slot waited for a loop that had ended")
         await store.close()
     }
 }

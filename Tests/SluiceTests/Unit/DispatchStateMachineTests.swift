@@ -35,6 +35,18 @@ struct DispatchStateMachineTests {
         #expect(machine.cleanup == .init(abandonSharing: false, releaseSlot: true, releaseItems: false))
     }
 
+    /// The usual end: the outcome goes to the recorder with the slot and the item permit, which it gives back
+    /// after the commit; the task's cleanup must then give back neither (twice would lift the limit).
+    @Test func aSettlementHandedToTheRecorderLeavesTheSlotAndThePermitToIt() {
+        var machine = Machine()
+        Self.send(&machine)
+        #expect(Self.answer(&machine, .succeeded) == .settle)
+        machine.handedOver()
+        machine.stopped()
+        #expect(machine.state == .settled, "a stop after the hand-over changes nothing")
+        #expect(machine.cleanup == .init(abandonSharing: false, releaseSlot: false, releaseItems: false, releaseItemPermit: false))
+    }
+
     /// (shared answer at once?, after waiting?) → what the cleanup gives back.
     @Test(arguments: [(false, true), (true, false)])
     func aSharedAnswerSettlesWithoutSending(waits: Bool, slotStillHeld: Bool) {
