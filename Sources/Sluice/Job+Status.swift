@@ -23,18 +23,13 @@ extension Job {
             guard PostgresLocation.isPostgres(checkpoint) || FileManager.default.fileExists(atPath: checkpoint) else {
                 throw SluiceError(.checkpoint, "\(checkpoint): the job has no checkpoint yet; run it first")
             }
-            let store = try await CheckpointStores.open(checkpoint, role: .reader)
-            do {
-                let status = try await JobStatusCollector(store: store, configuration: configuration).collect()
-                await store.close()
-                return Status(
-                    state: status.state, total: status.items.total, succeeded: status.items.succeeded, failed: status.items.failed,
-                    pending: status.items.pending + status.items.inFlight, planningComplete: status.progress.planningComplete,
-                    costUSD: status.cost.totalUSD)
-            } catch {
-                await store.close()
-                throw error
+            let status = try await CheckpointStores.withStore(checkpoint, role: .reader) { store in
+                try await JobStatusCollector(store: store, configuration: configuration).collect()
             }
+            return Status(
+                state: status.state, total: status.items.total, succeeded: status.items.succeeded, failed: status.items.failed,
+                pending: status.items.pending + status.items.inFlight, planningComplete: status.progress.planningComplete,
+                costUSD: status.cost.totalUSD)
         }
     }
 }

@@ -1,13 +1,14 @@
 /// Where a job remembers everything it has done, so it can stop at any moment
 /// and resume exactly there. SQLite is the embedded default; a shared store
 /// (PostgreSQL, for several workers on one job) implements the same protocol.
-/// `CheckpointStores.open` picks the implementation from the checkpoint location.
+/// `CheckpointStores.withStore` picks the implementation from the checkpoint location.
 ///
 /// ```swift
-/// let store = try await CheckpointStores.open("out.results.jsonl.sluice.db", role: .runner)
-/// try await store.insertPlanned(items, fileIndex: 0, throughLine: 1000, complete: false, replanning: false, error: nil)
-/// let leased = try await store.lease(limit: 512)
-/// try await store.record([.finished(outcome)])
+/// try await CheckpointStores.withStore("out.results.jsonl.sluice.db", role: .runner) { store in
+///     try await store.insertPlanned(items, fileIndex: 0, throughLine: 1000, complete: false, replanning: false, error: nil)
+///     let leased = try await store.lease(limit: 512)
+///     try await store.record([.finished(outcome)])
+/// }
 /// ```
 ///
 /// ## The contract

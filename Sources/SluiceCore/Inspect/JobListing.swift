@@ -39,36 +39,33 @@ package enum JobListing {
     }
 
     package static func entry(for checkpoint: String, now: Date = Date()) async throws -> Entry {
-        let store = try await CheckpointStores.open(checkpoint, role: .reader)
-        do {
+        let read = try await CheckpointStores.withStore(checkpoint, role: .reader) { store in
             let settings = try await JobConfiguration.stored(in: store)
-            let counts = try await store.counts()
-            let planned = try await store.inputs()
-            let cancelled = !(try await store.value(forKey: CancelWatcher.key) ?? "").isEmpty
-            let cost = try await store.usage().cost(in: settings?.priceTable ?? PriceTable()).dollars
-            let liveWorkers = try await (store as? any SharedCheckpointStore)?.liveWorkers()
-            let lastChange = try await (store as? any SharedCheckpointStore)?.lastChange()
-            await store.close()
-            let state: String
-            // A shared job runs while any worker beats; an SQLite one while a process holds its lock.
-            if liveWorkers.map({ $0 > 0 }) ?? (JobLock.holder(checkpointPath: checkpoint) != nil) {
-                state = "running"
-            } else if counts.pending + counts.inFlight == 0 && !planned.isEmpty && planned.allSatisfy(\.planningComplete) {
-                state = "finished"
-            } else {
-                state = cancelled ? "cancelled" : "stopped"
-            }
-            let changed =
-                lastChange
-                ?? [checkpoint, checkpoint + "-wal"].compactMap {
-                    (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate]) as? Date
-                }.max() ?? now
-            return Entry(
-                checkpoint: checkpoint, job: settings?.name ?? "?", state: state, done: counts.finished, total: counts.total, failed: counts.failed,
-                costUSD: cost, idleSeconds: max(now.timeIntervalSince(changed), 0))
-        } catch {
-            await store.close()
-            throw error
+            return (
+                settings: settings, counts: try await store.counts(), planned: try await store.inputs(),
+                cancelled: !(try await store.value(forKey: CancelWatcher.key) ?? "").isEmpty,
+                cost: try await store.usage().cost(in: settings?.priceTable ?? PriceTable()).dollars,
+                liveWorkers: try await (store as? any SharedCheckpointStore)?.liveWorkers(),
+                lastChange: try await (store as? any SharedCheckpointStore)?.lastChange()
+            )
         }
+        let (counts, planned) = (read.counts, read.planned)
+        let state: String
+        // A shared job runs while any worker beats; an SQLite one while a process holds its lock.
+        if read.liveWorkers.map({ $0 > 0 }) ?? (JobLock.holder(checkpointPath: checkpoint) != nil) {
+            state = "running"
+        } else if counts.pending + counts.inFlight == 0 && !planned.isEmpty && planned.allSatisfy(\.planningComplete) {
+            state = "finished"
+        } else {
+            state = read.cancelled ? "cancelled" : "stopped"
+        }
+        let changed =
+            read.lastChange
+            ?? [checkpoint, checkpoint + "-wal"].compactMap {
+                (try? FileManager.default.attributesOfItem(atPath: $0)[.modificationDate]) as? Date
+            }.max() ?? now
+        return Entry(
+            checkpoint: checkpoint, job: read.settings?.name ?? "?", state: state, done: counts.finished, total: counts.total, failed: counts.failed,
+            costUSD: read.cost, idleSeconds: max(now.timeIntervalSince(changed), 0))
     }
 }

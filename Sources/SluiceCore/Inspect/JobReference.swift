@@ -7,7 +7,7 @@ import Foundation
 ///
 /// ```swift
 /// let job = try JobReference.resolve("jobs/nightly.json")
-/// let store = try await CheckpointStores.open(job.checkpoint, role: .reader)
+/// let counts = try await CheckpointStores.withStore(job.checkpoint, role: .reader) { try await $0.counts() }
 /// ```
 package struct JobReference: Sendable {
     /// The checkpoint's location.

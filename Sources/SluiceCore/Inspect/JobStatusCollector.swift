@@ -5,8 +5,7 @@ import Foundation
 /// works while the job runs: the store is opened read-only and no lock is taken.
 ///
 /// ```swift
-/// let store = try await CheckpointStores.open(path, role: .reader)
-/// let status = try await JobStatusCollector(store: store).collect()
+/// let status = try await CheckpointStores.withStore(path, role: .reader) { try await JobStatusCollector(store: $0).collect() }
 /// ```
 package struct JobStatusCollector: Sendable {
     package static let pageSize = 10_000

@@ -7,9 +7,10 @@ import Logging
 /// checked.
 ///
 /// ```swift
-/// let job = try await JobPreparation(configuration: config, options: options, logger: logger, control: control).prepare()
-/// // ... run it ...
-/// await job.store.close()
+/// let preparation = JobPreparation(configuration: config, options: options, logger: logger, control: control)
+/// try await preparation.withPreparedJob { job in
+///     // ... run it; the checkpoint is closed when this ends ...
+/// }
 /// ```
 struct JobPreparation {
     let configuration: JobConfiguration
@@ -31,7 +32,8 @@ struct JobPreparation {
         var baseline: ItemCounts
     }
 
-    func prepare() async throws -> PreparedJob {
+    /// Prepares the job and runs `body` with it; its checkpoint is open for the length of `body`.
+    func withPreparedJob<T>(_ body: (PreparedJob) async throws -> T) async throws -> T {
         // Checked before anything is sent: finding out after the last answer that the results cannot be written wastes the job.
         let shared = PostgresLocation.isPostgres(configuration.checkpoint)
         if shared { try refuseWhatOneWorkerOnlyDoes() }
@@ -43,12 +45,8 @@ struct JobPreparation {
             try createParentDirectory(of: path)
             try checkWritable(path, what)
         }
-        let store = try await CheckpointStores.open(configuration.checkpoint, role: .runner)
-        do {
-            return try await prepare(store)
-        } catch {
-            await store.close()
-            throw error
+        return try await CheckpointStores.withStore(configuration.checkpoint, role: .runner) { store in
+            try await body(try await prepare(store))
         }
     }
 

@@ -26,19 +26,25 @@ struct JobRun {
         var learnedLimit: Int?
     }
 
+    /// The `--reuse` checkpoints are open for the length of the run (see `CheckpointStores.withStores`).
     func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation, publisher: ResultsPublisher) async throws -> Outcome {
-        let wiring = try await wire(job)
-        let planning = PlanningHooks(run: wiring.run, feed: wiring.feed)
-        let services = try services(wiring, job: job, preparation: preparation, planning: planning, publisher: publisher)
-        // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
-        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: wiring.run.logger)
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
-        do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
-        } catch {
-            control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
+        try await CheckpointStores.withStores(
+            configuration.reuseCheckpoints, role: .reader,
+            opening: { path, error in SluiceError(.configuration, "--reuse \(path): \(SluiceError.wrapping(error, as: .checkpoint).message)") }
+        ) { reuse in
+            let wiring = try await wire(job, reuse: reuse)
+            let planning = PlanningHooks(run: wiring.run, feed: wiring.feed)
+            let services = try services(wiring, job: job, preparation: preparation, planning: planning, publisher: publisher)
+            // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
+            var groupConfiguration = ServiceGroupConfiguration(services: services, logger: wiring.run.logger)
+            groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+            do {
+                try await ServiceGroup(configuration: groupConfiguration).run()
+            } catch {
+                control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
+            }
+            return await tearDown(wiring, store: job.store, inputErrors: planning.errors.withLockedValue { $0 })
         }
-        return await tearDown(wiring, store: job.store, inputErrors: planning.errors.withLockedValue { $0 })
     }
 
     /// The parts of one run, made once: its context, the item feed, the pacing, the recorder and the scheduler.
@@ -59,7 +65,7 @@ struct JobRun {
         let batched: Bool
     }
 
-    private func wire(_ job: JobPreparation.PreparedJob) async throws -> Wiring {
+    private func wire(_ job: JobPreparation.PreparedJob, reuse: [(label: String, store: any CheckpointStore)]) async throws -> Wiring {
         let store = job.store
         let prices = configuration.priceTable
         let metrics = options.metrics.map { RunMetrics(labelProperties: $0.labelProperties, jobProperties: configuration.gateway.properties) }
@@ -79,7 +85,7 @@ struct JobRun {
                 requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute, control: control, burstSeconds: 0))
         let spentBefore = try await store.usage().cost(in: prices).dollars
         let metricsServer = try await startMetricsServer(metrics, counters: run.counters, gate: pacing.gate)
-        let sharing = try await openAnswerSharing(store: store, hadAnswers: job.baseline.succeeded > 0)
+        let sharing = answerSharing(store: store, hadAnswers: job.baseline.succeeded > 0, reuse: reuse)
         let spend = configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }
         let recorder = CheckpointRecorder(
             store: store, counters: run.counters, control: control, prices: prices, metrics: metrics,
@@ -207,7 +213,6 @@ struct JobRun {
         // Items released after the recorder stopped (the grace period ran out) are committed here.
         await wiring.recorder.commitRemaining()
         await wiring.history.flush()
-        await wiring.sharing?.close()
         await transport.shutdown()
         wiring.run.logger.debug(
             "checkpoint flushed and connections closed after \(String(format: "%.3f", counters.elapsedSeconds)) s; largest commit \(wiring.recorder.largestBatch) events"
@@ -259,19 +264,12 @@ struct JobRun {
     }
 
     /// Dedup within the job and the `--reuse` checkpoints (a folder stands for the checkpoints under it).
-    private func openAnswerSharing(store: any CheckpointStore, hadAnswers: Bool) async throws -> AnswerSharing? {
+    private func answerSharing(
+        store: any CheckpointStore, hadAnswers: Bool, reuse: [(label: String, store: any CheckpointStore)]
+    ) -> AnswerSharing? {
         guard configuration.dedup || !configuration.reuse.isEmpty else { return nil }
-        var others: [(label: String, store: any CheckpointStore)] = []
-        for path in configuration.reuseCheckpoints {
-            do {
-                others.append((path, try await CheckpointStores.open(path, role: .reader)))
-            } catch {
-                for (_, other) in others { await other.close() }
-                throw SluiceError(.configuration, "--reuse \(path): \(SluiceError.wrapping(error, as: .checkpoint).message)")
-            }
-        }
-        if !configuration.reuse.isEmpty { logger.info("reusing answers from \(others.count) checkpoint\(others.count == 1 ? "" : "s")") }
-        return AnswerSharing(deduplicate: configuration.dedup, store: store, checkpointHadAnswers: hadAnswers, reuse: others)
+        if !configuration.reuse.isEmpty { logger.info("reusing answers from \(reuse.count) checkpoint\(reuse.count == 1 ? "" : "s")") }
+        return AnswerSharing(deduplicate: configuration.dedup, store: store, checkpointHadAnswers: hadAnswers, reuse: reuse)
     }
 
     /// `--mode batch|auto`: the Files and Batches API on the job's transport, `floopy-provider` when asked.

@@ -34,15 +34,7 @@ package struct JobRunner: Sendable {
 
     package func run() async throws -> RunReport {
         let preparation = JobPreparation(configuration: configuration, options: options, logger: logger, control: control)
-        let job = try await preparation.prepare()
-        do {
-            let report = try await run(job, preparation: preparation)
-            await job.store.close()
-            return report
-        } catch {
-            await job.store.close()
-            throw error
-        }
+        return try await preparation.withPreparedJob { job in try await run(job, preparation: preparation) }
     }
 
     private func run(_ job: JobPreparation.PreparedJob, preparation: JobPreparation) async throws -> RunReport {
@@ -54,10 +46,17 @@ package struct JobRunner: Sendable {
             errorsPath: configuration.errors, control: control, partialSuffix: partialSuffix)
         do {
             let transport = try self.transport ?? makeTransport()
-            let outcome = try await JobRun(
-                configuration: configuration, options: options, logger: logger, control: control,
-                transport: transport, apiKey: apiKey
-            ).run(job, preparation: preparation, publisher: publisher)
+            let outcome: JobRun.Outcome
+            do {
+                outcome = try await JobRun(
+                    configuration: configuration, options: options, logger: logger, control: control,
+                    transport: transport, apiKey: apiKey
+                ).run(job, preparation: preparation, publisher: publisher)
+            } catch {
+                // The run could not start (a `--reuse` checkpoint that does not open, say): nothing tore it down.
+                await transport.shutdown()
+                throw error
+            }
             let report = try await publish(job, outcome: outcome, publisher: publisher)
             await publisher.close()
             return report

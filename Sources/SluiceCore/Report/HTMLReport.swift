@@ -14,9 +14,9 @@ import Foundation
 /// and are escaped wherever they appear.
 ///
 /// ```swift
-/// let store = try await CheckpointStores.open("out/nightly.results.jsonl.sluice.db", role: .reader)
-/// let collected = try await JobStatusCollector(store: store).collectAll()
-/// let page = HTMLReport(collected: collected, history: try await store.history()).render()
+/// let page = try await CheckpointStores.withStore("out/nightly.results.jsonl.sluice.db", role: .reader) { store in
+///     HTMLReport(collected: try await JobStatusCollector(store: store).collectAll(), history: try await store.history()).render()
+/// }
 /// try page.write(toFile: "report.html", atomically: true, encoding: .utf8)
 /// ```
 package struct HTMLReport: Sendable {

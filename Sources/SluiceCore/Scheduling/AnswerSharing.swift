@@ -184,11 +184,6 @@ package final class AnswerSharing: Sendable {
 
     /// Answers held in memory now (the tests check that committed ones are let go).
     var uncommittedCount: Int { state.withLock { $0.recent.count } }
-
-    /// Closes the `--reuse` checkpoints.
-    package func close() async {
-        for (_, other) in reuse { await other.close() }
-    }
 }
 
 /// A scalable Bloom filter of request digests (after Almeida et al., "Scalable Bloom Filters", 2007):

@@ -59,9 +59,7 @@ struct RetryFailedCommand: AsyncParsableCommand {
     /// The job file's settings, else the checkpoint's (read, then closed: the run takes the lock).
     private func settings(of reference: JobReference) async throws -> JobConfiguration {
         if let configuration = reference.configuration { return configuration }
-        let store = try await CheckpointStores.open(reference.checkpoint, role: .reader)
-        let stored = try await JobConfiguration.stored(in: store)
-        await store.close()
+        let stored = try await CheckpointStores.withStore(reference.checkpoint, role: .reader) { try await JobConfiguration.stored(in: $0) }
         guard var stored else { throw SluiceError(.configuration, "\(reference.checkpoint): the job never started, so it has no failed items") }
         stored.checkpoint = reference.checkpoint
         return stored

@@ -16,13 +16,5 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 /// Opens the checkpoint a JOB argument names, read-only, and closes it after `body`.
 func withJob<T>(_ argument: String, role: CheckpointRole = .reader, _ body: (JobReference, any CheckpointStore) async throws -> T) async throws -> T {
     let reference = try JobReference.resolve(argument)
-    let store = try await CheckpointStores.open(reference.checkpoint, role: role)
-    do {
-        let result = try await body(reference, store)
-        await store.close()
-        return result
-    } catch {
-        await store.close()
-        throw error
-    }
+    return try await CheckpointStores.withStore(reference.checkpoint, role: role) { try await body(reference, $0) }
 }

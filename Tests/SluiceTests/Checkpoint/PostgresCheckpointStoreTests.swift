@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import SluiceCore
@@ -7,115 +8,141 @@ import Testing
 /// heartbeat, the planning turn, the end of the job, and riding out a server restart. Against the
 /// tests' real PostgreSQL server, several stores standing for several workers.
 @Suite(.serialized) struct PostgresCheckpointStoreTests {
-    /// Two workers of one fresh job with a short lease, the first having planned `count` items.
-    private func twoWorkers(count: Int, lease: Int = 2, planningComplete: Bool = true) async throws -> (PostgresCheckpointStore, PostgresCheckpointStore) {
+    /// Two workers of one fresh job with a short lease, the first having planned `count` items, for the length of
+    /// `body`. A test that stops a worker early closes it (its goodbye); the scope closes both again as it ends.
+    private func withTwoWorkers(
+        count: Int, lease: Int = 2, planningComplete: Bool = true,
+        _ body: (PostgresCheckpointStore, PostgresCheckpointStore) async throws -> Void
+    ) async throws {
         let server = try await PostgresTestServer.shared()
-        let url = server.url(job: PostgresTestServer.uniqueJobName()) + "&lease=\(lease)"
-        let first = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: url), role: .runner)
-        let second = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: url), role: .runner)
-        try await first.saveInputs([
-            InputRecord(
-                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false,
-                planningError: nil)
-        ])
-        try await first.insertPlanned(
-            (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: planningComplete, replanning: false, error: nil)
-        return (first, second)
+        let location = try PostgresLocation(parsing: server.url(job: PostgresTestServer.uniqueJobName()) + "&lease=\(lease)")
+        try await PostgresCheckpointStore.withStore(location, role: .runner) { first in
+            try await PostgresCheckpointStore.withStore(location, role: .runner) { second in
+                try await first.saveInputs([
+                    InputRecord(
+                        fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false,
+                        planningError: nil)
+                ])
+                try await first.insertPlanned(
+                    (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: planningComplete, replanning: false,
+                    error: nil)
+                try await body(first, second)
+            }
+        }
     }
 
     @Test func twoWorkersNeverHoldTheSameItem() async throws {
-        let (first, second) = try await twoWorkers(count: 300)
-        async let a = first.lease(limit: 200)
-        async let b = second.lease(limit: 200)
-        let (mine, theirs) = try await (a, b)
-        #expect(mine.count + theirs.count == 300)
-        #expect(Set(mine.map(\.id)).isDisjoint(with: theirs.map(\.id)))
-        await first.close()
-        await second.close()
+        try await withTwoWorkers(count: 300) { first, second in
+            async let a = first.lease(limit: 200)
+            async let b = second.lease(limit: 200)
+            let (mine, theirs) = try await (a, b)
+            #expect(mine.count + theirs.count == 300)
+            #expect(Set(mine.map(\.id)).isDisjoint(with: theirs.map(\.id)))
+        }
     }
 
     @Test func anExpiredLeaseIsTakenOverAndTheLateAnswerIsCountedNotStored() async throws {
-        let (first, second) = try await twoWorkers(count: 3)
-        let leased = try await first.lease(limit: 3)
-        #expect(try await second.lease(limit: 3).isEmpty, "live leases are not taken")
-        try await Task.sleep(for: .seconds(2.5))  // the first worker stops beating: its leases expire
-        let taken = try await second.lease(limit: 3)
-        #expect(taken.map(\.customID) == ["k1", "k2", "k3"])
-        // The first worker's answer arrives after all: fenced out.
-        try await first.record([finished(leased[0].id, response: #"{"late":true}"#)])
-        try await second.record([finished(taken[0].id, response: #"{"mine":true}"#)])
-        let rows = try await second.results(after: .start, limit: 10)
-        #expect(rows.first.map { String(decoding: $0.response ?? [], as: UTF8.self) } == #"{"mine":true}"#)
-        let workers = try await second.workers(seenWithin: 60)
-        #expect(workers.first { $0.id == first.workerID }?.lateAnswers == 1)
-        #expect(workers.first { $0.id == second.workerID }?.takenOver == 3)
-        await first.close()
-        await second.close()
+        try await withTwoWorkers(count: 3) { first, second in
+            let leased = try await first.lease(limit: 3)
+            #expect(try await second.lease(limit: 3).isEmpty, "live leases are not taken")
+            try await Task.sleep(for: .seconds(2.5))  // the first worker stops beating: its leases expire
+            let taken = try await second.lease(limit: 3)
+            #expect(taken.map(\.customID) == ["k1", "k2", "k3"])
+            // The first worker's answer arrives after all: fenced out.
+            try await first.record([finished(leased[0].id, response: #"{"late":true}"#)])
+            try await second.record([finished(taken[0].id, response: #"{"mine":true}"#)])
+            let rows = try await second.results(after: .start, limit: 10)
+            #expect(rows.first.map { String(decoding: $0.response ?? [], as: UTF8.self) } == #"{"mine":true}"#)
+            let workers = try await second.workers(seenWithin: 60)
+            #expect(workers.first { $0.id == first.workerID }?.lateAnswers == 1)
+            #expect(workers.first { $0.id == second.workerID }?.takenOver == 3)
+        }
     }
 
     @Test func theHeartbeatKeepsLeasesAliveAndSaysHowManyWorkersLive() async throws {
-        let (first, second) = try await twoWorkers(count: 2)
-        _ = try await first.lease(limit: 2)
-        for _ in 0..<6 {
-            _ = try await second.heartbeat(WorkerFigures(sent: 0, finished: 0, requestsPerSecond: 0))
-            #expect(try await first.heartbeat(WorkerFigures(sent: 1, finished: 0, requestsPerSecond: 1)) == 2)
-            try await Task.sleep(for: .milliseconds(500))
+        try await withTwoWorkers(count: 2) { first, second in
+            _ = try await first.lease(limit: 2)
+            for _ in 0..<6 {
+                _ = try await second.heartbeat(WorkerFigures(sent: 0, finished: 0, requestsPerSecond: 0))
+                #expect(try await first.heartbeat(WorkerFigures(sent: 1, finished: 0, requestsPerSecond: 1)) == 2)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(try await second.lease(limit: 2).isEmpty, "leases extended by the heartbeat never expired")
+            await second.close()
+            #expect(try await first.heartbeat(WorkerFigures(sent: 1, finished: 0, requestsPerSecond: 1)) == 1, "a stopped worker is not live")
         }
-        #expect(try await second.lease(limit: 2).isEmpty, "leases extended by the heartbeat never expired")
-        await second.close()
-        #expect(try await first.heartbeat(WorkerFigures(sent: 1, finished: 0, requestsPerSecond: 1)) == 1, "a stopped worker is not live")
-        await first.close()
     }
 
     @Test func oneWorkerPlansAndAnotherTakesOverWhenItStopsBeating() async throws {
-        let (first, second) = try await twoWorkers(count: 1, planningComplete: false)
-        #expect(try await first.takePlanning())
-        #expect(try await !second.takePlanning())
-        try await Task.sleep(for: .seconds(2.5))
-        #expect(try await second.takePlanning(), "the planner stopped beating: its turn passes")
-        try await second.insertPlanned([planned(2, key: "k2")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
-        try await second.finishPlanning()
-        #expect(try await !first.takePlanning(), "nothing is left to plan")
-        await first.close()
-        await second.close()
+        try await withTwoWorkers(count: 1, planningComplete: false) { first, second in
+            #expect(try await first.takePlanning())
+            #expect(try await !second.takePlanning())
+            try await Task.sleep(for: .seconds(2.5))
+            #expect(try await second.takePlanning(), "the planner stopped beating: its turn passes")
+            try await second.insertPlanned([planned(2, key: "k2")], fileIndex: 0, throughLine: 2, complete: true, replanning: false, error: nil)
+            try await second.finishPlanning()
+            #expect(try await !first.takePlanning(), "nothing is left to plan")
+        }
     }
 
     @Test func theJobEndsWhenNothingIsLeftAnywhereAndOneWorkerPublishes() async throws {
-        let (first, second) = try await twoWorkers(count: 2)
-        let leased = try await first.lease(limit: 2)
-        #expect(try await second.workRemains(), "another worker's leases are work left")
-        try await first.record(leased.map { finished($0.id) })
-        #expect(try await !second.workRemains())
-        #expect(try await first.claimPublication() == nil)
-        #expect(try await second.claimPublication() == first.workerID)
-        // The claimer dies before writing: the claim passes on; once written, it stays.
-        await first.close()
-        #expect(try await second.claimPublication() == nil)
-        try await second.publicationWritten()
-        let third = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: second.location + "&lease=2"), role: .runner)
-        #expect(try await third.claimPublication() == second.workerID)
-        await third.close()
-        await first.close()
-        await second.close()
+        try await withTwoWorkers(count: 2) { first, second in
+            let leased = try await first.lease(limit: 2)
+            #expect(try await second.workRemains(), "another worker's leases are work left")
+            try await first.record(leased.map { finished($0.id) })
+            #expect(try await !second.workRemains())
+            #expect(try await first.claimPublication() == nil)
+            #expect(try await second.claimPublication() == first.workerID)
+            // The claimer dies before writing: the claim passes on; once written, it stays.
+            await first.close()
+            #expect(try await second.claimPublication() == nil)
+            try await second.publicationWritten()
+            try await PostgresCheckpointStore.withStore(try PostgresLocation(parsing: second.location + "&lease=2"), role: .runner) { third async throws in
+                #expect(try await third.claimPublication() == second.workerID)
+            }
+        }
     }
 
     @Test func aCallDuringAServerRestartWaitsAndSucceeds() async throws {
         let server = try await PostgresTestServer.shared()
-        let (first, second) = try await twoWorkers(count: 5)
-        let leased = try await first.lease(limit: 5)
-        let bounce = Task { try await server.bounce(downFor: 2) }
-        try await Task.sleep(for: .milliseconds(300))
-        // Issued while the server is down: retried until it is back, then committed once.
-        let start = ContinuousClock.now
-        try await first.record(leased.map { finished($0.id) })
-        #expect(ContinuousClock.now - start > .seconds(1), "the call overlapped the downtime")
-        try await bounce.value
-        #expect(try await second.counts().succeeded == 5)
-        // The same outcomes again (a commit whose acknowledgement was lost, retried): stored once, not late.
-        try await first.record(leased.map { finished($0.id) })
-        #expect(try await second.workers(seenWithin: 60).first { $0.id == first.workerID }?.lateAnswers == 0)
-        await first.close()
-        await second.close()
+        try await withTwoWorkers(count: 5) { first, second in
+            let leased = try await first.lease(limit: 5)
+            let bounce = Task { try await server.bounce(downFor: 2) }
+            try await Task.sleep(for: .milliseconds(300))
+            // Issued while the server is down: retried until it is back, then committed once.
+            let start = ContinuousClock.now
+            try await first.record(leased.map { finished($0.id) })
+            #expect(ContinuousClock.now - start > .seconds(1), "the call overlapped the downtime")
+            try await bounce.value
+            #expect(try await second.counts().succeeded == 5)
+            // The same outcomes again (a commit whose acknowledgement was lost, retried): stored once, not late.
+            try await first.record(leased.map { finished($0.id) })
+            #expect(try await second.workers(seenWithin: 60).first { $0.id == first.workerID }?.lateAnswers == 0)
+        }
+    }
+
+    /// A store's connection pool is a service of a group scoped to `withStore`: it stops as the scope ends,
+    /// also when the body throws (and a runner still says goodbye), so nothing outlives the code using it.
+    @Test(.timeLimit(.minutes(1))) func theConnectionsLiveExactlyAsLongAsTheScope() async throws {
+        struct Thrown: Error {}
+        let server = try await PostgresTestServer.shared()
+        let location = try PostgresLocation(parsing: server.url(job: PostgresTestServer.uniqueJobName()))
+        let kept = Mutex<[PostgresCheckpointStore]>([])
+        await #expect(throws: Thrown.self) {
+            try await PostgresCheckpointStore.withStore(location, role: .runner) { store in
+                kept.withLock { $0.append(store) }
+                #expect(try await store.counts().total == 0)
+                throw Thrown()
+            }
+        }
+        try await PostgresCheckpointStore.withStore(location, role: .reader) { store in kept.withLock { $0.append(store) } }
+        let stores = kept.withLock { $0 }
+        #expect(stores.count == 2)
+        for store in stores {
+            // The pool is shut down: a query fails at once instead of connecting again.
+            await #expect(throws: (any Error).self) { try await store.counts() }
+        }
+        #expect(try server.query("SELECT count(*) FROM \(location.schema).workers WHERE stopped_at IS NOT NULL") == [["1"]])
     }
 
     @Test func aJobWithAnyNameKeepsThatNameAndListShowsIt() async throws {
@@ -123,13 +150,11 @@ import Testing
         let name = "Nightly-Eval \(PostgresTestServer.uniqueJobName()).v2"
         let location = try PostgresLocation(parsing: server.url(job: name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
         #expect(location.job == name)
-        let store = try await PostgresCheckpointStore.open(location, role: .runner)
-        await store.close()
+        try await PostgresCheckpointStore.withStore(location, role: .runner) { _ in }
         #expect(try server.query("SELECT value FROM \(location.schema).job WHERE key = 'job_name'") == [[name]])
         var lowercase = location
         lowercase.job = name.lowercased()
-        let again = try await PostgresCheckpointStore.open(lowercase, role: .reader)
-        await again.close()
+        try await PostgresCheckpointStore.withStore(lowercase, role: .reader) { _ in }
         let listed = try await PostgresCheckpointStore.jobs(in: try PostgresLocation(parsing: server.url(job: ""), requireJob: false))
         #expect(listed.contains(location.display), "\(listed)")
         #expect(try PostgresLocation(parsing: location.display).job == name)
@@ -138,13 +163,13 @@ import Testing
     @Test func aNameWhoseSchemaHoldsAnotherJobIsRefused() async throws {
         let server = try await PostgresTestServer.shared()
         let first = try PostgresLocation(parsing: server.url(job: "x-" + PostgresTestServer.uniqueJobName()))
-        try await PostgresCheckpointStore.open(first, role: .runner).close()
+        try await PostgresCheckpointStore.withStore(first, role: .runner) { _ in }
         // A plain name equal to the first job's schema (without `sluice_`) maps to that schema too.
         var second = first
         second.job = String(first.schema.dropFirst("sluice_".count))
         #expect(second.schema == first.schema)
         for role in [CheckpointRole.runner, .reader] {
-            let refused = await #expect(throws: SluiceError.self) { try await PostgresCheckpointStore.open(second, role: role) }
+            let refused = await #expect(throws: SluiceError.self) { try await PostgresCheckpointStore.withStore(second, role: role) { _ in } }
             #expect(refused?.message.contains("holds the job \"\(first.job)\", not \"\(second.job)\"") == true, "\(refused?.message ?? "")")
         }
     }
@@ -153,10 +178,10 @@ import Testing
         let server = try await PostgresTestServer.shared()
         let location = try PostgresLocation(parsing: server.url(job: "Old_" + PostgresTestServer.uniqueJobName()))
         #expect(location.schema == "sluice_" + location.job.lowercased())
-        try await PostgresCheckpointStore.open(location, role: .runner).close()
+        try await PostgresCheckpointStore.withStore(location, role: .runner) { _ in }
         _ = try server.query("DELETE FROM \(location.schema).job WHERE key = 'job_name'")
-        try await PostgresCheckpointStore.open(location, role: .reader).close()
-        try await PostgresCheckpointStore.open(location, role: .runner).close()
+        try await PostgresCheckpointStore.withStore(location, role: .reader) { _ in }
+        try await PostgresCheckpointStore.withStore(location, role: .runner) { _ in }
         #expect(try server.query("SELECT value FROM \(location.schema).job WHERE key = 'job_name'") == [[location.job]])
     }
 }

@@ -12,8 +12,7 @@ import Testing
 
     /// Opens a job and closes it again: nothing is left running whatever the test expects.
     private func login(_ location: PostgresLocation, _ environment: [String: String]) async throws {
-        let store = try await PostgresCheckpointStore.open(location, role: .runner, environment: environment)
-        await store.close()
+        try await PostgresCheckpointStore.withStore(location, role: .runner, environment: environment) { _ in }
     }
 
     /// The error a login that must fail gives, and that it came without the minute of retrying an outage gets.

@@ -105,6 +105,22 @@ struct DedupTests {
         #expect(try readJSONLines(dir.file("fail.errors.jsonl")).count == 10)
     }
 
+    /// A `--reuse` checkpoint that does not open stops the run before anything is sent, with the flag and the file
+    /// named, and the run's connections closed (a debug build aborted on the client left open, with no message).
+    @Test func aReuseCheckpointThatDoesNotOpenIsNamedAndNothingIsSent() async throws {
+        let mock = try await MockGatewayProcess()
+        let dir = TemporaryDirectory()
+        let input = repeated(dir, "in.jsonl", count: 4, distinct: 4)
+        let notACheckpoint = dir.file("notes.db")
+        writeFile(notACheckpoint, Data("not a database, just notes\n".utf8))
+        let run = try await runSluice([
+            "run", "--input", input, "--model", "m", "--base-url", mock.baseURL, "--no-progress", "--reuse", notACheckpoint,
+        ])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("--reuse \(notACheckpoint):"), "\(run.stderr)")
+        #expect(try await mock.stats().totalRequests == 0)
+    }
+
     @Test func reuseTakesAnswersFromAnEarlierJobsCheckpoint() async throws {
         let mock = try await MockGatewayProcess()
         let dir = TemporaryDirectory()

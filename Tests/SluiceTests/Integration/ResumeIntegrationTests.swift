@@ -279,16 +279,16 @@ struct ResumeIntegrationTests {
 
     /// Every item's stored answer (decompressed) and error message.
     private func storedAnswersAndMessages(_ db: String) async throws -> String {
-        let store = try await CheckpointStores.open(db, role: .reader)
-        var text = ""
-        var cursor = ResultCursor.start
-        while true {
-            let page = try await store.results(after: cursor, limit: 1000)
-            guard let last = page.last else { break }
-            cursor = last.position
-            for row in page { text += String(decoding: row.response ?? [], as: UTF8.self) + " " + (row.errorMessage ?? "") + "\n" }
+        try await CheckpointStores.withStore(db, role: .reader) { store in
+            var text = ""
+            var cursor = ResultCursor.start
+            while true {
+                let page = try await store.results(after: cursor, limit: 1000)
+                guard let last = page.last else { break }
+                cursor = last.position
+                for row in page { text += String(decoding: row.response ?? [], as: UTF8.self) + " " + (row.errorMessage ?? "") + "\n" }
+            }
+            return text
         }
-        await store.close()
-        return text
     }
 }

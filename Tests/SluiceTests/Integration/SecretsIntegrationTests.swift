@@ -21,17 +21,17 @@ struct SecretsIntegrationTests {
 
     /// The checkpoint as a reader sees it: the settings, every item's answer decompressed and its error message.
     func storedText(_ db: String) async throws -> String {
-        let store = try await CheckpointStores.open(db, role: .reader)
-        var text = try await store.jobSettings() ?? ""
-        var cursor = ResultCursor.start
-        while true {
-            let page = try await store.results(after: cursor, limit: 1000)
-            guard let last = page.last else { break }
-            cursor = last.position
-            for row in page { text += "\n" + String(decoding: row.response ?? [], as: UTF8.self) + " " + (row.errorMessage ?? "") }
+        try await CheckpointStores.withStore(db, role: .reader) { store in
+            var text = try await store.jobSettings() ?? ""
+            var cursor = ResultCursor.start
+            while true {
+                let page = try await store.results(after: cursor, limit: 1000)
+                guard let last = page.last else { break }
+                cursor = last.position
+                for row in page { text += "\n" + String(decoding: row.response ?? [], as: UTF8.self) + " " + (row.errorMessage ?? "") }
+            }
+            return text
         }
-        await store.close()
-        return text
     }
 
     func expectNoSecret(_ sources: [(name: String, bytes: Data)], sourceLocation: SourceLocation = #_sourceLocation) {

@@ -60,18 +60,18 @@ func executeSQL(_ path: String, _ sql: String) throws {
 /// answer's id (`chatcmpl-<digest>`), read through the store (answers are stored
 /// compressed) as a reader would, also while a job runs.
 func committedDigests(_ location: String) async throws -> [String] {
-    let store = try await CheckpointStores.open(location, role: .reader)
-    var digests: [String] = []
-    var cursor = ResultCursor.start
-    while true {
-        let page = try await store.results(after: cursor, limit: 5000)
-        guard let last = page.last else { break }
-        cursor = last.position
-        for row in page where row.state == .succeeded {
-            let text = String(decoding: row.response ?? [], as: UTF8.self)
-            if let range = text.range(of: "chatcmpl-") { digests.append(String(text[range.upperBound...].prefix(16))) }
+    try await CheckpointStores.withStore(location, role: .reader) { store in
+        var digests: [String] = []
+        var cursor = ResultCursor.start
+        while true {
+            let page = try await store.results(after: cursor, limit: 5000)
+            guard let last = page.last else { break }
+            cursor = last.position
+            for row in page where row.state == .succeeded {
+                let text = String(decoding: row.response ?? [], as: UTF8.self)
+                if let range = text.range(of: "chatcmpl-") { digests.append(String(text[range.upperBound...].prefix(16))) }
+            }
         }
+        return digests
     }
-    await store.close()
-    return digests
 }

@@ -170,9 +170,10 @@ extension PostgresCheckpointStore {
         probe.job = "sluice_list_probe"
         let password = server.password(environment: environment)
         try await checkLogin(probe, password: password, outage: PostgresOutage(), logger: Logger(label: "sluice"))
-        let store = try PostgresCheckpointStore(settings: probe, role: .reader, password: password, logger: Logger(label: "sluice"))
-        do {
-            let names = try await store.database { client in
+        let logger = Logger(label: "sluice")
+        let names = try await withClient(probe, password: password, logger: logger) { client in
+            let store = PostgresCheckpointStore(settings: probe, role: .reader, client: client, logger: logger)
+            return try await store.database { client in
                 let schemas = try await client.rows(
                     """
                     SELECT table_schema FROM information_schema.tables
@@ -188,15 +189,11 @@ extension PostgresCheckpointStore {
                 }
                 return names
             }
-            await store.close()
-            return names.map {
-                var location = server
-                location.job = $0
-                return location.display
-            }
-        } catch {
-            await store.close()
-            throw error
+        }
+        return names.map {
+            var location = server
+            location.job = $0
+            return location.display
         }
     }
 }

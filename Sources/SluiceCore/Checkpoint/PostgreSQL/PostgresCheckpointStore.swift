@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import ServiceLifecycle
 
 /// The shared checkpoint: one PostgreSQL schema per job, for several sluice
 /// workers (on one machine or many) running the same job.
@@ -17,10 +18,14 @@ import PostgresNIO
 /// pool with bound parameters; groups of rows travel as one JSON parameter
 /// (`jsonb_to_recordset`), so a commit of 500 outcomes is one round trip.
 ///
+/// The store lives for a scope (`withStore`): its client is a service of a group that lives exactly as
+/// long, so no connection outlives the code that uses them.
+///
 /// ```swift
-/// let store = try await PostgresCheckpointStore.open(try PostgresLocation(parsing: url), role: .runner)
-/// let page = try await store.lease(limit: 512)      // leased to this worker until its heartbeat stops
-/// try await store.record([.finished(outcome)])      // applied only if this worker still holds the lease
+/// try await PostgresCheckpointStore.withStore(try PostgresLocation(parsing: url), role: .runner) { store in
+///     let page = try await store.lease(limit: 512)      // leased to this worker until its heartbeat stops
+///     try await store.record([.finished(outcome)])      // applied only if this worker still holds the lease
+/// }
 /// ```
 package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     package static let schemaVersion = PostgresSchema.version
@@ -32,17 +37,18 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     let client: PostgresClient
     let logger: Logger
     let outage: PostgresOutage
-    private let running: Task<Void, Never>
     /// Items this worker leased and has not finished or released: what its heartbeat extends.
     /// A lease whose commit was lost with the connection is not here, so it expires and is taken over.
     var held: Set<Int64> = []
     /// Ids of the sets of sent headers already stored.
     var headerSets: [[UInt8]: Int64] = [:]
 
-    init(settings: PostgresLocation, role: CheckpointRole, password: String?, logger: Logger) throws {
+    /// `client` must be running (`withClient` runs it) for as long as the store is used.
+    init(settings: PostgresLocation, role: CheckpointRole, client: PostgresClient, logger: Logger) {
         self.settings = settings
         self.role = role
         self.logger = logger
+        self.client = client
         location = settings.display
         leaseSeconds = settings.leaseSeconds
         outage = PostgresOutage()
@@ -50,6 +56,36 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         gethostname(&host, host.count)
         let hostname = String(decoding: host.prefix { $0 != 0 }, as: UTF8.self)
         workerID = "\(hostname):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+
+    /// Connects, and for a runner creates or migrates the job's schema and registers the worker, then runs
+    /// `body` with the store and closes it (`close`), however `body` ends. Readers and control connections
+    /// need the job to exist. `environment`: where the password comes from (`PGPASSWORD`, `PGPASSFILE`, `HOME`).
+    package static func withStore<T>(
+        _ settings: PostgresLocation, role: CheckpointRole, logger: Logger = Logger(label: "sluice"),
+        environment: [String: String] = ProcessInfo.processInfo.environment, _ body: (PostgresCheckpointStore) async throws -> T
+    ) async throws -> T {
+        let password = settings.password(environment: environment)
+        try await checkLogin(settings, password: password, outage: PostgresOutage(), logger: logger)
+        return try await withClient(settings, password: password, logger: logger) { client in
+            let store = PostgresCheckpointStore(settings: settings, role: role, client: client, logger: logger)
+            do {
+                try await store.setUp()
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` with a pool of connections to the server. The client is the one service of a group that
+    /// lives as long as `body`, and stops the way every service of sluice stops: by its group's graceful shutdown.
+    static func withClient<T>(
+        _ settings: PostgresLocation, password: String?, logger: Logger, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: password, database: settings.database,
             tls: try Self.clientTLS(settings))
@@ -59,29 +95,20 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         var background = logger
         background.logLevel = .critical
         let client = PostgresClient(configuration: configuration, backgroundLogger: background)
-        self.client = client
-        running = Task { await client.run() }
-    }
-
-    /// Connects, and for a runner creates or migrates the job's schema and registers the worker.
-    /// Readers and control connections need the job to exist.
-    /// `environment`: where the password comes from (`PGPASSWORD`, `PGPASSFILE`, `HOME`).
-    package static func open(
-        _ settings: PostgresLocation, role: CheckpointRole, logger: Logger = Logger(label: "sluice"),
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) async throws
-        -> PostgresCheckpointStore
-    {
-        let password = settings.password(environment: environment)
-        try await checkLogin(settings, password: password, outage: PostgresOutage(), logger: logger)
-        let store = try PostgresCheckpointStore(settings: settings, role: role, password: password, logger: logger)
-        do {
-            try await store.setUp()
-        } catch {
-            await store.close()
-            throw error
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [client], logger: background))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                let result = try await body(client)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
         }
-        return store
     }
 
     /// Runs `body` against the pool, retried across an outage (see `PostgresOutage`).
@@ -235,8 +262,9 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         held.removeAll()
     }
 
-    /// A runner gives back what it still holds (a stopping run released its items already; this catches
-    /// the rest) and says it stopped, so `sluice workers` and the shared budget stop counting it.
+    /// As the scope of `withStore` ends, a runner gives back what it still holds (a stopping run released its
+    /// items already; this catches the rest) and says it stopped, so `sluice workers` and the shared budget
+    /// stop counting it. The connections close with the scope.
     package func close() async {
         if role == .runner {
             let items = table("items")
@@ -255,7 +283,5 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
             }
             held.removeAll()
         }
-        running.cancel()
-        await running.value
     }
 }
