@@ -53,7 +53,8 @@ package struct JobRunner: Sendable {
                     transport: transport, apiKey: apiKey
                 ).run(job, preparation: preparation, publisher: publisher)
             } catch {
-                // The run could not start (a `--reuse` checkpoint that does not open, say): nothing tore it down.
+                // The run could not start (a `--reuse` checkpoint that does not open, say), or failed after its
+                // tear-down: shutting the clients down again is harmless, leaving them open is not.
                 await transport.shutdown()
                 throw error
             }

@@ -89,8 +89,9 @@ package final class Scheduler: Sendable {
         outcomes = OutcomeBuilder(redactor: parts.run.redactor, profile: parts.builder.profile)
     }
 
-    /// Returns when the feed is exhausted and every item has finished, or when
-    /// the run is stopping and the in-flight items have finished (or were cancelled).
+    /// Returns when the feed is exhausted and every item's task has ended, or when the run is stopping and
+    /// the in-flight items' tasks have ended (or were cancelled). Outcomes they handed over may still be on
+    /// their way to the checkpoint: the recorder, stopped after the dispatcher, commits them before it ends.
     package func run(feed: ItemFeed) async throws {
         let control = parts.run.control
         func stopping() -> Bool { control.isStopping || Task.isShuttingDownGracefully }
@@ -159,8 +160,9 @@ package final class Scheduler: Sendable {
                         )))
                 return
             case .settle:
-                // The slot is given back (by the cleanup) once the outcome is committed, so that the answers a kill
-                // can lose (in flight, or received and not yet committed) are never more than the concurrency.
+                // The slot is given back once the outcome is committed (by the recorder, or by the cleanup after a
+                // wait), so that the answers a kill can lose (in flight, or received and not yet committed) are never
+                // more than the concurrency.
                 var outcome = outcomes.outcome(for: item, attempts: attempts, request: request, result: answer.result, summary: answer.summary)
                 if outcome.succeeded { outcome.requestDigest = digest }
                 guard answer.holdEnds <= .now else {

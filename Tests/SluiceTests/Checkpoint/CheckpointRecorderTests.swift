@@ -4,9 +4,9 @@ import Testing
 
 @testable import SluiceCore
 
-/// The scheduler keeps an answer's request slot until `recordAndWait` returns (so a kill loses at most the
-/// concurrency in answers): it must return only once the events are committed, and never hold up a run
-/// that is ending.
+/// The scheduler keeps an answer's request slot until its outcome is committed (so a kill loses at most the
+/// concurrency in answers): `recordAndWait` must return, and `record(_:then:)` give the slot back, only once
+/// the events are committed, and neither may hold up a run that is ending.
 struct CheckpointRecorderTests {
     private func leasedItems(_ count: Int, in dir: TemporaryDirectory) async throws -> (SQLiteCheckpointStore, [DispatchItem]) {
         let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
@@ -76,7 +76,7 @@ struct CheckpointRecorderTests {
     }
     /// The scheduler's usual path: it hands the outcome over with what it holds and ends; the recorder lets go of
     /// the slot only once the outcome is committed, so the guarantee is the one `recordAndWait` gives.
-    @Test func whatAWorkerHandedOverIsCommittedBeforeItsSlotIsGivenBack() async throws {
+    @Test(.timeLimit(.minutes(1))) func whatAWorkerHandedOverIsCommittedBeforeItsSlotIsGivenBack() async throws {
         let dir = TemporaryDirectory()
         let (store, leased) = try await leasedItems(2000, in: dir)
         let recorder = CheckpointRecorder(store: store, counters: RunCounters(), control: RunControl())
@@ -97,6 +97,7 @@ struct CheckpointRecorderTests {
             count += 1
             if count == 4 { break }
         }
+        released.continuation.finish()
         #expect(seen.withLock { $0 }.count == 4)
         #expect(seen.withLock { $0 }.allSatisfy { $0 >= 0 }, "a slot was given back before its outcome was committed: \(seen.withLock { $0 })")
 

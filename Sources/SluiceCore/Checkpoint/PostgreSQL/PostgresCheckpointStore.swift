@@ -101,7 +101,8 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
             do {
                 let result = try await body(client)
                 await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
+                // The work is done and committed: how the pool ended cannot undo it.
+                try? await tasks.waitForAll()
                 return result
             } catch {
                 await group.triggerGracefulShutdown()
