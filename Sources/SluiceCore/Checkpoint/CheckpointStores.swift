@@ -17,7 +17,11 @@ package enum CheckpointStores {
         if PostgresLocation.isPostgres(location) {
             return try await PostgresCheckpointStore.withStore(try PostgresLocation(parsing: location), role: role) { try await body($0) }
         }
-        let store = try await SQLiteCheckpointStore.open(path: location, role: role)
+        return try await closing(try await SQLiteCheckpointStore.open(path: location, role: role), body)
+    }
+
+    /// Runs `body` with an open `store` and closes it after, however `body` ends.
+    package static func closing<Store: CheckpointStore, T>(_ store: Store, _ body: (Store) async throws -> T) async throws -> T {
         do {
             let result = try await body(store)
             await store.close()

@@ -9,14 +9,7 @@ import Testing
 /// the events are committed, and neither may hold up a run that is ending.
 struct CheckpointRecorderTests {
     private func leasedItems(_ count: Int, in dir: TemporaryDirectory) async throws -> (SQLiteCheckpointStore, [DispatchItem]) {
-        let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
-        try await store.saveInputs([
-            InputRecord(
-                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2),
-                plannedLines: 0, planningComplete: false, planningError: nil)
-        ])
-        try await store.insertPlanned(
-            (1...count).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: count, complete: true, replanning: false, error: nil)
+        let store = try await plannedStore(dir, count: count)
         return (store, try await store.lease(limit: count))
     }
 

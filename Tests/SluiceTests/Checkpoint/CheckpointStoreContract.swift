@@ -46,6 +46,20 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     }
 }
 
+/// An SQLite checkpoint with one input whose lines 1...`count` are planned (keys `k1`, `k2`...; `keys` to name them).
+func plannedStore(_ dir: TemporaryDirectory, count: Int, keys: [String]? = nil) async throws -> SQLiteCheckpointStore {
+    let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+    try await store.saveInputs([
+        InputRecord(
+            fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false,
+            planningError: nil)
+    ])
+    let names = keys ?? (1...count).map { "k\($0)" }
+    try await store.insertPlanned(
+        (1...count).map { planned($0, key: names[$0 - 1]) }, fileIndex: 0, throughLine: count, complete: true, replanning: false, error: nil)
+    return store
+}
+
 func planned(_ line: Int, key: String, file: Int = 0, problem: InputProblem? = nil) -> PlannedItem {
     PlannedItem(
         fileIndex: file, line: line, customID: key, lineHash: UInt64(line), endpoint: "/v1/chat/completions",

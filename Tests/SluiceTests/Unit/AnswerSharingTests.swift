@@ -38,13 +38,7 @@ struct AnswerSharingTests {
 
     @Test func aCommittedAnswerLeavesMemoryAndIsStillSharedFromTheCheckpoint() async throws {
         let dir = TemporaryDirectory()
-        let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
-        try await store.saveInputs([
-            InputRecord(
-                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false,
-                planningError: nil)
-        ])
-        try await store.insertPlanned([planned(1, key: "a")], fileIndex: 0, throughLine: 1, complete: true, replanning: false, error: nil)
+        let store = try await plannedStore(dir, count: 1, keys: ["a"])
         let leader = try #require(try await store.lease(limit: 1).first)
         let sharing = AnswerSharing(deduplicate: true, store: store, checkpointHadAnswers: false, reuse: [])
         let digest = AnswerSharing.digest(endpoint: leader.endpoint, model: "m", body: leader.body)

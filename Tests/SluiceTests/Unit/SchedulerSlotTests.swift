@@ -30,14 +30,7 @@ struct SchedulerSlotTests {
 
     @Test(.timeLimit(.minutes(1))) func eachSlotGoesBackOnceAndTheConcurrencyHolds() async throws {
         let dir = TemporaryDirectory()
-        let store = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
-        try await store.saveInputs([
-            InputRecord(
-                fileIndex: 0, path: "in.jsonl", fingerprint: InputFingerprint(size: 1, checksum: 2), plannedLines: 0, planningComplete: false,
-                planningError: nil)
-        ])
-        try await store.insertPlanned(
-            (1...300).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: 300, complete: true, replanning: false, error: nil)
+        let store = try await plannedStore(dir, count: 300)
         let control = RunControl()
         let run = RunContext(control: control, counters: RunCounters(), logger: Logger(label: "test"))
         let limiter = ConcurrencyLimiter(limit: 4)

@@ -69,14 +69,9 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         try await checkLogin(settings, password: password, outage: PostgresOutage(), logger: logger)
         return try await withClient(settings, password: password, logger: logger) { client in
             let store = PostgresCheckpointStore(settings: settings, role: role, client: client, logger: logger)
-            do {
+            return try await CheckpointStores.closing(store) { store in
                 try await store.setUp()
-                let result = try await body(store)
-                await store.close()
-                return result
-            } catch {
-                await store.close()
-                throw error
+                return try await body(store)
             }
         }
     }
