@@ -124,7 +124,7 @@ extension BatchDispatcher {
             var digests: [UInt64] = []
             digests.reserveCapacity(file.items.count)
             for item in file.items {
-                for carried in item.members ?? [item] { if let digest = sharedDigest(carried, reasked: reasked) { digests.append(digest) } }
+                for carried in item.carried { if let digest = sharedDigest(carried, reasked: reasked) { digests.append(digest) } }
             }
             openRequests.withLock { $0.opened(row: row, digests: digests) }
         }

@@ -3,8 +3,6 @@
 /// line's prompt and answer cap (`TokenEstimate`) at the model's batch price; it is released when the batch
 /// is collected, as the checkpoint counts what its answers really cost.
 extension BatchDispatcher {
-    /// Nil without `--max-cost`, or when the file does not fit while other batches are open (it waits for
-    /// them); throws the cost-cap stop when nothing is open and it still does not fit.
     /// What `--max-cost` says of a batch file about to be submitted.
     enum SpendDecision {
         /// No cost cap.

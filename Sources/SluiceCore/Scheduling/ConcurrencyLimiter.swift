@@ -43,19 +43,18 @@ package final class ConcurrencyLimiter: Sendable {
     /// Waits for a permit; false if the task was cancelled while waiting (no permit is then held).
     package func acquire() async -> Bool {
         // A free permit and nobody waiting (the common case below the limit): taken without a continuation.
-        let free = state.withLock { state in
-            guard state.inUse < state.limit, state.order.isEmpty else { return false }
-            state.inUse += 1
-            return true
+        let queued: UInt64? = state.withLock { state in
+            guard state.inUse >= state.limit || !state.order.isEmpty else {
+                state.inUse += 1
+                return nil
+            }
+            state.nextTicket += 1
+            return state.nextTicket
         }
-        if free {
+        guard let ticket = queued else {
             guard Task.isCancelled else { return true }
             release()
             return false
-        }
-        let ticket: UInt64 = state.withLock { state in
-            state.nextTicket += 1
-            return state.nextTicket
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in

@@ -169,8 +169,8 @@ extension PostgresCheckpointStore {
         var probe = server
         probe.job = "sluice_list_probe"
         let password = server.password(environment: environment)
-        try await checkLogin(probe, password: password, outage: PostgresOutage(), logger: Logger(label: "sluice"))
         let logger = Logger(label: "sluice")
+        try await checkLogin(probe, password: password, outage: PostgresOutage(), logger: logger)
         let names = try await withClient(probe, password: password, logger: logger) { client in
             let store = PostgresCheckpointStore(settings: probe, role: .reader, client: client, logger: logger)
             return try await store.database { client in
