@@ -37,8 +37,6 @@ extension BatchCollection {
             fates[group] = .again(rerouted: true)
         case (_, .released):
             fates[group] = .again(rerouted: false)
-        default:
-            return
         }
     }
 

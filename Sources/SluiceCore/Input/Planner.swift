@@ -79,7 +79,7 @@ package final class Planner: Service {
         let totalBytes = Double(max(inputs.reduce(0) { $0 + $1.fingerprint.size }, 1))
         var bytesBefore = Double(inputs.filter(\.planningComplete).reduce(0) { $0 + $1.fingerprint.size })
         for input in inputs where !input.planningComplete {
-            if control.isStopping || Task.isShuttingDownGracefully { break }
+            if control.isStopping { break }
             let isReplan = replanning.contains(input.fileIndex)
             try await reader.open(input)
             while let batch = try await reader.nextBatch(limit: Self.batchSize) {
@@ -95,7 +95,7 @@ package final class Planner: Service {
                     bytesBefore += Double(input.fingerprint.size)
                     break
                 }
-                if control.isStopping || Task.isShuttingDownGracefully { return report }
+                if control.isStopping { return report }
             }
         }
         return report

@@ -30,16 +30,14 @@ package struct CancelWatcher: Service {
     }
 
     package func run() async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled && !control.isStopping {
+        await ServiceRounds.repeat(every: interval) {
+            // Once the run is stopping, whoever stopped it, there is nothing left to watch for.
+            guard !control.isStopping else { return false }
             if let note = try? await store.value(forKey: Self.key), !note.isEmpty {
                 control.stop(.error(Self.error(note: note)))
-                break
+                return false
             }
-            do {
-                try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: .seconds(interval)) }
-            } catch {
-                break
-            }
+            return true
         }
     }
 

@@ -24,10 +24,9 @@ actor HistoryRecorder: Service {
     }
 
     func run() async {
-        let interval = interval
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
+        await ServiceRounds.repeat(every: interval, startingWith: .pause) {
             await flush()
+            return true
         }
         await flush()
     }

@@ -6,11 +6,19 @@ import ServiceLifecycle
 /// The run itself: the job's services in one `ServiceGroup`, wired once (`wire`: one `RunContext`, one
 /// `Pacing`, the recorder and the scheduler), listed in start order (`services`), and torn down after.
 ///
-/// The group stops them in reverse, each after the one before has ended. The dispatcher's end shuts the
-/// group down gracefully: every item done, or the run stopping (a signal, `sluice cancel`, a refused key...:
-/// `RunControl`, the one way a run is asked to stop), in which case the dispatcher first gives the requests in
-/// flight `--grace` seconds, then cancels them and releases their items. A service whose work is done waits
-/// for its turn (`RunServiceRole`).
+/// How a run stops, in three steps, each with one trigger:
+/// 1. **Asked**: `RunControl.stop`, the only way to ask (a signal, `sluice cancel`, the cost cap, a refused
+///    key, an essential service failing). Whatever decides whether to start new work (the scheduler, the
+///    planner, the batch dispatcher, the watches for cancel and planning turns) asks `control.isStopping`,
+///    or waits on it.
+/// 2. **Drained**: the dispatcher sends nothing new and gives the requests in flight `--grace` seconds. Its
+///    end (also when every item is done) is the only start of the group's graceful shutdown, which stops the
+///    other services in reverse start order, each after the one before has ended: the periodic ones end
+///    their rounds on it (`ServiceRounds`), a service whose work is done or failed waits for its turn
+///    (`RunServiceRole`).
+/// 3. **Cut**: cancellation, only where waiting longer would lose the grace period's promise (the requests
+///    still in flight when it runs out are cancelled and their items released) or the group's 30 s bound.
+/// Then `tearDown` commits what was released late.
 struct JobRun {
     let configuration: JobConfiguration
     let options: RunOptions
@@ -34,12 +42,25 @@ struct JobRun {
         ) { reuse in
             let wiring = try await wire(job, reuse: reuse)
             let planning = PlanningHooks(run: wiring.run, feed: wiring.feed)
-            let services = try services(wiring, job: job, preparation: preparation, planning: planning, publisher: publisher)
+            let services: [ServiceGroupConfiguration.ServiceConfiguration]
+            do {
+                services = try self.services(wiring, job: job, preparation: preparation, planning: planning, publisher: publisher)
+            } catch {
+                await wiring.metricsServer?.shutdown()
+                throw error
+            }
             // Once the dispatcher has ended, stopping the rest takes moments; the bound is only a safety net.
             var groupConfiguration = ServiceGroupConfiguration(services: services, logger: wiring.run.logger)
             groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
             do {
-                try await ServiceGroup(configuration: groupConfiguration).run()
+                // The group's shutdown must not begin before the dispatcher's end. Nothing runs a run inside a
+                // service group of its own today (the Sluice library detaches it); if something did, its
+                // graceful shutdown would reach this group: it asks the run to stop instead, as SIGTERM does.
+                try await withGracefulShutdownHandler {
+                    try await ServiceGroup(configuration: groupConfiguration).run()
+                } onGracefulShutdown: { [control] in
+                    control.stop(.signal(SIGTERM))
+                }
             } catch {
                 control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
             }
@@ -84,7 +105,6 @@ struct JobRun {
             budget: RateBudget(
                 requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute, control: control, burstSeconds: 0))
         let spentBefore = try await store.usage().cost(in: prices).dollars
-        let metricsServer = try await startMetricsServer(metrics, counters: run.counters, gate: pacing.gate)
         let sharing = answerSharing(store: store, hadAnswers: job.baseline.succeeded > 0, reuse: reuse)
         let spend = configuration.maxCost.map { SpendGuard(cap: $0, prices: prices, alreadySpent: spentBefore) }
         let recorder = CheckpointRecorder(
@@ -104,6 +124,8 @@ struct JobRun {
                 breaker: configuration.circuitBreaker ? CircuitBreaker() : nil,
                 spend: spend,
                 answers: try configuration.answerChecker(), sharing: sharing, run: run))
+        // Last, once nothing else here can fail: from here on the group owns it (or `run`, if the group never starts).
+        let metricsServer = try await startMetricsServer(metrics, counters: run.counters, gate: pacing.gate)
         return Wiring(
             run: run, feed: feed, pacing: pacing, recorder: recorder, builder: builder, scheduler: scheduler,
             history: HistoryRecorder(store: store, counters: run.counters), sharing: sharing, metricsServer: metricsServer,
@@ -158,20 +180,22 @@ struct JobRun {
     ) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let (run, store, shared) = (wiring.run, job.store, job.store as? any SharedCheckpointStore)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            options.handlesSignals ? [.run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals")] : []
+            options.handlesSignals ? [.run(SignalWatcher(control: control, graceSeconds: options.graceSeconds), "signals", .essential(control))] : []
         if let shared {
             // Early in the list, so stopped late: it beats until the checkpoint's last flush (see `JobRunner.beating`).
             services.append(
-                .run(WorkerHeartbeat(store: shared, counters: run.counters, budget: wiring.pacing.budget, control: control, logger: run.logger), "heartbeat"))
+                .run(
+                    WorkerHeartbeat(store: shared, counters: run.counters, budget: wiring.pacing.budget, control: control, logger: run.logger), "heartbeat",
+                    .essential(control)))
         }
         services += [
-            .run(wiring.recorder, "checkpoint"), .run(wiring.history, "history", .reporting),
-            .run(CancelWatcher(store: store, control: control), "cancel"), .run(publisher, "results"),
+            .run(wiring.recorder, "checkpoint", .essential(control)), .run(wiring.history, "history", .reporting),
+            .run(CancelWatcher(store: store, control: control), "cancel", .essential(control)), .run(publisher, "results", .essential(control)),
         ]
         if wiring.batched {
             let batches = try makeBatchDispatcher(
                 store: store, builder: wiring.builder, recorder: wiring.recorder, feed: wiring.feed, run: run, spend: wiring.spend, sharing: wiring.sharing)
-            services.append(.run(batches, "batches"))
+            services.append(.run(batches, "batches", .essential(control)))
         }
         if let metricsServer = wiring.metricsServer { services.append(.run(metricsServer, "metrics", .reporting)) }
         if let shared, job.needsPlanning {
@@ -186,9 +210,9 @@ struct JobRun {
                     }
                     return try preparation.planner(for: job, inputs: inputs, onBatch: planning.onBatch)
                 }, onEnd: planning.onEnd, control: control, logger: run.logger)
-            services.append(.run(planner, "planner"))
+            services.append(.run(planner, "planner", .essential(control)))
         } else if job.needsPlanning {
-            services.append(.run(try preparation.planner(for: job, onBatch: planning.onBatch, onEnd: planning.onEnd), "planner"))
+            services.append(.run(try preparation.planner(for: job, onBatch: planning.onBatch, onEnd: planning.onEnd), "planner", .essential(control)))
         }
         let dispatcher = DispatchService(
             scheduler: wiring.scheduler, feed: wiring.feed, recorder: wiring.recorder, control: control, graceSeconds: options.graceSeconds)

@@ -22,10 +22,11 @@ struct SharedPlanning: Service {
 
     func run() async {
         let interval = max(store.leaseSeconds / 3, 0.5)
-        while !control.isStopping && !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await ServiceRounds.repeat(every: interval) {
+            guard !control.isStopping else { return false }
             do {
                 let inputs = try await store.inputs()
-                if inputs.allSatisfy(\.planningComplete) { break }
+                if inputs.allSatisfy(\.planningComplete) { return false }
                 if try await store.takePlanning() {
                     // Read again now that the turn is ours: where the last planner stopped is where this one starts.
                     let inputs = try await store.inputs()
@@ -34,13 +35,13 @@ struct SharedPlanning: Service {
                     let report = try await makePlanner(inputs).plan()
                     try await store.finishPlanning()
                     await onEnd(report)
-                    continue
+                    return true
                 }
             } catch {
                 control.stop(.error(SluiceError.wrapping(error, as: .input)))
-                break
+                return false
             }
-            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
+            return true
         }
     }
 }

@@ -25,7 +25,7 @@ struct WorkerHeartbeat: Service {
         var lastSent = counters.snapshot.requestsSent
         var lastTime = ContinuousClock.now
         var lastLive = 1
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await ServiceRounds.repeat(every: interval) {
             let stats = counters.snapshot
             let now = ContinuousClock.now
             let rate = Double(stats.requestsSent - lastSent) / max((now - lastTime).inSeconds, 0.001)
@@ -41,11 +41,11 @@ struct WorkerHeartbeat: Service {
             } catch {
                 // The store retried through the outage it allows; past that, this worker's leases are expiring.
                 control.stop(.error(SluiceError.wrapping(error, as: .checkpoint)))
-                break
+                return false
             }
-            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
+            return true
         }
-        // Waits for the run's stop, then publishes the final figures (the dispatcher, stopped before it, has ended).
+        // Waits for the group to stop it, then publishes the final figures (the dispatcher, stopped before it, has ended).
         try? await gracefulShutdown()
         let stats = counters.snapshot
         _ = try? await store.heartbeat(WorkerFigures(sent: stats.requestsSent, finished: stats.succeeded + stats.failed, requestsPerSecond: 0))

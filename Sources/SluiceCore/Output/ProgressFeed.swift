@@ -16,9 +16,9 @@ package struct ProgressFeed: Service {
     let receive: @Sendable (Moment) -> Void
 
     package func run() async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        await ServiceRounds.repeat(every: interval) {
             receive(Moment(stats: counters.snapshot, baseline: baseline, elapsedSeconds: counters.elapsedSeconds))
-            guard await sleepUnlessShuttingDown(seconds: interval) else { break }
+            return true
         }
     }
 }

@@ -49,14 +49,9 @@ package final class ProgressReporter: Service {
     }
 
     package func run() async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: .seconds(interval)) }
-            } catch {
-                break
-            }
-            if Task.isShuttingDownGracefully { break }
+        await ServiceRounds.repeat(every: interval, startingWith: .pause) {
             draw()
+            return true
         }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     }

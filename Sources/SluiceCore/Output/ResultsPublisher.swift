@@ -123,13 +123,13 @@ package actor ResultsPublisher: Service {
 
     /// As a service: advances once a second until the graceful shutdown.
     package func run() async {
-        while !Task.isShuttingDownGracefully {
-            guard await sleepUnlessShuttingDown(seconds: 1) else { return }
+        await ServiceRounds.repeat(every: 1, startingWith: .pause) {
             do {
                 try await advance()
+                return true
             } catch {
                 control?.stop(.error(SluiceError.wrapping(error, as: .output)))
-                return
+                return false
             }
         }
     }

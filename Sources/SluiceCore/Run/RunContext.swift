@@ -11,7 +11,8 @@ import Logging
 /// ```
 package struct RunContext: Sendable {
     /// The one way the run is asked to stop (a signal, `sluice cancel`, the cost cap, an error): every part
-    /// checks `control.isStopping` or waits on it; the services' graceful shutdown follows from the dispatcher's end.
+    /// checks `control.isStopping` or waits on it; the services' graceful shutdown follows from the dispatcher's end
+    /// (the whole sequence: `JobRun`).
     package let control: RunControl
     package let counters: RunCounters
     package let redactor: Redactor

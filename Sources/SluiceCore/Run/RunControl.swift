@@ -1,10 +1,10 @@
 import Synchronization
 
-/// Why a run is stopping, and the one place every waiting task listens for
-/// it, so a stop interrupts retry waits, pauses and budget sleeps at once (no
-/// polling). Signals reach it through `SignalWatcher`; errors (a refused key,
-/// a spent quota) from whoever meets them. The order in which the run's
-/// services then stop is the `ServiceGroup`'s business (see `JobRun`).
+/// The one way a run is asked to stop, with why, and the one place every waiting task listens for it, so a stop
+/// interrupts retry waits, pauses and budget sleeps at once (no polling). Signals reach it through
+/// `SignalWatcher`; `sluice cancel` through `CancelWatcher`; errors (a refused key, a spent quota, an essential
+/// service failing) from whoever meets them; a host's graceful shutdown through `JobRun`, which says in one
+/// place how the run then winds down.
 ///
 /// ```swift
 /// control.stop(.error(SluiceError(.authentication, "...")))   // the first reason wins

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 /// Runs pending items through the gateway: at most `limiter` requests in
@@ -94,7 +93,7 @@ package final class Scheduler: Sendable {
     /// their way to the checkpoint: the recorder, stopped after the dispatcher, commits them before it ends.
     package func run(feed: ItemFeed) async throws {
         let control = parts.run.control
-        func stopping() -> Bool { control.isStopping || Task.isShuttingDownGracefully }
+        func stopping() -> Bool { control.isStopping }
         try await withThrowingDiscardingTaskGroup { group in
             while !stopping() {
                 guard await held.acquire() else { break }
@@ -145,7 +144,7 @@ package final class Scheduler: Sendable {
                 guard await parts.pacing.gate.waitUntilOpen(), await parts.pacing.limiter.acquire() else { return }
                 machine.slotAcquired()
             }
-            guard await parts.pacing.gate.waitUntilOpen(), !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+            guard await parts.pacing.gate.waitUntilOpen(), !Task.isCancelled else { return }
             machine.askBudget()
             let request = parts.builder.request(for: asked, plan: plan, modelIndex: attempts.modelIndex)
             guard let answer = await attempt(request, item: item, attempts: &attempts, machine: &machine) else { return }

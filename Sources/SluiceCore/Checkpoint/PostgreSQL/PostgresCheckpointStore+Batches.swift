@@ -38,7 +38,7 @@ extension PostgresCheckpointStore {
 
     package func setBatchID(_ batchID: String, forBatch row: Int64) async throws {
         let batches = table("batches")
-        try await database { client in
+        _ = try await database { client in
             try await client.rows("UPDATE \(unescaped: batches) SET batch_id = \(batchID), state = 'submitted' WHERE id = \(row)")
         }
     }

@@ -115,7 +115,7 @@ extension PostgresCheckpointStore {
 
     package func removeItems(fileIndex: Int, afterLine: Int) async throws {
         let table = table("items")
-        try await database { client in
+        _ = try await database { client in
             try await client.rows("DELETE FROM \(unescaped: table) WHERE file_index = \(fileIndex) AND line > \(afterLine)")
         }
     }
