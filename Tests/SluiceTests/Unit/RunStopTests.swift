@@ -117,9 +117,7 @@ struct RunStopTests {
                 return .failure(GatewayFailure(kind: .cancelled, message: "request cancelled", latencySeconds: 0))
             }
             seen.withLock { $0.answered += 1 }
-            let body =
-                #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#
-            return .response(GatewayResponse(status: 200, headers: [("content-type", "application/json")], body: Array(body.utf8), latencySeconds: 0.1))
+            return .okCompletion(latencySeconds: 0.1)
         }
 
         func shutdown() async {}

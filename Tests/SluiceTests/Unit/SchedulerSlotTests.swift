@@ -20,9 +20,7 @@ struct SchedulerSlotTests {
             }
             try? await Task.sleep(for: .milliseconds(1))
             state.withLock { $0.now -= 1 }
-            let body =
-                #"{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#
-            return .response(GatewayResponse(status: 200, headers: [("content-type", "application/json")], body: Array(body.utf8), latencySeconds: 0.001))
+            return .okCompletion(latencySeconds: 0.001)
         }
 
         func shutdown() async {}
