@@ -3,8 +3,8 @@ import Synchronization
 /// The one way a run is asked to stop, with why, and the one place every waiting task listens for it, so a stop
 /// interrupts retry waits, pauses and budget sleeps at once (no polling). Signals reach it through
 /// `SignalWatcher`; `sluice cancel` through `CancelWatcher`; errors (a refused key, a spent quota, an essential
-/// service failing) from whoever meets them; a host's graceful shutdown through `JobRun`, which says in one
-/// place how the run then winds down.
+/// service failing) from whoever meets them; a graceful shutdown reaching the run's group from outside (none
+/// does today) through `JobRun`, which says in one place how the run then winds down.
 ///
 /// ```swift
 /// control.stop(.error(SluiceError(.authentication, "...")))   // the first reason wins
