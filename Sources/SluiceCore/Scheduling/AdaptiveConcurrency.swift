@@ -33,6 +33,10 @@ package final class AdaptiveConcurrency: Sendable {
         package var releaseLag = 1.0 / 16
         /// The most it comes to hold (see `CapacitySearch.releaseHold`).
         package var longestReleaseHold = 0.5
+        /// Requests in flight together for less than this (seconds) are not counted as taken at once: the client
+        /// reads an answer a little after the gateway wrote it and freed its place, and a request sent in that gap
+        /// is accepted while the answered one still looks in flight (see `acceptedAtOnce`).
+        package var readMargin = 0.005
         package init() {}
     }
 
@@ -96,6 +100,16 @@ package final class AdaptiveConcurrency: Sendable {
         }
     }
 
+    /// A refusal with `inFlight` requests in flight (its own included) came from a concurrency cap: the limit was
+    /// cut below the concurrency asked for, and the gateway refused at or above the most it was ever seen to take
+    /// at once. Refusals at a level it took (an upstream's sporadic 429s) are not: their Retry-After is the item's.
+    package func refusedAtTheCap(inFlight: Int) -> Bool {
+        state.withLock { state in
+            let search = state.search
+            return search.limit < search.ceiling && search.mostAtOnce > 0 && inFlight >= search.mostAtOnce
+        }
+    }
+
     /// Records one answer; returns how much longer its request slot should be held (see the type's doc).
     @discardableResult
     package func record(_ answer: Answer, sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Duration {
@@ -113,7 +127,7 @@ package final class AdaptiveConcurrency: Sendable {
             }
             state.window.answers += 1
             guard state.window.answers >= max(rules.windowPerLimit * state.search.limit, rules.minimumWindow) else { return (nil, hold) }
-            state.window.acceptedAtOnce = Self.mostAtOnce(state.accepted)
+            state.window.acceptedAtOnce = Self.acceptedAtOnce(state.accepted, answerSeconds: state.answerSeconds ?? 0, rules: rules)
             let before = state.search.limit
             let window = state.window
             let reopen = state.search.close(window)
@@ -146,12 +160,25 @@ package final class AdaptiveConcurrency: Sendable {
         }
     }
 
-    /// The most intervals that overlap at one instant (a sweep over their ends).
-    static func mostAtOnce(_ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)]) -> Int {
+    /// The most requests the gateway took at once in a window, not counting those seen together for less than
+    /// `Rules.readMargin` or a tenth of the answer time, if shorter. (A margin scaled to the time between answers at
+    /// the level seen, answer time over twice it, let a swamped client's first window read 583 at a cap of 200.)
+    static func acceptedAtOnce(
+        _ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)], answerSeconds: Double, rules: Rules
+    ) -> Int {
+        mostAtOnce(intervals, margin: .seconds(min(answerSeconds / 10, rules.readMargin)))
+    }
+
+    /// The most intervals that overlap at one instant (a sweep over their ends), not counting overlaps shorter than
+    /// `margin` (see `Rules.readMargin`): counted, they made a cap of 8 look like 9 taken at once, and refusals at 9
+    /// look like a gateway that frees its places late, whose slot holds then cost a fifth of the rate.
+    static func mostAtOnce(
+        _ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)], margin: Duration = .zero
+    ) -> Int {
         // Two sorted lists of instants merged, not one sorted list of events: this runs once per window, and
         // sorting tuples through a closure was a visible share of the per-answer CPU.
         var starts = intervals.map(\.sent)
-        var ends = intervals.map { max($0.answered, $0.sent) }
+        var ends = intervals.map { max($0.answered - margin, $0.sent) }
         starts.sort()
         ends.sort()
         var current = 0

@@ -19,6 +19,8 @@ package final class ConcurrencyLimiter: Sendable {
         /// Waiters in arrival order, by ticket (dictionary keys are not ordered).
         var order = CircularBuffer<UInt64>()
         var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        /// Tasks waiting out a capacity refusal (`waitForRoom(below:)`), by ticket: fewer in flight than `below`.
+        var roomWaiters: [UInt64: (below: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
 
         /// Wakes the oldest waiters while there is room; each gets a permit.
         mutating func grant() -> [CheckedContinuation<Bool, Never>] {
@@ -30,6 +32,13 @@ package final class ConcurrencyLimiter: Sendable {
                 ready.append(continuation)
             }
             return ready
+        }
+
+        /// Permits nobody queues for, offered to the oldest room waiters whose level they are under.
+        mutating func offerRoom() -> [CheckedContinuation<Void, Never>] {
+            guard order.isEmpty, inUse < limit, !roomWaiters.isEmpty else { return [] }
+            let eligible = roomWaiters.keys.sorted().filter { roomWaiters[$0]!.below > inUse }.prefix(limit - inUse)
+            return eligible.compactMap { roomWaiters.removeValue(forKey: $0)?.continuation }
         }
     }
 
@@ -77,18 +86,46 @@ package final class ConcurrencyLimiter: Sendable {
     }
 
     package func release() {
-        let ready = state.withLock { state in
+        let (ready, room) = state.withLock { state in
             state.inUse -= 1
-            return state.grant()
+            return (state.grant(), state.offerRoom())
         }
         ready.forEach { $0.resume(returning: true) }
+        room.forEach { $0.resume() }
     }
 
     package func setLimit(_ newLimit: Int) {
-        let ready = state.withLock { state in
+        let (ready, room) = state.withLock { state in
             state.limit = max(newLimit, 1)
-            return state.grant()
+            return (state.grant(), state.offerRoom())
         }
         ready.forEach { $0.resume(returning: true) }
+        room.forEach { $0.resume() }
+    }
+
+    /// Returns once fewer than `level` permits are in use while one is free and nobody queues for it (a slot
+    /// that would otherwise go unused), or when the task is cancelled. It takes no permit: the caller asks
+    /// with `acquire()` after, in turn. For a capacity refusal's wait: a gateway that refused at `level` in
+    /// flight has room again below it, whatever its Retry-After said.
+    package func waitForRoom(below level: Int) async {
+        let ticket: UInt64? = state.withLock { state in
+            if state.order.isEmpty, state.inUse < state.limit, state.inUse < level { return nil }
+            state.nextTicket += 1
+            return state.nextTicket
+        }
+        guard let ticket else { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now: Bool = state.withLock { state in
+                    if Task.isCancelled || (state.order.isEmpty && state.inUse < state.limit && state.inUse < level) { return true }
+                    state.roomWaiters[ticket] = (level, continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { $0.roomWaiters.removeValue(forKey: ticket)?.continuation }
+            continuation?.resume()
+        }
     }
 }

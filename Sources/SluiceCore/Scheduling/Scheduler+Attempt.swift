@@ -83,8 +83,8 @@ extension Scheduler {
         let leading = machine.leading
         let fellBack = attempts.modelIndex != modelIndex
         let after = machine.answered(
-            next, unreachable: isUnreachable(judged.effective), pausedJob: reaction.pausedJob, reasked: reasked == true, fellBack: fellBack,
-            slotHold: reaction.slotHold.inSeconds, maxRetryAfter: settings.maxRetryAfter)
+            next, unreachable: isUnreachable(judged.effective), pausedJob: reaction.pausedJob, mayBeTheCap: reaction.mayBeTheCap, reasked: reasked == true,
+            fellBack: fellBack, slotHold: reaction.slotHold.inSeconds, maxRetryAfter: settings.maxRetryAfter)
         var attempted = Attempted(
             after: after, result: judged.effective, summary: judged.summary, permanent: verdict.isPermanentFailure, holdEnds: holdEnds,
             leading: leading, fellBack: fellBack)

@@ -51,8 +51,10 @@ extension Scheduler {
         enum AfterAnswer: Equatable {
             /// Build the outcome, commit it, then hold the slot for the adaptive hold.
             case settle
-            /// Hold the slot for the adaptive hold, give it back, wait `after` seconds, then go again.
-            case retry(after: Double, rateLimited: Bool)
+            /// Hold the slot for the adaptive hold, give it back, wait `after` seconds, then go again. `earlyOnRoom`: a
+            /// capacity refusal's wait, which ends sooner once fewer requests are in flight than when it was refused
+            /// and a slot would otherwise go unused (see `ConcurrencyLimiter.waitForRoom(below:)`).
+            case retry(after: Double, rateLimited: Bool, earlyOnRoom: Bool = false)
             /// The whole job stops; the item goes back to pending.
             case stopJob(JobStopCause)
             /// Nothing answered yet and the connection failed: the gateway is unreachable, not the item bad.
@@ -130,9 +132,10 @@ extension Scheduler {
 
         /// What follows the attempts' `next`. `slotHold`: the adaptive hold, which a rate-limited item's
         /// Retry-After counts as already waited; past `maxRetryAfter` it comes back at the next free slot.
+        /// `mayBeTheCap`: a refusal adaptive concurrency may explain, whose wait may end once the gateway has room.
         mutating func answered(
-            _ next: ItemAttempts.Next, unreachable: Bool, pausedJob: Bool, reasked: Bool, fellBack: Bool, slotHold: Double,
-            maxRetryAfter: Double
+            _ next: ItemAttempts.Next, unreachable: Bool, pausedJob: Bool, mayBeTheCap: Bool, reasked: Bool, fellBack: Bool,
+            slotHold: Double, maxRetryAfter: Double
         ) -> AfterAnswer {
             precondition(state == .inFlight, "answered() in \(state)")
             switch next {
@@ -149,11 +152,17 @@ extension Scheduler {
                 return .stopJob(cause)
             case .retry(let after, let rateLimited):
                 var wait = after
+                var early = false
                 // A refusal's Retry-After is its item's alone: honoured up to --max-retry-after, past it the next free slot.
-                if rateLimited, !pausedJob { wait = after > maxRetryAfter ? 0 : max(after - slotHold, 0) }
+                // A concurrency cap's, only while the gateway is as full as when it refused (it says nothing about when a
+                // place frees: LiteLLM answers "the next minute"); the scheduler asks adaptive concurrency when it wakes.
+                if rateLimited, !pausedJob {
+                    wait = after > maxRetryAfter ? 0 : max(after - slotHold, 0)
+                    early = mayBeTheCap && wait > 0
+                }
                 let why: Retry = reasked ? .reask : rateLimited ? .rateLimited : fellBack ? .fallback : .backoff
                 state = .waitingToRetry(why, after: wait)
-                return .retry(after: wait, rateLimited: rateLimited)
+                return .retry(after: wait, rateLimited: rateLimited, earlyOnRoom: early)
             }
         }
 

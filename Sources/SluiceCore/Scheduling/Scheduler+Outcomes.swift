@@ -154,6 +154,8 @@ extension Scheduler {
         var pausedJob = false
         /// How much longer the request slot is held.
         var slotHold = Duration.zero
+        /// A 429 that adaptive concurrency may come to explain as a concurrency cap's (it did not pause the job).
+        var mayBeTheCap = false
     }
 
     /// Feeds one HTTP answer to the refusal monitor and adaptive concurrency.
@@ -201,6 +203,7 @@ extension Scheduler {
         // Answered when the body was in, not after sluice's own work on it: on a loaded machine that work would
         // make requests answered one after another look in flight together.
         outcome.slotHold = adaptive.record(answer, sentAt: sentAt, now: sentAt + .seconds(response.latencySeconds))
+        outcome.mayBeTheCap = answer == .refused && !outcome.pausedJob
         parts.run.counters.update { $0.concurrencyLimit = adaptive.currentLimit }
         return outcome
     }

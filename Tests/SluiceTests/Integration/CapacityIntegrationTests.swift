@@ -80,4 +80,19 @@ struct CapacityIntegrationTests {
             #expect(back.map { $0.time - refusal.time < refusal.retryAfter! - 1 } ?? false, "an item waited out a Retry-After of \(refusal.retryAfter!) s")
         }
     }
+
+    @Test func aCapsRetryAfterIsNotWaitedOutOnAnIdleGateway() async throws {
+        // 20 s, under --max-retry-after's 30: each refused item keeps it while the job is busy, but once the rest is
+        // done and the gateway idle, the cap's refusals go at once (the job's work takes about 8 s; without this they
+        // came back 19.9 s after their refusal).
+        let (run, mock) = try await run(mock: ["--capacity-retry-after", "seconds", "--retry-after", "20"])
+        try await expectSettled(run, mock)
+        let timeline = try await mock.timeline()
+        let refusals = timeline.filter { $0.status == 429 }
+        #expect(!refusals.isEmpty)
+        for refusal in refusals {
+            let back = timeline.first { $0.body == refusal.body && $0.time > refusal.time }
+            #expect(back.map { $0.time - refusal.time < 18 } ?? false, "an item waited out the cap's Retry-After of 20 s")
+        }
+    }
 }

@@ -41,6 +41,19 @@ struct AdaptiveCapacityTests {
         check(run, capacity: capacity, low: capacity - 1, high: high(capacity))
     }
 
+    /// The gateway frees a place the instant it answers, and the client reads the answer 0.5-4 ms later: a request
+    /// sent in between is accepted while 9 look in flight. That is not a gateway that frees late (whose cure, holding
+    /// every slot a little after its answer, would cost a fifth of the rate here): it settles at K, at the rate of
+    /// a client that holds exactly K.
+    @Test func aClientThatReadsAnswersLateIsNotTakenForALaggingGateway() {
+        let late = 0.0005...0.004
+        let fixed = CapacitySimulation(capacity: 8, ceiling: 8, readDelay: late, seed: 7).run(answers: answers(8))
+        let run = CapacitySimulation(capacity: 8, ceiling: 32, readDelay: late, seed: 7).run(answers: answers(8))
+        check(run, capacity: 8, low: 7, high: 9)
+        #expect(fixed.refused == 0)
+        #expect(run.goodput >= 0.95 * fixed.goodput, "\(run.goodput) against \(fixed.goodput) accepted/s (\(run.changes.map(\.summary)))")
+    }
+
     @Test func sporadicRefusalsDoNotMoveTheLimit() {
         // 3 % refused whatever the load, no cap: the limit stays at the ceiling.
         let run = CapacitySimulation(ceiling: 32, sporadicShare: 0.03, seed: 5).run(answers: 15_000)

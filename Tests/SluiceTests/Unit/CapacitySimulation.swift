@@ -4,12 +4,15 @@ import SluiceCore
 /// A gateway with a concurrency cap and a client driven by `AdaptiveConcurrency`, in virtual time:
 /// requests over the cap are refused at once; an accepted request's place frees `releaseLag` after
 /// its answer (a proxy's bookkeeping); the client sends again as soon as a slot is given back, after
-/// the hold the limit asks for. Optionally a share of answers is refused whatever the load.
+/// the hold the limit asks for; the client reads each answer `readDelay` after the gateway wrote it (its
+/// event loop, the loopback), so it may send into a place the gateway freed while it still counts the
+/// answered request in flight. Optionally a share of answers is refused whatever the load.
 struct CapacitySimulation {
     var capacity = Int.max
     var ceiling: Int
     var latency: ClosedRange<Double> = 0.020...0.060
     var releaseLag: ClosedRange<Double> = 0...0
+    var readDelay: ClosedRange<Double> = 0...0
     var sporadicShare = 0.0
     var seed: UInt64 = 1
 
@@ -22,6 +25,8 @@ struct CapacitySimulation {
         var refusedAfterTwo = 0
         var answered = 0
         var seconds = 0.0
+        /// Accepted answers per second over the run.
+        var goodput: Double { seconds > 0 ? Double(answered - refused) / seconds : 0 }
         /// The limit after window 2, and every limit set after it.
         var settled: [Int] = []
     }
@@ -45,6 +50,8 @@ struct CapacitySimulation {
         var gatewayHeld = 0
         var result = Result(changes: [])
         var now = 0.0
+        // No draw without a delay: the other simulations keep the answers their seeds gave them.
+        func read() -> Double { readDelay.upperBound > 0 ? Double.random(in: readDelay, using: &random) : 0 }
         func fill() {
             while inUse < adaptive.currentLimit {
                 inUse += 1
@@ -61,10 +68,10 @@ struct CapacitySimulation {
                 if gatewayHeld < capacity, Double.random(in: 0..<1, using: &random) >= sporadicShare {
                     gatewayHeld += 1
                     let answerAt = now + Double.random(in: latency, using: &random)
-                    queue.add(.answer(accepted: true, sentAt: sentAt), at: answerAt)
+                    queue.add(.answer(accepted: true, sentAt: sentAt), at: answerAt + read())
                     queue.add(.free, at: answerAt + Double.random(in: releaseLag, using: &random))
                 } else {
-                    queue.add(.answer(accepted: false, sentAt: sentAt), at: now + 0.0003)
+                    queue.add(.answer(accepted: false, sentAt: sentAt), at: now + 0.0003 + read())
                 }
             case .answer(let accepted, let sentAt):
                 result.answered += 1

@@ -14,11 +14,11 @@ struct DispatchStateMachineTests {
     }
 
     private static func answer(
-        _ machine: inout Machine, _ next: ItemAttempts.Next, unreachable: Bool = false, pausedJob: Bool = false, reasked: Bool = false,
-        fellBack: Bool = false, slotHold: Double = 0, maxRetryAfter: Double = 30
+        _ machine: inout Machine, _ next: ItemAttempts.Next, unreachable: Bool = false, pausedJob: Bool = false, mayBeTheCap: Bool = false,
+        reasked: Bool = false, fellBack: Bool = false, slotHold: Double = 0, maxRetryAfter: Double = 30
     ) -> Machine.AfterAnswer {
         machine.answered(
-            next, unreachable: unreachable, pausedJob: pausedJob, reasked: reasked, fellBack: fellBack, slotHold: slotHold,
+            next, unreachable: unreachable, pausedJob: pausedJob, mayBeTheCap: mayBeTheCap, reasked: reasked, fellBack: fellBack, slotHold: slotHold,
             maxRetryAfter: maxRetryAfter)
     }
 
@@ -79,18 +79,23 @@ struct DispatchStateMachineTests {
         #expect(machine.cleanup.abandonSharing == false)
     }
 
-    /// (Retry-After, adaptive hold, job paused, --max-retry-after) → the item's own wait.
+    /// (Retry-After, adaptive hold, job paused, may be a concurrency cap's, --max-retry-after) → the item's own wait, and
+    /// whether it ends once the gateway has room again.
     @Test(arguments: [
-        (10.0, 0.5, false, 30.0, 9.5),  // the hold counts as waited
-        (45.0, 0.5, false, 30.0, 0.0),  // past the cap: the next free slot
-        (10.0, 0.5, true, 30.0, 10.0),  // a job-wide pause: the whole wait, as given
-        (0.2, 0.5, false, 30.0, 0.0),  // held longer than asked: at once
+        (10.0, 0.5, false, false, 30.0, 9.5, false),  // an upstream's refusal: the hold counts as waited, the rest is waited out
+        (10.0, 0.5, false, true, 30.0, 9.5, true),  // a concurrency cap's: room ends it sooner
+        (45.0, 0.5, false, true, 30.0, 0.0, false),  // past the cap: the next free slot
+        (10.0, 0.5, true, false, 30.0, 10.0, false),  // a job-wide pause: the whole wait, as given
+        (0.2, 0.5, false, true, 30.0, 0.0, false),  // held longer than asked: at once
     ])
-    func aRefusalWaitsItsOwnRetryAfterUpToTheCap(retryAfter: Double, hold: Double, paused: Bool, cap: Double, expected: Double) {
+    func aRefusalWaitsItsOwnRetryAfterUpToTheCap(
+        retryAfter: Double, hold: Double, paused: Bool, mayBeTheCap: Bool, cap: Double, expected: Double, early: Bool
+    ) {
         var machine = Machine()
         Self.send(&machine)
-        let after = Self.answer(&machine, .retry(after: retryAfter, rateLimited: true), pausedJob: paused, slotHold: hold, maxRetryAfter: cap)
-        #expect(after == .retry(after: expected, rateLimited: true))
+        let after = Self.answer(
+            &machine, .retry(after: retryAfter, rateLimited: true), pausedJob: paused, mayBeTheCap: mayBeTheCap, slotHold: hold, maxRetryAfter: cap)
+        #expect(after == .retry(after: expected, rateLimited: true, earlyOnRoom: early))
         #expect(machine.state == .waitingToRetry(.rateLimited, after: expected))
     }
 

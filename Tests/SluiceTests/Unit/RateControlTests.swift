@@ -1,5 +1,6 @@
 import Foundation
 import SluiceMockServer
+import Synchronization
 import Testing
 
 @testable import SluiceCore
@@ -275,6 +276,37 @@ struct ConcurrencyLimiterTests {
         #expect(await waiter.value == false)
         limiter.release()
         #expect(limiter.inUse == 0)  // the permit did not go to the cancelled waiter
+    }
+
+    /// A capacity refusal's wait (`waitForRoom(below:)`) ends once fewer are in flight than its level while a
+    /// permit would go unused, not while anyone queues for one, and not at or above its level.
+    @Test(.timeLimit(.minutes(1))) func aRoomWaiterWakesOnlyForASlotNobodyWants() async {
+        let limiter = ConcurrencyLimiter(limit: 8)
+        for _ in 0..<8 { #expect(await limiter.acquire()) }
+        let woke = Mutex(false)
+        let room = Task {
+            await limiter.waitForRoom(below: 7)
+            woke.withLock { $0 = true }
+        }
+        let queued = Task { await limiter.acquire() }
+        try? await Task.sleep(for: .milliseconds(50))
+        limiter.release()  // the queued acquire takes it: 8 in use
+        #expect(await queued.value)
+        limiter.release()  // 7 in use, nobody queues, but 7 is not below 7
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(!woke.withLock { $0 })
+        limiter.release()  // 6 in use and a permit unused: the waiter wakes, holding none
+        await room.value
+        #expect(woke.withLock { $0 } && limiter.inUse == 6)
+
+        // Already room: at once. Cancelled: it leaves.
+        await limiter.waitForRoom(below: 8)
+        let cancelled = Task { await limiter.waitForRoom(below: 2) }
+        try? await Task.sleep(for: .milliseconds(50))
+        cancelled.cancel()
+        await cancelled.value
+        for _ in 0..<6 { limiter.release() }
+        #expect(limiter.inUse == 0)
     }
 }
 
