@@ -100,9 +100,9 @@ package final class AdaptiveConcurrency: Sendable {
         }
     }
 
-    /// A refusal with `inFlight` requests in flight (its own included) came from a concurrency cap: the limit was
-    /// cut below the concurrency asked for, and the gateway refused at or above the most it was ever seen to take
-    /// at once. Refusals at a level it took (an upstream's sporadic 429s) are not: their Retry-After is the item's.
+    /// A refusal with `inFlight` request slots in use (its own included) came from a concurrency cap: the limit was
+    /// cut below the concurrency asked for, and the slots were as full as the most the gateway was seen to take at
+    /// once. Refusals below that (an upstream's sporadic 429s) are not: their Retry-After is the item's, as given.
     package func refusedAtTheCap(inFlight: Int) -> Bool {
         state.withLock { state in
             let search = state.search

@@ -34,10 +34,12 @@ package final class ConcurrencyLimiter: Sendable {
             return ready
         }
 
-        /// Permits nobody queues for, offered to the oldest room waiters whose level they are under.
+        /// A free permit nobody queues for wakes every room waiter whose level is above the permits in use. All of
+        /// them, not one per permit: a woken waiter takes none (it queues with `acquire()` after, in turn), and one
+        /// that then decides not to go would leave the permit it was offered unused for the others.
         mutating func offerRoom() -> [CheckedContinuation<Void, Never>] {
             guard order.isEmpty, inUse < limit, !roomWaiters.isEmpty else { return [] }
-            let eligible = roomWaiters.keys.sorted().filter { roomWaiters[$0]!.below > inUse }.prefix(limit - inUse)
+            let eligible = roomWaiters.filter { $0.value.below > inUse }.keys
             return eligible.compactMap { roomWaiters.removeValue(forKey: $0)?.continuation }
         }
     }

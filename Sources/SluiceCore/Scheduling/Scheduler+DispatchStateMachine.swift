@@ -52,8 +52,8 @@ extension Scheduler {
             /// Build the outcome, commit it, then hold the slot for the adaptive hold.
             case settle
             /// Hold the slot for the adaptive hold, give it back, wait `after` seconds, then go again. `earlyOnRoom`: a
-            /// capacity refusal's wait, which ends sooner once fewer requests are in flight than when it was refused
-            /// and a slot would otherwise go unused (see `ConcurrencyLimiter.waitForRoom(below:)`).
+            /// capacity refusal's wait, which ends sooner once under half as many requests are in flight as when it
+            /// was refused and a slot would otherwise go unused (see `ConcurrencyLimiter.waitForRoom(below:)`).
             case retry(after: Double, rateLimited: Bool, earlyOnRoom: Bool = false)
             /// The whole job stops; the item goes back to pending.
             case stopJob(JobStopCause)
@@ -154,8 +154,9 @@ extension Scheduler {
                 var wait = after
                 var early = false
                 // A refusal's Retry-After is its item's alone: honoured up to --max-retry-after, past it the next free slot.
-                // A concurrency cap's, only while the gateway is as full as when it refused (it says nothing about when a
-                // place frees: LiteLLM answers "the next minute"); the scheduler asks adaptive concurrency when it wakes.
+                // A concurrency cap's, only until the gateway is under half as full as when it refused (it says nothing
+                // about when a place frees: LiteLLM answers "the next minute"); the scheduler asks adaptive concurrency
+                // when it wakes.
                 if rateLimited, !pausedJob {
                     wait = after > maxRetryAfter ? 0 : max(after - slotHold, 0)
                     early = mayBeTheCap && wait > 0

@@ -182,9 +182,11 @@ package final class Scheduler: Sendable {
                 parts.run.control.stop(.error(cause.error(result: answer.result, baseURL: parts.builder.baseURL, redactor: parts.run.redactor)))
                 return
             case .retry(let after, let rateLimited, let earlyOnRoom):
-                // How full the gateway was when it refused (this request included). At half of that it has room again:
-                // the end of a job, not the moments in a busy one when a slot is free while the next item is fetched
-                // (waking at one below the level sent items back early there: 5.9 % refused at K = 200, against 2 %).
+                // How full the gateway was when it refused (this request included). Under half of that it has room
+                // again: the end of a job, not the moments in a busy one when a slot is free while the next item is
+                // fetched (waking at one below the level sent items back early there: 5.9 % refused at K = 200, against 2 %).
+                // The slots in use (held ones included): an over-estimate of the requests on the wire, which read low
+                // on a loaded client (others finish while it reads the refusal, or while a request waits for a connection).
                 let refusedAt = parts.pacing.limiter.inUse
                 if let invalid = answer.reask, let text = invalid.text, let reask = parts.answers?.reask,
                     let next = reask.body(for: asked.body, endpoint: item.endpoint, answer: text, reason: invalid.reason)
@@ -246,7 +248,7 @@ package final class Scheduler: Sendable {
         return completed
     }
 
-    /// A refusal's wait that ends early once the gateway has room again (half as many in flight as at the refusal,
+    /// A refusal's wait that ends early once the gateway has room again (under half as many in flight as at the refusal,
     /// and a slot nobody queues for: the end of a job, not a busy moment), if by then adaptive concurrency knows the
     /// refusal for a concurrency cap's, whose Retry-After says nothing about when a place frees (LiteLLM answers
     /// "the next minute"). Without it a job's last refused items waited that out on an idle gateway.

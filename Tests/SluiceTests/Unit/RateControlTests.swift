@@ -308,6 +308,38 @@ struct ConcurrencyLimiterTests {
         for _ in 0..<6 { limiter.release() }
         #expect(limiter.inUse == 0)
     }
+
+    /// Room waiters woken, shared by the waiters' tasks.
+    final class WokeCount: Sendable {
+        let count = Mutex(0)
+    }
+
+    /// One free permit wakes every room waiter under whose level the permits in use are: a woken waiter takes none,
+    /// and one that then decides not to go must not leave the others asleep with the permit unused.
+    @Test(.timeLimit(.minutes(1))) func oneFreePermitWakesEveryRoomWaiter() async {
+        let limiter = ConcurrencyLimiter(limit: 4)
+        for _ in 0..<4 { #expect(await limiter.acquire()) }
+        let woke = WokeCount()
+        let first = Task {
+            await limiter.waitForRoom(below: 4)
+            woke.count.withLock { $0 += 1 }
+        }
+        let second = Task {
+            await limiter.waitForRoom(below: 4)
+            woke.count.withLock { $0 += 1 }
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        limiter.release()  // 3 in use: one permit free, two waiters
+        for _ in 0..<250 where woke.count.withLock({ $0 }) < 2 { try? await Task.sleep(for: .milliseconds(20)) }
+        #expect(woke.count.withLock { $0 } == 2, "one free permit woke \(woke.count.withLock { $0 }) of 2 room waiters")
+        #expect(limiter.inUse == 3)
+        // A waiter left asleep leaves when cancelled.
+        first.cancel()
+        second.cancel()
+        await first.value
+        await second.value
+        for _ in 0..<3 { limiter.release() }
+    }
 }
 
 struct RateBudgetTests {
