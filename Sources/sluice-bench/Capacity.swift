@@ -19,23 +19,22 @@ extension Measurements {
             ("place freed 2-10 ms after the answer (`--capacity-release-ms 2-10`)", ["--capacity-release-ms", "2-10"]),
             ("Retry-After: seconds to the next minute (LiteLLM)", ["--capacity-retry-after", "next-minute"]),
         ]
-        let count = items
         for (index, (what, mock)) in kinds.enumerated() {
             let run = try await gatewayRun(
-                "capacity-8-\(index)", items: count, mock: latency + ["--max-inflight", "8"] + mock, sluice: ["--concurrency", "32", "--max-attempts", "50"])
+                "capacity-8-\(index)", items: items, mock: latency + ["--max-inflight", "8"] + mock, sluice: ["--concurrency", "32", "--max-attempts", "50"])
             guard !mock.contains("--capacity-release-ms") else {
                 // A proxy that frees late cannot give 8 answer times per 8 places: the reference is the fixed 8 on that
                 // same proxy (the issue's); the ratio to the unlimited one is shown beside it.
                 let fixed = try await gatewayRun(
-                    "capacity-fixed-8-\(index)", items: count, mock: latency + ["--max-inflight", "8"] + mock,
+                    "capacity-fixed-8-\(index)", items: items, mock: latency + ["--max-inflight", "8"] + mock,
                     sluice: ["--concurrency", "8", "--no-adaptive", "--max-attempts", "50"])
                 rows.append(
                     capacityRow(
-                        "K = 8, \(what), `--concurrency 32`, \(format(Double(count))) items, against `--concurrency 8 --no-adaptive` on the same proxy "
+                        "K = 8, \(what), `--concurrency 32`, \(format(Double(items))) items, against `--concurrency 8 --no-adaptive` on the same proxy "
                             + "(\(format(fixed.rate)) items/s; \(format(run.rate / eight.rate, 3)) of the unlimited reference)", run, ideal: fixed))
                 continue
             }
-            rows.append(capacityRow("K = 8, \(what), `--concurrency 32`, \(format(Double(count))) items", run, ideal: eight))
+            rows.append(capacityRow("K = 8, \(what), `--concurrency 32`, \(format(Double(items))) items", run, ideal: eight))
         }
         for capacity in [25, 200] {
             let count = capacity * items / 8

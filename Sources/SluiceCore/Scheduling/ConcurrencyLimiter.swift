@@ -34,12 +34,15 @@ package final class ConcurrencyLimiter: Sendable {
             return ready
         }
 
+        /// A permit is free, nobody queues for it, and fewer than `level` are in use (see `waitForRoom(below:)`).
+        func hasRoom(below level: Int) -> Bool { order.isEmpty && inUse < limit && inUse < level }
+
         /// A free permit nobody queues for wakes every room waiter whose level is above the permits in use. All of
         /// them, not one per permit: a woken waiter takes none (it queues with `acquire()` after, in turn), and one
         /// that then decides not to go would leave the permit it was offered unused for the others.
         mutating func offerRoom() -> [CheckedContinuation<Void, Never>] {
-            guard order.isEmpty, inUse < limit, !roomWaiters.isEmpty else { return [] }
-            let eligible = roomWaiters.filter { $0.value.below > inUse }.keys
+            guard !roomWaiters.isEmpty, hasRoom(below: .max) else { return [] }
+            let eligible = roomWaiters.filter { hasRoom(below: $0.value.below) }.keys
             return eligible.compactMap { roomWaiters.removeValue(forKey: $0)?.continuation }
         }
     }
@@ -111,7 +114,7 @@ package final class ConcurrencyLimiter: Sendable {
     /// flight has room again below it, whatever its Retry-After said.
     package func waitForRoom(below level: Int) async {
         let ticket: UInt64? = state.withLock { state in
-            if state.order.isEmpty, state.inUse < state.limit, state.inUse < level { return nil }
+            if state.hasRoom(below: level) { return nil }
             state.nextTicket += 1
             return state.nextTicket
         }
@@ -119,7 +122,7 @@ package final class ConcurrencyLimiter: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now: Bool = state.withLock { state in
-                    if Task.isCancelled || (state.order.isEmpty && state.inUse < state.limit && state.inUse < level) { return true }
+                    if Task.isCancelled || state.hasRoom(below: level) { return true }
                     state.roomWaiters[ticket] = (level, continuation)
                     return false
                 }

@@ -187,7 +187,7 @@ package final class Scheduler: Sendable {
                 // fetched (waking at one below the level sent items back early there: 5.9 % refused at K = 200, against 2 %).
                 // The slots in use (held ones included): an over-estimate of the requests on the wire, which read low
                 // on a loaded client (others finish while it reads the refusal, or while a request waits for a connection).
-                let refusedAt = parts.pacing.limiter.inUse
+                let refusedAt = earlyOnRoom ? parts.pacing.limiter.inUse : nil
                 if let invalid = answer.reask, let text = invalid.text, let reask = parts.answers?.reask,
                     let next = reask.body(for: asked.body, endpoint: item.endpoint, answer: text, reason: invalid.reason)
                 {
@@ -198,7 +198,7 @@ package final class Scheduler: Sendable {
                 machine.slotGivenBack()
                 guard
                     await waitToRetry(
-                        item, after: after, rateLimited: rateLimited, refusedAt: earlyOnRoom ? refusedAt : nil, fellBack: answer.fellBack,
+                        item, after: after, rateLimited: rateLimited, refusedAt: refusedAt, fellBack: answer.fellBack,
                         model: attempts.model)
                 else { return }
             }
