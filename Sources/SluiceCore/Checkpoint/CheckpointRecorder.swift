@@ -66,6 +66,9 @@ package final class CheckpointRecorder: Service {
 
     package var largestBatch: Int { buffer.withLock { $0.largestBatch } }
 
+    /// Whether an item may still be sent (see `CheckpointStore.maySend`): asked before every attempt.
+    package func maySend(_ id: Int64) -> Bool { store.maySend(id) }
+
     package func record(_ event: CheckpointEvent) {
         buffer.withLock { $0.events.append(event) }
         bell.yield()

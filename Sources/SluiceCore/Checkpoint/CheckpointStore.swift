@@ -74,6 +74,9 @@ package protocol CheckpointStore: Sendable {
     func lease(limit: Int, route: LeaseRoute) async throws -> [DispatchItem]
     /// Applies outcomes and releases in one transaction, in order.
     func record(_ events: [CheckpointEvent]) async throws
+    /// Whether this process may still send a leased item: false once its lease may have lapsed, so that another
+    /// worker may hold it, or have stored its outcome (a shared store; a store with one owner always says true).
+    nonisolated func maySend(_ id: Int64) -> Bool
 
     func counts() async throws -> ItemCounts
     /// Tokens by answering model, over every answered item (failed ones included: they were billed too).
@@ -133,4 +136,7 @@ package struct RunPreparation: Sendable, Equatable {
 extension CheckpointStore {
     /// Any pending item (`live` mode).
     package func lease(limit: Int) async throws -> [DispatchItem] { try await lease(limit: limit, route: .all) }
+
+    /// One owner (SQLite: the job lock): a lease never passes to anyone else.
+    package func maySend(_ id: Int64) -> Bool { true }
 }

@@ -36,12 +36,19 @@ extension Scheduler {
     }
 
     /// Sends one attempt and judges its answer; nil when the item must stop here (the budget or the spend
-    /// guard refused, or the request was cancelled).
+    /// guard refused, the item's lease may have lapsed, or the request was cancelled).
     func attempt(
         _ request: GatewayRequest, item: DispatchItem, attempts: inout ItemAttempts, machine: inout DispatchStateMachine
     ) async -> Attempted? {
         let estimate = parts.pacing.budget.isLimited ? parts.pacing.budget.estimate(TokenEstimate(body: request.body)) : 0
         guard await parts.pacing.budget.acquire(tokens: estimate) else { return nil }
+        // A shared job: the lease may have lapsed while the item waited (a backoff, a slot, the budget, the checkpoint
+        // unreachable), and another worker may have taken the item and stored its outcome. Not sent then: the item's
+        // cleanup gives it back, a release fenced like any outcome (nothing changes if it is another worker's now).
+        guard (item.members ?? [item]).allSatisfy({ parts.recorder.maySend($0.id) }) else {
+            parts.run.logger.debug("lease may have lapsed: item not sent, given back", metadata: ["custom_id": "\(item.customID)"])
+            return nil
+        }
         var hold: SpendGuard.Reservation?
         if let spend = parts.spend {
             guard let reservation = reserve(spend, for: request, item: item) else { return nil }

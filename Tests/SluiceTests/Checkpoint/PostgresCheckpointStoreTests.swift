@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -56,6 +57,77 @@ import Testing
             let workers = try await second.workers(seenWithin: 60)
             #expect(workers.first { $0.id == first.workerID }?.lateAnswers == 1)
             #expect(workers.first { $0.id == second.workerID }?.takenOver == 3)
+        }
+    }
+
+    /// A worker cut off for longer than a lease (its heartbeat failed, the server restarted) is not told that another
+    /// worker took its items over: it must not send them once that worker may have stored their outcome. `maySend`
+    /// says no past two thirds of a lease, the heartbeat renews only what the worker still holds, and an item it
+    /// still holds is never leased to it a second time.
+    @Test func aLeaseThatMayHaveLapsedIsNotSentAndOnlyWhatIsStillHeldIsRenewed() async throws {
+        try await withTwoWorkers(count: 3) { first, second in
+            let leased = try await first.lease(limit: 2)
+            #expect(leased.allSatisfy { first.maySend($0.id) }, "a fresh lease may be sent")
+            try await Task.sleep(for: .seconds(1.5))  // past two thirds of the 2 s lease, no heartbeat
+            #expect(!leased.contains { first.maySend($0.id) }, "a lease that may lapse before the request arrives is not sent on")
+            try await Task.sleep(for: .seconds(1))  // expired
+            #expect(try await first.lease(limit: 3).map(\.customID) == ["k3"], "an item this worker still holds is not leased to it twice")
+            let taken = try await second.lease(limit: 1)
+            #expect(taken.map(\.id) == [leased[0].id])
+            try await second.record([finished(taken[0].id)])
+            _ = try await first.heartbeat(WorkerFigures(sent: 0, finished: 0, requestsPerSecond: 0))
+            #expect(!first.maySend(leased[0].id), "taken over and finished by another worker: never sent again")
+            #expect(first.maySend(leased[1].id), "still this worker's: the heartbeat renewed it")
+        }
+    }
+
+    /// A gateway that refuses the first request with a Retry-After of 3 s and answers the others; it counts them.
+    final class RefuseFirstTransport: GatewayTransport {
+        let sent = Mutex(0)
+
+        func send(_ request: GatewayRequest, timeout: Double) async -> GatewayResult {
+            let first = sent.withLock {
+                $0 += 1
+                return $0 == 1
+            }
+            guard first else { return .okCompletion(latencySeconds: 0.001) }
+            return .response(GatewayResponse(status: 429, headers: [("retry-after", "3")], body: Array(#"{"error":{}}"#.utf8), latencySeconds: 0.001))
+        }
+
+        func shutdown() async {}
+    }
+
+    /// The real scheduler on a shared job: its item waits out a Retry-After longer than the lease (no heartbeat: a
+    /// worker cut off from the server), another worker takes it over and stores its outcome meanwhile. The first
+    /// worker, told nothing, must not send it again when its wait ends; its release changes nothing.
+    @Test(.timeLimit(.minutes(1))) func anItemTakenOverWhileItWaitsToRetryIsNotSentAgain() async throws {
+        try await withTwoWorkers(count: 1) { first, second in
+            let transport = RefuseFirstTransport()
+            let control = RunControl()
+            let run = RunContext(control: control, counters: RunCounters(), logger: Logger(label: "test"))
+            let limiter = ConcurrencyLimiter(limit: 4)
+            let pacing = Pacing(
+                limiter: limiter, adaptive: nil, gate: RateGate(control: control),
+                budget: RateBudget(requestsPerMinute: nil, tokensPerMinute: nil, control: control))
+            let recorder = CheckpointRecorder(store: first, counters: run.counters, control: control)
+            let scheduler = Scheduler(
+                settings: .init(maxAttemptsPerModel: 3, timeoutSeconds: 10, maxItemsHeld: Scheduler.Settings.itemsHeld(concurrency: 4)),
+                parts: .init(
+                    transport: transport, builder: RequestBuilder(baseURL: "http://127.0.0.1:1/v1", defaultModel: "m", settings: GatewaySettings()),
+                    recorder: recorder, pacing: pacing, breaker: nil, run: run))
+            let loop = Task { await recorder.run() }
+            let takeOver = Task {
+                try await Task.sleep(for: .seconds(2.3))  // the 2 s lease has expired; the item waits until about 3 s
+                let taken = try await second.lease(limit: 1)
+                try await second.record(taken.map { finished($0.id) })
+                return taken.count
+            }
+            try await scheduler.run(feed: ItemFeed(store: first, planningDone: true))
+            loop.cancel()
+            await loop.value
+            #expect(try await takeOver.value == 1, "the other worker took the item over")
+            #expect(transport.sent.withLock { $0 } == 1, "the item was sent again after another worker stored its outcome")
+            #expect(try await first.counts().succeeded == 1)
         }
     }
 

@@ -45,17 +45,21 @@ extension PostgresCheckpointStore {
 
     package func finishBatch(_ row: Int64, note: String?) async throws {
         let (batches, items, logger) = (table("batches"), table("items"), logger)
-        try await database { client in
+        let freed: [Int64] = try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.rows(
                     "UPDATE \(unescaped: batches) SET state = 'done', finished_at = \(Date().timeIntervalSince1970), note = \(note) WHERE id = \(row)",
                     logger: logger)
                 // Lines the batch never answered and nobody re-routed would stay leased for ever: back to pending.
-                try await connection.rows(
-                    "UPDATE \(unescaped: items) SET state = 0, batch_ref = NULL, lease_owner = NULL WHERE batch_ref = \(row) AND state = 1",
-                    logger: logger)
+                return try await connection.rows(
+                    "UPDATE \(unescaped: items) SET state = 0, batch_ref = NULL, lease_owner = NULL WHERE batch_ref = \(row) AND state = 1 RETURNING id",
+                    logger: logger
+                ).map { try $0.decode(Int64.self) }
             }
         }
+        // No longer this worker's: it may lease them again (`lease` passes over what it still holds).
+        held.subtract(freed)
+        leaseSetAt.withLock { setAt in for id in freed { setAt[id] = nil } }
     }
 
     package func batches(openOnly: Bool) async throws -> [BatchRecord] {

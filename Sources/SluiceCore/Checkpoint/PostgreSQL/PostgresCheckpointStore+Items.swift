@@ -127,6 +127,7 @@ extension PostgresCheckpointStore {
     package func prepareForRun(retryFailed: Bool) async throws -> RunPreparation {
         let (items, batches, worker, logger) = (table("items"), table("batches"), workerID, logger)
         held.removeAll()
+        leaseSetAt.withLock { $0.removeAll() }
         return try await database { client in
             try await client.withTransaction(logger: logger) { connection in
                 let recovered =
@@ -156,9 +157,12 @@ extension PostgresCheckpointStore {
         }
     }
 
-    /// Expired leases first (another worker died holding them), then pending items, both in input order.
+    /// Expired leases first (another worker died holding them), then pending items, both in input order. Never an
+    /// item this worker still holds (its own lease expired while it was cut off): that would put it in memory twice,
+    /// and one copy could be sent after the other's outcome was stored; its heartbeat renews it, or another takes it.
     package func lease(limit: Int, route: LeaseRoute) async throws -> [DispatchItem] {
         let (items, workers, worker, seconds) = (table("items"), table("workers"), workerID, leaseSeconds)
+        let (mine, start) = (Array(held), ContinuousClock.now)
         let filter =
             switch route {
             case .all: ""
@@ -173,7 +177,7 @@ extension PostgresCheckpointStore {
                 let rows = try await client.rows(
                     """
                     WITH picked AS (
-                        SELECT id FROM \(unescaped: items) WHERE \(unescaped: condition) \(unescaped: filter)
+                        SELECT id FROM \(unescaped: items) WHERE \(unescaped: condition) \(unescaped: filter) AND NOT id = ANY(\(mine))
                         ORDER BY file_index, line LIMIT \(wanted) FOR UPDATE SKIP LOCKED)
                     UPDATE \(unescaped: items) i SET state = 1, lease_owner = \(worker), lease_until = now() + \(seconds) * interval '1 second'
                     FROM picked WHERE i.id = picked.id
@@ -200,6 +204,7 @@ extension PostgresCheckpointStore {
         }
         let ordered = leased.sorted { ($0.1, $0.2) < ($1.1, $1.2) }.map(\.0)
         held.formUnion(ordered.map(\.id))
+        leaseSetAt.withLock { setAt in for item in ordered { setAt[item.id] = start } }
         return ordered
     }
 }

@@ -110,6 +110,7 @@ extension PostgresCheckpointStore {
             )
         }
         for run in runs { held.subtract(run.ids) }
+        leaseSetAt.withLock { setAt in for run in runs { for id in run.ids { setAt[id] = nil } } }
     }
 
     /// The id of a set of sent headers, stored the first time it is seen (outside the outcomes' transaction,

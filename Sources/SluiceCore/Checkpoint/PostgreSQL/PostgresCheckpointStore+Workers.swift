@@ -13,19 +13,24 @@ extension PostgresCheckpointStore {
         }
     }
 
+    /// Only the leases it extends are renewed for `maySend`: one another worker took over (this worker was cut off
+    /// longer than a lease) is not, nor one being finished (locked by the recorder: the item is settling).
     package func heartbeat(_ figures: WorkerFigures) async throws -> Int {
         let (items, workers, worker, seconds) = (table("items"), table("workers"), workerID, leaseSeconds)
-        let ids = Array(held)
-        return try await database { client in
+        let (ids, start) = (Array(held), ContinuousClock.now)
+        let (live, extended): (Int, [Int64]) = try await database { client in
             // Rows being finished right now are locked by the recorder's transaction: skipped, not waited for
             // (waiting in the other order deadlocked).
+            var extended: [Int64] = []
             if !ids.isEmpty {
-                try await client.rows(
+                extended = try await client.rows(
                     """
                     UPDATE \(unescaped: items) SET lease_until = now() + \(seconds) * interval '1 second'
                     WHERE id IN (
                         SELECT id FROM \(unescaped: items) WHERE id = ANY(\(ids)) AND state = 1 AND lease_owner = \(worker) FOR UPDATE SKIP LOCKED)
-                    """)
+                    RETURNING id
+                    """
+                ).map { try $0.decode(Int64.self) }
             }
             try await client.rows(
                 """
@@ -33,13 +38,20 @@ extension PostgresCheckpointStore {
                     requests_per_second = \(figures.requestsPerSecond)
                 WHERE id = \(worker)
                 """)
-            return try await client.rows(
-                """
-                SELECT count(*) FROM \(unescaped: workers)
-                WHERE stopped_at IS NULL AND seen_at > now() - \(seconds) * interval '1 second'
-                """
-            ).first?.decode(Int.self) ?? 1
+            let live =
+                try await client.rows(
+                    """
+                    SELECT count(*) FROM \(unescaped: workers)
+                    WHERE stopped_at IS NULL AND seen_at > now() - \(seconds) * interval '1 second'
+                    """
+                ).first?.decode(Int.self) ?? 1
+            return (live, extended)
         }
+        // Only items still held: one finished meanwhile has left the map and stays out of it.
+        leaseSetAt.withLock { setAt in
+            for id in extended where setAt[id] != nil { setAt[id] = start }
+        }
+        return live
     }
 
     package func takePlanning() async throws -> Bool {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// The shared checkpoint: one PostgreSQL schema per job, for several sluice
 /// workers (on one machine or many) running the same job.
@@ -40,6 +41,9 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
     /// Items this worker leased and has not finished or released: what its heartbeat extends.
     /// A lease whose commit was lost with the connection is not here, so it expires and is taken over.
     var held: Set<Int64> = []
+    /// When each held item's lease was last set or extended, by this process's clock read before the call that did
+    /// it (the server's `now()`, from which the expiry counts, is later): what `maySend` judges by.
+    nonisolated let leaseSetAt = Mutex<[Int64: ContinuousClock.Instant]>([:])
     /// Ids of the sets of sent headers already stored.
     var headerSets: [[UInt8]: Int64] = [:]
 
@@ -187,6 +191,15 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         }
     }
 
+    /// An item may be sent while its lease is younger than two thirds of a lease: past that it may have expired
+    /// (the heartbeat failed or was late, the server was away) and another worker may have taken it over, sent it
+    /// and stored its outcome, which nothing would tell this worker. The last third is the margin for a request
+    /// on its way; a heartbeat every third of a lease keeps a live worker's leases younger than that.
+    package nonisolated func maySend(_ id: Int64) -> Bool {
+        guard let setAt = leaseSetAt.withLock({ $0[id] }) else { return false }
+        return ContinuousClock.now - setAt < .seconds(leaseSeconds * 2 / 3)
+    }
+
     // MARK: - Job
 
     package func jobSettings() async throws -> String? { try await value(forKey: "settings") }
@@ -256,6 +269,7 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
         let schema = settings.schema
         try await database { client in try await client.rows("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE") }
         held.removeAll()
+        leaseSetAt.withLock { $0.removeAll() }
     }
 
     /// As the scope of `withStore` ends, a runner gives back what it still holds (a stopping run released its
@@ -278,6 +292,7 @@ package actor PostgresCheckpointStore: CheckpointStore, SharedCheckpointStore {
                 try await client.rows("UPDATE \(unescaped: workers) SET stopped_at = now(), seen_at = now() WHERE id = \(worker)")
             }
             held.removeAll()
+            leaseSetAt.withLock { $0.removeAll() }
         }
     }
 }
