@@ -64,6 +64,8 @@ package final class AdaptiveConcurrency: Sendable {
         var window = CapacitySearch.Window()
         /// Accepted requests of the window, to find how many were in flight at once.
         var accepted: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)] = []
+        /// How long each refusal of the window took from send to read, in seconds (see `readLate`).
+        var refusalSeconds: [Double] = []
         /// Smoothed time from send to a successful answer, in seconds; nil before the first.
         var answerSeconds: Double?
     }
@@ -122,24 +124,29 @@ package final class AdaptiveConcurrency: Sendable {
             guard sentAt > state.windowOpened else { return (nil, hold) }
             switch answer {
             case .accepted: state.accepted.append((sentAt, now))
-            case .refused: state.window.refusals += 1
+            case .refused:
+                state.window.refusals += 1
+                state.refusalSeconds.append((now - sentAt).inSeconds)
             case .budgetLow: state.window.lowBudget += 1
             }
             state.window.answers += 1
             guard state.window.answers >= max(rules.windowPerLimit * state.search.limit, rules.minimumWindow) else { return (nil, hold) }
             state.window.acceptedAtOnce = Self.acceptedAtOnce(state.accepted, answerSeconds: state.answerSeconds ?? 0, rules: rules)
+            state.window.acceptedAtOnceReadLate = Self.acceptedAtOnce(
+                state.accepted, answerSeconds: state.answerSeconds ?? 0, rules: rules, readLate: Self.readLate(state.refusalSeconds))
             let before = state.search.limit
             let window = state.window
             let reopen = state.search.close(window)
             state.window = CapacitySearch.Window()
             state.accepted.removeAll(keepingCapacity: true)
+            state.refusalSeconds.removeAll(keepingCapacity: true)
             if reopen { state.windowOpened = now }
             guard state.search.limit != before else { return (nil, hold) }
             // Under the lock: two windows ending together must not reach the limiter in reverse order.
             limiter.setLimit(state.search.limit)
             let change = Change(
                 from: before, to: state.search.limit, window: state.search.windows, answers: window.answers, refusals: window.refusals,
-                acceptedAtOnce: window.acceptedAtOnce)
+                acceptedAtOnce: state.search.lastAtOnce)
             return (change, hold)
         }
         if let change { onChange(change) }
@@ -163,10 +170,24 @@ package final class AdaptiveConcurrency: Sendable {
     /// The most requests the gateway took at once in a window, not counting those seen together for less than
     /// `Rules.readMargin` or a tenth of the answer time, if shorter. (A margin scaled to the time between answers at
     /// the level seen, answer time over twice it, let a swamped client's first window read 583 at a cap of 200.)
+    ///
+    /// `readLate` (seconds) widens the margin: how late a busy client reads its answers (see `readLate(_:)`).
     static func acceptedAtOnce(
-        _ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)], answerSeconds: Double, rules: Rules
+        _ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)], answerSeconds: Double, rules: Rules,
+        readLate: Double = 0
     ) -> Int {
-        mostAtOnce(intervals, margin: .seconds(min(answerSeconds / 10, rules.readMargin)))
+        mostAtOnce(intervals, margin: .seconds(max(min(answerSeconds / 10, rules.readMargin), readLate)))
+    }
+
+    /// How late the client read its answers in a window, in seconds: the median time its refusals took from send to
+    /// read (0 with fewer than `minimumRefusals`). A cap refuses at once, so what a refusal took is the client's own
+    /// delay, which its accepted answers had too: with 800 sent against a cap of 200 on two busy cores it is tens
+    /// of milliseconds, and the requests answered meanwhile still look in flight (a first window read 418 at once).
+    static func readLate(_ refusalSeconds: [Double], minimumRefusals: Int = 4) -> Double {
+        guard refusalSeconds.count >= minimumRefusals else { return 0 }
+        var sorted = refusalSeconds
+        sorted.sort()
+        return sorted[sorted.count / 2]
     }
 
     /// The most intervals that overlap at one instant (a sweep over their ends), not counting overlaps shorter than

@@ -6,15 +6,21 @@ import SluiceCore
 /// its answer (a proxy's bookkeeping); the client sends again as soon as a slot is given back, after
 /// the hold the limit asks for; the client reads each answer `readDelay` after the gateway wrote it (its
 /// event loop, the loopback), so it may send into a place the gateway freed while it still counts the
-/// answered request in flight. Optionally a share of answers is refused whatever the load.
+/// answered request in flight. A client that is busy (`readCost`) reads one answer at a time, each costing that
+/// much of its time: with hundreds in flight over a cap, the refusals queue before the accepted answers, whose
+/// requests then look in flight long after the gateway answered them. Optionally a share of answers is refused
+/// whatever the load.
 struct CapacitySimulation {
     var capacity = Int.max
     var ceiling: Int
     var latency: ClosedRange<Double> = 0.020...0.060
     var releaseLag: ClosedRange<Double> = 0...0
     var readDelay: ClosedRange<Double> = 0...0
+    /// The client's time to read one answer (seconds); answers wait their turn.
+    var readCost = 0.0
     var sporadicShare = 0.0
     var seed: UInt64 = 1
+    var rules = AdaptiveConcurrency.Rules()
 
     struct Result {
         var changes: [AdaptiveConcurrency.Change]
@@ -33,6 +39,8 @@ struct CapacitySimulation {
 
     private enum Event {
         case arrive(sentAt: Double)
+        /// At the client, waiting to be read.
+        case delivered(accepted: Bool, sentAt: Double)
         case answer(accepted: Bool, sentAt: Double)
         case free
         case slotBack
@@ -41,7 +49,7 @@ struct CapacitySimulation {
     /// Runs until `answers` answers have come back.
     func run(answers total: Int) -> Result {
         let changes = Changes()
-        let adaptive = AdaptiveConcurrency(limiter: ConcurrencyLimiter(limit: 1), ceiling: ceiling, start: ceiling) { changes.add($0) }
+        let adaptive = AdaptiveConcurrency(limiter: ConcurrencyLimiter(limit: 1), ceiling: ceiling, start: ceiling, rules: rules) { changes.add($0) }
         var random = SeededRandom(seed: seed)
         let base = ContinuousClock.now
         func instant(_ seconds: Double) -> ContinuousClock.Instant { base + .nanoseconds(Int64(seconds * 1e9)) }
@@ -50,8 +58,13 @@ struct CapacitySimulation {
         var gatewayHeld = 0
         var result = Result(changes: [])
         var now = 0.0
+        var clientFree = 0.0
         // No draw without a delay: the other simulations keep the answers their seeds gave them.
         func read() -> Double { readDelay.upperBound > 0 ? Double.random(in: readDelay, using: &random) : 0 }
+        // A busy client's answers wait their turn to be read; an idle one's are read as they come.
+        func answer(accepted: Bool, sentAt: Double) -> Event {
+            readCost > 0 ? .delivered(accepted: accepted, sentAt: sentAt) : .answer(accepted: accepted, sentAt: sentAt)
+        }
         func fill() {
             while inUse < adaptive.currentLimit {
                 inUse += 1
@@ -68,11 +81,14 @@ struct CapacitySimulation {
                 if gatewayHeld < capacity, Double.random(in: 0..<1, using: &random) >= sporadicShare {
                     gatewayHeld += 1
                     let answerAt = now + Double.random(in: latency, using: &random)
-                    queue.add(.answer(accepted: true, sentAt: sentAt), at: answerAt + read())
+                    queue.add(answer(accepted: true, sentAt: sentAt), at: answerAt + read())
                     queue.add(.free, at: answerAt + Double.random(in: releaseLag, using: &random))
                 } else {
-                    queue.add(.answer(accepted: false, sentAt: sentAt), at: now + 0.0003 + read())
+                    queue.add(answer(accepted: false, sentAt: sentAt), at: now + 0.0003 + read())
                 }
+            case .delivered(let accepted, let sentAt):
+                clientFree = max(clientFree, now) + readCost
+                queue.add(.answer(accepted: accepted, sentAt: sentAt), at: clientFree)
             case .answer(let accepted, let sentAt):
                 result.answered += 1
                 if !accepted {
