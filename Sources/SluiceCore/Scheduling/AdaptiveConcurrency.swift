@@ -48,7 +48,8 @@ package final class AdaptiveConcurrency: Sendable {
         package var window: Int
         package var answers: Int
         package var refusals: Int
-        /// The most requests in flight at once that were accepted, in the window.
+        /// The most requests in flight at once that were accepted, in the window (net of a busy client's late reads
+        /// when it overshot: what the window was judged by).
         package var acceptedAtOnce: Int
 
         package var summary: String {
@@ -64,8 +65,10 @@ package final class AdaptiveConcurrency: Sendable {
         var window = CapacitySearch.Window()
         /// Accepted requests of the window, to find how many were in flight at once.
         var accepted: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)] = []
-        /// How long each refusal of the window took from send to read, in seconds (see `readLate`).
-        var refusalSeconds: [Double] = []
+        /// Refusals of the window: when each was read and how long it took from send to read (see `acceptedAtOnceReadLate`).
+        var refusals: [Refusal] = []
+        /// The quickest refusal of the job, send to read: about the gateway's own part of every refusal's time.
+        var quickestRefusal: Duration?
         /// Smoothed time from send to a successful answer, in seconds; nil before the first.
         var answerSeconds: Double?
     }
@@ -126,20 +129,27 @@ package final class AdaptiveConcurrency: Sendable {
             case .accepted: state.accepted.append((sentAt, now))
             case .refused:
                 state.window.refusals += 1
-                state.refusalSeconds.append((now - sentAt).inSeconds)
+                state.refusals.append(Refusal(read: now, took: now - sentAt))
+                state.quickestRefusal = min(state.quickestRefusal ?? now - sentAt, now - sentAt)
             case .budgetLow: state.window.lowBudget += 1
             }
             state.window.answers += 1
             guard state.window.answers >= max(rules.windowPerLimit * state.search.limit, rules.minimumWindow) else { return (nil, hold) }
             state.window.acceptedAtOnce = Self.acceptedAtOnce(state.accepted, answerSeconds: state.answerSeconds ?? 0, rules: rules)
-            state.window.acceptedAtOnceReadLate = Self.acceptedAtOnce(
-                state.accepted, answerSeconds: state.answerSeconds ?? 0, rules: rules, readLate: Self.readLate(state.refusalSeconds))
+            // Read late only where it may be used: a window that may overshoot (see `CapacitySearch.close`).
+            let mayOvershoot = Double(state.window.refusals) > rules.decreaseShare * Double(state.window.answers)
+            state.window.acceptedAtOnceReadLate =
+                mayOvershoot
+                ? Self.acceptedAtOnceReadLate(
+                    state.accepted, refusals: state.refusals, quickestRefusal: state.quickestRefusal ?? .zero, answerSeconds: state.answerSeconds ?? 0,
+                    rules: rules)
+                : state.window.acceptedAtOnce
             let before = state.search.limit
             let window = state.window
             let reopen = state.search.close(window)
             state.window = CapacitySearch.Window()
             state.accepted.removeAll(keepingCapacity: true)
-            state.refusalSeconds.removeAll(keepingCapacity: true)
+            state.refusals.removeAll(keepingCapacity: true)
             if reopen { state.windowOpened = now }
             guard state.search.limit != before else { return (nil, hold) }
             // Under the lock: two windows ending together must not reach the limiter in reverse order.
@@ -165,55 +175,5 @@ package final class AdaptiveConcurrency: Sendable {
             guard search.laggingRelease, let seconds = state.answerSeconds else { return .zero }
             return .seconds(min(seconds * search.releaseHold, 0.25))
         }
-    }
-
-    /// The most requests the gateway took at once in a window, not counting those seen together for less than
-    /// `Rules.readMargin` or a tenth of the answer time, if shorter. (A margin scaled to the time between answers at
-    /// the level seen, answer time over twice it, let a swamped client's first window read 583 at a cap of 200.)
-    ///
-    /// `readLate` (seconds) widens the margin: how late a busy client reads its answers (see `readLate(_:)`).
-    static func acceptedAtOnce(
-        _ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)], answerSeconds: Double, rules: Rules,
-        readLate: Double = 0
-    ) -> Int {
-        mostAtOnce(intervals, margin: .seconds(max(min(answerSeconds / 10, rules.readMargin), readLate)))
-    }
-
-    /// How late the client read its answers in a window, in seconds: the median time its refusals took from send to
-    /// read (0 with fewer than `minimumRefusals`). A cap refuses at once, so what a refusal took is the client's own
-    /// delay, which its accepted answers had too: with 800 sent against a cap of 200 on two busy cores it is tens
-    /// of milliseconds, and the requests answered meanwhile still look in flight (a first window read 418 at once).
-    static func readLate(_ refusalSeconds: [Double], minimumRefusals: Int = 4) -> Double {
-        guard refusalSeconds.count >= minimumRefusals else { return 0 }
-        var sorted = refusalSeconds
-        sorted.sort()
-        return sorted[sorted.count / 2]
-    }
-
-    /// The most intervals that overlap at one instant (a sweep over their ends), not counting overlaps shorter than
-    /// `margin` (see `Rules.readMargin`): counted, they made a cap of 8 look like 9 taken at once, and refusals at 9
-    /// look like a gateway that frees its places late, whose slot holds then cost a fifth of the rate.
-    static func mostAtOnce(
-        _ intervals: [(sent: ContinuousClock.Instant, answered: ContinuousClock.Instant)], margin: Duration = .zero
-    ) -> Int {
-        // Two sorted lists of instants merged, not one sorted list of events: this runs once per window, and
-        // sorting tuples through a closure was a visible share of the per-answer CPU.
-        var starts = intervals.map(\.sent)
-        var ends = intervals.map { max($0.answered - margin, $0.sent) }
-        starts.sort()
-        ends.sort()
-        var current = 0
-        var most = 0
-        var nextEnd = 0
-        for start in starts {
-            // An end at the same instant as a start closes after it: requests answered together were in flight together.
-            while nextEnd < ends.count, ends[nextEnd] < start {
-                current -= 1
-                nextEnd += 1
-            }
-            current += 1
-            most = max(most, current)
-        }
-        return most
     }
 }

@@ -28,8 +28,8 @@ struct CapacitySearch: Sendable {
         var refusals = 0
         var lowBudget = 0
         var acceptedAtOnce = 0
-        /// The same, not counting overlaps shorter than how late the client read its refusals: what an overshooting
-        /// window is judged by (see `close`).
+        /// The same, each accepted request counted as answered as much earlier as the client was late reading the
+        /// refusals it read about then: what an overshooting window is judged by (see `close`).
         var acceptedAtOnceReadLate = 0
     }
 
@@ -91,7 +91,7 @@ struct CapacitySearch: Sendable {
         let sharePerSlot = holdsRefusedSlots
         if share > rules.decreaseShare, !(everyoneAccepted && share <= rules.sporadicShare) {
             // A client busy with many refusals reads its answers late and counts answered requests in flight: what it
-            // took at once is read without overlaps shorter than the refusals' own delay. (Read as usual, 800 sent
+            // took at once is read net of that delay, which its refusals show. (Read as usual, 800 sent
             // against a cap of 200 read 418, kept as the most it took, and refusals at 244 then looked like a gateway
             // that frees its places late: the limit stayed there all job, 5 % refused.)
             var busy = window

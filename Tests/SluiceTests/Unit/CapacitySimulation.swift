@@ -18,6 +18,8 @@ struct CapacitySimulation {
     var readDelay: ClosedRange<Double> = 0...0
     /// The client's time to read one answer (seconds); answers wait their turn.
     var readCost = 0.0
+    /// How long the gateway takes to refuse (seconds): at once for a cap, longer for a refusal from further up.
+    var refusalTime = 0.0003
     var sporadicShare = 0.0
     var seed: UInt64 = 1
     var rules = AdaptiveConcurrency.Rules()
@@ -84,7 +86,7 @@ struct CapacitySimulation {
                     queue.add(answer(accepted: true, sentAt: sentAt), at: answerAt + read())
                     queue.add(.free, at: answerAt + Double.random(in: releaseLag, using: &random))
                 } else {
-                    queue.add(answer(accepted: false, sentAt: sentAt), at: now + 0.0003 + read())
+                    queue.add(answer(accepted: false, sentAt: sentAt), at: now + refusalTime + read())
                 }
             case .delivered(let accepted, let sentAt):
                 clientFree = max(clientFree, now) + readCost
