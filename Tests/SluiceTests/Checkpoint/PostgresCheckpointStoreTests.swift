@@ -116,9 +116,17 @@ import Testing
                     transport: transport, builder: RequestBuilder(baseURL: "http://127.0.0.1:1/v1", defaultModel: "m", settings: GatewaySettings()),
                     recorder: recorder, pacing: pacing, breaker: nil, run: run))
             let loop = Task { await recorder.run() }
+            // The moment the 2 s lease expires (a loaded machine may lease late), while the item waits its 3 s.
             let takeOver = Task {
-                try await Task.sleep(for: .seconds(2.3))  // the 2 s lease has expired; the item waits until about 3 s
-                let taken = try await second.lease(limit: 1)
+                // Not before the first worker leased and sent it (a pending item would simply be the second's).
+                while transport.sent.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(50)) }
+                try await Task.sleep(for: .seconds(1.5))
+                let deadline = ContinuousClock.now + .seconds(10)
+                var taken = try await second.lease(limit: 1)
+                while taken.isEmpty, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    taken = try await second.lease(limit: 1)
+                }
                 try await second.record(taken.map { finished($0.id) })
                 return taken.count
             }
