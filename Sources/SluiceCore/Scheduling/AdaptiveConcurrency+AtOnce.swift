@@ -54,15 +54,10 @@ extension AdaptiveConcurrency {
             let middle = (low + high) / 2
             if byRead[middle].read < instant { low = middle + 1 } else { high = middle }
         }
-        var best: Refusal?
-        for index in [low - 1, low] where byRead.indices.contains(index) {
-            let candidate = byRead[index]
-            let gap = candidate.read < instant ? instant - candidate.read : candidate.read - instant
-            guard gap <= within else { continue }
-            if let chosen = best, (chosen.read < instant ? instant - chosen.read : chosen.read - instant) <= gap { continue }
-            best = candidate
-        }
-        return best?.took ?? .zero
+        func distance(_ refusal: Refusal) -> Duration { refusal.read < instant ? instant - refusal.read : refusal.read - instant }
+        let nearest = [low - 1, low].filter(byRead.indices.contains).map { byRead[$0] }.min { distance($0) < distance($1) }
+        guard let nearest, distance(nearest) <= within else { return .zero }
+        return nearest.took
     }
 
     /// The most intervals that overlap at one instant (a sweep over their ends), not counting overlaps shorter than

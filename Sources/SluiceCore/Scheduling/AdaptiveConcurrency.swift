@@ -137,9 +137,8 @@ package final class AdaptiveConcurrency: Sendable {
             guard state.window.answers >= max(rules.windowPerLimit * state.search.limit, rules.minimumWindow) else { return (nil, hold) }
             state.window.acceptedAtOnce = Self.acceptedAtOnce(state.accepted, answerSeconds: state.answerSeconds ?? 0, rules: rules)
             // Read late only where it may be used: a window that may overshoot (see `CapacitySearch.close`).
-            let mayOvershoot = Double(state.window.refusals) > rules.decreaseShare * Double(state.window.answers)
             state.window.acceptedAtOnceReadLate =
-                mayOvershoot
+                state.window.refusedShare > rules.decreaseShare
                 ? Self.acceptedAtOnceReadLate(
                     state.accepted, refusals: state.refusals, quickestRefusal: state.quickestRefusal ?? .zero, answerSeconds: state.answerSeconds ?? 0,
                     rules: rules)

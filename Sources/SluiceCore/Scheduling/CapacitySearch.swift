@@ -31,6 +31,9 @@ struct CapacitySearch: Sendable {
         /// The same, each accepted request counted as answered as much earlier as the client was late reading the
         /// refusals it read about then: what an overshooting window is judged by (see `close`).
         var acceptedAtOnceReadLate = 0
+
+        /// The share of the window's answers that were refusals.
+        var refusedShare: Double { answers > 0 ? Double(refusals) / Double(answers) : 0 }
     }
 
     let ceiling: Int
@@ -84,24 +87,21 @@ struct CapacitySearch: Sendable {
     mutating func close(_ window: Window) -> Bool {
         windows += 1
         guard window.answers > 0 else { return false }
-        let share = Double(window.refusals) / Double(window.answers)
+        let share = window.refusedShare
         let everyoneAccepted = window.acceptedAtOnce >= limit
         // Refused slots were held (each refusal stood for one slot's worth of time), so the share refused says how
         // far over the cap the limit was; a share of refusals retried at once says little.
         let sharePerSlot = holdsRefusedSlots
-        if share > rules.decreaseShare, !(everyoneAccepted && share <= rules.sporadicShare) {
-            // A client busy with many refusals reads its answers late and counts answered requests in flight: what it
-            // took at once is read net of that delay, which its refusals show. (Read as usual, 800 sent
-            // against a cap of 200 read 418, kept as the most it took, and refusals at 244 then looked like a gateway
-            // that frees its places late: the limit stayed there all job, 5 % refused.)
-            var busy = window
-            busy.acceptedAtOnce = min(window.acceptedAtOnce, window.acceptedAtOnceReadLate)
-            mostAtOnce = max(mostAtOnce, busy.acceptedAtOnce)
-            lastAtOnce = busy.acceptedAtOnce
-            return overshot(busy, share: share, sharePerSlot: sharePerSlot)
-        }
-        mostAtOnce = max(mostAtOnce, window.acceptedAtOnce)
-        lastAtOnce = window.acceptedAtOnce
+        let overshoot = share > rules.decreaseShare && !(everyoneAccepted && share <= rules.sporadicShare)
+        // A client busy with many refusals reads its answers late and counts answered requests in flight: what an
+        // overshooting window took at once is read net of that delay, which its refusals show. (Read as usual, 800
+        // sent against a cap of 200 read 418, kept as the most it took, and refusals at 244 then looked like a gateway
+        // that frees its places late: the limit stayed there all job, 5 % refused.)
+        var judged = window
+        if overshoot { judged.acceptedAtOnce = min(window.acceptedAtOnce, window.acceptedAtOnceReadLate) }
+        mostAtOnce = max(mostAtOnce, judged.acceptedAtOnce)
+        lastAtOnce = judged.acceptedAtOnce
+        if overshoot { return overshot(judged, share: share, sharePerSlot: sharePerSlot) }
         overshootStreak = 0
         overshootPending = false
         if probing, window.refusals > 0, !everyoneAccepted {

@@ -22,7 +22,6 @@ struct CapacitySimulation {
     var refusalTime = 0.0003
     var sporadicShare = 0.0
     var seed: UInt64 = 1
-    var rules = AdaptiveConcurrency.Rules()
 
     struct Result {
         var changes: [AdaptiveConcurrency.Change]
@@ -51,7 +50,7 @@ struct CapacitySimulation {
     /// Runs until `answers` answers have come back.
     func run(answers total: Int) -> Result {
         let changes = Changes()
-        let adaptive = AdaptiveConcurrency(limiter: ConcurrencyLimiter(limit: 1), ceiling: ceiling, start: ceiling, rules: rules) { changes.add($0) }
+        let adaptive = AdaptiveConcurrency(limiter: ConcurrencyLimiter(limit: 1), ceiling: ceiling, start: ceiling) { changes.add($0) }
         var random = SeededRandom(seed: seed)
         let base = ContinuousClock.now
         func instant(_ seconds: Double) -> ContinuousClock.Instant { base + .nanoseconds(Int64(seconds * 1e9)) }
