@@ -126,7 +126,8 @@ extension SQLiteCheckpointStore {
 
     package func record(_ events: [CheckpointEvent]) throws {
         guard !events.isEmpty else { return }
-        try committing {
+        var answered: [(digest: UInt64, id: Int64)] = []
+        let wroteGroup = try committing {
             let released = try statement("UPDATE items SET state = 0, attempts = ?, batch_ref = NULL WHERE id = ? AND state = 1")
             let rerouted = try statement("UPDATE items SET state = 0, attempts = ?, batch_ref = NULL, route = 1 WHERE id = ? AND state = 1")
             // Only a leased item is finished: a late answer never overwrites a result.
@@ -157,9 +158,12 @@ extension SQLiteCheckpointStore {
                         .optional(outcome.requestDigest.map { Int(Int64(bitPattern: $0)) }), .optional(outcome.answerSource),
                         .optional(outcome.firstTokenMilliseconds), .integer(outcome.id)
                     ).run()
+                    if outcome.succeeded, let digest = outcome.requestDigest, try db().changes == 1 { answered.append((digest, outcome.id)) }
                 }
             }
+            return try indexAnswers(answered)
         }
+        answersCommitted(answered, wroteGroup: wroteGroup)
     }
 
     /// The id of a set of sent headers, stored the first time it is seen.

@@ -110,15 +110,15 @@ extension SQLiteCheckpointStore {
             """
             SELECT custom_id, endpoint, body, response, http_status, answered_model, provider, request_id,
                 prompt_tokens, completion_tokens, total_tokens, cached_tokens, latency_ms
-            FROM items WHERE request_digest = ? AND state = 2 AND response IS NOT NULL LIMIT 16
-            """
-        ).bind(.integer(Int64(bitPattern: digest)))
-        defer { query.reset() }
-        while try query.step() {
+            FROM items WHERE id = ? AND request_digest = ? AND state = 2 AND response IS NOT NULL
+            """)
+        for id in try candidates(forRequest: digest) {
+            _ = query.bind(.integer(id), .integer(Int64(bitPattern: digest)))
+            defer { query.reset() }
             // The digest finds candidates; the bytes decide.
-            guard Self.endpoint(stored: query.text(1)) == endpoint, try requests.decode(query.blob(2) ?? []) == body, let response = query.blob(3) else {
-                continue
-            }
+            guard try query.step(), Self.endpoint(stored: query.text(1)) == endpoint, try requests.decode(query.blob(2) ?? []) == body,
+                let response = query.blob(3)
+            else { continue }
             var answer = SharedAnswer(customID: query.text(0) ?? "", response: try answers.decode(response))
             answer.httpStatus = query.optionalInt(4)
             answer.answeredModel = query.text(5)

@@ -20,7 +20,9 @@ package actor SQLiteCheckpointStore: CheckpointStore {
     /// 3: the request digest (dedup, --reuse), where a shared answer came from, the time to the first streamed token.
     /// 4: each item's route (live or provider batch) and the batches (file id, batch id, state, which items).
     /// 5: items by state only while pending, leased or failed (partial indexes); the common endpoint stored as "".
-    package static let schemaVersion = 5
+    /// 6: answers found by request digest through `answers_by_request`, written in sorted groups (`AnswerIndex`),
+    /// not through an index on the items.
+    package static let schemaVersion = 6
 
     /// The endpoint most items have, stored as "" (20 bytes less per item); any other is stored as it is.
     static let commonEndpoint = "/v1/chat/completions"
@@ -33,8 +35,8 @@ package actor SQLiteCheckpointStore: CheckpointStore {
     package nonisolated var unownedExecutor: UnownedSerialExecutor { thread.executor }
 
     private let thread = DedicatedThread()
-    private let role: CheckpointRole
-    private var database: SQLiteDatabase?
+    let role: CheckpointRole
+    var database: SQLiteDatabase?
     private var lock: JobLock?
     private var statements: [String: SQLiteStatement] = [:]
     /// Answers and request bodies, each compressed against a dictionary trained on the job's own.
@@ -42,6 +44,8 @@ package actor SQLiteCheckpointStore: CheckpointStore {
     var requests = BodyCodec(dictionary: nil)
     /// Header sets already stored, by their JSON, so each distinct set is stored once.
     var headerSets: [[UInt8]: Int64] = [:]
+    /// Answers committed and not yet in `answers_by_request`; nil for a checkpoint of schema 4 or 5 (read only).
+    var answerIndex: AnswerIndex?
 
     private init(path: String, role: CheckpointRole) {
         location = path
@@ -79,6 +83,7 @@ package actor SQLiteCheckpointStore: CheckpointStore {
             try SQLiteSchema.createOrMigrate(database)
         }
         try SQLiteSchema.checkVersion(database)
+        try openAnswerIndex()
         let dictionary = try statement("SELECT bytes FROM dictionaries WHERE kind = ?")
         answers = BodyCodec(dictionary: try dictionary.bind(.text("answers")).firstRow { $0.blob(0) } ?? nil)
         requests = BodyCodec(dictionary: try dictionary.bind(.text("requests")).firstRow { $0.blob(0) } ?? nil)
@@ -179,6 +184,7 @@ package actor SQLiteCheckpointStore: CheckpointStore {
 
     /// Not isolated: it must not wait for its own thread to end while running on it.
     package nonisolated func close() async {
+        await writeAnswerIndexBeforeClosing()
         await closeNow()
         await thread.shutdown()
     }

@@ -56,7 +56,15 @@ enum SQLiteSchema {
         CREATE INDEX IF NOT EXISTS items_leased ON items (file_index, line) WHERE state = 1;
         CREATE INDEX IF NOT EXISTS items_failed ON items (file_index, line) WHERE state = 3;
         CREATE UNIQUE INDEX IF NOT EXISTS items_by_key ON items (custom_id) WHERE bad_line = 0;
-        CREATE INDEX IF NOT EXISTS items_by_request ON items (request_digest) WHERE request_digest IS NOT NULL;
+        DROP INDEX IF EXISTS items_by_request;
+        CREATE TABLE IF NOT EXISTS answers_by_request (digest INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (digest, id)) WITHOUT ROWID;
+        """
+
+    /// Every answer a request digest finds, as schema 6 keeps them apart (`answers_by_request`): after a
+    /// migration, and after a run that ended without writing its last group (see `AnswerIndex`).
+    static let fillAnswers = """
+        INSERT OR IGNORE INTO answers_by_request (digest, id)
+        SELECT request_digest, id FROM items WHERE request_digest IS NOT NULL AND state = 2 ORDER BY request_digest;
         """
 
     static let current = """
@@ -99,14 +107,21 @@ enum SQLiteSchema {
         ALTER TABLE items ADD COLUMN route INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE items ADD COLUMN batch_ref INTEGER;
         \(shared)
-        \(indexes)
+        \(fromVersion5)
         """
 
     /// Version 4 indexed every item by state, and spelled out every item's endpoint (now "" for the common one).
-    static let fromVersion4 = indexes
+    static let fromVersion4 = fromVersion5
 
-    /// Versions a reader (`status`, `export`...) reads without migrating: 4's rows read the same.
-    static let readable: Set<String> = ["4", String(version)]
+    /// Version 5 indexed the items by request digest: one random page written per answer (see `AnswerIndex`).
+    static let fromVersion5 = """
+        \(indexes)
+        \(fillAnswers)
+        """
+
+    /// Versions a reader (`status`, `export`...) reads without migrating: 4's and 5's rows read the same (their
+    /// answers are found by the items' own digest index).
+    static let readable: Set<String> = ["4", "5", String(version)]
 
     static func createOrMigrate(_ database: SQLiteDatabase) throws {
         try database.transaction {
@@ -120,6 +135,8 @@ enum SQLiteSchema {
                 try database.execute(fromVersion3)
             } else if stored == "4" {
                 try database.execute(fromVersion4)
+            } else if stored == "5" {
+                try database.execute(fromVersion5)
             } else if stored == nil || stored == String(version) {
                 try database.execute(current)
             } else {
