@@ -42,6 +42,7 @@ struct AnswerIndexTests {
         // Recorded 100 at a time: the group is written with the commit that takes it to its size or past it.
         let written = (AnswerIndex.groupSize + 99) / 100 * 100
         #expect(try indexed(path) == (String(written), "partial"), "one group written, \(count - written) answers pending")
+        #expect(await store.answerIndex?.count == count - written, "what a group wrote is no longer pending")
         let pendingOne = leased[count - 1]
         #expect(try await found(store, pendingOne) == #"{"answer":\#(pendingOne)}"#)
         #expect(try await found(store, leased[3]) == #"{"answer":\#(leased[3])}"#, "found through the table")
@@ -58,6 +59,46 @@ struct AnswerIndexTests {
 
         await store.close()
         #expect(try indexed(path) == (String(count), "complete"), "closing writes what is pending")
+    }
+
+    @Test func aReaderOfARunningJobFindsTheAnswersNotYetInTheTable() async throws {
+        let dir = TemporaryDirectory()
+        let store = try await plannedStore(dir, count: 5)
+        let leased = try await store.lease(limit: 5).map(\.id)
+        try await store.record(leased.map(answer))
+        #expect(try indexed(dir.file("job.db")) == ("0", "partial"))
+        let reader = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .reader)
+        #expect(try await found(reader, leased[4]) == #"{"answer":\#(leased[4])}"#, "--reuse of a job that is still running")
+        await reader.close()
+        await store.close()
+    }
+
+    /// Twenty lines ask the same; sixteen are then edited and replanned. Their rows stay in the table, and must
+    /// not fill the places of the one answer still there.
+    @Test func replannedLinesLeaveNoStaleAnswerInTheWay() async throws {
+        let dir = TemporaryDirectory()
+        let store = try await plannedStore(dir, count: 20)
+        let leased = try await store.lease(limit: 20).map(\.id)
+        let digest: UInt64 = 0xABCD
+        try await store.record(
+            leased.map { id in
+                guard case .finished(var outcome) = finished(id, response: #"{"answer":\#(id)}"#) else { fatalError() }
+                outcome.requestDigest = digest
+                return .finished(outcome)
+            })
+        await store.close()
+        let runner = try await SQLiteCheckpointStore.open(path: dir.file("job.db"), role: .runner)
+        let edited = (1...16).map { line -> PlannedItem in
+            var item = planned(line, key: "k\(line)")
+            item.lineHash = 1000 + UInt64(line)
+            return item
+        }
+        try await runner.insertPlanned(
+            edited + (17...20).map { planned($0, key: "k\($0)") }, fileIndex: 0, throughLine: 20, complete: true, replanning: true, error: nil)
+        #expect(try queryCheckpoint(dir.file("job.db"), "SELECT count(*) FROM answers_by_request").first?.first == "20")
+        let answer = try await runner.answer(forRequest: digest, endpoint: "/v1/chat/completions", body: Array(#"{"messages":[]}"#.utf8))
+        #expect(answer.map { String(decoding: $0.response, as: UTF8.self) } == #"{"answer":\#(leased[16])}"#)
+        await runner.close()
     }
 
     @Test func aVersion5CheckpointIsReadAsItIsAndMigratedWithItsAnswers() async throws {

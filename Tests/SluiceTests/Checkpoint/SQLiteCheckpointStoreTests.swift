@@ -205,6 +205,8 @@ struct SQLiteCheckpointStoreTests {
             """
             DROP INDEX items_pending; DROP INDEX items_pending_live; DROP INDEX items_leased; DROP INDEX items_failed;
             CREATE INDEX items_by_state ON items (state, file_index, line);
+            DROP TABLE answers_by_request;
+            CREATE INDEX items_by_request ON items (request_digest) WHERE request_digest IS NOT NULL;
             UPDATE items SET endpoint = '/v1/chat/completions' WHERE endpoint = '';
             UPDATE job SET value = '4' WHERE key = 'schema_version';
             """)

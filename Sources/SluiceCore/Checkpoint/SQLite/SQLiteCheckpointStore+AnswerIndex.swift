@@ -94,15 +94,43 @@ extension SQLiteCheckpointStore {
     }
 
     /// The items a digest may name: pending ones first, then the table (or, for schema 4 and 5, the items).
+    /// Rows of items answered again or removed since (replanned lines) are left in the table; joined to the
+    /// items, they never take one of the 16 places.
     func candidates(forRequest digest: UInt64) throws -> [Int64] {
+        if role != .runner, answerIndex != nil, !readerLoadedPending {
+            try loadPendingForReader()
+        }
         var ids = answerIndex?.ids(for: digest) ?? []
         let query =
             answerIndex == nil
-            ? try statement("SELECT id FROM items WHERE request_digest = ? AND state = 2 LIMIT 16")
-            : try statement("SELECT id FROM answers_by_request WHERE digest = ? LIMIT 16")
+            ? try statement("SELECT id FROM items WHERE request_digest = ?1 AND state = 2 AND response IS NOT NULL LIMIT 16")
+            : try statement(
+                """
+                SELECT items.id FROM answers_by_request JOIN items ON items.id = answers_by_request.id
+                WHERE answers_by_request.digest = ?1 AND items.request_digest = ?1 AND items.state = 2 AND items.response IS NOT NULL
+                LIMIT 16
+                """)
         _ = query.bind(.integer(Int64(bitPattern: digest)))
         defer { query.reset() }
         while ids.count < 16, try query.step() { ids.append(query.int64(0)) }
         return ids
+    }
+
+    /// A reader (`--reuse`) of a job that runs, or was killed and not run again, finds in its table only the groups
+    /// written: the answers after them are read once, on its first look-up, by a walk over the items.
+    private func loadPendingForReader() throws {
+        readerLoadedPending = true
+        guard try value(forKey: AnswerIndex.markKey) == "partial" else { return }
+        let query = try statement(
+            """
+            SELECT request_digest, id FROM items
+            WHERE request_digest IS NOT NULL AND state = 2
+                AND NOT EXISTS (SELECT 1 FROM answers_by_request WHERE digest = items.request_digest AND id = items.id)
+            """
+        ).bind()
+        defer { query.reset() }
+        var found: [(digest: UInt64, id: Int64)] = []
+        while try query.step() { found.append((UInt64(bitPattern: query.int64(0)), query.int64(1))) }
+        answerIndex?.add(found)
     }
 }

@@ -46,6 +46,8 @@ package actor SQLiteCheckpointStore: CheckpointStore {
     var headerSets: [[UInt8]: Int64] = [:]
     /// Answers committed and not yet in `answers_by_request`; nil for a checkpoint of schema 4 or 5 (read only).
     var answerIndex: AnswerIndex?
+    /// A reader has looked for the answers its table does not have yet (see `candidates(forRequest:)`).
+    var readerLoadedPending = false
 
     private init(path: String, role: CheckpointRole) {
         location = path
