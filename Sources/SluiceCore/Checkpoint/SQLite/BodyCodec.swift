@@ -127,11 +127,23 @@ package final class BodyCodec {
             compressor = context
         }
         if compressorDictionary == nil {
-            compressorDictionary = dictionary.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, Self.level) }
+            compressorDictionary = dictionary.withUnsafeBytes {
+                ZSTD_createCDict_advanced($0.baseAddress, $0.count, ZSTD_dlm_byCopy, ZSTD_dct_auto, Self.dictionaryParameters(size: $0.count), ZSTD_defaultCMem)
+            }
             guard compressorDictionary != nil else { return nil }
             ZSTD_CCtx_refCDict(compressor, compressorDictionary)
         }
         return compressor
+    }
+
+    /// The level's parameters for a body of about 1 KiB, with the dictionary's two match tables cut to 4,096
+    /// entries (16 KiB each, from 16-64): enough for a 4 KiB dictionary, and small enough to stay in the cache
+    /// between one body and the next, where the larger tables missed it (a tenth less CPU in zstd, the same bytes).
+    static func dictionaryParameters(size: Int) -> ZSTD_compressionParameters {
+        var parameters = ZSTD_getCParams(level, 1 << 10, size)
+        parameters.hashLog = min(parameters.hashLog, 12)
+        parameters.chainLog = min(parameters.chainLog, 12)
+        return parameters
     }
 
     private func compress(_ body: [UInt8], dictionary: [UInt8]) -> [UInt8]? {
