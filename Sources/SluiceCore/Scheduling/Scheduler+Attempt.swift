@@ -45,7 +45,8 @@ extension Scheduler {
         // A shared job: the lease may have lapsed while the item waited (a backoff, a slot, the budget, the checkpoint
         // unreachable), and another worker may have taken the item and stored its outcome. Not sent then: the item's
         // cleanup gives it back, a release fenced like any outcome (nothing changes if it is another worker's now).
-        guard (item.members ?? [item]).allSatisfy({ parts.recorder.maySend($0.id) }) else {
+        // (No array of one for an item alone: this runs for every attempt.)
+        guard item.members?.allSatisfy({ parts.recorder.maySend($0.id) }) ?? parts.recorder.maySend(item.id) else {
             parts.run.logger.debug("lease may have lapsed: item not sent, given back", metadata: ["custom_id": "\(item.customID)"])
             return nil
         }

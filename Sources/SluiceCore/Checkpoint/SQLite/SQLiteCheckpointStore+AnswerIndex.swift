@@ -10,7 +10,7 @@ import CSQLite
 /// writing it (a kill) leaves the job's `answers_indexed` mark at `partial`, and the next run rebuilds the
 /// table from the items, which keep their digest, before it starts (`fillAnswers`).
 struct AnswerIndex {
-    /// About a second of answers at full speed; a few hundred KiB at most.
+    /// Under a second of answers at full speed (about 12,000 a second at zero latency); about 200 KiB in memory.
     static let groupSize = 4096
     static let markKey = "answers_indexed"
 
@@ -45,8 +45,7 @@ extension SQLiteCheckpointStore {
     /// A runner rebuilds what a run that was killed did not write; a reader of schema 4 or 5 finds answers
     /// through the items' own digest index instead.
     func openAnswerIndex() throws {
-        let hasTable = try db().prepare("SELECT count(*) FROM sqlite_master WHERE name = 'answers_by_request'").firstRow { $0.int(0) } == 1
-        guard hasTable else { return }
+        guard try db().has("answers_by_request") else { return }
         answerIndex = AnswerIndex()
         guard role == .runner, try value(forKey: AnswerIndex.markKey) == "partial" else { return }
         try db().transaction {

@@ -76,7 +76,7 @@ package actor SQLiteCheckpointStore: CheckpointStore {
         let database = try SQLiteDatabase(path: location, readOnly: role == .reader)
         self.database = database
         if role != .runner {
-            guard try database.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'items'").firstRow({ $0.int(0) }) == 1 else {
+            guard try database.has("items") else {
                 throw SluiceError(.checkpoint, "\(location): not a sluice checkpoint")
             }
         } else {

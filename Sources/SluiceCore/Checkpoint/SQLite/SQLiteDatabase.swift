@@ -78,5 +78,10 @@ final class SQLiteDatabase {
     }
 
     var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Whether the database has a table or index of that name.
+    func has(_ name: String) throws -> Bool {
+        try prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").bind(.text(name)).firstRow { $0.int(0) } == 1
+    }
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 }
